@@ -1,0 +1,87 @@
+#pragma once
+// Plain loops shared by every op that broadcasts: summing a gradient back to an input's shape
+// ("un-broadcasting", done here once for all ops) and adding a small tensor over a larger shape.
+#include <cstddef>
+#include <stdexcept>
+#include <vector>
+
+#include "seqgrad/graph/shape.hpp"
+
+namespace seqgrad::kernels {
+
+// Strides of `small` seen from a tensor of shape `big`: dimensions that `small` broadcasts
+// (missing on the left, or of size 1) get stride 0.
+inline std::vector<std::size_t> broadcast_strides(const Shape& small, const Shape& big) {
+  std::vector<std::size_t> st(big.size(), 0);
+  const std::size_t pad = big.size() - small.size();
+  std::size_t s = 1;
+  for (std::size_t i = small.size(); i-- > 0;) {
+    st[i + pad] = small[i] == 1 ? 0 : s;
+    s *= small[i];
+  }
+  return st;
+}
+
+// Calls row(small_offset, big_offset, small_inner_stride, n) for each innermost row of `big`, with
+// the offset of the matching element of `small` (whose strides are `st`).
+template <class RowFn>
+void for_each_row(const Shape& big, const std::vector<std::size_t>& st, RowFn&& row) {
+  if (big.empty()) {
+    row(std::size_t{0}, std::size_t{0}, std::size_t{0}, std::size_t{1});
+    return;
+  }
+  const std::size_t rank = big.size(), n = big.back(), inner = st.back();
+  std::vector<std::size_t> idx(rank, 0);
+  std::size_t small_off = 0, big_off = 0;
+  const std::size_t total = numel(big);
+  if (total == 0) return;
+  while (true) {
+    row(small_off, big_off, inner, n);
+    big_off += n;
+    std::size_t d = rank - 1;  // advance the odometer over all but the last dimension
+    while (true) {
+      if (d == 0) return;
+      --d;
+      ++idx[d];
+      small_off += st[d];
+      if (idx[d] < big[d]) break;
+      small_off -= st[d] * big[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+// dst (shape `small`) += src (shape `big`) summed over the dimensions `small` broadcasts.
+template <class T>
+void sum_to_shape_add(const T* src, const Shape& big, T* dst, const Shape& small) {
+  for_each_row(big, broadcast_strides(small, big),
+               [&](std::size_t so, std::size_t bo, std::size_t inner, std::size_t n) {
+                 const T* s = src + bo;
+                 T* d = dst + so;
+                 if (inner == 0) {
+                   T acc = 0;
+                   for (std::size_t j = 0; j < n; ++j) acc += s[j];
+                   *d += acc;
+                 } else {
+                   for (std::size_t j = 0; j < n; ++j) d[j] += s[j];
+                 }
+               });
+}
+
+// dst (shape `big`) += src (shape `small`) broadcast over `big`.
+template <class T>
+void broadcast_add(const T* src, const Shape& small, T* dst, const Shape& big) {
+  for_each_row(big, broadcast_strides(small, big),
+               [&](std::size_t so, std::size_t bo, std::size_t inner, std::size_t n) {
+                 const T* s = src + so;
+                 T* d = dst + bo;
+                 if (inner == 0) {
+                   const T v = *s;
+                   for (std::size_t j = 0; j < n; ++j) d[j] += v;
+                 } else {
+                   for (std::size_t j = 0; j < n; ++j) d[j] += s[j];
+                 }
+               });
+}
+
+}  // namespace seqgrad::kernels

@@ -1,0 +1,115 @@
+#include "seqgrad/graph/node.hpp"
+
+#include <cmath>
+
+#include "seqgrad/graph/context.hpp"
+#include "seqgrad/graph/kernels.hpp"
+
+namespace seqgrad {
+
+GraphContext& graph_context() {
+  thread_local GraphContext ctx;
+  return ctx;
+}
+
+namespace {
+thread_local const std::unordered_map<const TensorImpl*, Tensor*>* leaf_sinks = nullptr;
+}
+
+LeafGradRedirect::LeafGradRedirect(std::unordered_map<const TensorImpl*, Tensor*> sinks)
+    : sinks_(std::move(sinks)), previous_(leaf_sinks) {
+  leaf_sinks = &sinks_;
+}
+LeafGradRedirect::~LeafGradRedirect() { leaf_sinks = previous_; }
+
+Tensor& GradInputs::buffer(std::size_t i) {
+  Node& n = *next_[i];
+  Tensor* slot = &n.grad;
+  if (n.leaf_accumulator) {
+    auto leaf = n.leaf.lock();
+    if (!leaf) {  // the leaf is gone: its gradient has nowhere to go, collect it in scratch
+      slot = &n.grad;
+    } else {
+      slot = &leaf->grad;
+      if (leaf_sinks) {
+        auto it = leaf_sinks->find(leaf.get());
+        if (it != leaf_sinks->end()) slot = it->second;
+      }
+    }
+  }
+  if (!slot->defined()) *slot = Tensor::zeros(n.shape, n.dtype);
+  return *slot;
+}
+
+void GradInputs::accumulate(std::size_t i, const Tensor& g) {
+  Tensor& buf = buffer(i);
+  if (g.dtype() != buf.dtype())
+    throw std::invalid_argument("backward of " + next_[i]->op + ": gradient dtype " + dtype_name(g.dtype()) +
+                                " does not match " + dtype_name(buf.dtype()));
+  dispatch_float(buf.dtype(), "accumulate", [&](auto tag) {
+    using T = decltype(tag);
+    if (g.shape() == buf.shape()) {
+      T* d = buf.data<T>();
+      const T* s = g.data<T>();
+      for (std::size_t k = 0, n = buf.numel(); k < n; ++k) d[k] += s[k];
+    } else {
+      if (g.dim() < buf.dim() || broadcast_shapes(buf.shape(), g.shape(), "accumulate") != g.shape())
+        throw std::invalid_argument("accumulate: gradient of shape " + to_string(g.shape()) +
+                                    " cannot be summed to the input's shape " + to_string(buf.shape()));
+      kernels::sum_to_shape_add(g.data<T>(), g.shape(), buf.data<T>(), buf.shape());
+    }
+  });
+}
+
+void check_finite(const std::string& op, const std::vector<Tensor>& inputs, const Tensor& out) {
+  if (!is_floating(out.dtype())) return;
+  const bool bad = dispatch_float(out.dtype(), "check_finite", [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = out.data<T>();
+    for (std::size_t i = 0; i < out.numel(); ++i)
+      if (!std::isfinite(p[i])) return true;
+    return false;
+  });
+  if (!bad) return;
+  std::string shapes;
+  for (const auto& t : inputs) shapes += (shapes.empty() ? "" : ", ") + (t.defined() ? to_string(t.shape()) : "-");
+  throw std::runtime_error("anomaly: op '" + op + "' produced NaN or Inf (output " + to_string(out.shape()) +
+                           ", inputs " + shapes + ")");
+}
+
+namespace {
+
+template <class Inputs>
+Tensor record_impl(std::string op, const Inputs& inputs, Tensor out, BackwardFn backward) {
+  GraphContext& ctx = graph_context();
+  if (ctx.anomaly_mode) check_finite(op, std::vector<Tensor>(inputs.begin(), inputs.end()), out);
+  if (!ctx.grad_enabled) return out;
+  bool any = false;
+  for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
+  if (!any) return out;
+  auto node = std::make_shared<Node>();
+  node->op = std::move(op);
+  node->next.reserve(inputs.size());
+  for (const Tensor& t : inputs)
+    node->next.push_back(t.defined() && t.requires_grad() ? t.grad_fn() : nullptr);
+  node->shape = out.shape();
+  node->dtype = out.dtype();
+  node->backward = std::move(backward);
+  node->seq = ctx.next_seq++;
+  TensorImpl& o = *out.impl();
+  o.grad_fn = std::move(node);
+  o.requires_grad = true;
+  return out;
+}
+
+}  // namespace
+
+Tensor record(const char* op, std::initializer_list<Tensor> inputs, Tensor out, BackwardFn backward) {
+  return record_impl(op, inputs, std::move(out), std::move(backward));
+}
+
+Tensor record(const std::string& op, const std::vector<Tensor>& inputs, Tensor out, BackwardFn backward) {
+  return record_impl(op, inputs, std::move(out), std::move(backward));
+}
+
+}  // namespace seqgrad

@@ -1,0 +1,72 @@
+#include "seqgrad/graph/pool.hpp"
+
+#include <cstdlib>
+#include <new>
+
+namespace seqgrad {
+
+namespace {
+constexpr std::size_t kAlign = 64;
+}
+
+// Exact sizes rounded to the alignment: a repeated step asks for exactly the sizes it asked for
+// before, so exact buckets reuse everything without the waste of power-of-two classes.
+std::size_t BufferPool::bucket(std::size_t bytes) {
+  return bytes == 0 ? kAlign : (bytes + kAlign - 1) / kAlign * kAlign;
+}
+
+BufferPool::~BufferPool() { trim(); }
+
+void* BufferPool::acquire(std::size_t bytes) {
+  const std::size_t b = bucket(bytes);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = free_.find(b);
+    if (it != free_.end() && !it->second.empty()) {
+      void* p = it->second.back();
+      it->second.pop_back();
+      stats_.reuses++;
+      stats_.bytes_cached -= b;
+      stats_.bytes_in_use += b;
+      return p;
+    }
+    stats_.fresh_allocations++;
+    stats_.bytes_in_use += b;
+  }
+  void* p = std::aligned_alloc(kAlign, b);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+void BufferPool::release(void* data, std::size_t bytes) {
+  const std::size_t b = bucket(bytes);
+  std::lock_guard<std::mutex> lock(mutex_);
+  free_[b].push_back(data);
+  stats_.bytes_cached += b;
+  stats_.bytes_in_use -= b;
+}
+
+void BufferPool::trim() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& [b, list] : free_)
+    for (void* p : list) std::free(p);
+  free_.clear();
+  stats_.bytes_cached = 0;
+}
+
+PoolStats BufferPool::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+std::shared_ptr<BufferPool> BufferPool::for_this_thread() {
+  thread_local std::shared_ptr<BufferPool> pool = std::make_shared<BufferPool>();
+  return pool;
+}
+
+Storage::Storage(std::size_t bytes, std::shared_ptr<BufferPool> pool)
+    : data_(pool->acquire(bytes)), bytes_(bytes), pool_(std::move(pool)) {}
+
+Storage::~Storage() { pool_->release(data_, bytes_); }
+
+}  // namespace seqgrad

@@ -1,0 +1,290 @@
+// Elementwise ops: each one line of forward math and one line of gradient, like a derivatives table.
+// The shared machinery (dtype dispatch, broadcasting, summing gradients back to an input's shape,
+// recording) lives in unary() and binary() below, once for all of them.
+#include "seqgrad/ops/elementwise.hpp"
+
+#include <cmath>
+#include <numbers>
+
+#include "seqgrad/graph/kernels.hpp"
+#include "seqgrad/ops/catalogue.hpp"
+#include "xt_bridge.hpp"
+
+namespace seqgrad {
+
+namespace {
+
+void require_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
+  if (a.dtype() != b.dtype())
+    throw std::invalid_argument(std::string(op) + ": dtypes differ (" + dtype_name(a.dtype()) + " " +
+                                to_string(a.shape()) + " and " + dtype_name(b.dtype()) + " " +
+                                to_string(b.shape()) + ")");
+}
+
+// y = forward(x); dx += backward(gy, x, y). Formulas receive a T{} tag so constants are typed.
+template <class Fwd, class Bwd>
+Tensor unary(const char* op, const Tensor& x, Fwd forward, Bwd backward) {
+  return dispatch_float(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    Tensor y = Tensor::empty_like(x);
+    xt::noalias(xtb::flat<T>(y)) = forward(T{}, xtb::flat<T>(x));
+    return record(op, {x}, y, [x, y = y.detach(), backward](const Tensor& gy, GradInputs& g) {
+      xt::noalias(xtb::flat<T>(g.buffer(0))) += backward(T{}, xtb::flat<T>(gy), xtb::flat<T>(x), xtb::flat<T>(y));
+    });
+  });
+}
+
+// g.buffer(i) += expr, where expr has the broadcast (output) shape and input i may be smaller.
+template <class T, class Expr>
+void add_unbroadcast(GradInputs& g, std::size_t i, const Shape& out_shape, Expr&& expr) {
+  Tensor& buf = g.buffer(i);
+  if (buf.shape() == out_shape) {
+    xt::noalias(xtb::nd<T>(buf)) += expr;
+    return;
+  }
+  Tensor full = Tensor::empty(out_shape, buf.dtype());
+  xt::noalias(xtb::nd<T>(full)) = expr;
+  kernels::sum_to_shape_add(full.data<T>(), out_shape, buf.data<T>(), buf.shape());
+}
+
+// y = forward(a, b) with broadcasting; da += grad_a(gy, a, b), db += grad_b(gy, a, b), each summed
+// back to its input's shape.
+template <class Fwd, class GradA, class GradB>
+Tensor binary(const char* op, const Tensor& a, const Tensor& b, Fwd forward, GradA grad_a, GradB grad_b) {
+  require_same_dtype(op, a, b);
+  return dispatch_float(a.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    if (a.shape() == b.shape()) {  // the common case: one flat vectorized loop
+      Tensor y = Tensor::empty_like(a);
+      xt::noalias(xtb::flat<T>(y)) = forward(T{}, xtb::flat<T>(a), xtb::flat<T>(b));
+      return record(op, {a, b}, y, [a, b, grad_a, grad_b](const Tensor& gy, GradInputs& g) {
+        if (g.needs(0))
+          xt::noalias(xtb::flat<T>(g.buffer(0))) += grad_a(T{}, xtb::flat<T>(gy), xtb::flat<T>(a), xtb::flat<T>(b));
+        if (g.needs(1))
+          xt::noalias(xtb::flat<T>(g.buffer(1))) += grad_b(T{}, xtb::flat<T>(gy), xtb::flat<T>(a), xtb::flat<T>(b));
+      });
+    }
+    Tensor y = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), op), a.dtype());
+    xt::noalias(xtb::nd<T>(y)) = forward(T{}, xtb::nd<T>(a), xtb::nd<T>(b));
+    return record(op, {a, b}, y, [a, b, grad_a, grad_b](const Tensor& gy, GradInputs& g) {
+      if (g.needs(0)) add_unbroadcast<T>(g, 0, gy.shape(), grad_a(T{}, xtb::nd<T>(gy), xtb::nd<T>(a), xtb::nd<T>(b)));
+      if (g.needs(1)) add_unbroadcast<T>(g, 1, gy.shape(), grad_b(T{}, xtb::nd<T>(gy), xtb::nd<T>(a), xtb::nd<T>(b)));
+    });
+  });
+}
+
+template <class Cmp>
+Tensor compare(const char* op, const Tensor& a, const Tensor& b, Cmp cmp) {
+  require_same_dtype(op, a, b);
+  Tensor y = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), op), DType::b8);
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    xt::noalias(xtb::nd<bool>(y)) = cmp(xtb::nd<T>(a), xtb::nd<T>(b));
+  };
+  if (a.dtype() == DType::i64) run(std::int64_t{});
+  else dispatch_float(a.dtype(), op, run);
+  return y;
+}
+
+void require_mask(const char* op, const Tensor& mask) {
+  if (mask.dtype() != DType::b8)
+    throw std::invalid_argument(std::string(op) + ": the mask must be bool, got " + dtype_name(mask.dtype()) +
+                                " (make one with eq/ne/gt/lt)");
+}
+
+}  // namespace
+
+// Formulas see T (the element type), x, y (the result) and gy (the result's gradient).
+#define SEQGRAD_UNARY(NAME, FORWARD, BACKWARD)                                                    \
+  Tensor NAME(const Tensor& input) {                                                             \
+    return unary(                                                                                \
+        #NAME, input, [](auto t, const auto& x) { using T = decltype(t); (void)T{}; return FORWARD; }, \
+        [](auto t, const auto& gy, const auto& x, const auto& y) {                               \
+          using T = decltype(t); (void)T{}; (void)x; (void)y;                                    \
+          return BACKWARD;                                                                       \
+        });                                                                                      \
+  }
+
+//            op       forward                              backward (dL/dx)
+SEQGRAD_UNARY(neg,     -x,                                  -gy)
+SEQGRAD_UNARY(exp,     xt::exp(x),                          gy * y)
+SEQGRAD_UNARY(log,     xt::log(x),                          gy / x)
+SEQGRAD_UNARY(sqrt,    xt::sqrt(x),                         gy / (T(2) * y))
+SEQGRAD_UNARY(abs,     xt::abs(x),                          gy * xt::sign(x))
+SEQGRAD_UNARY(tanh,    xt::tanh(x),                         gy * (T(1) - y * y))
+SEQGRAD_UNARY(sigmoid, T(1) / (T(1) + xt::exp(-x)),         gy * y * (T(1) - y))
+SEQGRAD_UNARY(relu,    xt::maximum(x, T(0)),                xt::where(x > T(0), gy, T(0)))
+// gelu(x) = x/2 (1 + tanh(k (x + c x^3))), k = sqrt(2/pi), c = 0.044715
+SEQGRAD_UNARY(gelu,
+              T(0.5) * x * (T(1) + xt::tanh(T(0.7978845608028654) * (x + T(0.044715) * x * x * x))),
+              gy * (T(0.5) * (T(1) + xt::tanh(T(0.7978845608028654) * (x + T(0.044715) * x * x * x))) +
+                    T(0.5) * x *
+                        (T(1) - xt::square(xt::tanh(T(0.7978845608028654) * (x + T(0.044715) * x * x * x)))) *
+                        T(0.7978845608028654) * (T(1) + T(3 * 0.044715) * x * x)))
+#undef SEQGRAD_UNARY
+
+Tensor pow(const Tensor& input, double p) {
+  return unary(
+      "pow", input, [p](auto t, const auto& x) { return xt::pow(x, decltype(t)(p)); },
+      [p](auto t, const auto& gy, const auto& x, const auto&) {
+        using T = decltype(t);
+        return gy * T(p) * xt::pow(x, T(p - 1));
+      });
+}
+
+Tensor clamp(const Tensor& input, double lo, double hi) {
+  if (!(lo <= hi))
+    throw std::invalid_argument("clamp: lower bound " + std::to_string(lo) + " is above upper bound " +
+                                std::to_string(hi));
+  return unary(
+      "clamp", input, [lo, hi](auto t, const auto& x) { using T = decltype(t); return xt::clip(x, T(lo), T(hi)); },
+      [lo, hi](auto t, const auto& gy, const auto& x, const auto&) {
+        using T = decltype(t);
+        return xt::where(x >= T(lo) && x <= T(hi), gy, T(0));
+      });
+}
+
+Tensor affine(const Tensor& input, double scale, double shift) {
+  return unary(
+      "affine", input, [=](auto t, const auto& x) { using T = decltype(t); return T(scale) * x + T(shift); },
+      [=](auto t, const auto& gy, const auto&, const auto&) { return decltype(t)(scale) * gy; });
+}
+
+#define SEQGRAD_BINARY(NAME, FORWARD, GRAD_A, GRAD_B)                                             \
+  Tensor NAME(const Tensor& lhs, const Tensor& rhs) {                                            \
+    return binary(                                                                               \
+        #NAME, lhs, rhs,                                                                         \
+        [](auto t, const auto& a, const auto& b) { using T = decltype(t); (void)T{}; return FORWARD; }, \
+        [](auto t, const auto& gy, const auto& a, const auto& b) {                               \
+          using T = decltype(t); (void)T{}; (void)a; (void)b;                                    \
+          return GRAD_A;                                                                         \
+        },                                                                                       \
+        [](auto t, const auto& gy, const auto& a, const auto& b) {                               \
+          using T = decltype(t); (void)T{}; (void)a; (void)b;                                    \
+          return GRAD_B;                                                                         \
+        });                                                                                      \
+  }
+
+//             op       forward            dL/da                              dL/db
+SEQGRAD_BINARY(add,     a + b,             gy,                                gy)
+SEQGRAD_BINARY(sub,     a - b,             gy,                                -gy)
+SEQGRAD_BINARY(mul,     a * b,             gy * b,                            gy * a)
+SEQGRAD_BINARY(div,     a / b,             gy / b,                            -gy * a / (b * b))
+SEQGRAD_BINARY(maximum, xt::maximum(a, b), xt::where(a >= b, gy, T(0)),      xt::where(a >= b, T(0), gy))
+#undef SEQGRAD_BINARY
+
+Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, [](const auto& x, const auto& y) { return xt::equal(x, y); }); }
+Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", a, b, [](const auto& x, const auto& y) { return xt::not_equal(x, y); }); }
+Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", a, b, [](const auto& x, const auto& y) { return x < y; }); }
+Tensor le(const Tensor& a, const Tensor& b) { return compare("le", a, b, [](const auto& x, const auto& y) { return x <= y; }); }
+Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", a, b, [](const auto& x, const auto& y) { return x > y; }); }
+Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", a, b, [](const auto& x, const auto& y) { return x >= y; }); }
+Tensor eq(const Tensor& a, double b) { return eq(a, Tensor::scalar(b, a.dtype())); }
+Tensor ne(const Tensor& a, double b) { return ne(a, Tensor::scalar(b, a.dtype())); }
+Tensor gt(const Tensor& a, double b) { return gt(a, Tensor::scalar(b, a.dtype())); }
+Tensor lt(const Tensor& a, double b) { return lt(a, Tensor::scalar(b, a.dtype())); }
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  require_mask("where", cond);
+  require_same_dtype("where", a, b);
+  const Shape out = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  return dispatch_float(a.dtype(), "where", [&](auto tag) {
+    using T = decltype(tag);
+    Tensor y = Tensor::empty(out, a.dtype());
+    xt::noalias(xtb::nd<T>(y)) = xt::where(xtb::nd<bool>(cond), xtb::nd<T>(a), xtb::nd<T>(b));
+    return record("where", {cond, a, b}, y, [cond](const Tensor& gy, GradInputs& g) {
+      if (g.needs(1)) add_unbroadcast<T>(g, 1, gy.shape(), xt::where(xtb::nd<bool>(cond), xtb::nd<T>(gy), T(0)));
+      if (g.needs(2)) add_unbroadcast<T>(g, 2, gy.shape(), xt::where(xtb::nd<bool>(cond), T(0), xtb::nd<T>(gy)));
+    });
+  });
+}
+
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
+  require_mask("masked_fill", mask);
+  if (broadcast_shapes(x.shape(), mask.shape(), "masked_fill") != x.shape())
+    throw std::invalid_argument("masked_fill: mask " + to_string(mask.shape()) + " does not broadcast to " +
+                                to_string(x.shape()));
+  return dispatch_float(x.dtype(), "masked_fill", [&](auto tag) {
+    using T = decltype(tag);
+    Tensor y = Tensor::empty_like(x);
+    xt::noalias(xtb::nd<T>(y)) = xt::where(xtb::nd<bool>(mask), T(value), xtb::nd<T>(x));
+    return record("masked_fill", {x, mask}, y, [mask](const Tensor& gy, GradInputs& g) {
+      xt::noalias(xtb::nd<T>(g.buffer(0))) += xt::where(xtb::nd<bool>(mask), T(0), xtb::nd<T>(gy));
+    });
+  });
+}
+
+// ---- catalogue ----
+
+namespace {
+
+using Apply = std::function<Tensor(const std::vector<Tensor>&)>;
+
+std::function<std::vector<OpCase>(Generator&)> unary_cases(double lo, double hi) {
+  return [lo, hi](Generator& gen) {
+    return std::vector<OpCase>{{"[3,4]", {case_tensor({3, 4}, gen, lo, hi)}},
+                               {"[2,1,3]", {case_tensor({2, 1, 3}, gen, lo, hi)}},
+                               {"scalar []", {case_tensor({}, gen, lo, hi)}}};
+  };
+}
+
+std::function<std::vector<OpCase>(Generator&)> binary_cases(double lo_b, double hi_b) {
+  return [lo_b, hi_b](Generator& gen) {
+    std::vector<OpCase> cases;
+    const std::vector<std::pair<Shape, Shape>> shapes = {
+        {{3, 4}, {3, 4}}, {{3, 1}, {4}}, {{2, 3, 4}, {3, 4}}, {{1, 4}, {3, 1}}, {{}, {3}}, {{2, 1, 4}, {2, 3, 1}}};
+    for (const auto& [sa, sb] : shapes)
+      cases.push_back({to_string(sa) + " with " + to_string(sb),
+                       {case_tensor(sa, gen, -1.0, 1.0), case_tensor(sb, gen, lo_b, hi_b)}});
+    return cases;
+  };
+}
+
+// Kinks (abs, relu, clamp, maximum) are kept away from the sampled values by the ranges below.
+void add_unary(OpCatalogue& c, const std::string& name, Tensor (*fn)(const Tensor&), double lo, double hi) {
+  c.add({name, [fn](const std::vector<Tensor>& in) { return fn(in[0]); }, unary_cases(lo, hi)});
+}
+
+}  // namespace
+
+void register_elementwise_ops(OpCatalogue& c) {
+  add_unary(c, "neg", neg, -1, 1);
+  add_unary(c, "exp", exp, -1, 1);
+  add_unary(c, "log", log, 0.5, 2);
+  add_unary(c, "sqrt", sqrt, 0.5, 2);
+  add_unary(c, "tanh", tanh, -2, 2);
+  add_unary(c, "sigmoid", sigmoid, -3, 3);
+  add_unary(c, "gelu", gelu, -3, 3);
+  add_unary(c, "abs", abs, 0.1, 1);
+  c.add({"abs_negative", [](const std::vector<Tensor>& in) { return abs(in[0]); }, unary_cases(-1, -0.1)});
+  add_unary(c, "relu", relu, 0.1, 1);
+  c.add({"relu_negative", [](const std::vector<Tensor>& in) { return relu(in[0]); }, unary_cases(-1, -0.1)});
+  c.add({"pow", [](const std::vector<Tensor>& in) { return pow(in[0], 2.5); }, unary_cases(0.5, 2)});
+  c.add({"clamp", [](const std::vector<Tensor>& in) { return clamp(in[0], -0.5, 0.5); },
+         [](Generator& gen) {  // values inside, below and above the bounds, none within eps of them
+           return std::vector<OpCase>{{"mixed [6]", {Tensor::from({-0.9, -0.3, 0.1, 0.45, 0.7, -0.6}, {6}, DType::f64)}}};
+         }});
+  c.add({"affine", [](const std::vector<Tensor>& in) { return affine(in[0], -1.5, 0.25); }, unary_cases(-1, 1)});
+  c.add({"add", [](const std::vector<Tensor>& in) { return add(in[0], in[1]); }, binary_cases(-1, 1)});
+  c.add({"sub", [](const std::vector<Tensor>& in) { return sub(in[0], in[1]); }, binary_cases(-1, 1)});
+  c.add({"mul", [](const std::vector<Tensor>& in) { return mul(in[0], in[1]); }, binary_cases(-1, 1)});
+  c.add({"div", [](const std::vector<Tensor>& in) { return div(in[0], in[1]); }, binary_cases(0.5, 2)});
+  c.add({"maximum", [](const std::vector<Tensor>& in) { return maximum(in[0], in[1]); },
+         [](Generator& gen) {  // a and b differ by at least 0.1 everywhere, so no tie sits within eps
+           Tensor a = case_tensor({3, 4}, gen, -1, 1);
+           std::vector<double> bv = a.to_vector();
+           for (std::size_t i = 0; i < bv.size(); ++i) bv[i] += (i % 2 ? 0.3 : -0.3);
+           return std::vector<OpCase>{{"[3,4] with [3,4]", {a, Tensor::from(bv, {3, 4}, DType::f64)}}};
+         }});
+  c.add({"where", [](const std::vector<Tensor>& in) { return where(gt(in[0], 0.0), in[1], in[2]); },
+         [](Generator& gen) {
+           return std::vector<OpCase>{{"cond [3,1], a [3,4], b [4]",
+                                       {case_tensor({3, 1}, gen), case_tensor({3, 4}, gen), case_tensor({4}, gen)}}};
+         }});
+  c.add({"masked_fill", [](const std::vector<Tensor>& in) { return masked_fill(in[1], gt(in[0], 0.0), -3.0); },
+         [](Generator& gen) {
+           return std::vector<OpCase>{{"mask [1,4] over [3,4]", {case_tensor({1, 4}, gen), case_tensor({3, 4}, gen)}}};
+         }});
+}
+
+}  // namespace seqgrad

@@ -1,0 +1,183 @@
+// Matrix products. Every product, forward and backward, is one OpenBLAS gemm call through
+// xtensor-blas: transposes are gemm flags and accumulation into gradients is beta = 1.
+#include <xtensor-blas/xblas.hpp>
+
+#include "seqgrad/ops/catalogue.hpp"
+#include "seqgrad/ops/linalg.hpp"
+#include "xt_bridge.hpp"
+
+namespace seqgrad {
+
+namespace {
+
+// C[M,N] = alpha * op(A) op(B) + beta * C, with A stored [M,K] (or [K,M] when ta) and B stored
+// [K,N] (or [N,K] when tb).
+template <class T>
+void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const T* A, const T* B, T* C, T beta) {
+  if (M == 0 || N == 0) return;
+  auto c = xtb::matrix(C, M, N);
+  if (K == 0) {  // an empty sum: C = beta * C
+    if (beta == T(0)) std::fill(C, C + M * N, T(0));
+    return;
+  }
+  const auto a = ta ? xtb::matrix(A, K, M) : xtb::matrix(A, M, K);
+  const auto b = tb ? xtb::matrix(B, N, K) : xtb::matrix(B, K, N);
+  xt::blas::gemm(a, b, c, ta, tb, T(1), beta);
+}
+
+struct MatmulDims {
+  std::size_t batch, M, K, N;
+  bool a_batched, b_batched;
+};
+
+MatmulDims matmul_dims(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+  auto fail = [&](const std::string& why) {
+    return std::invalid_argument("matmul: cannot multiply " + to_string(a.shape()) + (ta ? "^T" : "") + " by " +
+                                 to_string(b.shape()) + (tb ? "^T" : "") + ": " + why);
+  };
+  if (a.dim() < 2 || a.dim() > 3 || b.dim() < 2 || b.dim() > 3) throw fail("operands must be 2-D or 3-D");
+  if (a.dtype() != b.dtype()) throw fail("dtypes differ");
+  MatmulDims d{};
+  d.a_batched = a.dim() == 3;
+  d.b_batched = b.dim() == 3;
+  const std::size_t ra = a.shape()[a.dim() - 2], ca = a.shape()[a.dim() - 1];
+  const std::size_t rb = b.shape()[b.dim() - 2], cb = b.shape()[b.dim() - 1];
+  d.M = ta ? ca : ra;
+  d.K = ta ? ra : ca;
+  const std::size_t kb = tb ? cb : rb;
+  d.N = tb ? rb : cb;
+  if (d.K != kb) throw fail("inner dimensions " + std::to_string(d.K) + " and " + std::to_string(kb) + " differ");
+  const std::size_t ba = d.a_batched ? a.shape()[0] : 1, bb = d.b_batched ? b.shape()[0] : 1;
+  if (d.a_batched && d.b_batched && ba != bb) throw fail("batch sizes " + std::to_string(ba) + " and " +
+                                                         std::to_string(bb) + " differ");
+  d.batch = std::max(ba, bb);
+  return d;
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+  const MatmulDims d = matmul_dims(a, b, ta, tb);
+  return dispatch_float(a.dtype(), "matmul", [&](auto tag) {
+    using T = decltype(tag);
+    const bool out_batched = d.a_batched || d.b_batched;
+    Tensor y = out_batched ? Tensor::empty({d.batch, d.M, d.N}, a.dtype()) : Tensor::empty({d.M, d.N}, a.dtype());
+    const std::size_t sa = d.a_batched ? d.M * d.K : 0, sb = d.b_batched ? d.K * d.N : 0, sy = d.M * d.N;
+    if (d.a_batched && !d.b_batched && !ta) {
+      // [B,M,K] x [K,N] is one [B*M,K] x [K,N] product.
+      gemm<T>(false, tb, d.batch * d.M, d.N, d.K, a.data<T>(), b.data<T>(), y.data<T>(), T(0));
+    } else {
+      for (std::size_t i = 0; i < d.batch; ++i)
+        gemm<T>(ta, tb, d.M, d.N, d.K, a.data<T>() + i * sa, b.data<T>() + i * sb, y.data<T>() + i * sy, T(0));
+    }
+    return record("matmul", {a, b}, y, [a, b, ta, tb, d](const Tensor& gy, GradInputs& g) {
+      const std::size_t sa = d.a_batched ? d.M * d.K : 0, sb = d.b_batched ? d.K * d.N : 0, sy = d.M * d.N;
+      const T* A = a.data<T>();
+      const T* B = b.data<T>();
+      const T* G = gy.data<T>();
+      // For Y = op(A) op(B):  dA = dY op(B)^T (stored as op(B) dY^T when ta),
+      //                       dB = op(A)^T dY (stored as dY^T op(A) when tb).
+      // A 2-D operand shared by the batch gets every batch entry's term added (beta = 1).
+      if (g.needs(0)) {
+        T* dA = g.buffer(0).template data<T>();
+        if (d.a_batched && !d.b_batched && !ta)
+          gemm<T>(false, !tb, d.batch * d.M, d.K, d.N, G, B, dA, T(1));
+        else
+          for (std::size_t i = 0; i < d.batch; ++i) {
+            if (!ta) gemm<T>(false, !tb, d.M, d.K, d.N, G + i * sy, B + i * sb, dA + i * sa, T(1));
+            else gemm<T>(tb, true, d.K, d.M, d.N, B + i * sb, G + i * sy, dA + i * sa, T(1));
+          }
+      }
+      if (g.needs(1)) {
+        T* dB = g.buffer(1).template data<T>();
+        if (d.a_batched && !d.b_batched && !ta) {
+          if (!tb) gemm<T>(true, false, d.K, d.N, d.batch * d.M, A, G, dB, T(1));
+          else gemm<T>(true, false, d.N, d.K, d.batch * d.M, G, A, dB, T(1));
+        } else {
+          for (std::size_t i = 0; i < d.batch; ++i) {
+            if (!tb) gemm<T>(!ta, false, d.K, d.N, d.M, A + i * sa, G + i * sy, dB + i * sb, T(1));
+            else gemm<T>(true, ta, d.N, d.K, d.M, G + i * sy, A + i * sa, dB + i * sb, T(1));
+          }
+        }
+      }
+    });
+  });
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  if (weight.dim() != 2 || x.dim() < 1 || x.shape().back() != weight.shape()[1])
+    throw std::invalid_argument("linear: input " + to_string(x.shape()) + " does not match weight " +
+                                to_string(weight.shape()) + " (expected input [..., in] and weight [out, in])");
+  if (x.dtype() != weight.dtype() || (bias.defined() && bias.dtype() != x.dtype()))
+    throw std::invalid_argument("linear: input, weight and bias must have one dtype");
+  const std::size_t in = weight.shape()[1], out = weight.shape()[0], rows = x.numel() / std::max<std::size_t>(in, 1);
+  if (bias.defined() && bias.shape() != Shape{out})
+    throw std::invalid_argument("linear: bias " + to_string(bias.shape()) + " does not match weight " +
+                                to_string(weight.shape()) + " (expected [" + std::to_string(out) + "])");
+  Shape out_shape = x.shape();
+  out_shape.back() = out;
+  return dispatch_float(x.dtype(), "linear", [&](auto tag) {
+    using T = decltype(tag);
+    Tensor y = Tensor::empty(out_shape, x.dtype());
+    T* Y = y.data<T>();
+    if (bias.defined()) {  // start from the bias in every row, then accumulate x W^T (beta = 1)
+      const T* b = bias.data<T>();
+      for (std::size_t r = 0; r < rows; ++r) std::copy(b, b + out, Y + r * out);
+    }
+    gemm<T>(false, true, rows, out, in, x.data<T>(), weight.data<T>(), Y, bias.defined() ? T(1) : T(0));
+    return record("linear", {x, weight, bias}, y, [x, weight, rows, in, out](const Tensor& gy, GradInputs& g) {
+      const T* G = gy.data<T>();
+      if (g.needs(0)) gemm<T>(false, false, rows, in, out, G, weight.data<T>(), g.buffer(0).template data<T>(), T(1));
+      if (g.needs(1)) gemm<T>(true, false, out, in, rows, G, x.data<T>(), g.buffer(1).template data<T>(), T(1));
+      if (g.needs(2)) {
+        T* db = g.buffer(2).template data<T>();
+        for (std::size_t r = 0; r < rows; ++r)
+          for (std::size_t j = 0; j < out; ++j) db[j] += G[r * out + j];
+      }
+    });
+  });
+}
+
+void register_linalg_ops(OpCatalogue& c) {
+  auto mm = [](bool ta, bool tb) {
+    return [ta, tb](const std::vector<Tensor>& in) { return matmul(in[0], in[1], ta, tb); };
+  };
+  c.add({"matmul", mm(false, false), [](Generator& gen) {
+           return std::vector<OpCase>{
+               {"[3,4] x [4,5]", {case_tensor({3, 4}, gen), case_tensor({4, 5}, gen)}},
+               {"[2,3,4] x [2,4,5]", {case_tensor({2, 3, 4}, gen), case_tensor({2, 4, 5}, gen)}},
+               {"[2,3,4] x [4,5] (shared)", {case_tensor({2, 3, 4}, gen), case_tensor({4, 5}, gen)}},
+               {"[3,4] x [2,4,5] (shared)", {case_tensor({3, 4}, gen), case_tensor({2, 4, 5}, gen)}},
+               {"[1,1] x [1,3]", {case_tensor({1, 1}, gen), case_tensor({1, 3}, gen)}}};
+         }});
+  c.add({"matmul_transpose_b", mm(false, true), [](Generator& gen) {
+           return std::vector<OpCase>{
+               {"[3,4] x [5,4]^T", {case_tensor({3, 4}, gen), case_tensor({5, 4}, gen)}},
+               {"[2,3,4] x [2,5,4]^T", {case_tensor({2, 3, 4}, gen), case_tensor({2, 5, 4}, gen)}},
+               {"[2,3,4] x [5,4]^T", {case_tensor({2, 3, 4}, gen), case_tensor({5, 4}, gen)}}};
+         }});
+  c.add({"matmul_transpose_a", mm(true, false), [](Generator& gen) {
+           return std::vector<OpCase>{
+               {"[4,3]^T x [4,5]", {case_tensor({4, 3}, gen), case_tensor({4, 5}, gen)}},
+               {"[2,4,3]^T x [2,4,5]", {case_tensor({2, 4, 3}, gen), case_tensor({2, 4, 5}, gen)}},
+               {"[2,4,3]^T x [4,5]", {case_tensor({2, 4, 3}, gen), case_tensor({4, 5}, gen)}}};
+         }});
+  c.add({"matmul_transpose_both", mm(true, true), [](Generator& gen) {
+           return std::vector<OpCase>{
+               {"[4,3]^T x [5,4]^T", {case_tensor({4, 3}, gen), case_tensor({5, 4}, gen)}},
+               {"[2,4,3]^T x [2,5,4]^T", {case_tensor({2, 4, 3}, gen), case_tensor({2, 5, 4}, gen)}}};
+         }});
+  c.add({"linear", [](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2]); },
+         [](Generator& gen) {
+           return std::vector<OpCase>{
+               {"x [3,4], W [5,4], b [5]", {case_tensor({3, 4}, gen), case_tensor({5, 4}, gen), case_tensor({5}, gen)}},
+               {"x [2,3,4], W [5,4], b [5]",
+                {case_tensor({2, 3, 4}, gen), case_tensor({5, 4}, gen), case_tensor({5}, gen)}}};
+         }});
+  c.add({"linear_no_bias", [](const std::vector<Tensor>& in) { return linear(in[0], in[1]); },
+         [](Generator& gen) {
+           return std::vector<OpCase>{{"x [3,4], W [2,4]", {case_tensor({3, 4}, gen), case_tensor({2, 4}, gen)}}};
+         }});
+}
+
+}  // namespace seqgrad

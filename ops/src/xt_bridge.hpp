@@ -1,0 +1,35 @@
+#pragma once
+// xtensor views over Tensor data: ops write their math as xtensor expressions assigned with
+// xt::noalias into pool buffers, which vectorizes through xsimd and allocates nothing.
+// Private to ops/ (the only library whose translation units pay for xtensor's templates).
+#include <array>
+
+#include <xtensor/xadapt.hpp>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xnoalias.hpp>
+#include <xtensor/xoperation.hpp>
+
+#include "seqgrad/graph/tensor.hpp"
+
+namespace seqgrad::xtb {
+
+// All elements as one 1-D array: the fastest path when shapes match.
+template <class T>
+auto flat(const Tensor& t) {
+  const std::size_t n = t.numel();
+  return xt::adapt(const_cast<T*>(t.data<T>()), n, xt::no_ownership(), std::array<std::size_t, 1>{n});
+}
+
+// With the tensor's shape, for broadcasting expressions.
+template <class T>
+auto nd(const Tensor& t) {
+  return xt::adapt(const_cast<T*>(t.data<T>()), t.numel(), xt::no_ownership(), t.shape());
+}
+
+// A [rows, cols] matrix over a pointer (for gemm).
+template <class T>
+auto matrix(const T* p, std::size_t rows, std::size_t cols) {
+  return xt::adapt(const_cast<T*>(p), rows * cols, xt::no_ownership(), std::array<std::size_t, 2>{rows, cols});
+}
+
+}  // namespace seqgrad::xtb

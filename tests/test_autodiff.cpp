@@ -1,0 +1,162 @@
+// The backward walk, grad mode, retain_graph, anomaly mode, graph export, threads and the pool.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "seqgrad/seqgrad.hpp"
+
+using namespace seqgrad;
+
+namespace {
+Tensor leaf(std::vector<double> v, Shape s) { return Tensor::from(v, s, DType::f64).requires_grad_(); }
+}  // namespace
+
+TEST(Backward, PolynomialGradient) {
+  Tensor x = leaf({1.0, -2.0, 0.5}, {3});
+  Tensor y = x * x + x * 3.0;  // dy/dx = 2x + 3, summed by a ones-upstream
+  backward(y, Tensor::ones({3}, DType::f64));
+  EXPECT_EQ(x.grad().to_vector(), (std::vector<double>{5.0, -1.0, 4.0}));
+}
+
+TEST(Backward, FanOutSumsAndLeafGradsAccumulateUntilZeroed) {
+  Tensor x = leaf({2.0}, {1});
+  Tensor a = tanh(x);
+  Tensor y = a * a + a;  // a used three times
+  backward(y, Tensor::ones({1}, DType::f64));
+  const double t = std::tanh(2.0), expected = (2 * t + 1) * (1 - t * t);
+  EXPECT_NEAR(x.grad().item(), expected, 1e-12);
+  Tensor y2 = x * 2.0;
+  backward(y2, Tensor::ones({1}, DType::f64));
+  EXPECT_NEAR(x.grad().item(), expected + 2.0, 1e-12);  // accumulated, as PyTorch
+  x.zero_grad();
+  EXPECT_EQ(x.grad().item(), 0.0);
+}
+
+TEST(Backward, SecondBackwardNeedsRetainGraph) {
+  Tensor x = leaf({0.3, 0.4}, {2});
+  Tensor y = tanh(x) * x;
+  backward(y, Tensor::ones({2}, DType::f64), {.retain_graph = true});
+  const auto once = x.grad().to_vector();
+  backward(y, Tensor::ones({2}, DType::f64));
+  EXPECT_NEAR(x.grad().to_vector()[1], 2 * once[1], 1e-12);
+  try {
+    backward(y, Tensor::ones({2}, DType::f64));
+    FAIL() << "a third backward through a freed graph must throw";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("retain_graph"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Backward, NonScalarNeedsAnUpstreamGradient) {
+  Tensor x = leaf({1, 2}, {2});
+  Tensor y = x * 2.0;
+  try {
+    backward(y);
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("[2]"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(backward(y, Tensor::ones({3}, DType::f64)), std::invalid_argument);
+}
+
+TEST(Backward, NoGradDetachAndConstantsRecordNothing) {
+  Tensor x = leaf({1, 2}, {2});
+  Tensor c = Tensor::from({3, 4}, {2}, DType::f64);  // requires no grad
+  {
+    NoGradGuard guard;
+    EXPECT_FALSE((x * 2.0).requires_grad());
+  }
+  EXPECT_TRUE(is_grad_enabled());
+  EXPECT_FALSE((x.detach() * 2.0).requires_grad());
+  Tensor y = x * c;
+  EXPECT_TRUE(y.requires_grad());
+  EXPECT_EQ(y.grad_fn()->next[1], nullptr);  // the constant's edge is cut: backward skips it
+  backward(y, Tensor::ones({2}, DType::f64));
+  EXPECT_EQ(x.grad().to_vector(), (std::vector<double>{3, 4}));
+  EXPECT_FALSE(c.grad().defined());
+  EXPECT_THROW(backward(c * 2.0, Tensor::ones({2}, DType::f64)), std::invalid_argument);
+}
+
+TEST(Backward, ResultsCannotBeMarkedAsLeaves) {
+  Tensor x = leaf({1}, {1});
+  Tensor y = x * 2.0;
+  EXPECT_FALSE(y.is_leaf());
+  EXPECT_THROW(y.requires_grad_(), std::invalid_argument);
+}
+
+TEST(AnomalyMode, NamesTheFirstOpThatMakesANaN) {
+  Tensor x = leaf({-1.0, 2.0}, {2});
+  EXPECT_NO_THROW(log(x));  // off by default
+  AnomalyModeGuard on;
+  try {
+    Tensor y = exp(log(x));
+    FAIL() << "log(-1) must be reported";
+  } catch (const std::runtime_error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("'log'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("[2]"), std::string::npos) << msg;
+  }
+}
+
+TEST(AnomalyMode, ChecksGradientsInBackward) {
+  Tensor x = leaf({0.0}, {1});
+  Tensor y = sqrt(x);  // finite forward, infinite gradient at 0
+  AnomalyModeGuard on;
+  try {
+    backward(y, Tensor::ones({1}, DType::f64));
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("backward of sqrt"), std::string::npos) << e.what();
+  }
+}
+
+TEST(GraphExport, DotNamesOpsLeavesAndShapes) {
+  Tensor w = leaf({1, 2, 3, 4, 5, 6}, {3, 2});
+  w.set_name("weight");
+  Tensor x = Tensor::from({1, 2}, {1, 2}, DType::f64);
+  Tensor y = tanh(matmul(x, w, false, true));
+  const std::string dot = to_dot(y);
+  EXPECT_NE(dot.find("digraph"), std::string::npos);
+  EXPECT_NE(dot.find("tanh\\n[1,3]"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("matmul\\n[1,3]"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("weight\\n[3,2]"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("->"), std::string::npos);
+}
+
+TEST(Threads, TwoThreadsBuildAndDifferentiateTheirOwnGraphs) {
+  auto work = [](double v, double* out) {
+    for (int i = 0; i < 200; ++i) {
+      Tensor x = leaf({v, v}, {2});
+      Tensor y = tanh(x * x) * 2.0;
+      backward(y, Tensor::ones({2}, DType::f64));
+      *out = x.grad().to_vector()[0];
+    }
+  };
+  double a = 0, b = 0;
+  std::thread t1(work, 0.5, &a), t2(work, -0.25, &b);
+  t1.join();
+  t2.join();
+  auto expect = [](double v) { const double t = std::tanh(v * v); return 2 * (1 - t * t) * 2 * v; };
+  EXPECT_NEAR(a, expect(0.5), 1e-12);
+  EXPECT_NEAR(b, expect(-0.25), 1e-12);
+}
+
+TEST(BufferPool, RepeatedTrainingStepsAllocateNoNewTensorData) {
+  manual_seed(1);
+  Tensor w = randn({16, 8}).requires_grad_();
+  Tensor b = Tensor::zeros({16}).requires_grad_();
+  Tensor x = randn({4, 8});
+  auto step = [&] {
+    Tensor h = tanh(linear(x, w, b));
+    Tensor loss = sigmoid(h * h + h);
+    backward(loss, Tensor::ones(loss.shape()));
+    w.zero_grad();
+    b.zero_grad();
+  };
+  step();
+  const auto before = BufferPool::for_this_thread()->stats();
+  for (int i = 0; i < 5; ++i) step();
+  const auto after = BufferPool::for_this_thread()->stats();
+  EXPECT_EQ(after.fresh_allocations, before.fresh_allocations);
+  EXPECT_GT(after.reuses, before.reuses);
+}
