@@ -21,6 +21,10 @@ const OpCatalogue& op_catalogue() {
     OpCatalogue c;
     register_elementwise_ops(c);
     register_linalg_ops(c);
+    register_reduce_ops(c);
+    register_shape_ops(c);
+    register_index_ops(c);
+    register_nn_ops(c);
     return c;
   }();
   return catalogue;
