@@ -1,6 +1,413 @@
-// PLACEHOLDER: shape ops (being written).
-#include "seqgrad/ops/catalogue.hpp"
+// Shape ops: moving elements, no arithmetic. Each forward is a copy (or, for reshape and its
+// relatives, a view sharing the input's storage) and each backward puts the gradient back where the
+// element came from. The copies are whole contiguous blocks (memcpy) wherever the layout allows:
+// concat and narrow see a tensor as [outer, axis * inner] rows; permute and broadcast_to walk rows
+// with kernels::for_each_row. Forwards accept every dtype (masks and token ids get reshaped,
+// concatenated and broadcast too); gradients exist for float32 and float64.
+//
+// No xtensor here on purpose: there is no math to vectorize, and this translation unit stays cheap
+// to compile.
 #include "seqgrad/ops/shape_ops.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <stdexcept>
+
+#include "seqgrad/graph/kernels.hpp"
+#include "seqgrad/ops/catalogue.hpp"
+
 namespace seqgrad {
-void register_shape_ops(OpCatalogue&) {}
+
+namespace {
+
+// A shape seen as [outer, size, inner] around one axis: the layout concat and narrow work in.
+struct AxisBlocks {
+  std::size_t outer = 1, size = 1, inner = 1;
+};
+
+AxisBlocks blocks_around(const Shape& shape, std::size_t axis) {
+  AxisBlocks b;
+  for (std::size_t d = 0; d < axis; ++d) b.outer *= shape[d];
+  b.size = shape[axis];
+  for (std::size_t d = axis + 1; d < shape.size(); ++d) b.inner *= shape[d];
+  return b;
+}
+
+// dst row r (rows `dst_row` elements apart) = src row r (rows `src_row` apart), n elements per row.
+template <class T>
+void copy_rows(const T* src, std::size_t src_row, T* dst, std::size_t dst_row, std::size_t rows, std::size_t n) {
+  if (n == 0) return;
+  for (std::size_t r = 0; r < rows; ++r) std::memcpy(dst + r * dst_row, src + r * src_row, n * sizeof(T));
+}
+
+// dst row r += src row r, with the same layout as copy_rows.
+template <class T>
+void add_rows(const T* src, std::size_t src_row, T* dst, std::size_t dst_row, std::size_t rows, std::size_t n) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    const T* s = src + r * src_row;
+    T* d = dst + r * dst_row;
+    for (std::size_t j = 0; j < n; ++j) d[j] += s[j];
+  }
+}
+
+// dst (contiguous, `shape`) = src read with `src_strides` (one per dimension of shape; 0 repeats).
+template <class T>
+void copy_strided(const T* src, const std::vector<std::size_t>& src_strides, T* dst, const Shape& shape) {
+  kernels::for_each_row(shape, src_strides, [&](std::size_t so, std::size_t dof, std::size_t stride, std::size_t n) {
+    const T* s = src + so;
+    T* d = dst + dof;
+    if (stride == 1) {
+      std::memcpy(d, s, n * sizeof(T));
+    } else {
+      for (std::size_t j = 0; j < n; ++j) d[j] = s[j * stride];
+    }
+  });
+}
+
+// The reverse of copy_strided for strides that visit each element of dst once (a permutation):
+// dst at the strided places += src (contiguous, `shape`).
+template <class T>
+void add_strided(const T* src, const Shape& shape, T* dst, const std::vector<std::size_t>& dst_strides) {
+  kernels::for_each_row(shape, dst_strides, [&](std::size_t dof, std::size_t so, std::size_t stride, std::size_t n) {
+    const T* s = src + so;
+    T* d = dst + dof;
+    for (std::size_t j = 0; j < n; ++j) d[j * stride] += s[j];
+  });
+}
+
+// y shares x's data under another shape; the gradient is gy read back in x's shape. The one
+// implementation of reshape, unsqueeze and squeeze (numel is checked by the callers).
+Tensor view_as(const char* op, const Tensor& x, const Shape& shape) {
+  Tensor y = x.reshaped_view(shape);
+  return record(op, {x}, y, [x_shape = x.shape()](const Tensor& gy, GradInputs& g) {
+    g.accumulate(0, gy.reshaped_view(x_shape));
+  });
+}
+
+}  // namespace
+
+Tensor reshape(const Tensor& x, const Shape& shape) {
+  if (numel(shape) != x.numel())
+    throw std::invalid_argument("reshape: cannot reshape " + to_string(x.shape()) + " (" +
+                                std::to_string(x.numel()) + " elements) to " + to_string(shape) + " (" +
+                                std::to_string(numel(shape)) + " elements)");
+  return view_as("reshape", x, shape);
+}
+
+Tensor reshape_infer(const Tensor& x, const std::vector<long>& shape) {
+  auto fail = [&](const std::string& why) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
+    return std::invalid_argument("reshape_infer: cannot reshape " + to_string(x.shape()) + " to " + s + "]: " + why);
+  };
+  Shape out(shape.size());
+  std::size_t known = 1;
+  long inferred = -1;  // the position of the -1
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1) {
+      if (inferred >= 0) throw fail("only one dimension may be -1");
+      inferred = static_cast<long>(i);
+    } else if (shape[i] < 0) {
+      throw fail("dimension " + std::to_string(i) + " is negative");
+    } else {
+      out[i] = static_cast<std::size_t>(shape[i]);
+      known *= out[i];
+    }
+  }
+  if (inferred >= 0) {
+    if (known == 0 || x.numel() % known != 0)
+      throw fail(std::to_string(x.numel()) + " elements do not divide into blocks of " + std::to_string(known));
+    out[static_cast<std::size_t>(inferred)] = x.numel() / known;
+  } else if (known != x.numel()) {
+    throw fail(std::to_string(x.numel()) + " elements do not fill " + std::to_string(known));
+  }
+  return view_as("reshape", x, out);
+}
+
+namespace {
+
+// The place of a new axis: one more position than x has axes.
+std::size_t new_axis_position(long axis, std::size_t rank, const char* op) {
+  const long r = static_cast<long>(rank);
+  if (axis < -(r + 1) || axis > r)
+    throw std::invalid_argument(std::string(op) + ": axis " + std::to_string(axis) +
+                                " is out of range for a new axis of a tensor of rank " + std::to_string(rank) +
+                                " (valid: " + std::to_string(-(r + 1)) + " to " + std::to_string(r) + ")");
+  return static_cast<std::size_t>(axis < 0 ? axis + r + 1 : axis);
+}
+
+}  // namespace
+
+Tensor unsqueeze(const Tensor& x, long axis) {
+  const std::size_t a = new_axis_position(axis, x.dim(), "unsqueeze");
+  Shape shape = x.shape();
+  shape.insert(shape.begin() + static_cast<long>(a), 1);
+  return view_as("unsqueeze", x, shape);
+}
+
+Tensor squeeze(const Tensor& x, long axis) {
+  const std::size_t a = normalize_axis(axis, x.dim(), "squeeze");
+  if (x.shape()[a] != 1)
+    throw std::invalid_argument("squeeze: dimension " + std::to_string(a) + " of " + to_string(x.shape()) +
+                                " has size " + std::to_string(x.shape()[a]) + ", not 1");
+  Shape shape = x.shape();
+  shape.erase(shape.begin() + static_cast<long>(a));
+  return view_as("squeeze", x, shape);
+}
+
+// Output dimension k is input dimension order[k]: y is x read with x's strides taken in `order`.
+// The backward adds gy back through the same strides, which applies the inverse permutation
+// without a temporary.
+Tensor permute(const Tensor& x, const std::vector<std::size_t>& order) {
+  const std::size_t rank = x.dim();
+  std::vector<bool> seen(rank, false);
+  bool ok = order.size() == rank;
+  for (std::size_t k = 0; ok && k < rank; ++k) {
+    ok = order[k] < rank && !seen[order[k]];
+    if (ok) seen[order[k]] = true;
+  }
+  if (!ok)
+    throw std::invalid_argument("permute: order " + to_string(order) + " is not a permutation of the " +
+                                std::to_string(rank) + " axes of " + to_string(x.shape()));
+  const auto x_strides = contiguous_strides(x.shape());
+  Shape out_shape(rank);
+  std::vector<std::size_t> read_strides(rank);  // x's stride for each output dimension
+  for (std::size_t k = 0; k < rank; ++k) {
+    out_shape[k] = x.shape()[order[k]];
+    read_strides[k] = x_strides[order[k]];
+  }
+  Tensor y = Tensor::empty(out_shape, x.dtype());
+  dispatch_any(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    copy_strided(x.data<T>(), read_strides, y.data<T>(), out_shape);
+  });
+  return record("permute", {x}, y, [out_shape, read_strides](const Tensor& gy, GradInputs& g) {
+    dispatch_float(gy.dtype(), "permute", [&](auto tag) {
+      using T = decltype(tag);
+      add_strided(gy.data<T>(), out_shape, g.buffer(0).data<T>(), read_strides);
+    });
+  });
+}
+
+Tensor transpose(const Tensor& x, long dim0, long dim1) {
+  const std::size_t a = normalize_axis(dim0, x.dim(), "transpose"), b = normalize_axis(dim1, x.dim(), "transpose");
+  std::vector<std::size_t> order(x.dim());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::swap(order[a], order[b]);
+  return permute(x, order);
+}
+
+// y = x repeated along the broadcast dimensions; dx = dy summed over them.
+Tensor broadcast_to(const Tensor& x, const Shape& shape) {
+  if (x.dim() > shape.size() || broadcast_shapes(x.shape(), shape, "broadcast_to") != shape)
+    throw std::invalid_argument("broadcast_to: cannot broadcast " + to_string(x.shape()) + " to " + to_string(shape));
+  Tensor y = Tensor::empty(shape, x.dtype());
+  dispatch_any(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    copy_strided(x.data<T>(), kernels::broadcast_strides(x.shape(), shape), y.data<T>(), shape);
+  });
+  return record("broadcast_to", {x}, y, [x_shape = x.shape()](const Tensor& gy, GradInputs& g) {
+    dispatch_float(gy.dtype(), "broadcast_to", [&](auto tag) {
+      using T = decltype(tag);
+      kernels::sum_to_shape_add(gy.data<T>(), gy.shape(), g.buffer(0).data<T>(), x_shape);
+    });
+  });
+}
+
+// Seen as [outer, size_i * inner] rows, input i fills columns [offset_i, offset_i + size_i * inner)
+// of each output row; its gradient is that column block of gy.
+Tensor concat(const std::vector<Tensor>& xs, long axis) {
+  if (xs.empty()) throw std::invalid_argument("concat: no tensors to join");
+  const Tensor& first = xs[0];
+  const std::size_t a = normalize_axis(axis, first.dim(), "concat");
+  Shape out_shape = first.shape();
+  out_shape[a] = 0;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const Tensor& t = xs[i];
+    if (t.dtype() != first.dtype())
+      throw std::invalid_argument("concat: tensor " + std::to_string(i) + " is " + dtype_name(t.dtype()) +
+                                  " but tensor 0 is " + dtype_name(first.dtype()));
+    bool fits = t.dim() == first.dim();
+    for (std::size_t d = 0; fits && d < t.dim(); ++d) fits = d == a || t.shape()[d] == first.shape()[d];
+    if (!fits)
+      throw std::invalid_argument("concat: cannot join " + to_string(first.shape()) + " (tensor 0) and " +
+                                  to_string(t.shape()) + " (tensor " + std::to_string(i) + ") along axis " +
+                                  std::to_string(a) + ": every other dimension must match");
+    out_shape[a] += t.shape()[a];
+  }
+  const AxisBlocks out = blocks_around(out_shape, a);
+  const std::size_t out_row = out.size * out.inner;
+  std::vector<std::size_t> offset(xs.size()), width(xs.size());  // per input, in elements of a row
+  for (std::size_t i = 0, at = 0; i < xs.size(); ++i) {
+    offset[i] = at;
+    width[i] = xs[i].shape()[a] * out.inner;
+    at += width[i];
+  }
+  Tensor y = Tensor::empty(out_shape, first.dtype());
+  if (y.numel() > 0)
+    dispatch_any(first.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      for (std::size_t i = 0; i < xs.size(); ++i)
+        copy_rows(xs[i].data<T>(), width[i], y.data<T>() + offset[i], out_row, out.outer, width[i]);
+    });
+  return record("concat", xs, y, [offset, width, outer = out.outer, out_row](const Tensor& gy, GradInputs& g) {
+    if (gy.numel() == 0) return;
+    dispatch_float(gy.dtype(), "concat", [&](auto tag) {
+      using T = decltype(tag);
+      for (std::size_t i = 0; i < g.size(); ++i)
+        if (g.needs(i)) add_rows(gy.data<T>() + offset[i], out_row, g.buffer(i).data<T>(), width[i], outer, width[i]);
+    });
+  });
+}
+
+Tensor stack(const std::vector<Tensor>& xs, long axis) {
+  if (xs.empty()) throw std::invalid_argument("stack: no tensors to stack");
+  for (std::size_t i = 1; i < xs.size(); ++i)
+    if (xs[i].shape() != xs[0].shape())
+      throw std::invalid_argument("stack: tensor " + std::to_string(i) + " has shape " + to_string(xs[i].shape()) +
+                                  " but tensor 0 has " + to_string(xs[0].shape()));
+  const long a = static_cast<long>(new_axis_position(axis, xs[0].dim(), "stack"));
+  std::vector<Tensor> parts;
+  parts.reserve(xs.size());
+  for (const Tensor& x : xs) parts.push_back(unsqueeze(x, a));
+  return concat(parts, a);
+}
+
+// Seen as [outer, size * inner] rows, y is columns [start * inner, (start + length) * inner) of x.
+Tensor narrow(const Tensor& x, long axis, std::size_t start, std::size_t length) {
+  const std::size_t a = normalize_axis(axis, x.dim(), "narrow");
+  const AxisBlocks in = blocks_around(x.shape(), a);
+  if (start > in.size || length > in.size - start)
+    throw std::out_of_range("narrow: start " + std::to_string(start) + " and length " + std::to_string(length) +
+                            " do not fit in axis " + std::to_string(a) + " of size " + std::to_string(in.size) +
+                            " (shape " + to_string(x.shape()) + ")");
+  Shape out_shape = x.shape();
+  out_shape[a] = length;
+  const std::size_t x_row = in.size * in.inner, y_row = length * in.inner, skip = start * in.inner;
+  Tensor y = Tensor::empty(out_shape, x.dtype());
+  if (y.numel() > 0)
+    dispatch_any(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      copy_rows(x.data<T>() + skip, x_row, y.data<T>(), y_row, in.outer, y_row);
+    });
+  return record("narrow", {x}, y, [outer = in.outer, x_row, y_row, skip](const Tensor& gy, GradInputs& g) {
+    if (gy.numel() == 0) return;
+    dispatch_float(gy.dtype(), "narrow", [&](auto tag) {
+      using T = decltype(tag);
+      add_rows(gy.data<T>(), y_row, g.buffer(0).data<T>() + skip, x_row, outer, y_row);
+    });
+  });
+}
+
+std::vector<Tensor> split(const Tensor& x, std::size_t size, long axis) {
+  const std::size_t a = normalize_axis(axis, x.dim(), "split");
+  if (size == 0) throw std::invalid_argument("split: chunk size must be positive, got 0");
+  const std::size_t n = x.shape()[a];
+  if (n == 0) return {narrow(x, axis, 0, 0)};  // as torch.split: one empty chunk
+  std::vector<Tensor> chunks;
+  for (std::size_t start = 0; start < n; start += size) chunks.push_back(narrow(x, axis, start, std::min(size, n - start)));
+  return chunks;
+}
+
+// Between float dtypes y = T_out(x) and dx = T_in(dy). Other conversions carry no gradient.
+Tensor cast(const Tensor& x, DType dtype) {
+  if (x.dtype() == dtype) return x;
+  Tensor y = x.to(dtype);
+  if (!is_floating(x.dtype()) || !is_floating(dtype)) return y;
+  return record("cast", {x}, y, [](const Tensor& gy, GradInputs& g) {
+    Tensor& gx = g.buffer(0);
+    dispatch_float(gx.dtype(), "cast", [&](auto in_tag) {
+      using In = decltype(in_tag);
+      dispatch_float(gy.dtype(), "cast", [&](auto out_tag) {
+        using Out = decltype(out_tag);
+        In* d = gx.data<In>();
+        const Out* s = gy.data<Out>();
+        for (std::size_t i = 0, n = gx.numel(); i < n; ++i) d[i] += static_cast<In>(s[i]);
+      });
+    });
+  });
+}
+
+// ---- catalogue ----
+
+namespace {
+
+using Cases = std::function<std::vector<OpCase>(Generator&)>;
+
+// Cases of one input each, one per shape.
+Cases shaped_cases(std::vector<Shape> shapes) {
+  return [shapes](Generator& gen) {
+    std::vector<OpCase> cases;
+    for (const Shape& s : shapes) cases.push_back({to_string(s), {case_tensor(s, gen)}});
+    return cases;
+  };
+}
+
+}  // namespace
+
+void register_shape_ops(OpCatalogue& c) {
+  c.add({"reshape", [](const std::vector<Tensor>& in) { return reshape(in[0], {3, 8}); },
+         shaped_cases({{2, 3, 4}, {24}, {8, 3}})});
+  c.add({"reshape_infer", [](const std::vector<Tensor>& in) { return reshape_infer(in[0], {-1, 2}); },
+         shaped_cases({{2, 3, 4}, {1, 6}, {2}})});
+  c.add({"reshape_scalar", [](const std::vector<Tensor>& in) { return reshape(in[0], {1, 1}); }, shaped_cases({{}})});
+  c.add({"permute", [](const std::vector<Tensor>& in) { return permute(in[0], {2, 0, 1}); },
+         shaped_cases({{2, 3, 4}, {1, 3, 2}})});
+  c.add({"permute_inner_kept", [](const std::vector<Tensor>& in) { return permute(in[0], {1, 0, 2}); },
+         shaped_cases({{2, 3, 4}})});
+  c.add({"transpose", [](const std::vector<Tensor>& in) { return transpose(in[0], 0, -1); },
+         shaped_cases({{3, 4}, {2, 3, 4}, {1, 5}})});
+  c.add({"unsqueeze", [](const std::vector<Tensor>& in) { return unsqueeze(in[0], -1); }, shaped_cases({{3, 4}, {}})});
+  c.add({"unsqueeze_front", [](const std::vector<Tensor>& in) { return unsqueeze(in[0], 0); }, shaped_cases({{3, 4}})});
+  c.add({"squeeze", [](const std::vector<Tensor>& in) { return squeeze(in[0], -2); }, shaped_cases({{3, 1, 4}, {1, 2}})});
+  c.add({"broadcast_to", [](const std::vector<Tensor>& in) { return broadcast_to(in[0], {2, 3, 4}); },
+         shaped_cases({{3, 1}, {4}, {}, {2, 1, 4}, {2, 3, 4}})});
+  c.add({"concat", [](const std::vector<Tensor>& in) { return concat(in, 1); },
+         [](Generator& gen) {
+           return std::vector<OpCase>{
+               {"[2,1,4], [2,3,4], [2,2,4] on axis 1",
+                {case_tensor({2, 1, 4}, gen), case_tensor({2, 3, 4}, gen), case_tensor({2, 2, 4}, gen)}},
+               {"[3,2] and [3,1] on axis 1", {case_tensor({3, 2}, gen), case_tensor({3, 1}, gen)}},
+               {"one input [2,3]", {case_tensor({2, 3}, gen)}}};
+         }});
+  c.add({"concat_first_axis", [](const std::vector<Tensor>& in) { return concat(in, 0); },
+         [](Generator& gen) {
+           return std::vector<OpCase>{{"[1,3] and [2,3]", {case_tensor({1, 3}, gen), case_tensor({2, 3}, gen)}}};
+         }});
+  c.add({"concat_last_axis", [](const std::vector<Tensor>& in) { return concat(in, -1); },
+         [](Generator& gen) {
+           return std::vector<OpCase>{
+               {"[2,3,1] and [2,3,2]", {case_tensor({2, 3, 1}, gen), case_tensor({2, 3, 2}, gen)}},
+               {"[2] and [3] (1-D)", {case_tensor({2}, gen), case_tensor({3}, gen)}}};
+         }});
+  c.add({"stack", [](const std::vector<Tensor>& in) { return stack(in, 0); },
+         [](Generator& gen) {
+           return std::vector<OpCase>{
+               {"three [2,3]", {case_tensor({2, 3}, gen), case_tensor({2, 3}, gen), case_tensor({2, 3}, gen)}},
+               {"two scalars", {case_tensor({}, gen), case_tensor({}, gen)}}};
+         }});
+  c.add({"stack_last_axis", [](const std::vector<Tensor>& in) { return stack(in, -1); },
+         [](Generator& gen) {
+           return std::vector<OpCase>{{"two [2,3]", {case_tensor({2, 3}, gen), case_tensor({2, 3}, gen)}}};
+         }});
+  c.add({"narrow", [](const std::vector<Tensor>& in) { return narrow(in[0], -1, 1, 2); },
+         shaped_cases({{4}, {3, 4}, {2, 3, 5}})});
+  c.add({"narrow_middle_axis", [](const std::vector<Tensor>& in) { return narrow(in[0], 1, 2, 1); },
+         shaped_cases({{2, 3, 4}})});
+  // The pieces are joined in another order, so every piece's gradient is checked at a moved place.
+  c.add({"split", [](const std::vector<Tensor>& in) {
+           std::vector<Tensor> parts = split(in[0], 2, 1);
+           std::reverse(parts.begin(), parts.end());
+           return concat(parts, 1);
+         },
+         shaped_cases({{2, 5, 3}, {3, 4}})});
+  // Through float32 and back. Values are small so that float32 rounding (relative 6e-8) stays far
+  // below the finite-difference step of 1e-6 in absolute terms.
+  c.add({"cast", [](const std::vector<Tensor>& in) { return cast(cast(in[0], DType::f32), DType::f64); },
+         [](Generator& gen) {
+           return std::vector<OpCase>{{"[3,4] in [-1e-3, 1e-3]", {case_tensor({3, 4}, gen, -1e-3, 1e-3)}}};
+         }});
+}
+
 }  // namespace seqgrad
