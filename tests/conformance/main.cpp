@@ -1,0 +1,170 @@
+// conformance [--no-skips] DIR: checks seqgrad against the PyTorch-parity cases in DIR/*.json
+// (format: tests/golden/FORMAT.md). Per case it prints PASS, FAIL (with the worst element) or SKIP
+// (an op no evaluator handles), then "N passed, M failed, K skipped". Exit status 1 when any case
+// failed or any file is malformed, 2 on a usage error.
+//
+// For each case: every float input becomes a float64 leaf that requires grad, the op's evaluator
+// computes the outputs, and L = sum_k sum(y_k * upstream_k) is differentiated with one
+// backward(y_k, upstream_k) per output, so the inputs' .grad hold dL/d input.
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "compare.hpp"
+#include "evaluators.hpp"
+#include "seqgrad/autodiff/backward.hpp"
+
+namespace fs = std::filesystem;
+using namespace seqgrad;
+using namespace seqgrad::conformance;
+
+namespace {
+
+// Why a case failed: the first tensor outside tolerance (or the error), plus the other tensors that
+// are also off, so one run shows everything that disagrees.
+struct Failure {
+  std::string first;
+  std::vector<std::string> others;
+};
+
+std::string describe(const std::string& tensor, const Mismatch& m) {
+  std::ostringstream s;
+  s.precision(12);
+  s << tensor << ' ' << m.index << " got " << m.got << " want " << m.want << " (|got - want| = "
+    << std::abs(m.got - m.want) << ", allowed " << m.allowed << ")";
+  return s.str();
+}
+
+// Compares got with want; adds a description to `failure` when they differ.
+void check(const std::string& tensor, const Tensor& got, const Tensor& want, Tolerance tolerance,
+           std::optional<Failure>& failure) {
+  std::string problem;
+  if (got.shape() != want.shape()) {
+    problem = tensor + " has shape " + to_string(got.shape()) + ", want " + to_string(want.shape());
+  } else if (!is_floating(got.dtype())) {
+    problem = tensor + " is " + dtype_name(got.dtype()) + ", want a float tensor";
+  } else if (auto m = worst_mismatch(got, want, tolerance)) {
+    problem = describe(tensor, *m);
+  } else {
+    return;
+  }
+  if (!failure) failure = Failure{problem, {}};
+  else failure->others.push_back(problem);
+}
+
+std::optional<Failure> run_case(GoldenCase& c, const Evaluator& evaluate) {
+  for (auto& [name, t] : c.inputs)
+    if (is_floating(t.dtype())) t.requires_grad_(true);
+
+  NamedTensors got;
+  try {
+    got = evaluate(CaseView(c));
+  } catch (const std::exception& e) {
+    return Failure{std::string("error: ") + e.what(), {}};
+  }
+
+  std::optional<Failure> failure;
+  for (const auto& [name, want] : c.outputs) {
+    auto it = got.find(name);
+    if (it == got.end() || !it->second.defined()) return Failure{"output " + name + " was not computed", {}};
+    check("output " + name, it->second, want, c.tolerance, failure);
+  }
+  if (failure) return failure;  // gradients of wrong values tell nothing more
+
+  try {
+    for (const auto& [name, g] : c.upstream) {
+      const Tensor& y = got.at(name);
+      // An output that depends on no float input adds nothing to any gradient.
+      if (y.requires_grad()) backward(y, g, {.retain_graph = true});
+    }
+  } catch (const std::exception& e) {
+    return Failure{std::string("error in backward: ") + e.what(), {}};
+  }
+  for (const auto& [name, want] : c.grads) {
+    const Tensor& input = c.inputs.at(name);
+    // No gradient arrived: L does not depend on this input, so its gradient is zero.
+    const Tensor got_grad = input.grad().defined() ? input.grad() : Tensor::zeros(input.shape(), DType::f64);
+    check("grad " + name, got_grad, want, c.tolerance, failure);
+  }
+  return failure;
+}
+
+std::vector<fs::path> case_files(const fs::path& dir) {
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.is_regular_file() && entry.path().extension() == ".json") files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool no_skips = false;
+  std::string dir_arg;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--no-skips") no_skips = true;
+    else if (dir_arg.empty() && !arg.starts_with("-")) dir_arg = arg;
+    else {
+      std::cerr << "usage: conformance [--no-skips] DIR   (unexpected argument '" << arg << "')\n";
+      return 2;
+    }
+  }
+  if (dir_arg.empty() || !fs::is_directory(dir_arg)) {
+    std::cerr << "usage: conformance [--no-skips] DIR   (" << (dir_arg.empty() ? "no DIR given" : dir_arg + " is not a directory")
+              << ")\n";
+    return 2;
+  }
+  const std::vector<fs::path> files = case_files(dir_arg);
+  if (files.empty()) {
+    std::cerr << "conformance: no *.json case files in " << dir_arg << "\n";
+    return 1;
+  }
+
+  std::cout << "seqgrad conformance: " << files.size() << " case files in " << dir_arg
+            << "; values and gradients compared in float64, |got - want| <= atol + rtol * |want|"
+            << (no_skips ? "; unsupported ops count as failures" : "") << "\n";
+
+  const Registry evaluators = all_evaluators();
+  int passed = 0, failed = 0, skipped = 0;
+  std::set<std::string> names;
+  for (const fs::path& file : files) {
+    GoldenCase c;
+    try {
+      c = load_case(file);
+      if (!names.insert(c.name).second) throw MalformedCase("case name '" + c.name + "' is used by another file");
+    } catch (const std::exception& e) {  // MalformedCase, or a tensor the library refused to build
+      std::cout << "MALFORMED " << file.filename().string() << ": " << e.what() << "\n";
+      ++failed;
+      continue;
+    }
+
+    const Evaluator* evaluate = evaluators.find(c.op);
+    if (!evaluate) {
+      if (no_skips) {
+        std::cout << "FAIL " << c.name << ": op '" << c.op << "' is not supported (--no-skips)\n";
+        ++failed;
+      } else {
+        std::cout << "SKIP " << c.name << ": op '" << c.op << "' is not supported\n";
+        ++skipped;
+      }
+      continue;
+    }
+
+    if (const auto failure = run_case(c, *evaluate)) {
+      std::cout << "FAIL " << c.name << ": " << failure->first << "\n";
+      for (const auto& other : failure->others) std::cout << "  also " << other << "\n";
+      ++failed;
+    } else {
+      std::cout << "PASS " << c.name << "\n";
+      ++passed;
+    }
+  }
+  std::cout << passed << " passed, " << failed << " failed, " << skipped << " skipped" << std::endl;
+  return failed > 0 ? 1 : 0;
+}
