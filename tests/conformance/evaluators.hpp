@@ -7,8 +7,8 @@
 //     return NamedTensors{{"y", linear(c.input("x"), c.input("weight"), c.optional_input("bias"))}};
 //   });
 //
-// Core-op evaluators live in core_evaluators.cpp, layer evaluators in nn_evaluators.cpp; a new
-// evaluator is one `add` in one of those register functions. An op nobody registered is skipped.
+// Core-op evaluators live in core_evaluators.cpp, layer evaluators in rnn_, attention_ and
+// optim_evaluators.cpp; a new evaluator is one `add` in one of those register functions. An op nobody registered is skipped.
 #include <functional>
 #include <map>
 #include <string>
@@ -61,7 +61,10 @@ class Registry {
 };
 
 void register_core_evaluators(Registry& r);  // linear, activations, softmax, logsumexp, layer_norm, embedding, cross_entropy
-void register_nn_evaluators(Registry& r);    // rnn cells, attention, transformer block, optimizers, clip_grad_norm
+void register_nn_evaluators(Registry& r);    // all of the below
+void register_rnn_evaluators(Registry& r);        // rnn_tanh_cell, gru_cell, lstm_cell
+void register_attention_evaluators(Registry& r);  // mean_context, additive/scaled-dot attention, MHSA, transformer block
+void register_optim_evaluators(Registry& r);      // adam_step, adamw_step, clip_grad_norm
 
 // Every evaluator: what the runner uses.
 Registry all_evaluators();

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages seqgrad builds with; does nothing when all are present.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ccache
+  xtensor-dev libxtensor-blas-dev libxsimd-dev libopenblas-dev
+  libtbb-dev libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev libcli11-dev zlib1g-dev libpng-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
