@@ -10,7 +10,7 @@ namespace seqgrad::nn {
 
 struct EmbeddingOptions {
   // Index of the padding token: its row starts at zero and never receives a gradient, so it stays zero.
-  std::optional<std::size_t> padding_idx;
+  std::optional<std::size_t> padding_idx = std::nullopt;
   DType dtype = DType::f32;
 };
 
