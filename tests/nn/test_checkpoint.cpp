@@ -231,13 +231,33 @@ TEST_F(Checkpoint, OtherModelsAreRefusedNamingWhatDiffers) {
   refused({.out = 4}, false, {"parameter 'proj.weight' has shape [2,3] in the file, [4,3] in the model",
                               "parameter 'norm.bias' has shape [2] in the file, [4] in the model"});
   refused({.dtype = DType::f64}, false, {"parameter 'embed.weight' is float32 in the file, float64 in the model"});
-  // The model matches but the optimizer does not: nothing is written, not even the parameters.
   refused({.extra = true}, true, {"missing optimizer state 'exp_avg/extra'", "missing parameter 'extra'"});
 
+  // The model matches but the optimizer does not: nothing is written, not even the parameters.
   Tiny m(9);
+  nn::NamedParameters embedding_only{m.named_parameters()[0]};
+  nn::Adam partial(embedding_only);
+  Snapshot before = snapshot(m, &partial);
+  try {
+    nn::load_checkpoint(file, m, &partial);
+    ADD_FAILURE() << "loaded optimizer state of other parameters";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("the file has optimizer state 'exp_avg/proj.weight' [2,3] that the "
+                                         "optimizer does not have"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(snapshot(m, &partial) == before);
+
   nn::SGD sgd(m.named_parameters());
-  const Snapshot before = snapshot(m, &sgd);
-  EXPECT_THROW(nn::load_checkpoint(file, m, &sgd), std::runtime_error);  // Adam state, SGD optimizer
+  before = snapshot(m, &sgd);
+  try {
+    nn::load_checkpoint(file, m, &sgd);
+    ADD_FAILURE() << "loaded Adam state into SGD";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("the file holds Adam state, the optimizer is SGD"), std::string::npos)
+        << e.what();
+  }
   EXPECT_TRUE(snapshot(m, &sgd) == before);
 }
 
