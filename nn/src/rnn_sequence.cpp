@@ -146,6 +146,8 @@ SequenceOutput RecurrentLayers::run(const Tensor& input, const Tensor& lengths, 
   const std::size_t steps = x.size(0), batch = x.size(1), dirs = num_directions();
   const bool lstm = cell_ == CellType::lstm;
   const StepMasks masks(checked_lengths(lengths, steps, batch), steps);
+  if (lstm && h0.defined() != c0.defined())
+    throw std::invalid_argument(n + ": give both h0 and c0, or neither (zeros)");
   const Tensor h_init = checked_initial("h0", h0, batch);
   const Tensor c_init = lstm ? checked_initial("c0", c0, batch) : Tensor();
 

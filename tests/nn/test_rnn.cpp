@@ -499,6 +499,7 @@ TEST(SequenceLayers, Errors) {
                  {"GRU", "h0", "[2,3,4]", "[4, 3, 4]"});
   expect_invalid([&] { lstm.forward(x, Tensor(), random64({1, 3, 4}, gen), random64({1, 2, 4}, gen)); },
                  {"LSTM", "c0", "[1,2,4]", "[1, 3, 4]"});
+  expect_invalid([&] { lstm.forward(x, Tensor(), random64({1, 3, 4}, gen)); }, {"LSTM", "both h0 and c0"});
   expect_invalid([&] { gru.forward(x, Tensor::from_indices({4, 0, 2}, {3})); }, {"GRU", "lengths[1] = 0", "[1, 4]"});
   expect_invalid([&] { gru.forward(x, Tensor::from_indices({4, 5, 2}, {3})); }, {"GRU", "lengths[1] = 5", "[1, 4]"});
   expect_invalid([&] { gru.forward(x, Tensor::from_indices({4, 2}, {2})); }, {"GRU", "lengths", "[3]", "[2]"});
