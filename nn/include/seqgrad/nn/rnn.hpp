@@ -101,7 +101,7 @@ class GRUCell : public RecurrentCell {
 class LSTMCell : public RecurrentCell {
  public:
   LSTMCell(std::size_t input_size, std::size_t hidden_size, Generator& gen, CellOptions options = {});
-  // x [B, I], state {h, c} each [B, H] (zeros when undefined) -> {h', c'}
+  // x [B, I], state {h, c} each [B, H] (both undefined: zeros) -> {h', c'}
   LSTMState forward(const Tensor& x, const LSTMState& state = {}) const;
   LSTMState operator()(const Tensor& x, const LSTMState& state = {}) const { return forward(x, state); }
   LSTMState step(const Tensor& xp, const LSTMState& state) const;  // xp [B, 4H]
