@@ -94,8 +94,8 @@ Tensor dot_each_key(const Tensor& keys, const Tensor& query) {
 void Attention::check_query(const Tensor& query, std::size_t dim, const Tensor& keys, const std::string& rule) const {
   if (!query.defined() || query.dim() != 2 || query.size(0) != keys.size(0) || query.size(1) != dim)
     throw std::invalid_argument(name_ + ": query " + (query.defined() ? to_string(query.shape()) : "(undefined)") +
-                                " does not match keys " + to_string(keys.shape()) + " (expected [" +
-                                std::to_string(keys.size(0)) + ", " + std::to_string(dim) + "]: " + rule + ")");
+                                " is not [B, Dq] = [" + std::to_string(keys.size(0)) + ", " + std::to_string(dim) +
+                                "] (B: the keys' batch; " + rule + ")");
 }
 
 void Attention::check_keys(const Tensor& keys, std::size_t dim, const std::string& rule) const {
@@ -119,8 +119,8 @@ AttentionOutput Attention::forward(const Tensor& query, const ProjectedKeys& pro
   const std::size_t B = keys.size(0), T = keys.size(1);
   if (!values.defined() || values.dim() != 3 || values.size(0) != B || values.size(1) != T)
     throw std::invalid_argument(name_ + ": values " + (values.defined() ? to_string(values.shape()) : "(undefined)") +
-                                " do not match keys " + to_string(keys.shape()) + " (expected [" + std::to_string(B) +
-                                ", " + std::to_string(T) + ", Dv])");
+                                " do not match the keys' batch and length (expected [" + std::to_string(B) + ", " +
+                                std::to_string(T) + ", Dv])");
   // The mask's rows are [B, 1, T] (one query per sequence); they are [B, T] as the scores are.
   Tensor blocked = detail::blocked_pairs(mask, B, 1, 1, T, false, name_);
   if (blocked.defined()) blocked = blocked.reshaped_view({B, T});
@@ -132,13 +132,13 @@ AttentionOutput Attention::forward(const Tensor& query, const ProjectedKeys& pro
 
 Tensor MeanContext::score(const Tensor& query, const Tensor& keys) const {
   if (query.defined() && (query.dim() != 2 || query.size(0) != keys.size(0)))
-    throw std::invalid_argument("MeanContext: query " + to_string(query.shape()) + " does not match keys " +
-                                to_string(keys.shape()) + " (it is ignored, but must be [B, Dq] or undefined)");
+    throw std::invalid_argument("MeanContext: query " + to_string(query.shape()) + " is not [B, Dq] with B = " +
+                                std::to_string(keys.size(0)) + " (it is ignored, but must be [B, Dq] or undefined)");
   return Tensor::zeros({keys.size(0), keys.size(1)}, keys.dtype());  // one score for all: equal weights
 }
 
 Tensor DotAttention::score(const Tensor& query, const Tensor& keys) const {
-  check_query(query, keys.size(2), keys, "query and keys must have one size");
+  check_query(query, keys.size(2), keys, "Dq: the keys' size " + std::to_string(keys.size(2)));
   return dot_each_key(keys, query);
 }
 

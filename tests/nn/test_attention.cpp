@@ -180,7 +180,8 @@ TEST(AttentionFamily, PrecomputedKeysServeEveryDecoderStep) {
   Generator gen(15);
   nn::AdditiveAttention additive(4, 6, 3, gen, {.dtype = f64});
   nn::GeneralAttention general(4, 6, gen, {.dtype = f64});
-  const Tensor keys = leaf({3, 5, 6}, gen), values = leaf({3, 5, 2}, gen);
+  Tensor keys = leaf({3, 5, 6}, gen);
+  const Tensor values = leaf({3, 5, 2}, gen);
   for (nn::Attention* layer : std::vector<nn::Attention*>{&additive, &general}) {
     const nn::ProjectedKeys projected = layer->precompute_keys(keys);
     for (int step = 0; step < 3; ++step) {
@@ -232,10 +233,10 @@ TEST(AttentionFamily, BadInputsNameTheLayerAndTheShapes) {
   nn::DotAttention dot;
   const Tensor query = leaf({3, 4}, gen), keys = leaf({3, 5, 6}, gen);
   expect_error([&] { additive(leaf({3, 5}, gen), keys, keys); }, {"AdditiveAttention", "query [3,5]", "[3, 4]"});
-  expect_error([&] { additive(leaf({2, 4}, gen), keys, keys); }, {"AdditiveAttention", "query [2,4]", "[3,5,6]"});
+  expect_error([&] { additive(leaf({2, 4}, gen), keys, keys); }, {"AdditiveAttention", "query [2,4]", "[3, 4]"});
   expect_error([&] { additive(query, leaf({3, 5, 7}, gen), keys); }, {"AdditiveAttention", "keys [3,5,7]", "W_h is [3,6]"});
-  expect_error([&] { additive(query, keys, leaf({3, 4, 6}, gen)); }, {"AdditiveAttention", "values [3,4,6]", "[3,5,6]"});
-  expect_error([&] { dot(query, keys, keys); }, {"DotAttention", "query [3,4]", "[3,5,6]"});
+  expect_error([&] { additive(query, keys, leaf({3, 4, 6}, gen)); }, {"AdditiveAttention", "values [3,4,6]", "[3, 5, Dv]"});
+  expect_error([&] { dot(query, keys, keys); }, {"DotAttention", "query [3,4]", "[3, 6]", "keys' size 6"});
   expect_error([&] { additive(query, keys, keys, Tensor::from_indices({1, 1}, {1, 2})); },
                {"AdditiveAttention", "padding mask [1,2]", "[3, 5]"});
   expect_error([&] { additive(query, keys, keys, Tensor::from_indices(std::vector<std::int64_t>(15, 2), {3, 5})); },

@@ -94,7 +94,9 @@ TEST(TransformerEncoderLayer, PaddingDoesNotReachRealPositions) {
       const bool real = mask.to_vector()[b * 5 + t] != 0;
       for (std::size_t d = 0; d < 8; ++d) {
         const std::size_t i = (b * 5 + t) * 8 + d;
-        if (real) EXPECT_EQ(before[i], after[i]) << "b " << b << " t " << t;
+        if (real) {
+          EXPECT_EQ(before[i], after[i]) << "b " << b << " t " << t;
+        }
       }
     }
   EXPECT_NE(before[3 * 8], after[3 * 8]);  // the padding positions themselves did change
@@ -189,7 +191,9 @@ TEST(PositionalEncoding, FollowsTheSinusoidFormula) {
     for (std::size_t i = 0; 2 * i < D; ++i) {
       const double angle = pos / std::pow(10000.0, 2.0 * i / D);
       EXPECT_DOUBLE_EQ(v[pos * D + 2 * i], std::sin(angle));
-      if (2 * i + 1 < D) EXPECT_DOUBLE_EQ(v[pos * D + 2 * i + 1], std::cos(angle));
+      if (2 * i + 1 < D) {
+        EXPECT_DOUBLE_EQ(v[pos * D + 2 * i + 1], std::cos(angle));
+      }
     }
   // Position 0 is [0, 1, 0, 1, ...]; the first pair turns at one radian per position.
   EXPECT_EQ(v[0], 0.0);

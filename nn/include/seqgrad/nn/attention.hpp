@@ -68,9 +68,10 @@ class Attention : public Module {
   explicit Attention(std::string layer_name) : name_(std::move(layer_name)) {}
   // Scores [B, T] of each query [B, Dq] against its own sequence's projected keys [B, T, K].
   virtual Tensor score(const Tensor& query, const Tensor& projected_keys) const = 0;
-  // Throws naming this layer unless query is [B, dim] with B = keys' batch.
+  // Throw std::invalid_argument naming this layer and the shapes unless query is [B, dim] (B the
+  // keys' batch) / keys are [B, T, dim] (any last size when dim is 0); `rule` says where dim comes from.
   void check_query(const Tensor& query, std::size_t dim, const Tensor& projected_keys, const std::string& rule) const;
-  void check_keys(const Tensor& keys, std::size_t dim, const std::string& rule) const;  // [B, T, dim]
+  void check_keys(const Tensor& keys, std::size_t dim, const std::string& rule) const;
 
  private:
   std::string name_;
@@ -92,7 +93,7 @@ class DotAttention : public Attention {
   DotAttention() : Attention("DotAttention") {}
 
  protected:
-  DotAttention(std::string name) : Attention(std::move(name)) {}
+  explicit DotAttention(std::string name) : Attention(std::move(name)) {}
   Tensor score(const Tensor& query, const Tensor& projected_keys) const override;
 };
 
@@ -209,6 +210,10 @@ class MultiheadAttention : public Module {
   // [B, Tk] (true / 1 = real). Returns context [B, Tq, D] and per-head weights [B, H, Tq, Tk].
   AttentionOutput forward(const Tensor& query, const Tensor& key, const Tensor& value,
                           const Tensor& key_padding_mask = Tensor(), bool causal = false) const;
+  AttentionOutput operator()(const Tensor& query, const Tensor& key, const Tensor& value,
+                             const Tensor& key_padding_mask = Tensor(), bool causal = false) const {
+    return forward(query, key, value, key_padding_mask, causal);
+  }
   // Self-attention: x [B, T, D] attends over itself.
   AttentionOutput self_attention(const Tensor& x, const Tensor& padding_mask = Tensor(), bool causal = false) const {
     return forward(x, x, x, padding_mask, causal);
