@@ -126,6 +126,7 @@ AttentionOutput Attention::forward(const Tensor& query, const ProjectedKeys& pro
   if (blocked.defined()) blocked = blocked.reshaped_view({B, T});
 
   const Tensor weights = detail::masked_softmax(score(query, keys), blocked);              // [B, T]
+  // context = sum_t weights_t values_t, one [1, T] x [T, Dv] product per sequence
   const Tensor context = reshape(matmul(reshape(weights, {B, 1, T}), values), {B, values.size(2)});
   return {context, weights};
 }
