@@ -9,20 +9,6 @@
 
 namespace seqgrad::nn {
 
-// The minimal LayerNorm module the blocks need (weight ones, bias zeros, as torch.nn.LayerNorm).
-class EncoderLayerNorm : public Module {
- public:
-  EncoderLayerNorm(std::size_t d_model, double eps, DType dtype) : eps_(eps) {
-    weight = register_parameter("weight", Tensor::ones({d_model}, dtype));
-    bias = register_parameter("bias", Tensor::zeros({d_model}, dtype));
-  }
-  Tensor forward(const Tensor& x) const { return layer_norm(x, weight, bias, eps_); }
-  Tensor weight, bias;
-
- private:
-  double eps_;
-};
-
 namespace {
 
 // The encoder's layers as one sub-module with children "0", "1", ..., so that parameters are named
@@ -96,8 +82,9 @@ TransformerEncoderLayer::TransformerEncoderLayer(std::size_t d_model, std::size_
                                                                 LinearOptions{.dtype = options.dtype}));
   linear2 = register_module("linear2", std::make_shared<Linear>(options.dim_feedforward, d_model, gen,
                                                                 LinearOptions{.dtype = options.dtype}));
-  norm1 = register_module("norm1", std::make_shared<EncoderLayerNorm>(d_model, options.layer_norm_eps, options.dtype));
-  norm2 = register_module("norm2", std::make_shared<EncoderLayerNorm>(d_model, options.layer_norm_eps, options.dtype));
+  const LayerNormOptions norm{.eps = options.layer_norm_eps, .dtype = options.dtype};
+  norm1 = register_module("norm1", std::make_shared<LayerNorm>(d_model, norm));
+  norm2 = register_module("norm2", std::make_shared<LayerNorm>(d_model, norm));
 }
 
 TransformerEncoderLayerWeights TransformerEncoderLayer::weights() const {
@@ -116,8 +103,8 @@ TransformerEncoder::TransformerEncoder(std::size_t d_model, std::size_t num_head
     layers.push_back(std::make_shared<TransformerEncoderLayer>(d_model, num_heads, gen, options.layer));
   register_module("layers", std::make_shared<LayerStack>(layers));
   if (options.final_norm)
-    norm = register_module("norm", std::make_shared<EncoderLayerNorm>(d_model, options.layer.layer_norm_eps,
-                                                                      options.layer.dtype));
+    norm = register_module("norm", std::make_shared<LayerNorm>(
+                                       d_model, LayerNormOptions{.eps = options.layer.layer_norm_eps, .dtype = options.layer.dtype}));
 }
 
 Tensor TransformerEncoder::forward(const Tensor& x, const Tensor& padding_mask, bool causal) const {

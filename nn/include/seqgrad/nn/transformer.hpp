@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "seqgrad/nn/attention.hpp"
+#include "seqgrad/nn/layers.hpp"
 #include "seqgrad/nn/linear.hpp"
 #include "seqgrad/nn/module.hpp"
 
@@ -53,10 +54,6 @@ Tensor transformer_encoder_layer(const Tensor& x, const TransformerEncoderLayerW
                                  std::size_t num_heads, const TransformerEncoderLayerOptions& options,
                                  bool training, const Tensor& padding_mask = Tensor(), bool causal = false);
 
-// LayerNorm over the last dimension with weight (ones) and bias (zeros), registered as norm1 / norm2
-// / norm. A minimal private module until nn::LayerNorm (nn/layers.hpp) is available on main.
-class EncoderLayerNorm;
-
 class TransformerEncoderLayer : public Module {
  public:
   // Parameters initialised as torch's: self_attn as MultiheadAttention, linear1/linear2 as Linear,
@@ -75,7 +72,7 @@ class TransformerEncoderLayer : public Module {
 
   std::shared_ptr<MultiheadAttention> self_attn;
   std::shared_ptr<Linear> linear1, linear2;
-  std::shared_ptr<EncoderLayerNorm> norm1, norm2;
+  std::shared_ptr<LayerNorm> norm1, norm2;
 
  private:
   TransformerEncoderLayerOptions options_;
@@ -103,7 +100,7 @@ class TransformerEncoder : public Module {
   }
 
   std::vector<std::shared_ptr<TransformerEncoderLayer>> layers;
-  std::shared_ptr<EncoderLayerNorm> norm;  // null without final_norm
+  std::shared_ptr<LayerNorm> norm;  // null without final_norm
 };
 
 }  // namespace seqgrad::nn
