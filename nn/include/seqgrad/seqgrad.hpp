@@ -9,3 +9,18 @@
 #include "seqgrad/graph/tensor.hpp"
 #include "seqgrad/ops/catalogue.hpp"
 #include "seqgrad/ops/ops.hpp"
+
+#include "seqgrad/nn/attention.hpp"
+#include "seqgrad/nn/checkpoint.hpp"
+#include "seqgrad/nn/layers.hpp"
+#include "seqgrad/nn/linear.hpp"
+#include "seqgrad/nn/losses.hpp"
+#include "seqgrad/nn/module.hpp"
+#include "seqgrad/nn/optim.hpp"
+#include "seqgrad/nn/rnn.hpp"
+#include "seqgrad/nn/schedule.hpp"
+#include "seqgrad/nn/transformer.hpp"
+
+#include "seqgrad/nn/seq2seq/decoding.hpp"
+#include "seqgrad/nn/seq2seq/model.hpp"
+#include "seqgrad/nn/seq2seq/sampling.hpp"
