@@ -99,9 +99,11 @@ std::vector<Hypothesis> beam_search(const Seq2Seq& model, const Tensor& src, con
   std::vector<std::vector<Beam>> alive(batch), finished(batch);
   for (std::size_t b = 0; b < batch; ++b) alive[b].push_back({Hypothesis{}, options.sos_id});
 
+  // A source's search ends when its best continuation is <eos> (the best hypothesis is finished:
+  // every alive one is already less probable) or at max_length.
   for (std::size_t t = 0; t <= options.max_length; ++t) {
     bool any = false;
-    for (std::size_t b = 0; b < batch; ++b) any = any || (!alive[b].empty() && finished[b].size() < k);
+    for (std::size_t b = 0; b < batch; ++b) any = any || !alive[b].empty();
     if (!any) break;
     // Feed each alive beam's last token; dead rows get <eos> (their results are ignored).
     std::vector<std::int64_t> prev(batch * k, options.eos_id);
@@ -115,7 +117,7 @@ std::vector<Hypothesis> beam_search(const Seq2Seq& model, const Tensor& src, con
     std::vector<std::int64_t> parent_rows(batch * k);
     for (std::size_t b = 0; b < batch; ++b) {
       std::vector<Beam> next;
-      if (!alive[b].empty() && finished[b].size() < k) {
+      if (!alive[b].empty()) {
         // Candidates: (beam j, token v), best cumulative log-probability first; ties to the lower index.
         struct Candidate { double log_prob; std::size_t j; std::int64_t v; };
         std::vector<Candidate> cands;
@@ -123,27 +125,31 @@ std::vector<Hypothesis> beam_search(const Seq2Seq& model, const Tensor& src, con
         for (std::size_t j = 0; j < alive[b].size(); ++j)
           for (std::size_t v = 0; v < vocab; ++v)
             cands.push_back({alive[b][j].h.log_prob + logp[(b * k + j) * vocab + v], j, static_cast<std::int64_t>(v)});
-        const std::size_t keep = std::min(cands.size(), 2 * k);
+        const std::size_t keep = std::min(cands.size(), 2 * k);  // at most k of them end with <eos>
         std::partial_sort(cands.begin(), cands.begin() + static_cast<long>(keep), cands.end(),
                           [](const Candidate& x, const Candidate& y) {
                             if (x.log_prob != y.log_prob) return x.log_prob > y.log_prob;
                             return x.j != y.j ? x.j < y.j : x.v < y.v;
                           });
-        for (std::size_t c = 0; c < keep && next.size() < k && finished[b].size() < k; ++c) {
+        for (std::size_t c = 0; c < keep && next.size() < k; ++c) {
           const Beam& parent = alive[b][cands[c].j];
           Beam child{parent.h, cands[c].v};
           child.h.log_prob = cands[c].log_prob;
           child.h.attention.push_back(attention_row(s.weights, b * k + cands[c].j, lengths[b]));
-          parent_rows[b * k + next.size()] = static_cast<std::int64_t>(b * k + cands[c].j);
           if (cands[c].v == options.eos_id) {
             child.h.finished = true;
             finished[b].push_back(std::move(child));
-          } else {
-            child.h.tokens.push_back(cands[c].v);
-            if (child.h.tokens.size() >= options.max_length) finished[b].push_back(std::move(child));
-            else next.push_back(std::move(child));
+            continue;
           }
+          child.h.tokens.push_back(cands[c].v);
+          if (child.h.tokens.size() >= options.max_length) {
+            finished[b].push_back(std::move(child));
+            continue;
+          }
+          parent_rows[b * k + next.size()] = static_cast<std::int64_t>(b * k + cands[c].j);
+          next.push_back(std::move(child));
         }
+        if (cands.front().v == options.eos_id) next.clear();
       }
       for (std::size_t j = next.size(); j < k; ++j) parent_rows[b * k + j] = static_cast<std::int64_t>(b * k);
       alive[b] = std::move(next);

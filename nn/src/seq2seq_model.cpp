@@ -9,6 +9,8 @@
 
 namespace seqgrad::nn::seq2seq {
 
+using seqgrad::to_string;  // shapes, beside the kinds' to_string
+
 namespace {
 
 const char* const kEncoderNames[] = {"gru", "lstm", "transformer"};
@@ -190,7 +192,7 @@ Tensor Seq2Seq::embed_source(const Tensor& src) const {
 
 EncodedSource Seq2Seq::encode(const Tensor& src, const Tensor& src_lengths) const {
   if (src.dtype() != DType::i64 || src.dim() != 2 || src.shape()[1] == 0)
-    throw std::invalid_argument("Seq2Seq::encode: src must be int64 [B, Ts] with Ts > 0, got " +
+    throw std::invalid_argument(std::string("Seq2Seq::encode: src must be int64 [B, Ts] with Ts > 0, got ") +
                                 dtype_name(src.dtype()) + " " + to_string(src.shape()));
   const std::size_t batch = src.shape()[0], steps = src.shape()[1], H = config_.hidden_dim;
   const std::vector<std::int64_t> lengths = checked_lengths(src_lengths, batch, steps);
