@@ -1,4 +1,5 @@
-// dropout, layer_norm and cross_entropy: values against hand computations, the training flag,
+// dropout, layer_norm, cross_entropy and gru_cell_gates: values against hand computations (and, for
+// the GRU gates, against the same equations composed from primitive ops), the training flag,
 // ignore_index and label smoothing, and errors. Gradients are checked through the catalogue.
 #include <gtest/gtest.h>
 
@@ -83,4 +84,39 @@ TEST(CrossEntropy, BadTargetsAreErrors) {
   }
   EXPECT_THROW(cross_entropy(logits, ids({0, 1, 2})), std::invalid_argument);
   EXPECT_THROW(cross_entropy(logits, t64({0, 1}, {2})), std::invalid_argument);
+}
+
+TEST(GruCellGates, MatchesTheGateEquationsComposed) {
+  for (DType dtype : {DType::f64, DType::f32}) {
+    Generator gen(5);
+    const std::size_t B = 3, H = 5;
+    const Tensor xp = rand_uniform({B, 3 * H}, -2, 2, dtype, gen), hp = rand_uniform({B, 3 * H}, -2, 2, dtype, gen);
+    const Tensor h = rand_uniform({B, H}, -1, 1, dtype, gen);
+    const std::vector<Tensor> x = split(xp, H, 1), p = split(hp, H, 1);
+    const Tensor r = sigmoid(x[0] + p[0]), z = sigmoid(x[1] + p[1]);
+    const Tensor n = tanh(x[2] + r * p[2]);
+    const Values want = ((1.0 - z) * n + z * h).to_vector(), got = gru_cell_gates(xp, hp, h).to_vector();
+    const double tol = dtype == DType::f64 ? 1e-14 : 1e-6;
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << i;
+  }
+}
+
+TEST(GruCellGates, GradientsOnlyWhereAsked) {
+  Generator gen(6);
+  const Tensor xp = rand_uniform({2, 6}, -1, 1, DType::f64, gen), h = rand_uniform({2, 2}, -1, 1, DType::f64, gen);
+  Tensor hp = rand_uniform({2, 6}, -1, 1, DType::f64, gen);
+  hp.requires_grad_();
+  backward(sum(gru_cell_gates(xp, hp, h)));
+  EXPECT_TRUE(hp.grad().defined());
+  EXPECT_FALSE(xp.grad().defined());
+  EXPECT_FALSE(h.grad().defined());
+}
+
+TEST(GruCellGates, RejectsMismatchedShapes) {
+  const Tensor h = Tensor::zeros({2, 4});
+  EXPECT_THROW(gru_cell_gates(Tensor::zeros({2, 12}), Tensor::zeros({2, 11}), h), std::invalid_argument);
+  EXPECT_THROW(gru_cell_gates(Tensor::zeros({2, 8}), Tensor::zeros({2, 8}), h), std::invalid_argument);
+  EXPECT_THROW(gru_cell_gates(Tensor::zeros({3, 12}), Tensor::zeros({3, 12}), h), std::invalid_argument);
+  EXPECT_THROW(gru_cell_gates(Tensor::zeros({2, 12}, DType::f64), Tensor::zeros({2, 12}), h), std::invalid_argument);
 }

@@ -42,13 +42,10 @@ Tensor rnn_cell_step(const Tensor& xp, const Tensor& h, const CellWeights& w, No
 
 Tensor gru_cell_step(const Tensor& xp, const Tensor& h, const CellWeights& w) {
   check_step("gru_cell_step", 3, xp, h, w);
-  const std::size_t H = h.size(1);
-  const std::vector<Tensor> x_gates = split(xp, H, 1);                                    // W_i{r,z,n} x + b_i{r,z,n}
-  const std::vector<Tensor> h_gates = split(linear(h, w.weight_hh, w.bias_hh), H, 1);  // W_h{r,z,n} h + b_h{r,z,n}
-  const Tensor r = sigmoid(x_gates[0] + h_gates[0]);
-  const Tensor z = sigmoid(x_gates[1] + h_gates[1]);
-  const Tensor n = tanh(x_gates[2] + r * h_gates[2]);
-  return (1.0 - z) * n + z * h;
+  // With xp = W_i{r,z,n} x + b_i{r,z,n} and hp = W_h{r,z,n} h + b_h{r,z,n}:
+  //   r = sigmoid(xp_r + hp_r)   z = sigmoid(xp_z + hp_z)   n = tanh(xp_n + r * hp_n)   h' = (1 - z) n + z h
+  // The gate arithmetic is one fused op (fifteen small ops composed; one node and no temporaries fused).
+  return gru_cell_gates(xp, linear(h, w.weight_hh, w.bias_hh), h);
 }
 
 LSTMState lstm_cell_step(const Tensor& xp, const LSTMState& state, const CellWeights& w) {

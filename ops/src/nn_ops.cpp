@@ -177,6 +177,61 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, CrossEntropyOp
   });
 }
 
+Tensor gru_cell_gates(const Tensor& xp, const Tensor& hp, const Tensor& h) {
+  if (h.dim() != 2 || xp.dim() != 2 || hp.dim() != 2 || xp.shape() != hp.shape() || xp.size(0) != h.size(0) ||
+      xp.size(1) != 3 * h.size(1) || xp.dtype() != h.dtype() || hp.dtype() != h.dtype())
+    throw std::invalid_argument("gru_cell_gates: expected xp and hp [B, 3H] and h [B, H] of one dtype, got xp " +
+                                to_string(xp.shape()) + " " + dtype_name(xp.dtype()) + ", hp " + to_string(hp.shape()) +
+                                " " + dtype_name(hp.dtype()) + ", h " + to_string(h.shape()) + " " +
+                                dtype_name(h.dtype()));
+  const std::size_t batch = h.size(0), H = h.size(1);
+  return dispatch_float(h.dtype(), "gru_cell_gates", [&](auto tag) {
+    using T = decltype(tag);
+    Tensor y = Tensor::empty_like(h);
+    Tensor gates = Tensor::empty_like(xp);  // r, z, n per row, saved for backward
+    const T *X = xp.data<T>(), *P = hp.data<T>(), *Hs = h.data<T>();
+    T *Y = y.data<T>(), *G = gates.data<T>();
+    for (std::size_t b = 0; b < batch; ++b) {  // each row's segments through xsimd's exp and tanh
+      const T *x = X + b * 3 * H, *p = P + b * 3 * H;
+      T* g = G + b * 3 * H;
+      auto seg = [H](const T* q) { return xtb::matrix<T>(q, 1, H); };
+      auto r = xtb::matrix<T>(g, 1, H), z = xtb::matrix<T>(g + H, 1, H), n = xtb::matrix<T>(g + 2 * H, 1, H);
+      xt::noalias(r) = T(1) / (T(1) + xt::exp(-(seg(x) + seg(p))));
+      xt::noalias(z) = T(1) / (T(1) + xt::exp(-(seg(x + H) + seg(p + H))));
+      xt::noalias(n) = xt::tanh(seg(x + 2 * H) + r * seg(p + 2 * H));
+      xt::noalias(xtb::matrix<T>(Y + b * H, 1, H)) = (T(1) - z) * n + z * seg(Hs + b * H);
+    }
+    return record("gru_cell_gates", {xp, hp, h}, y, [gates, hp, h, batch, H](const Tensor& gy, GradInputs& g) {
+      const T *G = gates.data<T>(), *P = hp.data<T>(), *Hs = h.data<T>(), *dY = gy.data<T>();
+      T* dX = g.needs(0) ? g.buffer(0).template data<T>() : nullptr;
+      T* dP = g.needs(1) ? g.buffer(1).template data<T>() : nullptr;
+      T* dH = g.needs(2) ? g.buffer(2).template data<T>() : nullptr;
+      for (std::size_t b = 0; b < batch; ++b) {
+        const T *r = G + b * 3 * H, *z = r + H, *n = r + 2 * H, *hp_n = P + b * 3 * H + 2 * H, *hs = Hs + b * H;
+        const T* dy = dY + b * H;
+        T *dx = dX ? dX + b * 3 * H : nullptr, *dp = dP ? dP + b * 3 * H : nullptr;
+        for (std::size_t j = 0; j < H; ++j) {
+          const T dn_pre = dy[j] * (T(1) - z[j]) * (T(1) - n[j] * n[j]);  // through n = tanh(.)
+          const T dz_pre = dy[j] * (hs[j] - n[j]) * z[j] * (T(1) - z[j]);  // through z = sigmoid(.)
+          const T dr_pre = dn_pre * hp_n[j] * r[j] * (T(1) - r[j]);        // through r = sigmoid(.)
+          if (dx) {
+            dx[j] += dr_pre;
+            dx[H + j] += dz_pre;
+            dx[2 * H + j] += dn_pre;
+          }
+          if (dp) {
+            dp[j] += dr_pre;
+            dp[H + j] += dz_pre;
+            dp[2 * H + j] += dn_pre * r[j];
+          }
+        }
+        if (dH)
+          for (std::size_t j = 0; j < H; ++j) dH[b * H + j] += dy[j] * z[j];
+      }
+    });
+  });
+}
+
 void register_nn_ops(OpCatalogue& c) {
   using In = const std::vector<Tensor>&;
   c.add({"dropout",
@@ -205,6 +260,12 @@ void register_nn_ops(OpCatalogue& c) {
                                 {.ignore_index = 0, .label_smoothing = 0.1});
          },
          [](Generator& gen) { return std::vector<OpCase>{{"[2,3,4]", {case_tensor({2, 3, 4}, gen, -3, 3)}}}; }});
+  c.add({"gru_cell_gates", [](In in) { return gru_cell_gates(in[0], in[1], in[2]); },
+         [](Generator& gen) {
+           return std::vector<OpCase>{
+               {"B 3, H 4", {case_tensor({3, 12}, gen, -2, 2), case_tensor({3, 12}, gen, -2, 2), case_tensor({3, 4}, gen)}},
+               {"B 1, H 1", {case_tensor({1, 3}, gen, -2, 2), case_tensor({1, 3}, gen, -2, 2), case_tensor({1, 1}, gen)}}};
+         }});
 }
 
 }  // namespace seqgrad
