@@ -1,6 +1,7 @@
-// dropout, layer_norm, cross_entropy and gru_cell_gates: values against hand computations (and, for
-// the GRU gates, against the same equations composed from primitive ops), the training flag,
-// ignore_index and label smoothing, and errors. Gradients are checked through the catalogue.
+// dropout, layer_norm, cross_entropy, gru_cell_gates and additive_attention_scores: values against
+// hand computations (and, for the fused GRU and attention ops, against the same equations composed from
+// primitive ops), the training flag, ignore_index and label smoothing, and errors. Gradients are
+// checked through the catalogue.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -119,4 +120,29 @@ TEST(GruCellGates, RejectsMismatchedShapes) {
   EXPECT_THROW(gru_cell_gates(Tensor::zeros({2, 8}), Tensor::zeros({2, 8}), h), std::invalid_argument);
   EXPECT_THROW(gru_cell_gates(Tensor::zeros({3, 12}), Tensor::zeros({3, 12}), h), std::invalid_argument);
   EXPECT_THROW(gru_cell_gates(Tensor::zeros({2, 12}, DType::f64), Tensor::zeros({2, 12}), h), std::invalid_argument);
+}
+
+TEST(AdditiveAttentionScores, MatchesTheScoreComposed) {
+  for (DType dtype : {DType::f64, DType::f32}) {
+    Generator gen(7);
+    const std::size_t B = 3, T = 4, A = 5;
+    const Tensor keys = rand_uniform({B, T, A}, -2, 2, dtype, gen), query = rand_uniform({B, A}, -2, 2, dtype, gen);
+    const Tensor v = rand_uniform({A}, -1, 1, dtype, gen);
+    const Tensor energy = tanh(keys + reshape(query, {B, 1, A}));
+    const Values want = reshape(matmul(energy, reshape(v, {A, 1})), {B, T}).to_vector();
+    const Tensor got = additive_attention_scores(keys, query, v);
+    ASSERT_EQ(got.shape(), (Shape{B, T}));
+    const Values g = got.to_vector();
+    const double tol = dtype == DType::f64 ? 1e-14 : 1e-5;
+    for (std::size_t i = 0; i < g.size(); ++i) EXPECT_NEAR(g[i], want[i], tol) << i;
+  }
+}
+
+TEST(AdditiveAttentionScores, RejectsMismatchedShapes) {
+  const Tensor keys = Tensor::zeros({2, 3, 4});
+  EXPECT_THROW(additive_attention_scores(keys, Tensor::zeros({2, 5}), Tensor::zeros({4})), std::invalid_argument);
+  EXPECT_THROW(additive_attention_scores(keys, Tensor::zeros({3, 4}), Tensor::zeros({4})), std::invalid_argument);
+  EXPECT_THROW(additive_attention_scores(keys, Tensor::zeros({2, 4}), Tensor::zeros({5})), std::invalid_argument);
+  EXPECT_THROW(additive_attention_scores(Tensor::zeros({6, 4}), Tensor::zeros({2, 4}), Tensor::zeros({4})),
+               std::invalid_argument);
 }

@@ -210,10 +210,9 @@ ProjectedKeys AdditiveAttention::precompute_keys(const Tensor& keys) const {
 
 Tensor AdditiveAttention::score(const Tensor& query, const Tensor& projected_keys) const {
   check_query(query, W_s.size(1), projected_keys, "W_s is " + to_string(W_s.shape()));
-  const std::size_t B = projected_keys.size(0), T = projected_keys.size(1), A = W_h.size(0);
-  const Tensor query_part = reshape(linear(query, W_s, b_s), {B, 1, A});  // W_s s + b_s, for every t
-  const Tensor energy = tanh(projected_keys + query_part);                // [B, T, A]
-  return reshape(matmul(energy, reshape(v, {A, 1})), {B, T});             // v . energy_t
+  // score_t = v . tanh(W_h h_t + (W_s s + b_s)): the key part is projected_keys [B, T, A]; the query part
+  // is the same for every t. The broadcast add, the tanh and the dot with v are one fused op.
+  return additive_attention_scores(projected_keys, linear(query, W_s, b_s), v);
 }
 
 // ---- scaled dot-product attention ----

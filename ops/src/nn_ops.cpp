@@ -7,6 +7,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include <xtensor-blas/xblas.hpp>
+
 #include "seqgrad/ops/catalogue.hpp"
 #include "xt_bridge.hpp"
 
@@ -232,6 +234,59 @@ Tensor gru_cell_gates(const Tensor& xp, const Tensor& hp, const Tensor& h) {
   });
 }
 
+Tensor additive_attention_scores(const Tensor& keys, const Tensor& query, const Tensor& v) {
+  if (keys.dim() != 3 || query.dim() != 2 || v.dim() != 1 || query.size(0) != keys.size(0) ||
+      query.size(1) != keys.size(2) || v.size(0) != keys.size(2) || query.dtype() != keys.dtype() ||
+      v.dtype() != keys.dtype())
+    throw std::invalid_argument("additive_attention_scores: expected keys [B, T, A], query [B, A] and v [A] of one "
+                                "dtype, got keys " + to_string(keys.shape()) + " " + dtype_name(keys.dtype()) +
+                                ", query " + to_string(query.shape()) + " " + dtype_name(query.dtype()) + ", v " +
+                                to_string(v.shape()) + " " + dtype_name(v.dtype()));
+  const std::size_t B = keys.size(0), L = keys.size(1), A = keys.size(2);
+  return dispatch_float(keys.dtype(), "additive_attention_scores", [&](auto tag) {
+    using T = decltype(tag);
+    Tensor energy = Tensor::empty_like(keys);  // tanh(keys + query), saved for backward
+    Tensor scores = Tensor::empty({B, L}, keys.dtype());
+    const T *K = keys.data<T>(), *Q = query.data<T>();
+    T* E = energy.data<T>();
+    for (std::size_t b = 0; b < B; ++b)  // [L, A] + [A]: the query broadcast along the contiguous axis
+      xt::noalias(xtb::matrix<T>(E + b * L * A, L, A)) =
+          xt::tanh(xtb::matrix<T>(K + b * L * A, L, A) +
+                   xt::adapt(const_cast<T*>(Q + b * A), A, xt::no_ownership(), std::array<std::size_t, 1>{A}));
+    if (B * L > 0 && A > 0) {  // every row of energy dotted with v: one [B*L, A] x [A, 1] product
+      auto out = xtb::matrix<T>(scores.data<T>(), B * L, 1);
+      xt::blas::gemm(xtb::matrix<T>(E, B * L, A), xtb::matrix<T>(v.data<T>(), A, 1), out, false, false, T(1), T(0));
+    } else {
+      scores.fill_(0.0);
+    }
+    return record("additive_attention_scores", {keys, query, v}, scores,
+                  [energy, v, B, L, A](const Tensor& gs, GradInputs& g) {
+      const T *E = energy.data<T>(), *dS = gs.data<T>(), *V = v.data<T>();
+      if (g.needs(2) && B * L > 0 && A > 0) {  // dv += dS [1, B*L] x energy [B*L, A]
+        auto dv = xtb::matrix<T>(g.buffer(2).template data<T>(), 1, A);
+        xt::blas::gemm(xtb::matrix<T>(dS, 1, B * L), xtb::matrix<T>(E, B * L, A), dv, false, false, T(1), T(1));
+      }
+      if (!g.needs(0) && !g.needs(1)) return;
+      // d(keys + query)[b, t, a] = dS[b, t] v[a] (1 - energy^2); the query's is its sum over t.
+      T* dK = g.needs(0) ? g.buffer(0).template data<T>() : nullptr;
+      T* dQ = g.needs(1) ? g.buffer(1).template data<T>() : nullptr;
+      for (std::size_t b = 0; b < B; ++b)
+        for (std::size_t t = 0; t < L; ++t) {
+          const std::size_t row = b * L + t;
+          const T ds = dS[row];
+          const T* e = E + row * A;
+          T* dk = dK ? dK + row * A : nullptr;
+          T* dq = dQ ? dQ + b * A : nullptr;
+          for (std::size_t a = 0; a < A; ++a) {
+            const T d = ds * V[a] * (T(1) - e[a] * e[a]);
+            if (dk) dk[a] += d;
+            if (dq) dq[a] += d;
+          }
+        }
+    });
+  });
+}
+
 void register_nn_ops(OpCatalogue& c) {
   using In = const std::vector<Tensor>&;
   c.add({"dropout",
@@ -265,6 +320,12 @@ void register_nn_ops(OpCatalogue& c) {
            return std::vector<OpCase>{
                {"B 3, H 4", {case_tensor({3, 12}, gen, -2, 2), case_tensor({3, 12}, gen, -2, 2), case_tensor({3, 4}, gen)}},
                {"B 1, H 1", {case_tensor({1, 3}, gen, -2, 2), case_tensor({1, 3}, gen, -2, 2), case_tensor({1, 1}, gen)}}};
+         }});
+  c.add({"additive_attention_scores", [](In in) { return additive_attention_scores(in[0], in[1], in[2]); },
+         [](Generator& gen) {
+           return std::vector<OpCase>{
+               {"B 2, T 3, A 4", {case_tensor({2, 3, 4}, gen), case_tensor({2, 4}, gen), case_tensor({4}, gen)}},
+               {"B 1, T 1, A 1", {case_tensor({1, 1, 1}, gen), case_tensor({1, 1}, gen), case_tensor({1}, gen)}}};
          }});
 }
 

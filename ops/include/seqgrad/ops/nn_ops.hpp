@@ -31,4 +31,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, CrossEntropyOp
 // fused, one node that saves r, z, n for its backward.
 Tensor gru_cell_gates(const Tensor& xp, const Tensor& hp, const Tensor& h);
 
+// The scores of additive (Bahdanau) attention from keys already projected, keys [B, T, A] (W_h h_t),
+// query [B, A] (W_s s + b_s) and v [A]:  scores[b, t] = v . tanh(keys[b, t] + query[b]),  [B, T].
+// One node, saving tanh(.) for the backward, instead of a broadcast add, a tanh over [B, T, A] and B
+// matrix-vector products (forward and twice that backward) at every decoder step.
+Tensor additive_attention_scores(const Tensor& keys, const Tensor& query, const Tensor& v);
+
 }  // namespace seqgrad
