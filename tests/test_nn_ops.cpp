@@ -146,3 +146,22 @@ TEST(AdditiveAttentionScores, RejectsMismatchedShapes) {
   EXPECT_THROW(additive_attention_scores(Tensor::zeros({6, 4}), Tensor::zeros({2, 4}), Tensor::zeros({4})),
                std::invalid_argument);
 }
+
+TEST(AdditiveAttentionScores, GradientsOnlyWhereAskedMatchTheFullBackward) {
+  Generator gen(8);
+  const Tensor keys_data = rand_uniform({2, 3, 4}, -1, 1, DType::f64, gen);
+  const Tensor query_data = rand_uniform({2, 4}, -1, 1, DType::f64, gen), v = rand_uniform({4}, -1, 1, DType::f64, gen);
+  Tensor keys_all = keys_data.clone(), query_all = query_data.clone(), v_all = v.clone();
+  keys_all.requires_grad_();
+  query_all.requires_grad_();
+  v_all.requires_grad_();
+  backward(sum(additive_attention_scores(keys_all, query_all, v_all) * additive_attention_scores(keys_all, query_all, v_all)));
+  Tensor keys_only = keys_data.clone();
+  keys_only.requires_grad_();
+  backward(sum(additive_attention_scores(keys_only, query_data, v) * additive_attention_scores(keys_only, query_data, v)));
+  EXPECT_EQ(keys_only.grad().to_vector(), keys_all.grad().to_vector());
+  Tensor query_only = query_data.clone();
+  query_only.requires_grad_();
+  backward(sum(additive_attention_scores(keys_data, query_only, v) * additive_attention_scores(keys_data, query_only, v)));
+  EXPECT_EQ(query_only.grad().to_vector(), query_all.grad().to_vector());
+}

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <vector>
 
 #include <xtensor-blas/xblas.hpp>
 
@@ -179,6 +180,40 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, CrossEntropyOp
   });
 }
 
+namespace {
+
+// One row of gru_cell_gates' backward: dy [H] -> += into dx, dp [3H] (r, z, n) and dh [H].
+template <class T>
+void gru_gates_backward_row(std::size_t H, const T* __restrict dy, const T* __restrict r, const T* __restrict z,
+                            const T* __restrict n, const T* __restrict hp_n, const T* __restrict h, T* __restrict dx,
+                            T* __restrict dp, T* __restrict dh) {
+  for (std::size_t j = 0; j < H; ++j) {
+    const T dn_pre = dy[j] * (T(1) - z[j]) * (T(1) - n[j] * n[j]);  // through n = tanh(.)
+    const T dz_pre = dy[j] * (h[j] - n[j]) * z[j] * (T(1) - z[j]);   // through z = sigmoid(.)
+    const T dr_pre = dn_pre * hp_n[j] * r[j] * (T(1) - r[j]);        // through r = sigmoid(.)
+    dx[j] += dr_pre;
+    dx[H + j] += dz_pre;
+    dx[2 * H + j] += dn_pre;
+    dp[j] += dr_pre;
+    dp[H + j] += dz_pre;
+    dp[2 * H + j] += dn_pre * r[j];
+    dh[j] += dy[j] * z[j];
+  }
+}
+
+// One row of additive_attention_scores' backward: += ds v (1 - e^2) into dk and dq.
+template <class T>
+void additive_scores_backward_row(std::size_t A, T ds, const T* __restrict v, const T* __restrict e,
+                                  T* __restrict dk, T* __restrict dq) {
+  for (std::size_t a = 0; a < A; ++a) {
+    const T d = ds * v[a] * (T(1) - e[a] * e[a]);
+    dk[a] += d;
+    dq[a] += d;
+  }
+}
+
+}  // namespace
+
 Tensor gru_cell_gates(const Tensor& xp, const Tensor& hp, const Tensor& h) {
   if (h.dim() != 2 || xp.dim() != 2 || hp.dim() != 2 || xp.shape() != hp.shape() || xp.size(0) != h.size(0) ||
       xp.size(1) != 3 * h.size(1) || xp.dtype() != h.dtype() || hp.dtype() != h.dtype())
@@ -205,30 +240,17 @@ Tensor gru_cell_gates(const Tensor& xp, const Tensor& hp, const Tensor& h) {
     }
     return record("gru_cell_gates", {xp, hp, h}, y, [gates, hp, h, batch, H](const Tensor& gy, GradInputs& g) {
       const T *G = gates.data<T>(), *P = hp.data<T>(), *Hs = h.data<T>(), *dY = gy.data<T>();
+      // An input that needs no gradient gets its row's terms in scratch, so that one loop without
+      // branches (and so vectorized) serves every case.
+      std::vector<T> scratch(g.needs(0) && g.needs(1) && g.needs(2) ? 0 : 7 * H);
       T* dX = g.needs(0) ? g.buffer(0).template data<T>() : nullptr;
       T* dP = g.needs(1) ? g.buffer(1).template data<T>() : nullptr;
       T* dH = g.needs(2) ? g.buffer(2).template data<T>() : nullptr;
       for (std::size_t b = 0; b < batch; ++b) {
-        const T *r = G + b * 3 * H, *z = r + H, *n = r + 2 * H, *hp_n = P + b * 3 * H + 2 * H, *hs = Hs + b * H;
-        const T* dy = dY + b * H;
-        T *dx = dX ? dX + b * 3 * H : nullptr, *dp = dP ? dP + b * 3 * H : nullptr;
-        for (std::size_t j = 0; j < H; ++j) {
-          const T dn_pre = dy[j] * (T(1) - z[j]) * (T(1) - n[j] * n[j]);  // through n = tanh(.)
-          const T dz_pre = dy[j] * (hs[j] - n[j]) * z[j] * (T(1) - z[j]);  // through z = sigmoid(.)
-          const T dr_pre = dn_pre * hp_n[j] * r[j] * (T(1) - r[j]);        // through r = sigmoid(.)
-          if (dx) {
-            dx[j] += dr_pre;
-            dx[H + j] += dz_pre;
-            dx[2 * H + j] += dn_pre;
-          }
-          if (dp) {
-            dp[j] += dr_pre;
-            dp[H + j] += dz_pre;
-            dp[2 * H + j] += dn_pre * r[j];
-          }
-        }
-        if (dH)
-          for (std::size_t j = 0; j < H; ++j) dH[b * H + j] += dy[j] * z[j];
+        const T* gates_row = G + b * 3 * H;
+        gru_gates_backward_row(H, dY + b * H, gates_row, gates_row + H, gates_row + 2 * H, P + b * 3 * H + 2 * H,
+                               Hs + b * H, dX ? dX + b * 3 * H : scratch.data(),
+                               dP ? dP + b * 3 * H : scratch.data() + 3 * H, dH ? dH + b * H : scratch.data() + 6 * H);
       }
     });
   });
@@ -268,20 +290,14 @@ Tensor additive_attention_scores(const Tensor& keys, const Tensor& query, const 
       }
       if (!g.needs(0) && !g.needs(1)) return;
       // d(keys + query)[b, t, a] = dS[b, t] v[a] (1 - energy^2); the query's is its sum over t.
+      std::vector<T> scratch(g.needs(0) && g.needs(1) ? 0 : A);  // the rows of an input that needs none
       T* dK = g.needs(0) ? g.buffer(0).template data<T>() : nullptr;
       T* dQ = g.needs(1) ? g.buffer(1).template data<T>() : nullptr;
       for (std::size_t b = 0; b < B; ++b)
         for (std::size_t t = 0; t < L; ++t) {
           const std::size_t row = b * L + t;
-          const T ds = dS[row];
-          const T* e = E + row * A;
-          T* dk = dK ? dK + row * A : nullptr;
-          T* dq = dQ ? dQ + b * A : nullptr;
-          for (std::size_t a = 0; a < A; ++a) {
-            const T d = ds * V[a] * (T(1) - e[a] * e[a]);
-            if (dk) dk[a] += d;
-            if (dq) dq[a] += d;
-          }
+          additive_scores_backward_row(A, dS[row], V, E + row * A, dK ? dK + row * A : scratch.data(),
+                                       dQ ? dQ + b * A : scratch.data());
         }
     });
   });
