@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "seqgrad/graph/kernels.hpp"
+#include "seqgrad/graph/parallel.hpp"
 #include "seqgrad/ops/catalogue.hpp"
 #include "seqgrad/ops/elementwise.hpp"
 #include "xt_bridge.hpp"
@@ -70,12 +71,22 @@ Shape drop_axis(Shape shape, std::size_t axis, bool keepdim) {
   return shape;
 }
 
+// Calls body(first_row, end_row) over [0, rows): in parallel blocks of rows when the rows hold many
+// elements. Rows are independent, so the result does not depend on the split.
+template <class F>
+void for_row_blocks(std::size_t rows, std::size_t row_size, F&& body) {
+  constexpr std::size_t grain = std::size_t{1} << 15;  // elements per block
+  const std::size_t rows_per_block = std::max<std::size_t>(1, grain / std::max<std::size_t>(1, row_size));
+  if (rows <= rows_per_block) body(std::size_t{0}, rows);
+  else parallel_blocks(rows, rows_per_block, body);
+}
+
 template <class T>
 auto row(T* p, std::size_t n) {
   return xt::adapt(p, n, xt::no_ownership(), std::array<std::size_t, 1>{n});
 }
 
-// Calls f(row_in, row_out, n) for each row along the last axis, or, for an inner axis, on a
+// Calls f(line, row_in, row_out, n) for each line (numbered in the reduced result's order) along the last axis, or, for an inner axis, on a
 // gathered copy of each strided line (then scattered back), so the row loops below serve any axis.
 template <class T, class F>
 void for_each_line(const Tensor& in, Tensor& out, std::size_t axis, F&& f) {
@@ -83,7 +94,9 @@ void for_each_line(const Tensor& in, Tensor& out, std::size_t axis, F&& f) {
   const T* x = in.data<T>();
   T* y = out.data<T>();
   if (v.inner == 1) {
-    for (std::size_t o = 0; o < v.outer; ++o) f(x + o * v.n, y + o * v.n, v.n);
+    for_row_blocks(v.outer, v.n, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t o = begin; o < end; ++o) f(o, x + o * v.n, y + o * v.n, v.n);
+    });
     return;
   }
   std::vector<T> line_in(v.n), line_out(v.n);
@@ -91,7 +104,7 @@ void for_each_line(const Tensor& in, Tensor& out, std::size_t axis, F&& f) {
     for (std::size_t i = 0; i < v.inner; ++i) {
       const std::size_t base = o * v.n * v.inner + i;
       for (std::size_t j = 0; j < v.n; ++j) line_in[j] = x[base + j * v.inner];
-      f(line_in.data(), line_out.data(), v.n);
+      f(o * v.inner + i, line_in.data(), line_out.data(), v.n);
       for (std::size_t j = 0; j < v.n; ++j) y[base + j * v.inner] = line_out[j];
     }
 }
@@ -210,12 +223,11 @@ Tensor logsumexp(const Tensor& x, long axis, bool keepdim) {
     Tensor y = Tensor::empty(drop_axis(x.shape(), a, keepdim), x.dtype());
     Tensor scratch = Tensor::empty_like(x);
     T* ys = y.data<T>();
-    std::size_t line = 0;  // lines run in the result's order
     // y = m + log(sum exp(x - m)), m the line's max: no overflow for large x.
-    for_each_line<T>(x, scratch, a, [&](const T* xr, T* er, std::size_t n) {
+    for_each_line<T>(x, scratch, a, [&](std::size_t line, const T* xr, T* er, std::size_t n) {
       const T m = row_max(xr, n);
       const T s = exp_shifted(xr, er, n, m);
-      ys[line++] = s == T(0) ? m : m + std::log(s);
+      ys[line] = s == T(0) ? m : m + std::log(s);
     });
     return record("logsumexp", {x}, y, [x, y = y.detach(), a](const Tensor& gy, GradInputs& g) {
       // dx = dy * exp(x - y) = dy * softmax(x)
@@ -238,7 +250,7 @@ Tensor softmax(const Tensor& x, long axis) {
     using T = decltype(tag);
     Tensor y = Tensor::empty_like(x);
     // y = exp(x - max) / sum; a line of -infs (everything masked) gives zeros, not NaN.
-    for_each_line<T>(x, y, a, [](const T* xr, T* yr, std::size_t n) {
+    for_each_line<T>(x, y, a, [](std::size_t, const T* xr, T* yr, std::size_t n) {
       const T s = exp_shifted(xr, yr, n, row_max(xr, n));
       if (s > T(0)) {
         const T inv = T(1) / s;
@@ -251,7 +263,8 @@ Tensor softmax(const Tensor& x, long axis) {
       const AxisView v = axis_view(y.shape(), a);
       const T *ys = y.data<T>(), *gys = gy.data<T>();
       T* gxs = gx.data<T>();
-      for (std::size_t o = 0; o < v.outer; ++o)
+      for_row_blocks(v.outer, v.n * v.inner, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t o = begin; o < end; ++o)
         for (std::size_t i = 0; i < v.inner; ++i) {
           const std::size_t base = o * v.n * v.inner + i;
           T dot = 0;
@@ -261,6 +274,7 @@ Tensor softmax(const Tensor& x, long axis) {
             gxs[k] += ys[k] * (gys[k] - dot);
           }
         }
+      });
     });
   });
 }
@@ -271,7 +285,7 @@ Tensor log_softmax(const Tensor& x, long axis) {
     using T = decltype(tag);
     Tensor y = Tensor::empty_like(x);
     // y = x - max - log(sum exp(x - max))
-    for_each_line<T>(x, y, a, [](const T* xr, T* yr, std::size_t n) {
+    for_each_line<T>(x, y, a, [](std::size_t, const T* xr, T* yr, std::size_t n) {
       const T m = row_max(xr, n);
       const T lse = m + std::log(exp_shifted(xr, yr, n, m));
       for (std::size_t j = 0; j < n; ++j) yr[j] = xr[j] - lse;
@@ -282,7 +296,8 @@ Tensor log_softmax(const Tensor& x, long axis) {
       const AxisView v = axis_view(y.shape(), a);
       const T *ys = y.data<T>(), *gys = gy.data<T>();
       T* gxs = gx.data<T>();
-      for (std::size_t o = 0; o < v.outer; ++o)
+      for_row_blocks(v.outer, v.n * v.inner, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t o = begin; o < end; ++o)
         for (std::size_t i = 0; i < v.inner; ++i) {
           const std::size_t base = o * v.n * v.inner + i;
           T total = 0;
@@ -292,6 +307,7 @@ Tensor log_softmax(const Tensor& x, long axis) {
             gxs[k] += gys[k] - std::exp(ys[k]) * total;
           }
         }
+      });
     });
   });
 }
