@@ -25,9 +25,9 @@
 namespace seqgrad::nn::seq2seq {
 
 struct Example {
-  TokenIds source;
-  TokenIds target;
-  std::vector<TokenIds> alternatives;  // other correct targets (may be empty)
+  TokenIds source{};
+  TokenIds target{};
+  std::vector<TokenIds> alternatives{};  // other correct targets (may be empty)
 };
 
 // The target and its alternatives: every sequence the metrics accept for this example.

@@ -24,7 +24,7 @@ struct HeatmapOptions {
   int cell_px = 24;    // each weight is a cell_px x cell_px square
   int font_scale = 2;  // 10x16-pixel characters
   ColorMap colormap = ColorMap::viridis;
-  std::string title;                  // above the grid; none when empty
+  std::string title{};                // above the grid; none when empty
   std::string x_title = "input";      // under the input tokens
   std::string y_title = "output";     // beside the output tokens
   bool colorbar = true;               // a 0..1 scale on the right
@@ -54,15 +54,15 @@ void write_attention_heatmap(const std::filesystem::path& file, const Tensor& we
 // ---- line plot ----
 
 struct Series {
-  std::string name;  // shown in the legend
-  std::vector<double> x, y;  // same length; points in order of x as given (lines join neighbours)
+  std::string name{};  // shown in the legend
+  std::vector<double> x{}, y{};  // same length; points in order of x as given (lines join neighbours)
 };
 
 struct LinePlotOptions {
   int width = 800, height = 500;
   int font_scale = 2;
-  std::string title, x_label, y_label;
-  std::optional<double> x_min, x_max, y_min, y_max;  // the data's range (plus a margin) when unset
+  std::string title{}, x_label{}, y_label{};
+  std::optional<double> x_min{}, x_max{}, y_min{}, y_max{};  // the data's range (plus a margin) when unset
   bool markers = false;  // a square on every point (for short series such as accuracy by length)
   bool legend = true;  // in the corner of the plot area where it hides the fewest line points
 };

@@ -19,10 +19,10 @@
 namespace seqgrad::nn::seq2seq {
 
 struct ParseIssue {
-  std::string source;  // the file name (or the name given for a stream)
+  std::string source{};  // the file name (or the name given for a stream)
   std::size_t line = 0;  // 1-based
-  std::string message;
-  std::string text;    // the offending line
+  std::string message{};
+  std::string text{};    // the offending line
 };
 using IssueSink = std::function<void(const ParseIssue&)>;
 
@@ -33,14 +33,14 @@ void print_issue(const ParseIssue& issue);
 // (the first is the main one). `key` names the item in reports (a CMUdict word, a TSV source);
 // `line` is where it was first read.
 struct Entry {
-  std::string key;
+  std::string key{};
   std::size_t line = 0;
-  Symbols source;
-  std::vector<Symbols> targets;
+  Symbols source{};
+  std::vector<Symbols> targets{};
 };
 
 struct ReadResult {
-  std::vector<Entry> entries;
+  std::vector<Entry> entries{};
   std::size_t lines = 0;          // lines read
   std::size_t skipped_lines = 0;  // malformed lines (each reported)
 };
