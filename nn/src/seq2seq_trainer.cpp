@@ -73,7 +73,12 @@ class Progress {
 
 std::string bar(double fraction, int width) {
   const int filled = static_cast<int>(std::clamp(fraction, 0.0, 1.0) * width);
-  return "[" + std::string(filled, '=') + (filled < width ? ">" : "") + std::string(std::max(0, width - filled - 1), ' ') + "]";
+  std::string out(static_cast<std::size_t>(width) + 2, ' ');
+  out.front() = '[';
+  out.back() = ']';
+  for (int i = 0; i < filled; ++i) out[static_cast<std::size_t>(i) + 1] = '=';
+  if (filled < width) out[static_cast<std::size_t>(filled) + 1] = '>';
+  return out;
 }
 
 }  // namespace
@@ -247,7 +252,7 @@ TrainSummary Trainer::run() {
   double validation_seconds = 0;  // excluded from the training time
   const auto train_seconds = [&] { return seconds_since(start) - validation_seconds; };
   double interval_loss = 0, interval_tokens = 0;
-  std::size_t interval_steps = 0, tokens = 0;
+  std::size_t interval_steps = 0, tokens = 0, last_validated_step = s.step;
   const std::size_t per_epoch = s.batcher.batches_per_epoch();
   while (true) {
     if (s.batcher.epoch_finished() || s.batcher.state().position == 0) {
@@ -300,6 +305,7 @@ TrainSummary Trainer::run() {
       const auto validation_start = Clock::now();
       validate(summary, improved);
       validation_seconds += seconds_since(validation_start);
+      last_validated_step = s.step;
       if (!options_.checkpoint_dir.empty()) save(last);
       if (options_.patience > 0 && s.validations_without_improvement >= options_.patience) {
         summary.stopped_early = true;
@@ -307,6 +313,13 @@ TrainSummary Trainer::run() {
         break;
       }
     }
+  }
+  // A run cut by its time budget validates what it reached (a budget may end before the first
+  // scheduled validation). Not after max_steps: that stop is an interruption to resume from, and
+  // an extra validation would make the resumed run differ from an uninterrupted one.
+  if (summary.stop_reason == "time_budget" && s.step > last_validated_step) {
+    bool improved = false;
+    validate(summary, improved);
   }
   summary.train_seconds = train_seconds();
   summary.steps = s.step;
