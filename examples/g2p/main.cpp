@@ -132,7 +132,6 @@ int train(const fs::path& data, const RunFiles& run, double minutes, std::size_t
   options.lr = lr;
   options.clip_norm = 1.0;
   options.log_every_steps = 100;
-  options.eval_every_steps = 1000;
   options.max_decode_length = 40;
   options.seed = seed;
   options.checkpoint_dir = run.dir / "checkpoints";
