@@ -52,18 +52,8 @@ ReducePlan plan_reduction(const char* op, const Shape& shape, const Axes& axes, 
   return p;
 }
 
-// One axis seen as [outer, n, inner] blocks of a contiguous tensor.
-struct AxisView {
-  std::size_t outer = 1, n = 1, inner = 1;
-};
-
-AxisView axis_view(const Shape& shape, std::size_t axis) {
-  AxisView v;
-  for (std::size_t i = 0; i < axis; ++i) v.outer *= shape[i];
-  v.n = shape[axis];
-  for (std::size_t i = axis + 1; i < shape.size(); ++i) v.inner *= shape[i];
-  return v;
-}
+using AxisView = kernels::AxisBlocks;
+constexpr auto axis_view = kernels::blocks_around;
 
 Shape drop_axis(Shape shape, std::size_t axis, bool keepdim) {
   if (keepdim) shape[axis] = 1;
@@ -94,18 +84,18 @@ void for_each_line(const Tensor& in, Tensor& out, std::size_t axis, F&& f) {
   const T* x = in.data<T>();
   T* y = out.data<T>();
   if (v.inner == 1) {
-    for_row_blocks(v.outer, v.n, [&](std::size_t begin, std::size_t end) {
-      for (std::size_t o = begin; o < end; ++o) f(o, x + o * v.n, y + o * v.n, v.n);
+    for_row_blocks(v.outer, v.size, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t o = begin; o < end; ++o) f(o, x + o * v.size, y + o * v.size, v.size);
     });
     return;
   }
-  std::vector<T> line_in(v.n), line_out(v.n);
+  std::vector<T> line_in(v.size), line_out(v.size);
   for (std::size_t o = 0; o < v.outer; ++o)
     for (std::size_t i = 0; i < v.inner; ++i) {
-      const std::size_t base = o * v.n * v.inner + i;
-      for (std::size_t j = 0; j < v.n; ++j) line_in[j] = x[base + j * v.inner];
-      f(o * v.inner + i, line_in.data(), line_out.data(), v.n);
-      for (std::size_t j = 0; j < v.n; ++j) y[base + j * v.inner] = line_out[j];
+      const std::size_t base = o * v.size * v.inner + i;
+      for (std::size_t j = 0; j < v.size; ++j) line_in[j] = x[base + j * v.inner];
+      f(o * v.inner + i, line_in.data(), line_out.data(), v.size);
+      for (std::size_t j = 0; j < v.size; ++j) y[base + j * v.inner] = line_out[j];
     }
 }
 
@@ -204,9 +194,9 @@ Tensor argmax(const Tensor& x, long axis, bool keepdim) {
     const T* xs = x.data<T>();
     for (std::size_t o = 0; o < v.outer; ++o)
       for (std::size_t i = 0; i < v.inner; ++i) {
-        const T* line = xs + o * v.n * v.inner + i;
+        const T* line = xs + o * v.size * v.inner + i;
         std::size_t best = 0;
-        for (std::size_t j = 1; j < v.n; ++j)
+        for (std::size_t j = 1; j < v.size; ++j)
           if (line[j * v.inner] > line[best * v.inner]) best = j;
         idx[o * v.inner + i] = static_cast<std::int64_t>(best);
       }
@@ -235,9 +225,9 @@ Tensor logsumexp(const Tensor& x, long axis, bool keepdim) {
       const T *xs = x.data<T>(), *ys = y.data<T>(), *gys = gy.data<T>();
       T* gx = g.buffer(0).data<T>();
       for (std::size_t o = 0; o < v.outer; ++o)
-        for (std::size_t j = 0; j < v.n; ++j)
+        for (std::size_t j = 0; j < v.size; ++j)
           for (std::size_t i = 0; i < v.inner; ++i) {
-            const std::size_t k = (o * v.n + j) * v.inner + i, r = o * v.inner + i;
+            const std::size_t k = (o * v.size + j) * v.inner + i, r = o * v.inner + i;
             if (ys[r] != -std::numeric_limits<T>::infinity()) gx[k] += gys[r] * std::exp(xs[k] - ys[r]);
           }
     });
@@ -263,13 +253,13 @@ Tensor softmax(const Tensor& x, long axis) {
       const AxisView v = axis_view(y.shape(), a);
       const T *ys = y.data<T>(), *gys = gy.data<T>();
       T* gxs = gx.data<T>();
-      for_row_blocks(v.outer, v.n * v.inner, [&](std::size_t begin, std::size_t end) {
+      for_row_blocks(v.outer, v.size * v.inner, [&](std::size_t begin, std::size_t end) {
       for (std::size_t o = begin; o < end; ++o)
         for (std::size_t i = 0; i < v.inner; ++i) {
-          const std::size_t base = o * v.n * v.inner + i;
+          const std::size_t base = o * v.size * v.inner + i;
           T dot = 0;
-          for (std::size_t j = 0; j < v.n; ++j) dot += gys[base + j * v.inner] * ys[base + j * v.inner];
-          for (std::size_t j = 0; j < v.n; ++j) {
+          for (std::size_t j = 0; j < v.size; ++j) dot += gys[base + j * v.inner] * ys[base + j * v.inner];
+          for (std::size_t j = 0; j < v.size; ++j) {
             const std::size_t k = base + j * v.inner;
             gxs[k] += ys[k] * (gys[k] - dot);
           }
@@ -296,13 +286,13 @@ Tensor log_softmax(const Tensor& x, long axis) {
       const AxisView v = axis_view(y.shape(), a);
       const T *ys = y.data<T>(), *gys = gy.data<T>();
       T* gxs = gx.data<T>();
-      for_row_blocks(v.outer, v.n * v.inner, [&](std::size_t begin, std::size_t end) {
+      for_row_blocks(v.outer, v.size * v.inner, [&](std::size_t begin, std::size_t end) {
       for (std::size_t o = begin; o < end; ++o)
         for (std::size_t i = 0; i < v.inner; ++i) {
-          const std::size_t base = o * v.n * v.inner + i;
+          const std::size_t base = o * v.size * v.inner + i;
           T total = 0;
-          for (std::size_t j = 0; j < v.n; ++j) total += gys[base + j * v.inner];
-          for (std::size_t j = 0; j < v.n; ++j) {
+          for (std::size_t j = 0; j < v.size; ++j) total += gys[base + j * v.inner];
+          for (std::size_t j = 0; j < v.size; ++j) {
             const std::size_t k = base + j * v.inner;
             gxs[k] += gys[k] - std::exp(ys[k]) * total;
           }
