@@ -99,6 +99,27 @@ void for_each_line(const Tensor& in, Tensor& out, std::size_t axis, F&& f) {
     }
 }
 
+// The backward of a row normaliser along `axis`: per line, acc = sum_k reduce(y_k, dy_k), then
+// dx_k += update(y_k, dy_k, acc). Lines are independent, so blocks of them run on the cores.
+template <class T, class Reduce, class Update>
+void backward_along_lines(const Tensor& y, const Tensor& gy, Tensor& gx, std::size_t axis, Reduce reduce, Update update) {
+  const AxisView v = axis_view(y.shape(), axis);
+  const T *ys = y.data<T>(), *gys = gy.data<T>();
+  T* gxs = gx.data<T>();
+  for_row_blocks(v.outer, v.size * v.inner, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t o = begin; o < end; ++o)
+      for (std::size_t i = 0; i < v.inner; ++i) {
+        const std::size_t base = o * v.size * v.inner + i;
+        T acc = 0;
+        for (std::size_t j = 0; j < v.size; ++j) acc += reduce(ys[base + j * v.inner], gys[base + j * v.inner]);
+        for (std::size_t j = 0; j < v.size; ++j) {
+          const std::size_t k = base + j * v.inner;
+          gxs[k] += update(ys[k], gys[k], acc);
+        }
+      }
+  });
+}
+
 // Largest element of a row; -inf for a row of -infs.
 template <class T>
 T row_max(const T* x, std::size_t n) {
@@ -249,22 +270,8 @@ Tensor softmax(const Tensor& x, long axis) {
     });
     return record("softmax", {x}, y, [y = y.detach(), a](const Tensor& gy, GradInputs& g) {
       // dx = y * (dy - sum(dy * y))
-      Tensor& gx = g.buffer(0);
-      const AxisView v = axis_view(y.shape(), a);
-      const T *ys = y.data<T>(), *gys = gy.data<T>();
-      T* gxs = gx.data<T>();
-      for_row_blocks(v.outer, v.size * v.inner, [&](std::size_t begin, std::size_t end) {
-      for (std::size_t o = begin; o < end; ++o)
-        for (std::size_t i = 0; i < v.inner; ++i) {
-          const std::size_t base = o * v.size * v.inner + i;
-          T dot = 0;
-          for (std::size_t j = 0; j < v.size; ++j) dot += gys[base + j * v.inner] * ys[base + j * v.inner];
-          for (std::size_t j = 0; j < v.size; ++j) {
-            const std::size_t k = base + j * v.inner;
-            gxs[k] += ys[k] * (gys[k] - dot);
-          }
-        }
-      });
+      backward_along_lines<T>(y, gy, g.buffer(0), a, [](T yk, T gk) { return gk * yk; },
+                              [](T yk, T gk, T dot) { return yk * (gk - dot); });
     });
   });
 }
@@ -282,22 +289,8 @@ Tensor log_softmax(const Tensor& x, long axis) {
     });
     return record("log_softmax", {x}, y, [y = y.detach(), a](const Tensor& gy, GradInputs& g) {
       // dx = dy - exp(y) * sum(dy)
-      Tensor& gx = g.buffer(0);
-      const AxisView v = axis_view(y.shape(), a);
-      const T *ys = y.data<T>(), *gys = gy.data<T>();
-      T* gxs = gx.data<T>();
-      for_row_blocks(v.outer, v.size * v.inner, [&](std::size_t begin, std::size_t end) {
-      for (std::size_t o = begin; o < end; ++o)
-        for (std::size_t i = 0; i < v.inner; ++i) {
-          const std::size_t base = o * v.size * v.inner + i;
-          T total = 0;
-          for (std::size_t j = 0; j < v.size; ++j) total += gys[base + j * v.inner];
-          for (std::size_t j = 0; j < v.size; ++j) {
-            const std::size_t k = base + j * v.inner;
-            gxs[k] += gys[k] - std::exp(ys[k]) * total;
-          }
-        }
-      });
+      backward_along_lines<T>(y, gy, g.buffer(0), a, [](T, T gk) { return gk; },
+                              [](T yk, T gk, T total) { return gk - std::exp(yk) * total; });
     });
   });
 }
