@@ -177,20 +177,21 @@ Seq2Seq::Seq2Seq(const ModelConfig& c, Generator& gen) : config_(c), dropout_gen
   output_ = register_module("output", std::make_shared<Linear>(H + context_dim_, c.tgt_vocab, gen, LinearOptions{.dtype = c.dtype}));
 }
 
-Tensor Seq2Seq::maybe_dropout(const Tensor& x) const {
-  return config_.dropout > 0 && is_training() ? dropout(x, config_.dropout, true, dropout_gen_) : x;
+Tensor Seq2Seq::maybe_dropout(const Tensor& x, Generator* gen) const {
+  if (config_.dropout <= 0 || !is_training()) return x;
+  return dropout(x, config_.dropout, true, gen ? *gen : dropout_gen_);
 }
 
-Tensor Seq2Seq::embed_source(const Tensor& src) const {
+Tensor Seq2Seq::embed_source(const Tensor& src, Generator* dropout_gen) const {
   Tensor x = src_embedding_->forward(src);  // [B, Ts, E]
   if (transformer_encoder_) {  // as Vaswani et al.: embeddings scaled by sqrt(d), plus positions
     const std::size_t steps = src.shape()[1], d = config_.hidden_dim;
     x = affine(x, std::sqrt(double(d)), 0.0) + sinusoidal_positional_encoding(steps, d, config_.dtype);
   }
-  return maybe_dropout(x);
+  return maybe_dropout(x, dropout_gen);
 }
 
-EncodedSource Seq2Seq::encode(const Tensor& src, const Tensor& src_lengths) const {
+EncodedSource Seq2Seq::encode(const Tensor& src, const Tensor& src_lengths, Generator* dropout_gen) const {
   if (src.dtype() != DType::i64 || src.dim() != 2 || src.shape()[1] == 0)
     throw std::invalid_argument(std::string("Seq2Seq::encode: src must be int64 [B, Ts] with Ts > 0, got ") +
                                 dtype_name(src.dtype()) + " " + to_string(src.shape()));
@@ -198,7 +199,7 @@ EncodedSource Seq2Seq::encode(const Tensor& src, const Tensor& src_lengths) cons
   const std::vector<std::int64_t> lengths = checked_lengths(src_lengths, batch, steps);
   EncodedSource out;
   out.mask = length_mask(lengths, steps);
-  const Tensor x = embed_source(src);
+  const Tensor x = embed_source(src, dropout_gen);
 
   Tensor summary, final_cell;
   if (rnn_encoder_) {
@@ -247,12 +248,13 @@ Tensor Seq2Seq::context(const EncodedSource& source, const DecoderState& state, 
   }
 }
 
-StepOutput Seq2Seq::step(const EncodedSource& source, const Tensor& prev_tokens, const DecoderState& state) const {
+StepOutput Seq2Seq::step(const EncodedSource& source, const Tensor& prev_tokens, const DecoderState& state,
+                         Generator* dropout_gen) const {
   if (prev_tokens.dtype() != DType::i64 || prev_tokens.shape() != Shape{source.batch()})
     throw std::invalid_argument("Seq2Seq::step: prev_tokens must be int64 [" + std::to_string(source.batch()) +
                                 "], got " + dtype_name(prev_tokens.dtype()) + " " + to_string(prev_tokens.shape()));
   StepOutput out;
-  const Tensor emb = maybe_dropout(tgt_embedding_->forward(prev_tokens));  // [B, E]
+  const Tensor emb = maybe_dropout(tgt_embedding_->forward(prev_tokens), dropout_gen);  // [B, E]
   const Tensor c = context(source, state, &out.weights);                 // c_t from s_{t-1}
   const Tensor input = c.defined() ? concat({emb, c}, 1) : emb;
   if (auto* gru = dynamic_cast<GRUCell*>(cell_.get())) {
@@ -262,7 +264,7 @@ StepOutput Seq2Seq::step(const EncodedSource& source, const Tensor& prev_tokens,
     out.state = {s.h, s.c};
   }
   const Tensor features = c.defined() ? concat({out.state.h, c}, 1) : out.state.h;
-  out.logits = output_->forward(maybe_dropout(features));
+  out.logits = output_->forward(maybe_dropout(features, dropout_gen));
   return out;
 }
 
@@ -279,7 +281,7 @@ TrainOutput Seq2Seq::forward(const Tensor& src, const Tensor& src_lengths, const
   if (!always_truth && policy.gen == nullptr)
     throw std::invalid_argument("Seq2Seq::forward: scheduled sampling needs a generator (FeedPolicy::gen)");
 
-  const EncodedSource source = encode(src, src_lengths);
+  const EncodedSource source = encode(src, src_lengths, policy.dropout_gen);
   const std::size_t batch = tgt_in.shape()[0], steps = tgt_in.shape()[1];
   TrainOutput out;
   std::vector<Tensor> logits;
@@ -295,7 +297,7 @@ TrainOutput Seq2Seq::forward(const Tensor& src, const Tensor& src_lengths, const
           if (policy.gen->uniform() >= policy.teacher_forcing_ratio) p[b] = guess[b];
       }
     }
-    StepOutput s = step(source, prev, state);
+    StepOutput s = step(source, prev, state, policy.dropout_gen);
     logits.push_back(s.logits);
     if (s.weights.defined()) out.weights.push_back(s.weights);
     state = s.state;

@@ -88,6 +88,9 @@ struct FeedPolicy {
   double teacher_forcing_ratio = 1.0;
   bool sample = false;
   Generator* gen = nullptr;  // needed when teacher_forcing_ratio < 1
+  // Where dropout masks come from (training mode, dropout > 0); null: the model's own generator.
+  // Data-parallel shards each pass their own, so no generator is shared between threads.
+  Generator* dropout_gen = nullptr;
 };
 
 struct TrainOutput {
@@ -100,9 +103,10 @@ class Seq2Seq : public Module {
   Seq2Seq(const ModelConfig& config, Generator& gen);
 
   // src int64 [B, Ts] (padded with pad_id), src_lengths int64 [B].
-  EncodedSource encode(const Tensor& src, const Tensor& src_lengths) const;
+  EncodedSource encode(const Tensor& src, const Tensor& src_lengths, Generator* dropout_gen = nullptr) const;
   // One decoder step from the previous tokens (int64 [B]) and state.
-  StepOutput step(const EncodedSource& source, const Tensor& prev_tokens, const DecoderState& state) const;
+  StepOutput step(const EncodedSource& source, const Tensor& prev_tokens, const DecoderState& state,
+                  Generator* dropout_gen = nullptr) const;
   // Every step over tgt_in (int64 [B, Tt], starting with <sos>), feeding tokens as `policy` says.
   TrainOutput forward(const Tensor& src, const Tensor& src_lengths, const Tensor& tgt_in,
                       const FeedPolicy& policy = {}) const;
@@ -111,9 +115,9 @@ class Seq2Seq : public Module {
   std::size_t context_dim() const { return context_dim_; }
 
  private:
-  Tensor embed_source(const Tensor& src) const;
+  Tensor embed_source(const Tensor& src, Generator* dropout_gen) const;
   Tensor context(const EncodedSource& source, const DecoderState& state, Tensor* weights) const;
-  Tensor maybe_dropout(const Tensor& x) const;
+  Tensor maybe_dropout(const Tensor& x, Generator* dropout_gen) const;
 
   ModelConfig config_;
   std::size_t encoder_dim_ = 0, context_dim_ = 0;

@@ -1,0 +1,197 @@
+// Throughput of the hot ops, forward alone and forward + backward, against direct OpenBLAS sgemm for
+// matmul, plus the fixed cost of one tiny op. Run: ./build/bin/bench_ops [--benchmark_filter=...]
+//
+// Targets: matmul within 10% of the three direct sgemm calls at n = 256; tanh, sigmoid and exp at
+// 1 G elements/s or more forward; record + forward + backward of a one-element op under 1 us.
+#include <benchmark/benchmark.h>
+#include <cblas.h>  // direct sgemm baseline; this file includes no xtensor-blas header
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "seqgrad/seqgrad.hpp"
+
+namespace {
+
+using namespace seqgrad;
+using benchmark::Counter;
+
+Tensor random_tensor(const Shape& shape, bool requires_grad) {
+  Tensor t = rand_uniform(shape, -2.0, 2.0);
+  if (requires_grad) t.requires_grad_();
+  return t;
+}
+
+// ---- matmul: seqgrad against the same products as direct cblas_sgemm calls ----
+
+void matmul_forward(benchmark::State& state) {
+  const std::size_t n = state.range(0);
+  const Tensor a = random_tensor({n, n}, false), b = random_tensor({n, n}, false);
+  for (auto _ : state) benchmark::DoNotOptimize(matmul(a, b).raw_data());
+  state.counters["FLOPS"] = Counter(2.0 * n * n * n, Counter::kIsIterationInvariantRate);
+}
+
+// y = a b, then da = gy b^T and db = a^T gy: three n x n products, 6 n^3 flops.
+void matmul_forward_backward(benchmark::State& state) {
+  const std::size_t n = state.range(0);
+  const Tensor a = random_tensor({n, n}, true), b = random_tensor({n, n}, true);
+  const Tensor gy = Tensor::ones({n, n});
+  for (auto _ : state) backward(matmul(a, b), gy);
+  state.counters["FLOPS"] = Counter(6.0 * n * n * n, Counter::kIsIterationInvariantRate);
+}
+
+struct SgemmOperands {
+  explicit SgemmOperands(std::size_t n) : n(n), a(n * n, 0.5f), b(n * n, 0.25f), c(n * n), gc(n * n, 1.0f), ga(n * n), gb(n * n) {}
+  const int n;
+  std::vector<float> a, b, c, gc, ga, gb;
+};
+
+void sgemm(benchmark::State& state) {
+  SgemmOperands m(state.range(0));
+  const int n = m.n;
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, m.a.data(), n, m.b.data(), n, 0.0f, m.c.data(), n);
+    benchmark::ClobberMemory();
+  }
+  state.counters["FLOPS"] = Counter(2.0 * n * n * n, Counter::kIsIterationInvariantRate);
+}
+
+// The three products of matmul_forward_backward: c = a b, ga = gc b^T, gb = a^T gc.
+void sgemm_x3(benchmark::State& state) {
+  SgemmOperands m(state.range(0));
+  const int n = m.n;
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, m.a.data(), n, m.b.data(), n, 0.0f, m.c.data(), n);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0f, m.gc.data(), n, m.b.data(), n, 0.0f, m.ga.data(), n);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, n, 1.0f, m.a.data(), n, m.gc.data(), n, 0.0f, m.gb.data(), n);
+    benchmark::ClobberMemory();
+  }
+  state.counters["FLOPS"] = Counter(6.0 * n * n * n, Counter::kIsIterationInvariantRate);
+}
+
+// ---- elementwise and softmax: elements per second ----
+
+using Unary = Tensor (*)(const Tensor&);
+using Binary = Tensor (*)(const Tensor&, const Tensor&);
+
+Shape square(std::int64_t side) { return {std::size_t(side), std::size_t(side)}; }
+
+void unary_forward(benchmark::State& state, Unary op) {
+  const Tensor x = random_tensor(square(state.range(0)), false);
+  for (auto _ : state) benchmark::DoNotOptimize(op(x).raw_data());
+  state.SetItemsProcessed(state.iterations() * x.numel());
+}
+
+void unary_forward_backward(benchmark::State& state, Unary op) {
+  const Tensor x = random_tensor(square(state.range(0)), true);
+  const Tensor gy = Tensor::ones(x.shape());
+  for (auto _ : state) backward(op(x), gy);
+  state.SetItemsProcessed(state.iterations() * x.numel());
+}
+
+void binary_forward(benchmark::State& state, Binary op) {
+  const Tensor a = random_tensor(square(state.range(0)), false), b = random_tensor(square(state.range(0)), false);
+  for (auto _ : state) benchmark::DoNotOptimize(op(a, b).raw_data());
+  state.SetItemsProcessed(state.iterations() * a.numel());
+}
+
+void binary_forward_backward(benchmark::State& state, Binary op) {
+  const Tensor a = random_tensor(square(state.range(0)), true), b = random_tensor(square(state.range(0)), true);
+  const Tensor gy = Tensor::ones(a.shape());
+  for (auto _ : state) backward(op(a, b), gy);
+  state.SetItemsProcessed(state.iterations() * a.numel());
+}
+
+// Rows of range(0) elements, 256 rows.
+void softmax_forward(benchmark::State& state) {
+  const Tensor x = random_tensor({256, std::size_t(state.range(0))}, false);
+  for (auto _ : state) benchmark::DoNotOptimize(softmax(x, -1).raw_data());
+  state.SetItemsProcessed(state.iterations() * x.numel());
+}
+
+void softmax_forward_backward(benchmark::State& state) {
+  const Tensor x = random_tensor({256, std::size_t(state.range(0))}, true);
+  const Tensor gy = random_tensor(x.shape(), false);  // not ones: the gradient of softmax against ones is 0
+  for (auto _ : state) backward(softmax(x, -1), gy);
+  state.SetItemsProcessed(state.iterations() * x.numel());
+}
+
+// ---- the fixed cost of an op: a chain of one-element multiplications ----
+
+constexpr int kChain = 100;
+
+Tensor tiny_chain(const Tensor& x, const Tensor& w) {
+  Tensor y = x;
+  for (int i = 0; i < kChain; ++i) y = mul(y, w);
+  return y;
+}
+
+// Per-op time: the "per_op" counter is seconds per op (iteration time / kChain).
+void set_per_op(benchmark::State& state) {
+  state.counters["per_op"] = Counter(kChain, Counter::kIsIterationInvariantRate | Counter::kInvert);
+}
+
+void tiny_op_no_grad(benchmark::State& state) {
+  const Tensor x = Tensor::scalar(1.0), w = Tensor::scalar(1.0);
+  for (auto _ : state) benchmark::DoNotOptimize(tiny_chain(x, w).raw_data());
+  set_per_op(state);
+}
+
+void tiny_op_record(benchmark::State& state) {
+  const Tensor x = random_tensor({}, true), w = Tensor::scalar(1.0).requires_grad_();
+  for (auto _ : state) benchmark::DoNotOptimize(tiny_chain(x, w).raw_data());
+  set_per_op(state);
+}
+
+void tiny_op_record_backward(benchmark::State& state) {
+  const Tensor x = random_tensor({}, true), w = Tensor::scalar(1.0).requires_grad_();
+  for (auto _ : state) backward(tiny_chain(x, w));
+  set_per_op(state);
+}
+
+// Rates use wall time: OpenBLAS runs its own threads, whose work the benchmark thread's CPU time misses.
+template <class... Args>
+benchmark::internal::Benchmark* add(const std::string& name, Args&&... args) {
+  return benchmark::RegisterBenchmark(name.c_str(), std::forward<Args>(args)...)->UseRealTime();
+}
+
+void register_all() {
+  using Bench = void (*)(benchmark::State&);
+  const std::vector<std::pair<std::string, Bench>> products = {{"matmul/forward", matmul_forward},
+                                                               {"matmul/forward_backward", matmul_forward_backward},
+                                                               {"sgemm/x1", sgemm},
+                                                               {"sgemm/x3", sgemm_x3}};
+  for (const auto& [name, fn] : products) add(name, fn)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
+
+  // Sides 64, 256, 1024: 4 Ki, 64 Ki and 1 Mi elements.
+  const std::vector<std::pair<std::string, Unary>> unary = {
+      {"tanh", seqgrad::tanh}, {"sigmoid", seqgrad::sigmoid}, {"exp", seqgrad::exp}};
+  for (const auto& [name, op] : unary) {
+    add(name + "/forward", unary_forward, op)->RangeMultiplier(4)->Range(64, 1024);
+    add(name + "/forward_backward", unary_forward_backward, op)->RangeMultiplier(4)->Range(64, 1024);
+  }
+  const std::vector<std::pair<std::string, Binary>> binary = {{"add", seqgrad::add}, {"mul", seqgrad::mul}};
+  for (const auto& [name, op] : binary) {
+    add(name + "/forward", binary_forward, op)->RangeMultiplier(4)->Range(64, 1024);
+    add(name + "/forward_backward", binary_forward_backward, op)->RangeMultiplier(4)->Range(64, 1024);
+  }
+
+  add("softmax/forward", softmax_forward)->Arg(64)->Arg(256);
+  add("softmax/forward_backward", softmax_forward_backward)->Arg(64)->Arg(256);
+
+  add("tiny_op/no_grad", tiny_op_no_grad);
+  add("tiny_op/record", tiny_op_record);
+  add("tiny_op/record_backward", tiny_op_record_backward);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

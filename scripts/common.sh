@@ -1,0 +1,18 @@
+# Sourced by demo.sh and test.sh: the environment and configure step they share.
+
+# OpenBLAS's own kernel choice misbehaves on some AVX-512 processors (see the measured notes):
+# keep the AVX2 kernels unless the caller chose otherwise.
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
+
+# seqgrad_configure DIR CMAKE_ARGS...: Ninja and ccache when present. The generator can only be
+# chosen when DIR is new.
+seqgrad_configure() {
+  local dir=$1; shift
+  local args=()
+  if [ ! -f "$dir/CMakeCache.txt" ] && command -v ninja >/dev/null 2>&1; then args+=(-G Ninja); fi
+  if command -v ccache >/dev/null 2>&1; then
+    args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+    export CCACHE_BASEDIR=$PWD  # cache hits across checkouts in different folders
+  fi
+  cmake -S . -B "$dir" "${args[@]}" "$@"
+}
