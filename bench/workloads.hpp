@@ -13,13 +13,13 @@
 // the model, so the masking code path is the one a padded batch takes.
 #include <cstdint>
 #include <cstdlib>
-#include <dlfcn.h>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "seqgrad/autodiff/backward.hpp"
+#include "seqgrad/graph/parallel.hpp"
 #include "seqgrad/nn/losses.hpp"
 #include "seqgrad/nn/optim.hpp"
 #include "seqgrad/nn/seq2seq/model.hpp"
@@ -46,14 +46,9 @@ inline int thread_setting(int& argc, char** argv) {
   return threads;
 }
 
-// Applies the setting. Today the only threads seqgrad's ops use are OpenBLAS's (its matmuls); TBB is
-// left at its default. The call is looked up at run time so that this also builds against a BLAS
-// that is not OpenBLAS (the setting then only reaches BLAS through OPENBLAS_NUM_THREADS, if at all).
-// HOOK: when seqgrad::set_num_threads(n) lands, call it here (it should cover BLAS and TBB alike).
+// Applies the setting through seqgrad::set_num_threads (oneTBB's parallelism and OpenBLAS's threads).
 inline void apply_thread_setting(int threads) {
-  if (threads <= 0) return;
-  using SetThreads = void (*)(int);
-  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(threads);
+  if (threads > 0) set_num_threads(static_cast<std::size_t>(threads));
 }
 
 // ---- workloads ----

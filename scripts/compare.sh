@@ -12,7 +12,7 @@
 # kind of data): one full training step (forward, backward, Adam) each; throughput in target tokens/s.
 # seqgrad runs at 1 thread and at all cores; PyTorch at every thread count from 1 to all cores, and
 # the table compares against PyTorch's best. A thread count t means, for seqgrad, SEQGRAD_THREADS=t
-# (bench/workloads.hpp: apply_thread_setting, the hook for seqgrad::set_num_threads) and
+# (bench/workloads.hpp passes it to seqgrad::set_num_threads: oneTBB and OpenBLAS) and
 # OPENBLAS_NUM_THREADS=t; for PyTorch, torch.set_num_threads(t) and OPENBLAS_NUM_THREADS=t and
 # OMP_NUM_THREADS=t (PyTorch's matmuls go to the same OpenBLAS, whose own pool would otherwise use
 # every core whatever torch.set_num_threads says).
