@@ -35,6 +35,7 @@ struct Settings {
   double seconds = 120;
   std::size_t threads = 0, hidden = 128, batch = 64, train_size = 100000, test_size = 800;
   double lr = 3e-3;
+  std::size_t warmup = 100;
   std::uint64_t seed = 1;
   fs::path out = "runs/bottleneck";
 };
@@ -65,6 +66,7 @@ int main(int argc, char** argv) {
   app.add_option("--hidden", s.hidden, "GRU, attention and transformer size");
   app.add_option("--batch", s.batch, "examples per step");
   app.add_option("--lr", s.lr, "Adam learning rate");
+  app.add_option("--warmup", s.warmup, "steps of linear learning-rate warm-up (then inverse square root decay)");
   app.add_option("--train-size", s.train_size, "training examples");
   app.add_option("--test-size", s.test_size, "test examples");
   app.add_option("--seed", s.seed, "seed of data, initialisation and batch order");
@@ -98,6 +100,7 @@ int main(int argc, char** argv) {
     options.max_epochs = 1000;
     options.time_budget_seconds = s.seconds;
     options.lr = s.lr;
+    options.warmup_steps = s.warmup;
     options.log_every_steps = 200;
     options.seed = s.seed;
     std::printf("== %s (%zu parameters)\n", c.name.c_str(), model.num_parameters());

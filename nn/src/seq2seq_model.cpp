@@ -184,9 +184,12 @@ Tensor Seq2Seq::maybe_dropout(const Tensor& x, Generator* gen) const {
 
 Tensor Seq2Seq::embed_source(const Tensor& src, Generator* dropout_gen) const {
   Tensor x = src_embedding_->forward(src);  // [B, Ts, E]
-  if (transformer_encoder_) {  // as Vaswani et al.: embeddings scaled by sqrt(d), plus positions
+  if (transformer_encoder_) {
+    // Plus positions. Not scaled by sqrt(d) as in Vaswani et al.: their embeddings start at std
+    // d^-1/2, ours (as torch's nn.Embedding) at std 1, already the scale of the encodings; scaled,
+    // they would drown the positions, and a task such as copying depends on nothing else.
     const std::size_t steps = src.shape()[1], d = config_.hidden_dim;
-    x = affine(x, std::sqrt(double(d)), 0.0) + sinusoidal_positional_encoding(steps, d, config_.dtype);
+    x = x + sinusoidal_positional_encoding(steps, d, config_.dtype);
   }
   return maybe_dropout(x, dropout_gen);
 }
