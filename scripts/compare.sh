@@ -73,7 +73,8 @@ for round in $(seq 1 "$ROUNDS"); do
       echo "   round $round  $w  seqgrad  threads $t"
       SEQGRAD_THREADS="$t" OPENBLAS_NUM_THREADS="$t" "$BUILD/bin/bench_workloads" \
         --benchmark_filter="^${w}/" --benchmark_min_time="$MIN_TIME" \
-        --benchmark_out="$RAW/seqgrad.$w.t$t.r$round.json" --benchmark_out_format=json >/dev/null
+        --benchmark_out="$RAW/seqgrad.$w.t$t.r$round.json" --benchmark_out_format=json \
+        >/dev/null 2>"$RAW/seqgrad.stderr" || { cat "$RAW/seqgrad.stderr" >&2; exit 1; }
     done
     for t in $(seq 1 "$CORES"); do
       echo "   round $round  $w  pytorch  threads $t"
@@ -109,7 +110,8 @@ def seqgrad_runs(w, t):
     for path in glob.glob(f"{raw}/seqgrad.{w}.t{t}.r*.json"):
         for b in json.load(open(path))["benchmarks"]:
             runs.append({"tokens_per_second": b["items_per_second"], "ms_per_step": b["real_time"],
-                         "cpu_ms_per_step": b["cpu_time"], "peak_rss_kib": b["peak_rss_kib"], "threads": t})
+                         "cpu_ms_per_step": b["cpu_time"], "peak_rss_kib": b["peak_rss_kib"], "threads": t,
+                         "parameters": int(b["parameters"])})
     return runs
 
 
@@ -143,11 +145,13 @@ for w in workloads:
     ratio = sg_best["tokens_per_second"] / pt_best["tokens_per_second"]
     ratio_1 = sg[1]["tokens_per_second"] / pt[1]["tokens_per_second"]
     cpu_ratio_1 = pt[1]["cpu_ms_per_step"] / sg[1]["cpu_ms_per_step"]
+    params = f"{sg_best['parameters']:,}" if sg_best["parameters"] == pt_best["parameters"] else \
+        f"MISMATCH {sg_best['parameters']:,} / {pt_best['parameters']:,}"
     target = TARGETS.get(w)
     verdict = "-" if target is None else (f">= {target:g}x: met" if ratio >= target else f">= {target:g}x: MISSED")
     rows.append(f"| {w} | {tok(sg[1])} | {tok(sg[cores])} | {tok(pt[1])} | {tok(pt_best)} ({pt_best['threads']}) | "
                 f"**{ratio:.2f}x** | {ratio_1:.2f}x | {cpu_ratio_1:.2f}x | {mib(sg_best['peak_rss_kib'])} | "
-                f"{mib(pt_best['peak_rss_kib'])} | {verdict} |")
+                f"{mib(pt_best['peak_rss_kib'])} | {params} | {verdict} |")
     for name, table in (("seqgrad", sg), ("pytorch", pt)):
         for t, r in table.items():
             if r:
@@ -178,11 +182,13 @@ lines = [
     "",
     "Target tokens per second of one training step (forward, backward, Adam), best of the rounds. "
     "Ratio = seqgrad's best thread setting over PyTorch's best thread count (in parentheses). "
-    "The 1-thread ratios (real time, and CPU time of the whole process) are less exposed to other load.",
+    "The 1-thread ratios (real time, and CPU time of the whole process) are less exposed to other load. "
+    "Parameters: the trainable parameter count, equal in both frameworks when the models match.",
     "",
     f"| workload | seqgrad 1 thread | seqgrad {cores} threads | PyTorch 1 thread | PyTorch best (threads) | "
-    "seqgrad / PyTorch | at 1 thread | at 1 thread, CPU time | peak RSS seqgrad | peak RSS PyTorch | target |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    "seqgrad / PyTorch | at 1 thread | at 1 thread, CPU time | peak RSS seqgrad | peak RSS PyTorch | parameters (both) | "
+    "target |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     *rows,
     "",
     "Every measurement (best round): ms per step in real time and in process CPU time.",
