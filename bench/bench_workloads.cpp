@@ -22,6 +22,7 @@ void BM_Workload(benchmark::State& state, const std::string& name) {
   state.SetItemsProcessed(state.iterations() * workload->tokens_per_step());
   state.counters["tokens_per_step"] = static_cast<double>(workload->tokens_per_step());
   state.counters["loss"] = loss;
+  state.counters["parameters"] = static_cast<double>(workload->parameter_count());
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);  // the process's peak so far: run one workload per process to read it alone
   state.counters["peak_rss_kib"] = static_cast<double>(usage.ru_maxrss);

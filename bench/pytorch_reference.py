@@ -113,7 +113,7 @@ def make_seq2seq(name):
         adam.step()
         return loss.item()
 
-    return step, batch * TGT_LEN
+    return step, batch * TGT_LEN, model
 
 
 def make_mhsa():
@@ -131,7 +131,7 @@ def make_mhsa():
         adam.step()
         return loss.item()
 
-    return step, batch * tokens
+    return step, batch * tokens, layer
 
 
 def make_workload(name):
@@ -143,7 +143,7 @@ def make_workload(name):
 
 
 def run(name, steps, warmup, min_seconds):
-    step, tokens = make_workload(name)
+    step, tokens, model = make_workload(name)
     for _ in range(warmup):
         step()
     # At least `steps` steps and at least min_seconds, so fast workloads are timed long enough.
@@ -162,6 +162,7 @@ def run(name, steps, warmup, min_seconds):
         "ms_per_step": 1e3 * seconds / done,
         "tokens_per_second": tokens * done / seconds,
         "tokens_per_step": tokens,
+        "parameters": sum(p.numel() for p in model.parameters()),
         "cpu_ms_per_step": 1e3 * cpu_seconds / done,
         "loss": loss,
         "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,

@@ -70,8 +70,9 @@ int main(int argc, char** argv) {
       std::printf(
           "{\"workload\": \"%s\", \"steps\": %ld, \"rss_after_100_kib\": %ld, \"rss_end_kib\": %ld, "
           "\"peak_rss_kib\": %ld, \"growth_after_100\": %.4f, \"first_loss\": %.6f, \"last_loss\": %.6f, "
-          "\"ms_per_step\": %.4f}\n",
-          name.c_str(), steps, rss_at_100, rss_end, peak, growth, first_loss, last_loss, 1e3 * seconds / double(steps));
+          "\"ms_per_step\": %.4f, \"parameters\": %lld}\n",
+          name.c_str(), steps, rss_at_100, rss_end, peak, growth, first_loss, last_loss, 1e3 * seconds / double(steps),
+          static_cast<long long>(workload->parameter_count()));
     } else {
       std::printf("%s: %ld steps, %.3f ms/step, loss %.4f -> %.4f\n", name.c_str(), steps, 1e3 * seconds / double(steps),
                   first_loss, last_loss);

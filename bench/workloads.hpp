@@ -60,7 +60,15 @@ class Workload {
   virtual double step() = 0;
   // Target tokens one step trains on (the unit of throughput).
   virtual std::int64_t tokens_per_step() const = 0;
+  // Trainable parameters: the same count as the PyTorch model's, a check that the two models match.
+  virtual std::int64_t parameter_count() const = 0;
 };
+
+inline std::int64_t count_parameters(const nn::Module& m) {
+  std::int64_t n = 0;
+  for (const auto& [name, p] : m.named_parameters()) n += static_cast<std::int64_t>(p.numel());
+  return n;
+}
 
 struct Seq2SeqSizes {
   std::size_t batch, embedding, hidden, attention;
@@ -94,6 +102,7 @@ class Seq2SeqWorkload : public Workload {
     return loss.item();
   }
   std::int64_t tokens_per_step() const override { return static_cast<std::int64_t>(sizes_.batch * sizes_.tgt_len); }
+  std::int64_t parameter_count() const override { return count_parameters(model_); }
 
  private:
   static nn::seq2seq::ModelConfig config(const Seq2SeqSizes& s) {
@@ -137,6 +146,7 @@ class SelfAttentionWorkload : public Workload {
     return loss.item();
   }
   std::int64_t tokens_per_step() const override { return static_cast<std::int64_t>(kBatch * kTokens); }
+  std::int64_t parameter_count() const override { return count_parameters(layer_); }
 
  private:
   Generator gen_;

@@ -10,12 +10,13 @@
 #
 # Workloads (bench/workloads.hpp and bench/pytorch_reference.py build the same models on the same
 # kind of data): one full training step (forward, backward, Adam) each; throughput in target tokens/s.
-# seqgrad runs at 1 thread and at all cores; PyTorch at every thread count from 1 to all cores, and
-# the table compares against PyTorch's best. A thread count t means, for seqgrad, SEQGRAD_THREADS=t
-# (bench/workloads.hpp passes it to seqgrad::set_num_threads: oneTBB and OpenBLAS) and
-# OPENBLAS_NUM_THREADS=t; for PyTorch, torch.set_num_threads(t) and OPENBLAS_NUM_THREADS=t and
-# OMP_NUM_THREADS=t (PyTorch's matmuls go to the same OpenBLAS, whose own pool would otherwise use
-# every core whatever torch.set_num_threads says).
+# seqgrad runs at 1 thread and at all cores; PyTorch at every thread count t from 1 to all cores, each
+# with OpenBLAS at t threads and at all cores, and the table compares against PyTorch's best. For
+# seqgrad, t threads means SEQGRAD_THREADS=t (bench/workloads.hpp passes it to seqgrad::set_num_threads:
+# oneTBB and OpenBLAS) and OPENBLAS_NUM_THREADS=t. For PyTorch, torch.set_num_threads(t) and
+# OMP_NUM_THREADS=t for its own intra-op threads, and OPENBLAS_NUM_THREADS for the OpenBLAS that its
+# matmuls call (OpenBLAS keeps its own pool: torch.set_num_threads does not reach it). "torch 1, BLAS
+# all cores" is what an unconfigured PyTorch 1.13 does on these machines (its default is one thread here).
 #
 # The machine may be shared: the load average before and after is printed with the table, and the
 # ratios come from measurements interleaved in this one run. PyTorch is Debian's python3-torch,
@@ -73,13 +74,16 @@ for round in $(seq 1 "$ROUNDS"); do
       echo "   round $round  $w  seqgrad  threads $t"
       SEQGRAD_THREADS="$t" OPENBLAS_NUM_THREADS="$t" "$BUILD/bin/bench_workloads" \
         --benchmark_filter="^${w}/" --benchmark_min_time="$MIN_TIME" \
-        --benchmark_out="$RAW/seqgrad.$w.t$t.r$round.json" --benchmark_out_format=json >/dev/null
+        --benchmark_out="$RAW/seqgrad.$w.t$t.r$round.json" --benchmark_out_format=json \
+        >/dev/null 2>"$RAW/seqgrad.stderr" || { cat "$RAW/seqgrad.stderr" >&2; exit 1; }
     done
     for t in $(seq 1 "$CORES"); do
-      echo "   round $round  $w  pytorch  threads $t"
-      OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" "$PYTHON" "$ROOT/bench/pytorch_reference.py" \
-        --workload "$w" --threads "$t" --steps 5 --warmup 3 --min-seconds "$MIN_TIME" \
-        >"$RAW/pytorch.$w.t$t.r$round.json"
+      for b in $(echo "$t $CORES" | tr ' ' '\n' | sort -un); do
+        echo "   round $round  $w  pytorch  threads $t, OpenBLAS threads $b"
+        OPENBLAS_NUM_THREADS="$b" OMP_NUM_THREADS="$t" "$PYTHON" "$ROOT/bench/pytorch_reference.py" \
+          --workload "$w" --threads "$t" --steps 5 --warmup 3 --min-seconds "$MIN_TIME" \
+          >"$RAW/pytorch.$w.t$t.b$b.r$round.json"
+      done
     done
   done
 done
@@ -109,17 +113,22 @@ def seqgrad_runs(w, t):
     for path in glob.glob(f"{raw}/seqgrad.{w}.t{t}.r*.json"):
         for b in json.load(open(path))["benchmarks"]:
             runs.append({"tokens_per_second": b["items_per_second"], "ms_per_step": b["real_time"],
-                         "cpu_ms_per_step": b["cpu_time"], "peak_rss_kib": b["peak_rss_kib"], "threads": t})
+                         "cpu_ms_per_step": b["cpu_time"], "peak_rss_kib": b["peak_rss_kib"], "threads": t,
+                         "parameters": int(b["parameters"])})
     return runs
 
 
-def pytorch_runs(w, t):
+def pytorch_runs(w, t, b):
     runs = []
-    for path in glob.glob(f"{raw}/pytorch.{w}.t{t}.r*.json"):
+    for path in glob.glob(f"{raw}/pytorch.{w}.t{t}.b{b}.r*.json"):
         for line in open(path):
             if line.strip():
-                runs.append(json.loads(line))
+                runs.append(dict(json.loads(line), blas_threads=b))
     return runs
+
+
+def pt_config(r):
+    return f"torch {r['threads']}, BLAS {r['blas_threads']}"
 
 
 def best(runs):  # the best round: the one least disturbed by other load
@@ -137,21 +146,27 @@ def mib(kib):
 rows, details = [], []
 for w in workloads:
     sg = {t: best(seqgrad_runs(w, t)) for t in sorted({1, cores})}
-    pt = {t: best(pytorch_runs(w, t)) for t in range(1, cores + 1)}
+    pt = {(t, b): best(pytorch_runs(w, t, b)) for t in range(1, cores + 1) for b in sorted({t, cores})}
     sg_best = best([r for r in sg.values() if r])
     pt_best = best([r for r in pt.values() if r])
     ratio = sg_best["tokens_per_second"] / pt_best["tokens_per_second"]
-    ratio_1 = sg[1]["tokens_per_second"] / pt[1]["tokens_per_second"]
-    cpu_ratio_1 = pt[1]["cpu_ms_per_step"] / sg[1]["cpu_ms_per_step"]
+    pt1 = pt[(1, 1)]
+    ratio_1 = sg[1]["tokens_per_second"] / pt1["tokens_per_second"]
+    cpu_ratio_1 = pt1["cpu_ms_per_step"] / sg[1]["cpu_ms_per_step"]
+    params = f"{sg_best['parameters']:,}" if sg_best["parameters"] == pt_best["parameters"] else \
+        f"MISMATCH {sg_best['parameters']:,} / {pt_best['parameters']:,}"
     target = TARGETS.get(w)
     verdict = "-" if target is None else (f">= {target:g}x: met" if ratio >= target else f">= {target:g}x: MISSED")
-    rows.append(f"| {w} | {tok(sg[1])} | {tok(sg[cores])} | {tok(pt[1])} | {tok(pt_best)} ({pt_best['threads']}) | "
+    rows.append(f"| {w} | {tok(sg[1])} | {tok(sg[cores])} | {tok(pt1)} | {tok(pt_best)} ({pt_config(pt_best)}) | "
                 f"**{ratio:.2f}x** | {ratio_1:.2f}x | {cpu_ratio_1:.2f}x | {mib(sg_best['peak_rss_kib'])} | "
-                f"{mib(pt_best['peak_rss_kib'])} | {verdict} |")
-    for name, table in (("seqgrad", sg), ("pytorch", pt)):
-        for t, r in table.items():
-            if r:
-                details.append(f"| {w} | {name} | {t} | {r['ms_per_step']:.3f} | {r['cpu_ms_per_step']:.3f} | {tok(r)} |")
+                f"{mib(pt_best['peak_rss_kib'])} | {params} | {verdict} |")
+    for t, r in sg.items():
+        if r:
+            details.append(f"| {w} | seqgrad | {t} | {r['ms_per_step']:.3f} | {r['cpu_ms_per_step']:.3f} | {tok(r)} |")
+    for r in pt.values():
+        if r:
+            details.append(f"| {w} | PyTorch | {pt_config(r)} | {r['ms_per_step']:.3f} | {r['cpu_ms_per_step']:.3f} | "
+                           f"{tok(r)} |")
 
 memory = []
 for w in workloads:
@@ -177,12 +192,15 @@ lines = [
     "compare ratios, not absolute figures, and only within one run).",
     "",
     "Target tokens per second of one training step (forward, backward, Adam), best of the rounds. "
-    "Ratio = seqgrad's best thread setting over PyTorch's best thread count (in parentheses). "
-    "The 1-thread ratios (real time, and CPU time of the whole process) are less exposed to other load.",
+    "Ratio = seqgrad's best thread setting over PyTorch's best configuration (in parentheses: torch's intra-op "
+    "threads and OpenBLAS's threads). "
+    "The 1-thread ratios (real time, and CPU time of the whole process) are less exposed to other load. "
+    "Parameters: the trainable parameter count, equal in both frameworks when the models match.",
     "",
-    f"| workload | seqgrad 1 thread | seqgrad {cores} threads | PyTorch 1 thread | PyTorch best (threads) | "
-    "seqgrad / PyTorch | at 1 thread | at 1 thread, CPU time | peak RSS seqgrad | peak RSS PyTorch | target |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    f"| workload | seqgrad 1 thread | seqgrad {cores} threads | PyTorch 1 thread | PyTorch best (its threads) | "
+    "seqgrad / PyTorch | at 1 thread | at 1 thread, CPU time | peak RSS seqgrad | peak RSS PyTorch | parameters (both) | "
+    "target |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     *rows,
     "",
     "Every measurement (best round): ms per step in real time and in process CPU time.",
