@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Builds and runs the demo program.
+# The demo: grapheme-to-phoneme conversion with attention on the CMU Pronouncing Dictionary, with a
+# short training budget (SEQGRAD_DEMO_MINUTES, default 3), then the pronunciations of a few words
+# and their attention heatmaps. The full run and its figures: README, "The demos".
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/common.sh
 
-bash scripts/setup.sh
+if command -v npm >/dev/null 2>&1; then bash scripts/setup.sh; else bash scripts/setup.sh npm; fi
+bash scripts/fetch_cmudict.sh
 seqgrad_configure build -DCMAKE_BUILD_TYPE=Release
-cmake --build build -j "$(nproc)" --target custom_op
-./build/bin/custom_op "$@"
+cmake --build build -j "$(nproc)" --target g2p
+
+out=runs/demo
+./build/bin/g2p --out "$out" train --minutes "${SEQGRAD_DEMO_MINUTES:-3}" --hidden 128
+echo
+./build/bin/g2p --out "$out" predict seqgrad attention phoneme colonel through "$@"
+echo
+echo "attention heatmaps: $out/heatmaps/*.png; loss curve: $out/loss.png"

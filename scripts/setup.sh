@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages seqgrad builds with; does nothing when all are present.
+# Installs the Debian packages seqgrad builds with (and any package named as an argument); does
+# nothing when all are present.
 set -euo pipefail
 
 PACKAGES=(
@@ -7,6 +8,7 @@ PACKAGES=(
   xtensor-dev libxtensor-blas-dev libxsimd-dev libopenblas-dev
   libtbb-dev libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev zlib1g-dev libpng-dev
+  "$@"
 )
 
 missing=()

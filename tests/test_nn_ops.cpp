@@ -1,5 +1,7 @@
-// dropout, layer_norm and cross_entropy: values against hand computations, the training flag,
-// ignore_index and label smoothing, and errors. Gradients are checked through the catalogue.
+// dropout, layer_norm, cross_entropy, gru_cell_gates and additive_attention_scores: values against
+// hand computations (and, for the fused GRU and attention ops, against the same equations composed from
+// primitive ops), the training flag, ignore_index and label smoothing, and errors. Gradients are
+// checked through the catalogue.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -83,4 +85,83 @@ TEST(CrossEntropy, BadTargetsAreErrors) {
   }
   EXPECT_THROW(cross_entropy(logits, ids({0, 1, 2})), std::invalid_argument);
   EXPECT_THROW(cross_entropy(logits, t64({0, 1}, {2})), std::invalid_argument);
+}
+
+TEST(GruCellGates, MatchesTheGateEquationsComposed) {
+  for (DType dtype : {DType::f64, DType::f32}) {
+    Generator gen(5);
+    const std::size_t B = 3, H = 5;
+    const Tensor xp = rand_uniform({B, 3 * H}, -2, 2, dtype, gen), hp = rand_uniform({B, 3 * H}, -2, 2, dtype, gen);
+    const Tensor h = rand_uniform({B, H}, -1, 1, dtype, gen);
+    const std::vector<Tensor> x = split(xp, H, 1), p = split(hp, H, 1);
+    const Tensor r = sigmoid(x[0] + p[0]), z = sigmoid(x[1] + p[1]);
+    const Tensor n = tanh(x[2] + r * p[2]);
+    const Values want = ((1.0 - z) * n + z * h).to_vector(), got = gru_cell_gates(xp, hp, h).to_vector();
+    const double tol = dtype == DType::f64 ? 1e-14 : 1e-6;
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << i;
+  }
+}
+
+TEST(GruCellGates, GradientsOnlyWhereAsked) {
+  Generator gen(6);
+  const Tensor xp = rand_uniform({2, 6}, -1, 1, DType::f64, gen), h = rand_uniform({2, 2}, -1, 1, DType::f64, gen);
+  Tensor hp = rand_uniform({2, 6}, -1, 1, DType::f64, gen);
+  hp.requires_grad_();
+  backward(sum(gru_cell_gates(xp, hp, h)));
+  EXPECT_TRUE(hp.grad().defined());
+  EXPECT_FALSE(xp.grad().defined());
+  EXPECT_FALSE(h.grad().defined());
+}
+
+TEST(GruCellGates, RejectsMismatchedShapes) {
+  const Tensor h = Tensor::zeros({2, 4});
+  EXPECT_THROW(gru_cell_gates(Tensor::zeros({2, 12}), Tensor::zeros({2, 11}), h), std::invalid_argument);
+  EXPECT_THROW(gru_cell_gates(Tensor::zeros({2, 8}), Tensor::zeros({2, 8}), h), std::invalid_argument);
+  EXPECT_THROW(gru_cell_gates(Tensor::zeros({3, 12}), Tensor::zeros({3, 12}), h), std::invalid_argument);
+  EXPECT_THROW(gru_cell_gates(Tensor::zeros({2, 12}, DType::f64), Tensor::zeros({2, 12}), h), std::invalid_argument);
+}
+
+TEST(AdditiveAttentionScores, MatchesTheScoreComposed) {
+  for (DType dtype : {DType::f64, DType::f32}) {
+    Generator gen(7);
+    const std::size_t B = 3, T = 4, A = 5;
+    const Tensor keys = rand_uniform({B, T, A}, -2, 2, dtype, gen), query = rand_uniform({B, A}, -2, 2, dtype, gen);
+    const Tensor v = rand_uniform({A}, -1, 1, dtype, gen);
+    const Tensor energy = tanh(keys + reshape(query, {B, 1, A}));
+    const Values want = reshape(matmul(energy, reshape(v, {A, 1})), {B, T}).to_vector();
+    const Tensor got = additive_attention_scores(keys, query, v);
+    ASSERT_EQ(got.shape(), (Shape{B, T}));
+    const Values g = got.to_vector();
+    const double tol = dtype == DType::f64 ? 1e-14 : 1e-5;
+    for (std::size_t i = 0; i < g.size(); ++i) EXPECT_NEAR(g[i], want[i], tol) << i;
+  }
+}
+
+TEST(AdditiveAttentionScores, RejectsMismatchedShapes) {
+  const Tensor keys = Tensor::zeros({2, 3, 4});
+  EXPECT_THROW(additive_attention_scores(keys, Tensor::zeros({2, 5}), Tensor::zeros({4})), std::invalid_argument);
+  EXPECT_THROW(additive_attention_scores(keys, Tensor::zeros({3, 4}), Tensor::zeros({4})), std::invalid_argument);
+  EXPECT_THROW(additive_attention_scores(keys, Tensor::zeros({2, 4}), Tensor::zeros({5})), std::invalid_argument);
+  EXPECT_THROW(additive_attention_scores(Tensor::zeros({6, 4}), Tensor::zeros({2, 4}), Tensor::zeros({4})),
+               std::invalid_argument);
+}
+
+TEST(AdditiveAttentionScores, GradientsOnlyWhereAskedMatchTheFullBackward) {
+  Generator gen(8);
+  const Tensor keys_data = rand_uniform({2, 3, 4}, -1, 1, DType::f64, gen);
+  const Tensor query_data = rand_uniform({2, 4}, -1, 1, DType::f64, gen), v = rand_uniform({4}, -1, 1, DType::f64, gen);
+  Tensor keys_all = keys_data.clone(), query_all = query_data.clone(), v_all = v.clone();
+  keys_all.requires_grad_();
+  query_all.requires_grad_();
+  v_all.requires_grad_();
+  backward(sum(additive_attention_scores(keys_all, query_all, v_all) * additive_attention_scores(keys_all, query_all, v_all)));
+  Tensor keys_only = keys_data.clone();
+  keys_only.requires_grad_();
+  backward(sum(additive_attention_scores(keys_only, query_data, v) * additive_attention_scores(keys_only, query_data, v)));
+  EXPECT_EQ(keys_only.grad().to_vector(), keys_all.grad().to_vector());
+  Tensor query_only = query_data.clone();
+  query_only.requires_grad_();
+  backward(sum(additive_attention_scores(keys_data, query_only, v) * additive_attention_scores(keys_data, query_only, v)));
+  EXPECT_EQ(query_only.grad().to_vector(), query_all.grad().to_vector());
 }

@@ -14,9 +14,18 @@ std::vector<std::string> op_names() {
   return names;
 }
 
+// Test names take letters and digits only: "log_softmax_last" -> "logSoftmaxLast".
 std::string param_name(const testing::TestParamInfo<std::string>& info) {
   std::string s;
-  for (char ch : info.param) s += std::isalnum(static_cast<unsigned char>(ch)) ? ch : 'x';
+  bool upper = false;
+  for (char ch : info.param) {
+    if (!std::isalnum(static_cast<unsigned char>(ch))) {
+      upper = true;
+      continue;
+    }
+    s += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(ch))) : ch;
+    upper = false;
+  }
   return s;
 }
 

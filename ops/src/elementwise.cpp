@@ -7,6 +7,7 @@
 #include <numbers>
 
 #include "seqgrad/graph/kernels.hpp"
+#include "seqgrad/graph/parallel.hpp"
 #include "seqgrad/ops/catalogue.hpp"
 #include "xt_bridge.hpp"
 
@@ -21,15 +22,31 @@ void require_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
                                 to_string(b.shape()) + ")");
 }
 
+// Large flat loops are split into fixed blocks run on the cores (each element is computed alone,
+// so the result does not depend on the split); small ones run inline.
+constexpr std::size_t kParallelGrain = std::size_t{1} << 15;
+
+template <class F>
+void for_blocks(std::size_t n, F&& body) {
+  if (n < 2 * kParallelGrain) body(std::size_t{0}, n);
+  else parallel_blocks(n, kParallelGrain, body);
+}
+
 // y = forward(x); dx += backward(gy, x, y). Formulas receive a T{} tag so constants are typed.
 template <class Fwd, class Bwd>
 Tensor unary(const char* op, const Tensor& x, Fwd forward, Bwd backward) {
   return dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     Tensor y = Tensor::empty_like(x);
-    xt::noalias(xtb::flat<T>(y)) = forward(T{}, xtb::flat<T>(x));
+    for_blocks(x.numel(), [&](std::size_t b, std::size_t e) {
+      xt::noalias(xtb::flat<T>(y, b, e)) = forward(T{}, xtb::flat<T>(x, b, e));
+    });
     return record(op, {x}, y, [x, y = y.detach(), backward](const Tensor& gy, GradInputs& g) {
-      xt::noalias(xtb::flat<T>(g.buffer(0))) += backward(T{}, xtb::flat<T>(gy), xtb::flat<T>(x), xtb::flat<T>(y));
+      Tensor& gx = g.buffer(0);
+      for_blocks(x.numel(), [&](std::size_t b, std::size_t e) {
+        xt::noalias(xtb::flat<T>(gx, b, e)) +=
+            backward(T{}, xtb::flat<T>(gy, b, e), xtb::flat<T>(x, b, e), xtb::flat<T>(y, b, e));
+      });
     });
   });
 }
@@ -56,12 +73,16 @@ Tensor binary(const char* op, const Tensor& a, const Tensor& b, Fwd forward, Gra
     using T = decltype(tag);
     if (a.shape() == b.shape()) {  // the common case: one flat vectorized loop
       Tensor y = Tensor::empty_like(a);
-      xt::noalias(xtb::flat<T>(y)) = forward(T{}, xtb::flat<T>(a), xtb::flat<T>(b));
+      for_blocks(a.numel(), [&](std::size_t s, std::size_t e) {
+        xt::noalias(xtb::flat<T>(y, s, e)) = forward(T{}, xtb::flat<T>(a, s, e), xtb::flat<T>(b, s, e));
+      });
       return record(op, {a, b}, y, [a, b, grad_a, grad_b](const Tensor& gy, GradInputs& g) {
-        if (g.needs(0))
-          xt::noalias(xtb::flat<T>(g.buffer(0))) += grad_a(T{}, xtb::flat<T>(gy), xtb::flat<T>(a), xtb::flat<T>(b));
-        if (g.needs(1))
-          xt::noalias(xtb::flat<T>(g.buffer(1))) += grad_b(T{}, xtb::flat<T>(gy), xtb::flat<T>(a), xtb::flat<T>(b));
+        Tensor* ga = g.needs(0) ? &g.buffer(0) : nullptr;
+        Tensor* gb = g.needs(1) ? &g.buffer(1) : nullptr;
+        for_blocks(a.numel(), [&](std::size_t s, std::size_t e) {
+          if (ga) xt::noalias(xtb::flat<T>(*ga, s, e)) += grad_a(T{}, xtb::flat<T>(gy, s, e), xtb::flat<T>(a, s, e), xtb::flat<T>(b, s, e));
+          if (gb) xt::noalias(xtb::flat<T>(*gb, s, e)) += grad_b(T{}, xtb::flat<T>(gy, s, e), xtb::flat<T>(a, s, e), xtb::flat<T>(b, s, e));
+        });
       });
     }
     Tensor y = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), op), a.dtype());

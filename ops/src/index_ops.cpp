@@ -37,18 +37,8 @@ std::string axis_of_size(std::size_t axis, std::size_t size) {
   return "axis " + std::to_string(axis) + " of size " + std::to_string(size);
 }
 
-// A shape seen as [outer, size, inner] around one axis.
-struct AxisBlocks {
-  std::size_t outer = 1, size = 1, inner = 1;
-};
-
-AxisBlocks blocks_around(const Shape& shape, std::size_t axis) {
-  AxisBlocks b;
-  for (std::size_t d = 0; d < axis; ++d) b.outer *= shape[d];
-  b.size = shape[axis];
-  for (std::size_t d = axis + 1; d < shape.size(); ++d) b.inner *= shape[d];
-  return b;
-}
+using kernels::AxisBlocks;
+using kernels::blocks_around;
 
 template <class T>
 void add_row(const T* src, T* dst, std::size_t n) {

@@ -6,6 +6,9 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <vector>
+
+#include <xtensor-blas/xblas.hpp>
 
 #include "seqgrad/ops/catalogue.hpp"
 #include "xt_bridge.hpp"
@@ -177,6 +180,129 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, CrossEntropyOp
   });
 }
 
+namespace {
+
+// One row of gru_cell_gates' backward: dy [H] -> += into dx, dp [3H] (r, z, n) and dh [H].
+template <class T>
+void gru_gates_backward_row(std::size_t H, const T* __restrict dy, const T* __restrict r, const T* __restrict z,
+                            const T* __restrict n, const T* __restrict hp_n, const T* __restrict h, T* __restrict dx,
+                            T* __restrict dp, T* __restrict dh) {
+  for (std::size_t j = 0; j < H; ++j) {
+    const T dn_pre = dy[j] * (T(1) - z[j]) * (T(1) - n[j] * n[j]);  // through n = tanh(.)
+    const T dz_pre = dy[j] * (h[j] - n[j]) * z[j] * (T(1) - z[j]);   // through z = sigmoid(.)
+    const T dr_pre = dn_pre * hp_n[j] * r[j] * (T(1) - r[j]);        // through r = sigmoid(.)
+    dx[j] += dr_pre;
+    dx[H + j] += dz_pre;
+    dx[2 * H + j] += dn_pre;
+    dp[j] += dr_pre;
+    dp[H + j] += dz_pre;
+    dp[2 * H + j] += dn_pre * r[j];
+    dh[j] += dy[j] * z[j];
+  }
+}
+
+// One row of additive_attention_scores' backward: += ds v (1 - e^2) into dk and dq.
+template <class T>
+void additive_scores_backward_row(std::size_t A, T ds, const T* __restrict v, const T* __restrict e,
+                                  T* __restrict dk, T* __restrict dq) {
+  for (std::size_t a = 0; a < A; ++a) {
+    const T d = ds * v[a] * (T(1) - e[a] * e[a]);
+    dk[a] += d;
+    dq[a] += d;
+  }
+}
+
+}  // namespace
+
+Tensor gru_cell_gates(const Tensor& xp, const Tensor& hp, const Tensor& h) {
+  if (h.dim() != 2 || xp.dim() != 2 || hp.dim() != 2 || xp.shape() != hp.shape() || xp.size(0) != h.size(0) ||
+      xp.size(1) != 3 * h.size(1) || xp.dtype() != h.dtype() || hp.dtype() != h.dtype())
+    throw std::invalid_argument("gru_cell_gates: expected xp and hp [B, 3H] and h [B, H] of one dtype, got xp " +
+                                to_string(xp.shape()) + " " + dtype_name(xp.dtype()) + ", hp " + to_string(hp.shape()) +
+                                " " + dtype_name(hp.dtype()) + ", h " + to_string(h.shape()) + " " +
+                                dtype_name(h.dtype()));
+  const std::size_t batch = h.size(0), H = h.size(1);
+  return dispatch_float(h.dtype(), "gru_cell_gates", [&](auto tag) {
+    using T = decltype(tag);
+    Tensor y = Tensor::empty_like(h);
+    Tensor gates = Tensor::empty_like(xp);  // r, z, n per row, saved for backward
+    const T *X = xp.data<T>(), *P = hp.data<T>(), *Hs = h.data<T>();
+    T *Y = y.data<T>(), *G = gates.data<T>();
+    for (std::size_t b = 0; b < batch; ++b) {  // each row's segments through xsimd's exp and tanh
+      const T *x = X + b * 3 * H, *p = P + b * 3 * H;
+      T* g = G + b * 3 * H;
+      auto seg = [H](const T* q) { return xtb::matrix<T>(q, 1, H); };
+      auto r = xtb::matrix<T>(g, 1, H), z = xtb::matrix<T>(g + H, 1, H), n = xtb::matrix<T>(g + 2 * H, 1, H);
+      xt::noalias(r) = T(1) / (T(1) + xt::exp(-(seg(x) + seg(p))));
+      xt::noalias(z) = T(1) / (T(1) + xt::exp(-(seg(x + H) + seg(p + H))));
+      xt::noalias(n) = xt::tanh(seg(x + 2 * H) + r * seg(p + 2 * H));
+      xt::noalias(xtb::matrix<T>(Y + b * H, 1, H)) = (T(1) - z) * n + z * seg(Hs + b * H);
+    }
+    return record("gru_cell_gates", {xp, hp, h}, y, [gates, hp, h, batch, H](const Tensor& gy, GradInputs& g) {
+      const T *G = gates.data<T>(), *P = hp.data<T>(), *Hs = h.data<T>(), *dY = gy.data<T>();
+      // An input that needs no gradient gets its row's terms in scratch, so that one loop without
+      // branches (and so vectorized) serves every case.
+      std::vector<T> scratch(g.needs(0) && g.needs(1) && g.needs(2) ? 0 : 7 * H);
+      T* dX = g.needs(0) ? g.buffer(0).template data<T>() : nullptr;
+      T* dP = g.needs(1) ? g.buffer(1).template data<T>() : nullptr;
+      T* dH = g.needs(2) ? g.buffer(2).template data<T>() : nullptr;
+      for (std::size_t b = 0; b < batch; ++b) {
+        const T* gates_row = G + b * 3 * H;
+        gru_gates_backward_row(H, dY + b * H, gates_row, gates_row + H, gates_row + 2 * H, P + b * 3 * H + 2 * H,
+                               Hs + b * H, dX ? dX + b * 3 * H : scratch.data(),
+                               dP ? dP + b * 3 * H : scratch.data() + 3 * H, dH ? dH + b * H : scratch.data() + 6 * H);
+      }
+    });
+  });
+}
+
+Tensor additive_attention_scores(const Tensor& keys, const Tensor& query, const Tensor& v) {
+  if (keys.dim() != 3 || query.dim() != 2 || v.dim() != 1 || query.size(0) != keys.size(0) ||
+      query.size(1) != keys.size(2) || v.size(0) != keys.size(2) || query.dtype() != keys.dtype() ||
+      v.dtype() != keys.dtype())
+    throw std::invalid_argument("additive_attention_scores: expected keys [B, T, A], query [B, A] and v [A] of one "
+                                "dtype, got keys " + to_string(keys.shape()) + " " + dtype_name(keys.dtype()) +
+                                ", query " + to_string(query.shape()) + " " + dtype_name(query.dtype()) + ", v " +
+                                to_string(v.shape()) + " " + dtype_name(v.dtype()));
+  const std::size_t B = keys.size(0), L = keys.size(1), A = keys.size(2);
+  return dispatch_float(keys.dtype(), "additive_attention_scores", [&](auto tag) {
+    using T = decltype(tag);
+    Tensor energy = Tensor::empty_like(keys);  // tanh(keys + query), saved for backward
+    Tensor scores = Tensor::empty({B, L}, keys.dtype());
+    const T *K = keys.data<T>(), *Q = query.data<T>();
+    T* E = energy.data<T>();
+    for (std::size_t b = 0; b < B; ++b)  // [L, A] + [A]: the query broadcast along the contiguous axis
+      xt::noalias(xtb::matrix<T>(E + b * L * A, L, A)) =
+          xt::tanh(xtb::matrix<T>(K + b * L * A, L, A) +
+                   xt::adapt(const_cast<T*>(Q + b * A), A, xt::no_ownership(), std::array<std::size_t, 1>{A}));
+    if (B * L > 0 && A > 0) {  // every row of energy dotted with v: one [B*L, A] x [A, 1] product
+      auto out = xtb::matrix<T>(scores.data<T>(), B * L, 1);
+      xt::blas::gemm(xtb::matrix<T>(E, B * L, A), xtb::matrix<T>(v.data<T>(), A, 1), out, false, false, T(1), T(0));
+    } else {
+      scores.fill_(0.0);
+    }
+    return record("additive_attention_scores", {keys, query, v}, scores,
+                  [energy, v, B, L, A](const Tensor& gs, GradInputs& g) {
+      const T *E = energy.data<T>(), *dS = gs.data<T>(), *V = v.data<T>();
+      if (g.needs(2) && B * L > 0 && A > 0) {  // dv += dS [1, B*L] x energy [B*L, A]
+        auto dv = xtb::matrix<T>(g.buffer(2).template data<T>(), 1, A);
+        xt::blas::gemm(xtb::matrix<T>(dS, 1, B * L), xtb::matrix<T>(E, B * L, A), dv, false, false, T(1), T(1));
+      }
+      if (!g.needs(0) && !g.needs(1)) return;
+      // d(keys + query)[b, t, a] = dS[b, t] v[a] (1 - energy^2); the query's is its sum over t.
+      std::vector<T> scratch(g.needs(0) && g.needs(1) ? 0 : A);  // the rows of an input that needs none
+      T* dK = g.needs(0) ? g.buffer(0).template data<T>() : nullptr;
+      T* dQ = g.needs(1) ? g.buffer(1).template data<T>() : nullptr;
+      for (std::size_t b = 0; b < B; ++b)
+        for (std::size_t t = 0; t < L; ++t) {
+          const std::size_t row = b * L + t;
+          additive_scores_backward_row(A, dS[row], V, E + row * A, dK ? dK + row * A : scratch.data(),
+                                       dQ ? dQ + b * A : scratch.data());
+        }
+    });
+  });
+}
+
 void register_nn_ops(OpCatalogue& c) {
   using In = const std::vector<Tensor>&;
   c.add({"dropout",
@@ -205,6 +331,18 @@ void register_nn_ops(OpCatalogue& c) {
                                 {.ignore_index = 0, .label_smoothing = 0.1});
          },
          [](Generator& gen) { return std::vector<OpCase>{{"[2,3,4]", {case_tensor({2, 3, 4}, gen, -3, 3)}}}; }});
+  c.add({"gru_cell_gates", [](In in) { return gru_cell_gates(in[0], in[1], in[2]); },
+         [](Generator& gen) {
+           return std::vector<OpCase>{
+               {"B 3, H 4", {case_tensor({3, 12}, gen, -2, 2), case_tensor({3, 12}, gen, -2, 2), case_tensor({3, 4}, gen)}},
+               {"B 1, H 1", {case_tensor({1, 3}, gen, -2, 2), case_tensor({1, 3}, gen, -2, 2), case_tensor({1, 1}, gen)}}};
+         }});
+  c.add({"additive_attention_scores", [](In in) { return additive_attention_scores(in[0], in[1], in[2]); },
+         [](Generator& gen) {
+           return std::vector<OpCase>{
+               {"B 2, T 3, A 4", {case_tensor({2, 3, 4}, gen), case_tensor({2, 4}, gen), case_tensor({4}, gen)}},
+               {"B 1, T 1, A 1", {case_tensor({1, 1, 1}, gen), case_tensor({1, 1}, gen), case_tensor({1}, gen)}}};
+         }});
 }
 
 }  // namespace seqgrad

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "seqgrad/graph/kernels.hpp"
+#include "seqgrad/graph/parallel.hpp"
 #include "seqgrad/ops/catalogue.hpp"
 #include "seqgrad/ops/elementwise.hpp"
 #include "xt_bridge.hpp"
@@ -51,18 +52,8 @@ ReducePlan plan_reduction(const char* op, const Shape& shape, const Axes& axes, 
   return p;
 }
 
-// One axis seen as [outer, n, inner] blocks of a contiguous tensor.
-struct AxisView {
-  std::size_t outer = 1, n = 1, inner = 1;
-};
-
-AxisView axis_view(const Shape& shape, std::size_t axis) {
-  AxisView v;
-  for (std::size_t i = 0; i < axis; ++i) v.outer *= shape[i];
-  v.n = shape[axis];
-  for (std::size_t i = axis + 1; i < shape.size(); ++i) v.inner *= shape[i];
-  return v;
-}
+using AxisView = kernels::AxisBlocks;
+constexpr auto axis_view = kernels::blocks_around;
 
 Shape drop_axis(Shape shape, std::size_t axis, bool keepdim) {
   if (keepdim) shape[axis] = 1;
@@ -70,12 +61,22 @@ Shape drop_axis(Shape shape, std::size_t axis, bool keepdim) {
   return shape;
 }
 
+// Calls body(first_row, end_row) over [0, rows): in parallel blocks of rows when the rows hold many
+// elements. Rows are independent, so the result does not depend on the split.
+template <class F>
+void for_row_blocks(std::size_t rows, std::size_t row_size, F&& body) {
+  constexpr std::size_t grain = std::size_t{1} << 15;  // elements per block
+  const std::size_t rows_per_block = std::max<std::size_t>(1, grain / std::max<std::size_t>(1, row_size));
+  if (rows <= rows_per_block) body(std::size_t{0}, rows);
+  else parallel_blocks(rows, rows_per_block, body);
+}
+
 template <class T>
 auto row(T* p, std::size_t n) {
   return xt::adapt(p, n, xt::no_ownership(), std::array<std::size_t, 1>{n});
 }
 
-// Calls f(row_in, row_out, n) for each row along the last axis, or, for an inner axis, on a
+// Calls f(line, row_in, row_out, n) for each line (numbered in the reduced result's order) along the last axis, or, for an inner axis, on a
 // gathered copy of each strided line (then scattered back), so the row loops below serve any axis.
 template <class T, class F>
 void for_each_line(const Tensor& in, Tensor& out, std::size_t axis, F&& f) {
@@ -83,17 +84,40 @@ void for_each_line(const Tensor& in, Tensor& out, std::size_t axis, F&& f) {
   const T* x = in.data<T>();
   T* y = out.data<T>();
   if (v.inner == 1) {
-    for (std::size_t o = 0; o < v.outer; ++o) f(x + o * v.n, y + o * v.n, v.n);
+    for_row_blocks(v.outer, v.size, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t o = begin; o < end; ++o) f(o, x + o * v.size, y + o * v.size, v.size);
+    });
     return;
   }
-  std::vector<T> line_in(v.n), line_out(v.n);
+  std::vector<T> line_in(v.size), line_out(v.size);
   for (std::size_t o = 0; o < v.outer; ++o)
     for (std::size_t i = 0; i < v.inner; ++i) {
-      const std::size_t base = o * v.n * v.inner + i;
-      for (std::size_t j = 0; j < v.n; ++j) line_in[j] = x[base + j * v.inner];
-      f(line_in.data(), line_out.data(), v.n);
-      for (std::size_t j = 0; j < v.n; ++j) y[base + j * v.inner] = line_out[j];
+      const std::size_t base = o * v.size * v.inner + i;
+      for (std::size_t j = 0; j < v.size; ++j) line_in[j] = x[base + j * v.inner];
+      f(o * v.inner + i, line_in.data(), line_out.data(), v.size);
+      for (std::size_t j = 0; j < v.size; ++j) y[base + j * v.inner] = line_out[j];
     }
+}
+
+// The backward of a row normaliser along `axis`: per line, acc = sum_k reduce(y_k, dy_k), then
+// dx_k += update(y_k, dy_k, acc). Lines are independent, so blocks of them run on the cores.
+template <class T, class Reduce, class Update>
+void backward_along_lines(const Tensor& y, const Tensor& gy, Tensor& gx, std::size_t axis, Reduce reduce, Update update) {
+  const AxisView v = axis_view(y.shape(), axis);
+  const T *ys = y.data<T>(), *gys = gy.data<T>();
+  T* gxs = gx.data<T>();
+  for_row_blocks(v.outer, v.size * v.inner, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t o = begin; o < end; ++o)
+      for (std::size_t i = 0; i < v.inner; ++i) {
+        const std::size_t base = o * v.size * v.inner + i;
+        T acc = 0;
+        for (std::size_t j = 0; j < v.size; ++j) acc += reduce(ys[base + j * v.inner], gys[base + j * v.inner]);
+        for (std::size_t j = 0; j < v.size; ++j) {
+          const std::size_t k = base + j * v.inner;
+          gxs[k] += update(ys[k], gys[k], acc);
+        }
+      }
+  });
 }
 
 // Largest element of a row; -inf for a row of -infs.
@@ -191,9 +215,9 @@ Tensor argmax(const Tensor& x, long axis, bool keepdim) {
     const T* xs = x.data<T>();
     for (std::size_t o = 0; o < v.outer; ++o)
       for (std::size_t i = 0; i < v.inner; ++i) {
-        const T* line = xs + o * v.n * v.inner + i;
+        const T* line = xs + o * v.size * v.inner + i;
         std::size_t best = 0;
-        for (std::size_t j = 1; j < v.n; ++j)
+        for (std::size_t j = 1; j < v.size; ++j)
           if (line[j * v.inner] > line[best * v.inner]) best = j;
         idx[o * v.inner + i] = static_cast<std::int64_t>(best);
       }
@@ -210,12 +234,11 @@ Tensor logsumexp(const Tensor& x, long axis, bool keepdim) {
     Tensor y = Tensor::empty(drop_axis(x.shape(), a, keepdim), x.dtype());
     Tensor scratch = Tensor::empty_like(x);
     T* ys = y.data<T>();
-    std::size_t line = 0;  // lines run in the result's order
     // y = m + log(sum exp(x - m)), m the line's max: no overflow for large x.
-    for_each_line<T>(x, scratch, a, [&](const T* xr, T* er, std::size_t n) {
+    for_each_line<T>(x, scratch, a, [&](std::size_t line, const T* xr, T* er, std::size_t n) {
       const T m = row_max(xr, n);
       const T s = exp_shifted(xr, er, n, m);
-      ys[line++] = s == T(0) ? m : m + std::log(s);
+      ys[line] = s == T(0) ? m : m + std::log(s);
     });
     return record("logsumexp", {x}, y, [x, y = y.detach(), a](const Tensor& gy, GradInputs& g) {
       // dx = dy * exp(x - y) = dy * softmax(x)
@@ -223,9 +246,9 @@ Tensor logsumexp(const Tensor& x, long axis, bool keepdim) {
       const T *xs = x.data<T>(), *ys = y.data<T>(), *gys = gy.data<T>();
       T* gx = g.buffer(0).data<T>();
       for (std::size_t o = 0; o < v.outer; ++o)
-        for (std::size_t j = 0; j < v.n; ++j)
+        for (std::size_t j = 0; j < v.size; ++j)
           for (std::size_t i = 0; i < v.inner; ++i) {
-            const std::size_t k = (o * v.n + j) * v.inner + i, r = o * v.inner + i;
+            const std::size_t k = (o * v.size + j) * v.inner + i, r = o * v.inner + i;
             if (ys[r] != -std::numeric_limits<T>::infinity()) gx[k] += gys[r] * std::exp(xs[k] - ys[r]);
           }
     });
@@ -238,7 +261,7 @@ Tensor softmax(const Tensor& x, long axis) {
     using T = decltype(tag);
     Tensor y = Tensor::empty_like(x);
     // y = exp(x - max) / sum; a line of -infs (everything masked) gives zeros, not NaN.
-    for_each_line<T>(x, y, a, [](const T* xr, T* yr, std::size_t n) {
+    for_each_line<T>(x, y, a, [](std::size_t, const T* xr, T* yr, std::size_t n) {
       const T s = exp_shifted(xr, yr, n, row_max(xr, n));
       if (s > T(0)) {
         const T inv = T(1) / s;
@@ -247,20 +270,8 @@ Tensor softmax(const Tensor& x, long axis) {
     });
     return record("softmax", {x}, y, [y = y.detach(), a](const Tensor& gy, GradInputs& g) {
       // dx = y * (dy - sum(dy * y))
-      Tensor& gx = g.buffer(0);
-      const AxisView v = axis_view(y.shape(), a);
-      const T *ys = y.data<T>(), *gys = gy.data<T>();
-      T* gxs = gx.data<T>();
-      for (std::size_t o = 0; o < v.outer; ++o)
-        for (std::size_t i = 0; i < v.inner; ++i) {
-          const std::size_t base = o * v.n * v.inner + i;
-          T dot = 0;
-          for (std::size_t j = 0; j < v.n; ++j) dot += gys[base + j * v.inner] * ys[base + j * v.inner];
-          for (std::size_t j = 0; j < v.n; ++j) {
-            const std::size_t k = base + j * v.inner;
-            gxs[k] += ys[k] * (gys[k] - dot);
-          }
-        }
+      backward_along_lines<T>(y, gy, g.buffer(0), a, [](T yk, T gk) { return gk * yk; },
+                              [](T yk, T gk, T dot) { return yk * (gk - dot); });
     });
   });
 }
@@ -271,27 +282,15 @@ Tensor log_softmax(const Tensor& x, long axis) {
     using T = decltype(tag);
     Tensor y = Tensor::empty_like(x);
     // y = x - max - log(sum exp(x - max))
-    for_each_line<T>(x, y, a, [](const T* xr, T* yr, std::size_t n) {
+    for_each_line<T>(x, y, a, [](std::size_t, const T* xr, T* yr, std::size_t n) {
       const T m = row_max(xr, n);
       const T lse = m + std::log(exp_shifted(xr, yr, n, m));
       for (std::size_t j = 0; j < n; ++j) yr[j] = xr[j] - lse;
     });
     return record("log_softmax", {x}, y, [y = y.detach(), a](const Tensor& gy, GradInputs& g) {
       // dx = dy - exp(y) * sum(dy)
-      Tensor& gx = g.buffer(0);
-      const AxisView v = axis_view(y.shape(), a);
-      const T *ys = y.data<T>(), *gys = gy.data<T>();
-      T* gxs = gx.data<T>();
-      for (std::size_t o = 0; o < v.outer; ++o)
-        for (std::size_t i = 0; i < v.inner; ++i) {
-          const std::size_t base = o * v.n * v.inner + i;
-          T total = 0;
-          for (std::size_t j = 0; j < v.n; ++j) total += gys[base + j * v.inner];
-          for (std::size_t j = 0; j < v.n; ++j) {
-            const std::size_t k = base + j * v.inner;
-            gxs[k] += gys[k] - std::exp(ys[k]) * total;
-          }
-        }
+      backward_along_lines<T>(y, gy, g.buffer(0), a, [](T, T gk) { return gk; },
+                              [](T yk, T gk, T total) { return gk - std::exp(yk) * total; });
     });
   });
 }

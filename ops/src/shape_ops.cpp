@@ -21,18 +21,8 @@ namespace seqgrad {
 
 namespace {
 
-// A shape seen as [outer, size, inner] around one axis: the layout concat and narrow work in.
-struct AxisBlocks {
-  std::size_t outer = 1, size = 1, inner = 1;
-};
-
-AxisBlocks blocks_around(const Shape& shape, std::size_t axis) {
-  AxisBlocks b;
-  for (std::size_t d = 0; d < axis; ++d) b.outer *= shape[d];
-  b.size = shape[axis];
-  for (std::size_t d = axis + 1; d < shape.size(); ++d) b.inner *= shape[d];
-  return b;
-}
+using kernels::AxisBlocks;
+using kernels::blocks_around;
 
 // dst row r (rows `dst_row` elements apart) = src row r (rows `src_row` apart), n elements per row.
 template <class T>

@@ -20,6 +20,13 @@ auto flat(const Tensor& t) {
   return xt::adapt(const_cast<T*>(t.data<T>()), n, xt::no_ownership(), std::array<std::size_t, 1>{n});
 }
 
+// Elements [begin, end) as a 1-D array: one block of a flat loop split across threads.
+template <class T>
+auto flat(const Tensor& t, std::size_t begin, std::size_t end) {
+  return xt::adapt(const_cast<T*>(t.data<T>()) + begin, end - begin, xt::no_ownership(),
+                   std::array<std::size_t, 1>{end - begin});
+}
+
 // With the tensor's shape, for broadcasting expressions.
 template <class T>
 auto nd(const Tensor& t) {

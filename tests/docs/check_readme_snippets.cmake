@@ -63,8 +63,14 @@ function(expected_text path region out)
       set(found_end TRUE)
       break()
     elseif(inside)
-      if(NOT indent STREQUAL "")
-        string(REGEX REPLACE "^${indent}" "" line "${line}")
+      # Not string(REGEX REPLACE "^${indent}" ...): CMake anchors ^ again after each replacement,
+      # so it would strip every leading run of the indentation, not just the first.
+      string(LENGTH "${indent}" indent_length)
+      if(indent_length GREATER 0)
+        string(SUBSTRING "${line}" 0 ${indent_length} head)
+        if(head STREQUAL indent)
+          string(SUBSTRING "${line}" ${indent_length} -1 line)
+        endif()
       endif()
       string(APPEND kept "${line};")  # not list(APPEND): it drops leading empty lines
     elseif(line MATCHES "^([ \t]*)// readme-begin: ${region}[ \t]*$")

@@ -9,6 +9,20 @@
 
 namespace seqgrad::kernels {
 
+// A contiguous shape seen as [outer, size, inner] around one axis: the layout every op that works
+// along one axis (concat, narrow, index_select, softmax, logsumexp, ...) walks.
+struct AxisBlocks {
+  std::size_t outer = 1, size = 1, inner = 1;
+};
+
+inline AxisBlocks blocks_around(const Shape& shape, std::size_t axis) {
+  AxisBlocks b;
+  for (std::size_t d = 0; d < axis; ++d) b.outer *= shape[d];
+  b.size = shape[axis];
+  for (std::size_t d = axis + 1; d < shape.size(); ++d) b.inner *= shape[d];
+  return b;
+}
+
 // Strides of `small` seen from a tensor of shape `big`: dimensions that `small` broadcasts
 // (missing on the left, or of size 1) get stride 0.
 inline std::vector<std::size_t> broadcast_strides(const Shape& small, const Shape& big) {

@@ -23,4 +23,18 @@ struct CrossEntropyOptions {
 // targets int64 [N]. A target outside [0, V) that is not ignore_index is an error.
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, CrossEntropyOptions options = {});
 
+// The gate arithmetic of one GRU step (torch's gate order r, z, n) as one op, after the two matmuls:
+// xp = x W_ih^T + b_ih and hp = h W_hh^T + b_hh, each [B, 3H]; h [B, H]:
+//   r = sigmoid(xp_r + hp_r)    z = sigmoid(xp_z + hp_z)    n = tanh(xp_n + r * hp_n)
+//   h' = (1 - z) * n + z * h
+// Composed from primitives this is about fifteen graph nodes and as many [B, H] temporaries per step;
+// fused, one node that saves r, z, n for its backward.
+Tensor gru_cell_gates(const Tensor& xp, const Tensor& hp, const Tensor& h);
+
+// The scores of additive (Bahdanau) attention from keys already projected, keys [B, T, A] (W_h h_t),
+// query [B, A] (W_s s + b_s) and v [A]:  scores[b, t] = v . tanh(keys[b, t] + query[b]),  [B, T].
+// One node, saving tanh(.) for the backward, instead of a broadcast add, a tanh over [B, T, A] and B
+// matrix-vector products (forward and twice that backward) at every decoder step.
+Tensor additive_attention_scores(const Tensor& keys, const Tensor& query, const Tensor& v);
+
 }  // namespace seqgrad

@@ -1,0 +1,164 @@
+#pragma once
+// The three workloads of the benchmark suite against PyTorch (bench/pytorch_reference.py builds the
+// same models on the same kind of data). Each is one full training step on fixed random data:
+// forward, backward, Adam update. Throughput is counted in target tokens:
+//   seq2seq_b64_h256   GRU encoder, GRU decoder with additive attention, batch 64, 12 source and 12
+//                      target tokens, vocabularies 32 / 48, embedding 64, hidden 256, attention 256,
+//                      teacher forcing, cross-entropy. 64 * 12 target tokens a step.
+//   seq2seq_b1_h64     the same model at batch 1, embedding 32, hidden 64, attention 64: the regime
+//                      where the cost per op, not the arithmetic, decides. 12 target tokens a step.
+//   mhsa_b16_t64_d256  one post-LN transformer encoder layer (4 heads, MLP 1024, ReLU, dropout 0),
+//                      batch 16, 64 tokens, d 256, loss = mean of the squared output. 16 * 64 tokens.
+// Every source is full length (no padding), but the lengths and the padding mask still go through
+// the model, so the masking code path is the one a padded batch takes.
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "seqgrad/autodiff/backward.hpp"
+#include "seqgrad/graph/parallel.hpp"
+#include "seqgrad/nn/losses.hpp"
+#include "seqgrad/nn/optim.hpp"
+#include "seqgrad/nn/seq2seq/model.hpp"
+#include "seqgrad/nn/transformer.hpp"
+#include "seqgrad/ops/ops.hpp"
+
+namespace seqgrad::bench {
+
+// ---- threads ----
+//
+// The number of threads seqgrad may use: `--threads N` (taken out of argv) or else the environment
+// variable SEQGRAD_THREADS; 0 when neither is given (leave every library at its default).
+inline int thread_setting(int& argc, char** argv) {
+  int threads = 0;
+  if (const char* env = std::getenv("SEQGRAD_THREADS")) threads = std::atoi(env);
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
+    else if (arg.rfind("--threads=", 0) == 0) threads = std::atoi(arg.c_str() + 10);
+    else argv[kept++] = argv[i];
+  }
+  argc = kept;
+  return threads;
+}
+
+// Applies the setting through seqgrad::set_num_threads (oneTBB's parallelism and OpenBLAS's threads).
+inline void apply_thread_setting(int threads) {
+  if (threads > 0) set_num_threads(static_cast<std::size_t>(threads));
+}
+
+// ---- workloads ----
+
+class Workload {
+ public:
+  virtual ~Workload() = default;
+  // One training step: zero the gradients, forward, backward, Adam. Returns the loss.
+  virtual double step() = 0;
+  // Target tokens one step trains on (the unit of throughput).
+  virtual std::int64_t tokens_per_step() const = 0;
+};
+
+struct Seq2SeqSizes {
+  std::size_t batch, embedding, hidden, attention;
+  std::size_t src_vocab = 32, tgt_vocab = 48, src_len = 12, tgt_len = 12;
+};
+
+// Token ids in [1, vocab): 0 is the padding id, so every target token counts in the loss.
+inline Tensor random_tokens(std::size_t batch, std::size_t steps, std::size_t vocab, Generator& gen) {
+  std::vector<std::int64_t> ids(batch * steps);
+  for (auto& id : ids) id = 1 + static_cast<std::int64_t>(gen.below(vocab - 1));
+  return Tensor::from_indices(ids, {batch, steps});
+}
+
+class Seq2SeqWorkload : public Workload {
+ public:
+  explicit Seq2SeqWorkload(const Seq2SeqSizes& s)
+      : sizes_(s), gen_(1234), model_(config(s), gen_), adam_(model_.named_parameters(), {.lr = 1e-3}) {
+    src_ = random_tokens(s.batch, s.src_len, s.src_vocab, gen_);
+    tgt_in_ = random_tokens(s.batch, s.tgt_len, s.tgt_vocab, gen_);    // <sos> y_1 .. y_{T-1}, as ids
+    tgt_out_ = random_tokens(s.batch, s.tgt_len, s.tgt_vocab, gen_);   // y_1 .. y_T
+    src_lengths_ = Tensor::from_indices(std::vector<std::int64_t>(s.batch, static_cast<std::int64_t>(s.src_len)),
+                                        {s.batch});
+  }
+
+  double step() override {
+    adam_.zero_grad();
+    const Tensor logits = model_.forward(src_, src_lengths_, tgt_in_).logits;  // teacher forcing
+    const Tensor loss = nn::sequence_cross_entropy(logits, tgt_out_, /*pad_id=*/0);
+    backward(loss);
+    adam_.step();
+    return loss.item();
+  }
+  std::int64_t tokens_per_step() const override { return static_cast<std::int64_t>(sizes_.batch * sizes_.tgt_len); }
+
+ private:
+  static nn::seq2seq::ModelConfig config(const Seq2SeqSizes& s) {
+    nn::seq2seq::ModelConfig c;
+    c.src_vocab = s.src_vocab;
+    c.tgt_vocab = s.tgt_vocab;
+    c.embedding_dim = s.embedding;
+    c.hidden_dim = s.hidden;
+    c.attention_dim = s.attention;
+    c.encoder = nn::seq2seq::EncoderKind::gru;
+    c.decoder = nn::seq2seq::DecoderCell::gru;
+    c.context = nn::seq2seq::ContextKind::additive;
+    c.pad_id = 0;
+    return c;
+  }
+
+  Seq2SeqSizes sizes_;
+  Generator gen_;
+  nn::seq2seq::Seq2Seq model_;
+  nn::Adam adam_;
+  Tensor src_, src_lengths_, tgt_in_, tgt_out_;
+};
+
+class SelfAttentionWorkload : public Workload {
+ public:
+  static constexpr std::size_t kBatch = 16, kTokens = 64, kModel = 256, kHeads = 4, kFeedforward = 1024;
+
+  SelfAttentionWorkload()
+      : gen_(1234),
+        layer_(kModel, kHeads, gen_, {.dim_feedforward = kFeedforward, .dropout = 0.0}),
+        adam_(layer_.named_parameters(), {.lr = 1e-3}) {
+    x_ = rand_uniform({kBatch, kTokens, kModel}, -1, 1, DType::f32, gen_);
+  }
+
+  double step() override {
+    adam_.zero_grad();
+    const Tensor y = layer_(x_);
+    const Tensor loss = mean(y * y);
+    backward(loss);
+    adam_.step();
+    return loss.item();
+  }
+  std::int64_t tokens_per_step() const override { return static_cast<std::int64_t>(kBatch * kTokens); }
+
+ private:
+  Generator gen_;
+  nn::TransformerEncoderLayer layer_;
+  nn::Adam adam_;
+  Tensor x_;
+};
+
+inline const std::vector<std::string>& workload_names() {
+  static const std::vector<std::string> names = {"seq2seq_b64_h256", "seq2seq_b1_h64", "mhsa_b16_t64_d256"};
+  return names;
+}
+
+inline std::unique_ptr<Workload> make_workload(const std::string& name) {
+  if (name == "seq2seq_b64_h256")
+    return std::make_unique<Seq2SeqWorkload>(Seq2SeqSizes{.batch = 64, .embedding = 64, .hidden = 256, .attention = 256});
+  if (name == "seq2seq_b1_h64")
+    return std::make_unique<Seq2SeqWorkload>(Seq2SeqSizes{.batch = 1, .embedding = 32, .hidden = 64, .attention = 64});
+  if (name == "mhsa_b16_t64_d256") return std::make_unique<SelfAttentionWorkload>();
+  std::string known;
+  for (const auto& n : workload_names()) known += (known.empty() ? "" : ", ") + n;
+  throw std::invalid_argument("unknown workload '" + name + "' (known: " + known + ")");
+}
+
+}  // namespace seqgrad::bench

@@ -1,0 +1,149 @@
+// The attention bottleneck, measured: four encoder-decoders get the same training time on a task
+// whose answer depends on every input token (copying or reversing random symbol sequences of 5 to
+// 40 symbols), and their exact-sequence accuracy is tabulated by input length, as the BLEU-by-length
+// figure of Bahdanau et al. (2014).
+//
+//   no context           the decoder sees the input only through the encoder's final state
+//   mean context         ... and the plain average of all encoder states at every step
+//   additive attention   ... and a learned weighting of the encoder states at every step
+//   transformer encoder  self-attention blocks instead of the recurrence, additive attention
+//
+// Writes the table (table.md), a plot of accuracy against length (accuracy_by_length.png) and the
+// attention heatmap of one long test input (attention.png) into --out.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "seqgrad/seqgrad.hpp"
+
+using namespace seqgrad;
+using namespace seqgrad::nn::seq2seq;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Contender {
+  std::string name;
+  EncoderKind encoder;
+  ContextKind context;
+};
+
+struct Settings {
+  SyntheticTask task = SyntheticTask::copy;
+  double seconds = 120;
+  std::size_t threads = 0, hidden = 128, batch = 64, train_size = 100000, test_size = 800;
+  double lr = 3e-3;
+  std::uint64_t seed = 1;
+  fs::path out = "runs/bottleneck";
+};
+
+ModelConfig config_for(const Contender& c, const Settings& s, std::size_t vocab) {
+  ModelConfig m;
+  m.src_vocab = m.tgt_vocab = vocab;
+  m.embedding_dim = 64;
+  m.hidden_dim = s.hidden;
+  m.attention_dim = s.hidden;
+  m.encoder = c.encoder;
+  m.encoder_layers = c.encoder == EncoderKind::transformer ? 2 : 1;
+  m.heads = 4;
+  m.feedforward_dim = 2 * s.hidden;
+  m.context = c.context;
+  return m;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"The attention bottleneck: accuracy by input length of four encoder-decoders trained alike"};
+  Settings s;
+  std::string task = "copy";
+  app.add_option("--task", task, "copy or reverse")->check(CLI::IsMember({"copy", "reverse"}));
+  app.add_option("--seconds", s.seconds, "training time of each model");
+  app.add_option("--threads", s.threads, "threads (0: every core)");
+  app.add_option("--hidden", s.hidden, "GRU, attention and transformer size");
+  app.add_option("--batch", s.batch, "examples per step");
+  app.add_option("--lr", s.lr, "Adam learning rate");
+  app.add_option("--train-size", s.train_size, "training examples");
+  app.add_option("--test-size", s.test_size, "test examples");
+  app.add_option("--seed", s.seed, "seed of data, initialisation and batch order");
+  app.add_option("--out", s.out, "where the table and pictures go");
+  CLI11_PARSE(app, argc, argv);
+  s.task = task == "copy" ? SyntheticTask::copy : SyntheticTask::reverse;
+
+  const SyntheticOptions data_options{.task = s.task, .alphabet = 20, .min_length = 5, .max_length = 40};
+  const SyntheticData data = make_synthetic_split(s.train_size, s.test_size, data_options, s.seed);
+  const Vocabulary vocab = synthetic_vocabulary(data_options);
+  const std::vector<LengthBucket> buckets = {{5, 13}, {14, 22}, {23, 31}, {32, 40}};
+  const std::vector<Contender> contenders = {{"no context", EncoderKind::gru, ContextKind::none},
+                                             {"mean context", EncoderKind::gru, ContextKind::mean},
+                                             {"additive attention", EncoderKind::gru, ContextKind::additive},
+                                             {"transformer encoder", EncoderKind::transformer, ContextKind::additive}};
+  fs::create_directories(s.out);
+  std::printf("task: %s random sequences of 5-40 symbols out of 20; %zu training / %zu test examples; %.0f s of "
+              "training per model\n\n", task.c_str(), data.train.size(), data.test.size(), s.seconds);
+
+  std::vector<Series> curves;
+  std::string table = "| model | steps | ";
+  for (const auto& b : buckets) table += std::to_string(b.min_length) + "-" + std::to_string(b.max_length) + " | ";
+  table += "all |\n|---|---|---|---|---|---|---|\n";
+  for (const Contender& c : contenders) {
+    Generator gen(s.seed);
+    Seq2Seq model(config_for(c, s, vocab.size()), gen);
+    TrainerOptions options;
+    options.batch_size = s.batch;
+    options.shard_size = std::max<std::size_t>(1, s.batch / 4);
+    options.threads = s.threads;
+    options.max_epochs = 1000;
+    options.time_budget_seconds = s.seconds;
+    options.lr = s.lr;
+    options.log_every_steps = 200;
+    options.seed = s.seed;
+    std::printf("== %s (%zu parameters)\n", c.name.c_str(), model.num_parameters());
+    const TrainSummary summary = Trainer(model, data.train, {}, options).run();
+
+    const Evaluation e = evaluate(model, data.test, 200, 45);
+    BucketedAccuracy by_length(buckets);
+    for (std::size_t i = 0; i < data.test.size(); ++i)
+      by_length.add(data.test[i].source.size(), e.outputs[i].tokens == data.test[i].target);
+    Series curve{c.name, {}, {}};
+    char row[256];
+    std::snprintf(row, sizeof row, "| %s | %zu | ", c.name.c_str(), summary.steps);
+    table += row;
+    for (const auto& r : by_length.rows()) {
+      std::snprintf(row, sizeof row, "%.0f%% | ", 100 * r.accuracy());
+      table += row;
+      curve.x.push_back(0.5 * double(r.bucket.min_length + r.bucket.max_length));
+      curve.y.push_back(100 * r.accuracy());
+    }
+    std::snprintf(row, sizeof row, "%.0f%% |\n", 100 * e.scores.accuracy());
+    table += row;
+    curves.push_back(curve);
+    std::printf("%s: %zu steps, %.0f target tokens/s, exact accuracy %.1f%%\n\n", c.name.c_str(), summary.steps,
+                summary.target_tokens_per_second, 100 * e.scores.accuracy());
+
+    if (c.context == ContextKind::additive && c.encoder == EncoderKind::gru) {
+      // The attention of one long test input: for copying, the bright cells run along the diagonal.
+      std::size_t pick = 0;
+      for (std::size_t i = 0; i < data.test.size(); ++i)
+        if (data.test[i].source.size() >= 20 && data.test[i].source.size() <= 24) { pick = i; break; }
+      const Hypothesis& h = e.outputs[pick];
+      std::vector<std::string> x_labels = vocab.decode(data.test[pick].source), y_labels = vocab.decode(h.tokens);
+      x_labels.push_back("</s>");
+      if (h.finished) y_labels.push_back("</s>");
+      std::vector<double> weights;
+      for (std::size_t r = 0; r < y_labels.size(); ++r) weights.insert(weights.end(), h.attention[r].begin(), h.attention[r].end());
+      write_png(s.out / "attention.png", attention_heatmap(weights, y_labels.size(), x_labels.size(), x_labels, y_labels,
+                                                           {.title = "additive attention, " + task}));
+    }
+  }
+  std::printf("exact-sequence accuracy by input length (%s):\n\n%s\n", task.c_str(), table.c_str());
+  std::ofstream(s.out / "table.md") << table;
+  write_line_plot(s.out / "accuracy_by_length.png", curves,
+                  {.title = "exact accuracy by input length (" + task + ")", .x_label = "input length",
+                   .y_label = "exact accuracy %", .y_min = 0.0, .y_max = 100.0, .markers = true});
+  std::printf("wrote %s, %s and %s\n", (s.out / "table.md").c_str(), (s.out / "accuracy_by_length.png").c_str(),
+              (s.out / "attention.png").c_str());
+  return 0;
+}

@@ -1,0 +1,100 @@
+// plot_metrics: draws fields of a JSON-lines metrics file as a line plot PNG.
+//
+//   plot_metrics metrics.jsonl out.png --x step --y train_loss,dev_loss
+//                [--title T] [--xlabel X] [--ylabel Y] [--width 800] [--height 500]
+//                [--ymin V] [--ymax V] [--markers]
+//
+// Every line of the file is one JSON object; a line with the x field and a y field adds a point to
+// that y field's series. Malformed lines are reported (file:line) and skipped.
+#include <cstdlib>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "seqgrad/nn/seq2seq/metrics_log.hpp"
+#include "seqgrad/nn/seq2seq/plot.hpp"
+
+namespace sq = seqgrad::nn::seq2seq;
+
+namespace {
+
+int usage(const std::string& problem) {
+  std::cerr << "plot_metrics: " << problem << "\n"
+            << "usage: plot_metrics METRICS.jsonl OUT.png --x FIELD --y FIELD[,FIELD...]\n"
+            << "       [--title T] [--xlabel X] [--ylabel Y] [--width W] [--height H] [--ymin V] [--ymax V]"
+               " [--markers]\n";
+  return 2;
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    const std::size_t end = std::min(s.find(',', start), s.size());
+    if (end > start) out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+double number(const std::string& flag, const std::string& text) {
+  std::size_t used = 0;
+  const double v = std::stod(text, &used);
+  if (used != text.size()) throw std::invalid_argument(flag + " needs a number, got '" + text + "'");
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> positional;
+  std::string x_field;
+  std::vector<std::string> y_fields;
+  sq::LinePlotOptions options;
+  try {
+    for (int i = 1; i < argc; ++i) {
+      const std::string arg = argv[i];
+      const auto value = [&]() -> std::string {
+        if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+        return argv[++i];
+      };
+      if (arg == "--x") x_field = value();
+      else if (arg == "--y") y_fields = split_commas(value());
+      else if (arg == "--title") options.title = value();
+      else if (arg == "--xlabel") options.x_label = value();
+      else if (arg == "--ylabel") options.y_label = value();
+      else if (arg == "--width") options.width = static_cast<int>(number(arg, value()));
+      else if (arg == "--height") options.height = static_cast<int>(number(arg, value()));
+      else if (arg == "--ymin") options.y_min = number(arg, value());
+      else if (arg == "--ymax") options.y_max = number(arg, value());
+      else if (arg == "--markers") options.markers = true;
+      else if (arg.starts_with("--")) throw std::invalid_argument("unknown option " + arg);
+      else positional.push_back(arg);
+    }
+  } catch (const std::exception& e) {
+    return usage(e.what());
+  }
+  if (positional.size() != 2) return usage("expected the metrics file and the output PNG");
+  if (x_field.empty() || y_fields.empty()) return usage("--x and --y are required");
+  if (options.x_label.empty()) options.x_label = x_field;
+
+  try {
+    std::size_t issues = 0;
+    auto series = sq::read_metrics_series(positional[0], x_field, y_fields, [&](const sq::ParseIssue& issue) {
+      ++issues;
+      sq::print_issue(issue);
+    });
+    for (const auto& s : series)
+      if (s.x.empty()) std::cerr << "plot_metrics: no line has both \"" << x_field << "\" and \"" << s.name << "\"\n";
+    sq::write_line_plot(positional[1], series, options);
+    std::cout << "plot_metrics: wrote " << positional[1] << " (";
+    for (std::size_t k = 0; k < series.size(); ++k)
+      std::cout << (k ? ", " : "") << series[k].name << ": " << series[k].x.size() << " points";
+    std::cout << (issues ? ", " + std::to_string(issues) + " lines skipped" : "") << ")\n";
+  } catch (const std::exception& e) {
+    std::cerr << "plot_metrics: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,42 @@
+#pragma once
+// Training metrics as JSON lines: one JSON object per line ({"step": 100, "train_loss": 2.31,
+// "dev_loss": 2.5}), fields present only when measured. The trainer appends lines; plot_metrics
+// and read_metrics_series turn chosen fields into plot series.
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "seqgrad/nn/seq2seq/plot.hpp"
+#include "seqgrad/nn/seq2seq/readers.hpp"
+
+namespace seqgrad::nn::seq2seq {
+
+using MetricsRecord = std::vector<std::pair<std::string, double>>;  // field order is kept
+
+// The JSON object of one record, without a line break. A non-finite value (a diverged loss) is
+// written as null, since JSON has no NaN; readers treat null as "not measured".
+std::string metrics_json_line(const MetricsRecord& record);
+
+class MetricsLog {
+ public:
+  // Opens `file` for appending (or truncates it when append is false); throws std::runtime_error
+  // when it cannot.
+  explicit MetricsLog(const std::filesystem::path& file, bool append = true);
+  // Writes one line and flushes it, so a crash loses at most the line being written.
+  void write(const MetricsRecord& record);
+
+ private:
+  std::filesystem::path file_;
+  std::ofstream out_;
+};
+
+// One Series per y field (named after it) with the (x, y) of every line holding both fields as
+// numbers. A line that is not a JSON object, or a chosen field that is neither a number nor null,
+// is reported to `on_issue` with its line number and skipped. Throws std::runtime_error when the
+// file cannot be read.
+std::vector<Series> read_metrics_series(const std::filesystem::path& file, const std::string& x_field,
+                                        const std::vector<std::string>& y_fields, const IssueSink& on_issue = print_issue);
+
+}  // namespace seqgrad::nn::seq2seq

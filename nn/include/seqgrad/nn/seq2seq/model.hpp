@@ -1,0 +1,136 @@
+#pragma once
+// The encoder-decoder of the classic attention story, assembled from nn layers.
+//
+//   encoder:  h_1..h_T = Encoder(embed(x_1..x_T <eos>))        GRU / LSTM (multi-layer, bidirectional)
+//                                                              or self-attention blocks (no recurrence)
+//   decoder:  s_0       = bridge(encoder's final state)
+//             c_t       = context(s_{t-1}, h_1..h_T)           none | mean | dot | scaled dot | general |
+//                                                              additive (Bahdanau) | multi-head
+//             s_t       = Cell([embed(y_{t-1}); c_t], s_{t-1})
+//             p(y_t)    = softmax(W_out [s_t; c_t] + b_out)
+//
+// With context `none` the decoder sees the input only through s_0: the single-vector bottleneck.
+// With `mean` it sees the plain average of h_1..h_T at every step (every input the same weight).
+// The encoder states are the keys and the values; the decoder state is the query. Keys are
+// projected once per sequence (precompute_keys) and reused at every decoder step.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "seqgrad/nn/attention.hpp"
+#include "seqgrad/nn/layers.hpp"
+#include "seqgrad/nn/linear.hpp"
+#include "seqgrad/nn/losses.hpp"
+#include "seqgrad/nn/rnn.hpp"
+#include "seqgrad/nn/transformer.hpp"
+
+namespace seqgrad::nn::seq2seq {
+
+enum class EncoderKind { gru, lstm, transformer };
+enum class DecoderCell { gru, lstm };
+enum class ContextKind { none, mean, dot, scaled_dot, general, additive, multi_head };
+
+EncoderKind parse_encoder_kind(const std::string& name);  // "gru", "lstm", "transformer"
+ContextKind parse_context_kind(const std::string& name);  // "none", "mean", "dot", ..., "multi_head"
+std::string to_string(EncoderKind kind);
+std::string to_string(ContextKind kind);
+
+struct ModelConfig {
+  std::size_t src_vocab = 0, tgt_vocab = 0;
+  std::size_t embedding_dim = 64;
+  std::size_t hidden_dim = 256;     // decoder state; per direction for an RNN encoder; d_model of a transformer
+  std::size_t attention_dim = 256;  // additive attention's hidden size
+  EncoderKind encoder = EncoderKind::gru;
+  std::size_t encoder_layers = 1;
+  bool bidirectional = false;
+  DecoderCell decoder = DecoderCell::gru;
+  ContextKind context = ContextKind::additive;
+  std::size_t heads = 4;                // multi-head context and transformer encoder
+  std::size_t feedforward_dim = 512;    // transformer encoder's MLP
+  double dropout = 0.0;                 // on embeddings and on [s_t; c_t], in training only
+  std::int64_t pad_id = 0;
+  DType dtype = DType::f32;
+};
+
+// What decoding carries from one step to the next.
+struct DecoderState {
+  Tensor h;  // [B, H]
+  Tensor c;  // [B, H], LSTM decoder only
+};
+
+// The encoder's work for one batch, reused by every decoder step.
+struct EncodedSource {
+  Tensor states;       // [B, Ts, De]: keys and values
+  Tensor mask;         // bool [B, Ts], true at real tokens
+  ProjectedKeys keys;  // the scorer's projection of `states`, computed once
+  Tensor mean;         // [B, De]: the mean context (ContextKind::mean only)
+  Tensor memory;       // [B, Ts, H]: keys and values of the multi-head context (states, projected if sizes differ)
+  DecoderState initial;
+  std::size_t batch() const { return states.shape()[0]; }
+  // The same source repeated for beam search: row i of the result is row rows[i] of this one.
+  EncodedSource select_rows(const Tensor& rows) const;
+};
+
+struct StepOutput {
+  Tensor logits;   // [B, V]
+  DecoderState state;
+  Tensor weights;  // [B, Ts] attention of this step (undefined for none/mean)
+};
+
+// How the decoder's next input is chosen during training (scheduled sampling, Bengio et al. 2015):
+// with probability `teacher_forcing_ratio` the true previous token, else the model's own previous
+// prediction (its argmax, or a sample from its distribution when `sample` is set). Decided per
+// example and per step from `gen`. A ratio of 1 is plain teacher forcing.
+struct FeedPolicy {
+  double teacher_forcing_ratio = 1.0;
+  bool sample = false;
+  Generator* gen = nullptr;  // needed when teacher_forcing_ratio < 1
+  // Where dropout masks come from (training mode, dropout > 0); null: the model's own generator.
+  // Data-parallel shards each pass their own, so no generator is shared between threads.
+  Generator* dropout_gen = nullptr;
+};
+
+struct TrainOutput {
+  Tensor logits;                // [B, Tt, V]
+  std::vector<Tensor> weights;  // per target step [B, Ts] (empty for none/mean)
+};
+
+class Seq2Seq : public Module {
+ public:
+  Seq2Seq(const ModelConfig& config, Generator& gen);
+
+  // src int64 [B, Ts] (padded with pad_id), src_lengths int64 [B].
+  EncodedSource encode(const Tensor& src, const Tensor& src_lengths, Generator* dropout_gen = nullptr) const;
+  // One decoder step from the previous tokens (int64 [B]) and state.
+  StepOutput step(const EncodedSource& source, const Tensor& prev_tokens, const DecoderState& state,
+                  Generator* dropout_gen = nullptr) const;
+  // Every step over tgt_in (int64 [B, Tt], starting with <sos>), feeding tokens as `policy` says.
+  TrainOutput forward(const Tensor& src, const Tensor& src_lengths, const Tensor& tgt_in,
+                      const FeedPolicy& policy = {}) const;
+
+  const ModelConfig& config() const { return config_; }
+  std::size_t context_dim() const { return context_dim_; }
+
+ private:
+  Tensor embed_source(const Tensor& src, Generator* dropout_gen) const;
+  Tensor context(const EncodedSource& source, const DecoderState& state, Tensor* weights) const;
+  Tensor maybe_dropout(const Tensor& x, Generator* dropout_gen) const;
+
+  ModelConfig config_;
+  std::size_t encoder_dim_ = 0, context_dim_ = 0;
+  std::shared_ptr<Embedding> src_embedding_, tgt_embedding_;
+  std::shared_ptr<RecurrentLayers> rnn_encoder_;
+  std::shared_ptr<TransformerEncoder> transformer_encoder_;
+  std::shared_ptr<Linear> bridge_;       // encoder summary -> s_0, when their sizes differ or no RNN state
+  std::shared_ptr<Linear> memory_proj_;  // encoder states -> hidden_dim for multi-head context, when sizes differ
+  std::shared_ptr<Attention> attention_;
+  std::shared_ptr<MultiheadAttention> multi_head_;
+  std::shared_ptr<RecurrentCell> cell_;
+  std::shared_ptr<Linear> output_;
+  mutable Generator dropout_gen_;
+};
+
+}  // namespace seqgrad::nn::seq2seq

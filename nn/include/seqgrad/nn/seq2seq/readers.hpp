@@ -1,0 +1,84 @@
+#pragma once
+// Reading sequence pairs from text, and turning them into Examples.
+//
+// Readers never guess: a line they cannot read exactly is reported to an IssueSink with its line
+// number and skipped, and the reader's result counts the skipped lines. Blank lines (and a final
+// line break) are not data and are skipped without a report; a "\r" before the line break is
+// taken as part of the line break.
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "seqgrad/nn/seq2seq/batch.hpp"
+#include "seqgrad/nn/seq2seq/vocab.hpp"
+
+namespace seqgrad::nn::seq2seq {
+
+struct ParseIssue {
+  std::string source{};  // the file name (or the name given for a stream)
+  std::size_t line = 0;  // 1-based
+  std::string message{};
+  std::string text{};    // the offending line
+};
+using IssueSink = std::function<void(const ParseIssue&)>;
+
+// Prints "source:line: message: text" to std::cerr (the default sink).
+void print_issue(const ParseIssue& issue);
+
+// A data item: one source sequence with every target that counts as correct for it, in order
+// (the first is the main one). `key` names the item in reports (a CMUdict word, a TSV source);
+// `line` is where it was first read.
+struct Entry {
+  std::string key{};
+  std::size_t line = 0;
+  Symbols source{};
+  std::vector<Symbols> targets{};
+};
+
+struct ReadResult {
+  std::vector<Entry> entries{};
+  std::size_t lines = 0;          // lines read
+  std::size_t skipped_lines = 0;  // malformed lines (each reported)
+};
+
+// ---- TSV pairs: source<TAB>target per line ----
+
+enum class Tokenization {
+  whitespace,  // symbols separated by runs of spaces (the tab separates the two sides)
+  characters,  // every UTF-8 character is a symbol (invalid UTF-8 is malformed)
+};
+
+struct TsvOptions {
+  Tokenization source_tokens = Tokenization::whitespace;
+  Tokenization target_tokens = Tokenization::whitespace;
+  // Lines with the same source become one Entry with several targets (in file order); otherwise
+  // every line is its own Entry.
+  bool group_by_source = true;
+  IssueSink on_issue = print_issue;
+};
+
+// A line is malformed when it does not hold exactly one tab or when either side has no symbols.
+ReadResult read_tsv(std::istream& in, const TsvOptions& options = {}, const std::string& source_name = "<stream>");
+ReadResult read_tsv(const std::filesystem::path& file, const TsvOptions& options = {});  // throws if unreadable
+
+// Splits `text` into symbols; false when it is not valid (characters: not valid UTF-8).
+bool tokenize(std::string_view text, Tokenization how, Symbols& out);
+
+// ---- Entries -> Examples ----
+
+// Every source and target sequence of the entries (to build vocabularies from).
+std::vector<Symbols> source_sequences(const std::vector<Entry>& entries);
+std::vector<Symbols> target_sequences(const std::vector<Entry>& entries);
+
+// For training: one Example per (entry, target), its alternatives the entry's other targets.
+std::vector<Example> training_examples(const std::vector<Entry>& entries, const Vocabulary& source_vocab,
+                                       const Vocabulary& target_vocab);
+// For evaluation: one Example per entry, target = the first target, alternatives = the others.
+std::vector<Example> evaluation_examples(const std::vector<Entry>& entries, const Vocabulary& source_vocab,
+                                         const Vocabulary& target_vocab);
+
+}  // namespace seqgrad::nn::seq2seq

@@ -1,0 +1,90 @@
+#pragma once
+// Training a Seq2Seq model: length-bucketed batches, data-parallel shards, scheduled sampling,
+// gradient clipping, a learning-rate schedule, validation, early stopping, the best checkpoint, and
+// exact resumption.
+//
+// One step: the batch's examples are cut into shards of `shard_size`; each shard's loss (its mean
+// over target tokens, weighted by its share of the batch's tokens) is differentiated on a worker
+// (nn::DataParallel); the gradients are clipped to `clip_norm`; Adam steps. Everything random in a
+// step (scheduled sampling, dropout) comes from generators seeded by (seed, step, shard), and the
+// batch order is a pure function of (seed, epoch), so a run resumed from its last checkpoint prints
+// the same losses as one never interrupted, for any number of threads.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "seqgrad/nn/seq2seq/batch.hpp"
+#include "seqgrad/nn/seq2seq/decoding.hpp"
+#include "seqgrad/nn/seq2seq/metrics.hpp"
+#include "seqgrad/nn/seq2seq/model.hpp"
+#include "seqgrad/nn/seq2seq/sampling.hpp"
+
+namespace seqgrad::nn::seq2seq {
+
+struct TrainerOptions {
+  std::size_t batch_size = 64;
+  std::size_t shard_size = 16;       // examples per data-parallel shard (fixed: results do not depend on threads)
+  std::size_t threads = 0;           // 0: every core
+  std::size_t max_epochs = 10;
+  std::size_t max_steps = 0;         // 0: no limit (a stop here saves last.ckpt, to resume later)
+  double time_budget_seconds = 0;    // 0: no limit; training time, validation excluded
+  double lr = 2e-3;
+  std::size_t warmup_steps = 0;      // > 0: linear warm-up, then inverse square root decay
+  double clip_norm = 1.0;            // 0: no clipping
+  double label_smoothing = 0.0;
+  TeacherForcingSchedule teacher_forcing = TeacherForcingSchedule::constant(1.0);  // eps_i of step i
+  bool sample_feed = false;          // scheduled sampling feeds a sample, not the argmax
+  std::size_t eval_every_steps = 0;  // 0: validate at the end of each epoch
+  std::size_t patience = 0;          // stop after this many validations without a better dev score (0: never)
+  std::size_t log_every_steps = 50;  // a progress line (not on a terminal) / bar refresh
+  std::size_t max_decode_length = 64;
+  std::uint64_t seed = 0;
+  std::filesystem::path checkpoint_dir;  // best.ckpt and last.ckpt; empty: no checkpoints
+  bool resume = false;                   // continue from checkpoint_dir/last.ckpt when it exists
+  std::filesystem::path metrics_file;    // JSON lines; empty: none
+  bool progress = true;                  // print progress to stdout
+};
+
+struct Evaluation {
+  double loss = 0;         // teacher-forced, per target token
+  SequenceScores scores;   // greedy outputs against every reference
+  std::vector<Hypothesis> outputs;  // per example, in the examples' order
+};
+
+// Teacher-forced loss and greedy decoding of `examples` in batches (model in eval mode meanwhile).
+Evaluation evaluate(Seq2Seq& model, const std::vector<Example>& examples, std::size_t batch_size,
+                    std::size_t max_decode_length);
+
+struct TrainSummary {
+  std::size_t steps = 0;                 // optimizer steps taken in total (resumed ones included)
+  std::size_t epochs_completed = 0;
+  std::vector<double> step_losses;       // the loss of every step this run took
+  double best_dev_score = 0;             // word error rate (lower is better) of the best validation
+  double train_seconds = 0;              // this run's training time
+  double target_tokens_per_second = 0;
+  bool stopped_early = false;
+  std::string stop_reason;
+};
+
+class Trainer {
+ public:
+  Trainer(Seq2Seq& model, std::vector<Example> train, std::vector<Example> dev, TrainerOptions options);
+  ~Trainer();
+  TrainSummary run();
+
+ private:
+  struct State;
+  double train_step(const std::vector<std::size_t>& batch_indices);
+  void validate(TrainSummary& summary, bool& improved);
+  void save(const std::filesystem::path& file) const;
+
+  Seq2Seq& model_;
+  std::vector<Example> train_, dev_;
+  TrainerOptions options_;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace seqgrad::nn::seq2seq

@@ -1,0 +1,78 @@
+#include "seqgrad/nn/seq2seq/metrics_log.hpp"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+
+namespace seqgrad::nn::seq2seq {
+
+std::string metrics_json_line(const MetricsRecord& record) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& [name, value] : record) {
+    if (std::isfinite(value))
+      j[name] = value;
+    else
+      j[name] = nullptr;
+  }
+  return j.dump();
+}
+
+MetricsLog::MetricsLog(const std::filesystem::path& file, bool append)
+    : file_(file), out_(file, append ? std::ios::app : std::ios::trunc) {
+  if (!out_) throw std::runtime_error("MetricsLog: cannot open " + file.string());
+}
+
+void MetricsLog::write(const MetricsRecord& record) {
+  out_ << metrics_json_line(record) << '\n';
+  out_.flush();
+  if (!out_) throw std::runtime_error("MetricsLog: cannot write " + file_.string());
+}
+
+std::vector<Series> read_metrics_series(const std::filesystem::path& file, const std::string& x_field,
+                                        const std::vector<std::string>& y_fields, const IssueSink& on_issue) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error("read_metrics_series: cannot open " + file.string());
+  std::vector<Series> series;
+  for (const auto& name : y_fields) series.push_back({name, {}, {}});
+
+  std::string line;
+  std::size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    const auto report = [&](const std::string& message) {
+      if (on_issue) on_issue({file.string(), number, message, line});
+    };
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) {
+      report(j.is_discarded() ? "not valid JSON" : "not a JSON object");
+      continue;
+    }
+    // A field's number, or nothing when absent or null; a value of another type is an issue.
+    bool bad = false;
+    const auto number_of = [&](const std::string& field) -> std::optional<double> {
+      const auto it = j.find(field);
+      if (it == j.end() || it->is_null()) return std::nullopt;
+      if (!it->is_number()) {
+        report("field \"" + field + "\" is " + it->dump() + ", not a number");
+        bad = true;
+        return std::nullopt;
+      }
+      return it->get<double>();
+    };
+    const auto x = number_of(x_field);
+    std::vector<std::optional<double>> ys;
+    for (const auto& name : y_fields) ys.push_back(number_of(name));
+    if (bad || !x) continue;
+    for (std::size_t k = 0; k < ys.size(); ++k)
+      if (ys[k]) {
+        series[k].x.push_back(*x);
+        series[k].y.push_back(*ys[k]);
+      }
+  }
+  return series;
+}
+
+}  // namespace seqgrad::nn::seq2seq

@@ -1,0 +1,332 @@
+// The training loop of trainer.hpp, and batched evaluation.
+#include "seqgrad/nn/seq2seq/trainer.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <optional>
+#include <span>
+#include <stdexcept>
+
+#include "seqgrad/autodiff/backward.hpp"
+#include "seqgrad/graph/parallel.hpp"
+#include "seqgrad/nn/checkpoint.hpp"
+#include "seqgrad/nn/data_parallel.hpp"
+#include "seqgrad/nn/losses.hpp"
+#include "seqgrad/nn/optim.hpp"
+#include "seqgrad/nn/schedule.hpp"
+#include "seqgrad/nn/seq2seq/batcher.hpp"
+#include "seqgrad/nn/seq2seq/metrics_log.hpp"
+#include "seqgrad/ops/ops.hpp"
+
+namespace seqgrad::nn::seq2seq {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string format_duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  const long s = std::lround(seconds);
+  char buf[32];
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+  else std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+  return buf;
+}
+
+std::string exact(double v) {  // round-trips through a checkpoint's text metadata
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+// A live bar on a terminal; otherwise one plain line per call of line().
+class Progress {
+ public:
+  explicit Progress(bool enabled) : enabled_(enabled), tty_(enabled && isatty(STDOUT_FILENO)) {}
+  void update(const std::string& text, bool force_line) {
+    if (!enabled_) return;
+    if (tty_) {
+      std::printf("\r%-110s", text.c_str());
+      if (force_line) std::printf("\n");
+    } else if (force_line) {
+      std::printf("%s\n", text.c_str());
+    }
+    std::fflush(stdout);
+  }
+  void message(const std::string& text) {
+    if (!enabled_) return;
+    if (tty_) std::printf("\r%-110s\r", "");
+    std::printf("%s\n", text.c_str());
+    std::fflush(stdout);
+  }
+  bool tty() const { return tty_; }
+
+ private:
+  bool enabled_, tty_;
+};
+
+std::string bar(double fraction, int width) {
+  const int filled = static_cast<int>(std::clamp(fraction, 0.0, 1.0) * width);
+  std::string out(static_cast<std::size_t>(width) + 2, ' ');
+  out.front() = '[';
+  out.back() = ']';
+  for (int i = 0; i < filled; ++i) out[static_cast<std::size_t>(i) + 1] = '=';
+  if (filled < width) out[static_cast<std::size_t>(filled) + 1] = '>';
+  return out;
+}
+
+}  // namespace
+
+Evaluation evaluate(Seq2Seq& model, const std::vector<Example>& examples, std::size_t batch_size,
+                    std::size_t max_decode_length) {
+  Evaluation out;
+  if (examples.empty()) return out;
+  const bool was_training = model.is_training();
+  model.eval();
+  NoGradGuard no_grad;
+  std::vector<std::size_t> lengths;
+  for (const Example& e : examples) lengths.push_back(encoder_length(e));
+  // Sorted by length (no shuffling), so batches carry little padding; outputs go back to example order.
+  Batcher batcher(lengths, {.batch_size = batch_size, .chunk_batches = 0, .shuffle = false});
+  out.outputs.resize(examples.size());
+  double loss_sum = 0;
+  std::size_t tokens = 0;
+  for (const auto& indices : batcher.epoch_batches(0)) {
+    const Batch b = make_batch(examples, indices);
+    const Tensor logits = model.forward(b.src, b.src_lengths, b.tgt_in).logits;
+    loss_sum += sequence_cross_entropy(logits, b.tgt_out, kPad).item() * double(b.num_target_tokens);
+    tokens += b.num_target_tokens;
+    const std::vector<Hypothesis> hyps = greedy_decode(model, b.src, b.src_lengths, {.max_length = max_decode_length});
+    for (std::size_t r = 0; r < indices.size(); ++r) out.outputs[indices[r]] = hyps[r];
+  }
+  SequenceScorer scorer;
+  for (std::size_t i = 0; i < examples.size(); ++i) scorer.add(out.outputs[i].tokens, references(examples[i]));
+  out.scores = scorer.scores();
+  out.loss = tokens > 0 ? loss_sum / double(tokens) : 0.0;
+  model.train(was_training);
+  return out;
+}
+
+struct Trainer::State {
+  State(Seq2Seq& model, const std::vector<Example>& train, const TrainerOptions& o)
+      : batcher(lengths_of(train), {.batch_size = o.batch_size, .seed = o.seed}),
+        adam(model.named_parameters(), {.lr = o.lr}),
+        parallel(model.parameters()),
+        progress(o.progress) {
+    if (o.warmup_steps > 0) schedule = std::make_unique<WarmupInverseSqrt>(o.lr, static_cast<std::int64_t>(o.warmup_steps));
+    else schedule = std::make_unique<ConstantLr>(o.lr);
+    if (!o.metrics_file.empty()) log.emplace(o.metrics_file, /*append=*/o.resume);
+  }
+  static std::vector<std::size_t> lengths_of(const std::vector<Example>& examples) {
+    std::vector<std::size_t> out;
+    for (const Example& e : examples) out.push_back(encoder_length(e));
+    return out;
+  }
+
+  Batcher batcher;
+  Adam adam;
+  DataParallel parallel;
+  std::unique_ptr<LrSchedule> schedule;
+  std::optional<MetricsLog> log;
+  Progress progress;
+  std::size_t step = 0;  // optimizer steps so far
+  double best_score = std::numeric_limits<double>::infinity(), best_loss = std::numeric_limits<double>::infinity();
+  std::size_t validations_without_improvement = 0;
+};
+
+Trainer::Trainer(Seq2Seq& model, std::vector<Example> train, std::vector<Example> dev, TrainerOptions options)
+    : model_(model), train_(std::move(train)), dev_(std::move(dev)), options_(std::move(options)) {
+  if (train_.empty()) throw std::invalid_argument("Trainer: no training examples");
+  if (options_.batch_size == 0 || options_.shard_size == 0)
+    throw std::invalid_argument("Trainer: batch_size and shard_size must be positive");
+  if (options_.resume && options_.checkpoint_dir.empty())
+    throw std::invalid_argument("Trainer: resume needs a checkpoint_dir");
+  state_ = std::make_unique<State>(model_, train_, options_);
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::save(const std::filesystem::path& file) const {
+  const Batcher::State b = state_->batcher.state();
+  save_checkpoint(file, model_, &state_->adam,
+                  {{"trainer.step", std::to_string(state_->step)},
+                   {"trainer.epoch", std::to_string(b.epoch)},
+                   {"trainer.position", std::to_string(b.position)},
+                   {"trainer.best_score", exact(state_->best_score)},
+                   {"trainer.best_loss", exact(state_->best_loss)},
+                   {"trainer.validations_without_improvement", std::to_string(state_->validations_without_improvement)},
+                   {"trainer.seed", std::to_string(options_.seed)}});
+}
+
+double Trainer::train_step(const std::vector<std::size_t>& indices) {
+  State& s = *state_;
+  const std::size_t shard_size = options_.shard_size;
+  const std::size_t num_shards = (indices.size() + shard_size - 1) / shard_size;
+  std::vector<Batch> shards;
+  std::size_t total_tokens = 0;
+  for (std::size_t k = 0; k < num_shards; ++k) {
+    const std::size_t begin = k * shard_size, count = std::min(shard_size, indices.size() - begin);
+    shards.push_back(make_batch(train_, std::span<const std::size_t>(indices).subspan(begin, count)));
+    total_tokens += shards.back().num_target_tokens;
+  }
+  const double eps = options_.teacher_forcing.at(static_cast<long>(s.step));
+  s.schedule->apply(s.adam);
+  s.adam.zero_grad();
+  const double loss = s.parallel.backward(num_shards, [&](std::size_t k) {
+    // This shard's random draws, from its own generators: the same for any thread that runs it.
+    Generator feed(mix_seed(options_.seed, s.step * 4096 + k)), drop(mix_seed(~options_.seed, s.step * 4096 + k));
+    const FeedPolicy policy{.teacher_forcing_ratio = eps, .sample = options_.sample_feed, .gen = &feed, .dropout_gen = &drop};
+    const Batch& b = shards[k];
+    const Tensor logits = model_.forward(b.src, b.src_lengths, b.tgt_in, policy).logits;
+    const Tensor mean_loss = sequence_cross_entropy(logits, b.tgt_out, kPad, options_.label_smoothing);
+    return affine(mean_loss, double(b.num_target_tokens) / double(total_tokens), 0.0);
+  });
+  if (!std::isfinite(loss))
+    throw std::runtime_error("Trainer: the loss of step " + std::to_string(s.step + 1) + " is not finite (" +
+                             std::to_string(loss) + "); lower the learning rate or clip harder");
+  if (options_.clip_norm > 0) clip_grad_norm(model_.named_parameters(), options_.clip_norm);
+  s.adam.step();
+  ++s.step;
+  return loss;
+}
+
+void Trainer::validate(TrainSummary& summary, bool& improved) {
+  State& s = *state_;
+  improved = false;
+  if (dev_.empty()) return;
+  const Evaluation e = evaluate(model_, dev_, std::max<std::size_t>(options_.batch_size, 128), options_.max_decode_length);
+  const double wer = e.scores.word_error_rate();
+  improved = wer < s.best_score || (wer == s.best_score && e.loss < s.best_loss);
+  if (improved) {
+    s.best_score = wer;
+    s.best_loss = e.loss;
+    s.validations_without_improvement = 0;
+    if (!options_.checkpoint_dir.empty()) save(options_.checkpoint_dir / "best.ckpt");
+  } else {
+    ++s.validations_without_improvement;
+  }
+  summary.best_dev_score = s.best_score;
+  char line[200];
+  std::snprintf(line, sizeof line, "validation at step %zu: dev loss %.4f  WER %.2f%%  PER %.2f%%%s", s.step, e.loss,
+                100 * wer, 100 * e.scores.phoneme_error_rate(), improved ? "  (best so far)" : "");
+  s.progress.message(line);
+  if (s.log)
+    s.log->write({{"step", double(s.step)}, {"epoch", double(s.batcher.state().epoch)}, {"dev_loss", e.loss},
+                  {"dev_wer", wer}, {"dev_per", e.scores.phoneme_error_rate()}});
+}
+
+TrainSummary Trainer::run() {
+  State& s = *state_;
+  set_num_threads(options_.threads);
+  if (!options_.checkpoint_dir.empty()) std::filesystem::create_directories(options_.checkpoint_dir);
+  const auto last = options_.checkpoint_dir / "last.ckpt";
+  if (options_.resume && std::filesystem::exists(last)) {
+    const LoadedCheckpoint ckpt = load_checkpoint(last, model_, &s.adam);
+    auto get = [&](const std::string& key) {
+      const auto it = ckpt.metadata.find(key);
+      if (it == ckpt.metadata.end())
+        throw std::runtime_error("Trainer: checkpoint " + last.string() + " has no '" + key + "' (not a trainer checkpoint?)");
+      return it->second;
+    };
+    if (std::stoull(get("trainer.seed")) != options_.seed)
+      throw std::runtime_error("Trainer: checkpoint " + last.string() + " was trained with seed " + get("trainer.seed") +
+                               ", this run has seed " + std::to_string(options_.seed));
+    s.step = std::stoull(get("trainer.step"));
+    s.batcher.restore({std::stoull(get("trainer.epoch")), std::stoull(get("trainer.position"))});
+    s.best_score = std::stod(get("trainer.best_score"));
+    s.best_loss = std::stod(get("trainer.best_loss"));
+    s.validations_without_improvement = std::stoull(get("trainer.validations_without_improvement"));
+    s.progress.message("resumed from " + last.string() + " at step " + std::to_string(s.step));
+  }
+
+  TrainSummary summary;
+  summary.best_dev_score = s.best_score;
+  model_.train();
+  const auto start = Clock::now();
+  double validation_seconds = 0;  // excluded from the training time
+  const auto train_seconds = [&] { return seconds_since(start) - validation_seconds; };
+  double interval_loss = 0, interval_tokens = 0;
+  std::size_t interval_steps = 0, tokens = 0, last_validated_step = s.step;
+  const std::size_t per_epoch = s.batcher.batches_per_epoch();
+  while (true) {
+    if (s.batcher.epoch_finished() || s.batcher.state().position == 0) {
+      // at an epoch boundary: has the run done its epochs?
+      const std::uint64_t done_epochs = s.batcher.epoch_finished() ? s.batcher.state().epoch + 1 : s.batcher.state().epoch;
+      if (done_epochs >= options_.max_epochs) { summary.stop_reason = "max_epochs"; break; }
+    }
+    if (options_.max_steps > 0 && s.step >= options_.max_steps) { summary.stop_reason = "max_steps"; break; }
+    if (options_.time_budget_seconds > 0 && train_seconds() >= options_.time_budget_seconds) {
+      summary.stop_reason = "time_budget";
+      break;
+    }
+    const std::vector<std::size_t> indices = s.batcher.next();
+    const double loss = train_step(indices);
+    std::size_t batch_tokens = 0;
+    for (std::size_t i : indices) batch_tokens += train_[i].target.size() + 1;
+    tokens += batch_tokens;
+    summary.step_losses.push_back(loss);
+    interval_loss += loss;
+    interval_tokens += double(batch_tokens);
+    ++interval_steps;
+
+    const bool epoch_end = s.batcher.epoch_finished();
+    const bool log_now = options_.log_every_steps > 0 && s.step % options_.log_every_steps == 0;
+    if (log_now || epoch_end || s.progress.tty()) {
+      const double elapsed = train_seconds(), rate = double(tokens) / std::max(elapsed, 1e-9);
+      const Batcher::State b = s.batcher.state();
+      const double steps_left = double(options_.max_epochs * per_epoch) - double(b.epoch * per_epoch + b.position);
+      double remaining = elapsed / double(summary.step_losses.size()) * steps_left;
+      if (options_.time_budget_seconds > 0) remaining = std::min(remaining, options_.time_budget_seconds - elapsed);
+      char line[220];
+      std::snprintf(line, sizeof line, "epoch %llu step %zu/%zu %s loss %.4f  %.0f tgt tok/s  ETA %s",
+                    static_cast<unsigned long long>(b.epoch + 1), b.position, per_epoch,
+                    bar(double(b.position) / double(per_epoch), 20).c_str(), interval_loss / double(interval_steps), rate,
+                    format_duration(remaining).c_str());
+      s.progress.update(line, log_now || epoch_end);
+      if (log_now || epoch_end) {
+        if (s.log)
+          s.log->write({{"step", double(s.step)}, {"epoch", double(b.epoch)}, {"train_loss", interval_loss / double(interval_steps)},
+                        {"lr", s.adam.lr()}, {"teacher_forcing", options_.teacher_forcing.at(static_cast<long>(s.step - 1))},
+                        {"tokens_per_s", interval_tokens / std::max(elapsed, 1e-9)}});
+        interval_loss = interval_tokens = 0;
+        interval_steps = 0;
+      }
+    }
+    const bool validate_now = options_.eval_every_steps > 0 ? s.step % options_.eval_every_steps == 0 : epoch_end;
+    if (epoch_end) ++summary.epochs_completed;
+    if (validate_now) {
+      bool improved = false;
+      const auto validation_start = Clock::now();
+      validate(summary, improved);
+      validation_seconds += seconds_since(validation_start);
+      last_validated_step = s.step;
+      if (!options_.checkpoint_dir.empty()) save(last);
+      if (options_.patience > 0 && s.validations_without_improvement >= options_.patience) {
+        summary.stopped_early = true;
+        summary.stop_reason = "early_stopping";
+        break;
+      }
+    }
+  }
+  // A run cut by its time budget validates what it reached (a budget may end before the first
+  // scheduled validation). Not after max_steps: that stop is an interruption to resume from, and
+  // an extra validation would make the resumed run differ from an uninterrupted one.
+  if (summary.stop_reason == "time_budget" && s.step > last_validated_step) {
+    bool improved = false;
+    validate(summary, improved);
+  }
+  summary.train_seconds = train_seconds();
+  summary.steps = s.step;
+  summary.target_tokens_per_second = double(tokens) / std::max(summary.train_seconds, 1e-9);
+  summary.best_dev_score = s.best_score;
+  if (!options_.checkpoint_dir.empty()) save(last);
+  return summary;
+}
+
+}  // namespace seqgrad::nn::seq2seq

@@ -1,0 +1,116 @@
+// Transformer encoder blocks (post-LN and pre-LN) and the sinusoidal positional encoding.
+#include "seqgrad/nn/transformer.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "seqgrad/ops/ops.hpp"
+
+namespace seqgrad::nn {
+
+namespace {
+
+// The encoder's layers as one sub-module with children "0", "1", ..., so that parameters are named
+// layers.0.self_attn.in_proj_weight as in torch.
+class LayerStack : public Module {
+ public:
+  explicit LayerStack(const std::vector<std::shared_ptr<TransformerEncoderLayer>>& layers) {
+    for (std::size_t i = 0; i < layers.size(); ++i) register_module(std::to_string(i), layers[i]);
+  }
+};
+
+Tensor activate(const Tensor& x, Activation activation) {
+  return activation == Activation::relu ? relu(x) : gelu(x);
+}
+
+}  // namespace
+
+Tensor sinusoidal_positional_encoding(std::size_t length, std::size_t d_model, DType dtype) {
+  std::vector<double> pe(length * d_model);
+  for (std::size_t pos = 0; pos < length; ++pos)
+    for (std::size_t i = 0; i < d_model; ++i) {
+      const std::size_t pair = i - i % 2;  // 2i of the formula, shared by the sin and cos columns
+      const double angle = static_cast<double>(pos) / std::pow(10000.0, static_cast<double>(pair) / d_model);
+      pe[pos * d_model + i] = i % 2 == 0 ? std::sin(angle) : std::cos(angle);
+    }
+  return Tensor::from(pe, {length, d_model}, dtype);
+}
+
+Tensor transformer_encoder_layer(const Tensor& x, const TransformerEncoderLayerWeights& w, std::size_t num_heads,
+                                 const TransformerEncoderLayerOptions& o, bool training, const Tensor& padding_mask,
+                                 bool causal) {
+  const std::size_t D = w.self_attn.in_proj_weight.defined() ? w.self_attn.in_proj_weight.size(1) : 0;
+  if (!x.defined() || x.dim() != 3 || x.size(2) != D)
+    throw std::invalid_argument("TransformerEncoderLayer: input " +
+                                (x.defined() ? to_string(x.shape()) : std::string("(undefined)")) +
+                                " is not [B, T, " + std::to_string(D) + "] (d_model " + std::to_string(D) + ")");
+  const bool drop = training && o.dropout > 0.0;
+  auto maybe_dropout = [&](const Tensor& t) { return drop ? dropout(t, o.dropout, true) : t; };
+  auto norm1 = [&](const Tensor& t) { return layer_norm(t, w.norm1_weight, w.norm1_bias, o.layer_norm_eps); };
+  auto norm2 = [&](const Tensor& t) { return layer_norm(t, w.norm2_weight, w.norm2_bias, o.layer_norm_eps); };
+  auto self_attention = [&](const Tensor& t) {
+    const ScaledDotProductOptions attention{.causal = causal, .dropout = o.dropout, .training = training};
+    return maybe_dropout(multi_head_attention(t, t, t, w.self_attn, num_heads, padding_mask, attention).context);
+  };
+  auto feed_forward = [&](const Tensor& t) {
+    const Tensor hidden = maybe_dropout(activate(linear(t, w.linear1_weight, w.linear1_bias), o.activation));
+    return maybe_dropout(linear(hidden, w.linear2_weight, w.linear2_bias));
+  };
+
+  if (o.norm_first) {
+    const Tensor h = x + self_attention(norm1(x));
+    return h + feed_forward(norm2(h));
+  }
+  const Tensor h = norm1(x + self_attention(x));
+  return norm2(h + feed_forward(h));
+}
+
+TransformerEncoderLayer::TransformerEncoderLayer(std::size_t d_model, std::size_t num_heads, Generator& gen,
+                                                 TransformerEncoderLayerOptions options)
+    : options_(options) {
+  if (options.dim_feedforward == 0)
+    throw std::invalid_argument("TransformerEncoderLayer: dim_feedforward must be positive");
+  if (options.dropout < 0.0 || options.dropout >= 1.0)
+    throw std::invalid_argument("TransformerEncoderLayer: dropout " + std::to_string(options.dropout) +
+                                " is not in [0, 1)");
+  // Registration order = torch's parameter order.
+  self_attn = register_module("self_attn", std::make_shared<MultiheadAttention>(
+                                               d_model, num_heads, gen,
+                                               MultiheadAttentionOptions{.dropout = options.dropout, .dtype = options.dtype}));
+  linear1 = register_module("linear1", std::make_shared<Linear>(d_model, options.dim_feedforward, gen,
+                                                                LinearOptions{.dtype = options.dtype}));
+  linear2 = register_module("linear2", std::make_shared<Linear>(options.dim_feedforward, d_model, gen,
+                                                                LinearOptions{.dtype = options.dtype}));
+  const LayerNormOptions norm{.eps = options.layer_norm_eps, .dtype = options.dtype};
+  norm1 = register_module("norm1", std::make_shared<LayerNorm>(d_model, norm));
+  norm2 = register_module("norm2", std::make_shared<LayerNorm>(d_model, norm));
+}
+
+TransformerEncoderLayerWeights TransformerEncoderLayer::weights() const {
+  return {self_attn->weights(), linear1->weight, linear1->bias, linear2->weight, linear2->bias,
+          norm1->weight,        norm1->bias,     norm2->weight,   norm2->bias};
+}
+
+Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& padding_mask, bool causal) const {
+  return transformer_encoder_layer(x, weights(), self_attn->num_heads(), options_, is_training(), padding_mask, causal);
+}
+
+TransformerEncoder::TransformerEncoder(std::size_t d_model, std::size_t num_heads, std::size_t num_layers,
+                                       Generator& gen, TransformerEncoderOptions options) {
+  if (num_layers == 0) throw std::invalid_argument("TransformerEncoder: num_layers must be positive");
+  for (std::size_t i = 0; i < num_layers; ++i)
+    layers.push_back(std::make_shared<TransformerEncoderLayer>(d_model, num_heads, gen, options.layer));
+  register_module("layers", std::make_shared<LayerStack>(layers));
+  if (options.final_norm)
+    norm = register_module("norm", std::make_shared<LayerNorm>(
+                                       d_model, LayerNormOptions{.eps = options.layer.layer_norm_eps, .dtype = options.layer.dtype}));
+}
+
+Tensor TransformerEncoder::forward(const Tensor& x, const Tensor& padding_mask, bool causal) const {
+  Tensor h = x;
+  for (const auto& layer : layers) h = layer->forward(h, padding_mask, causal);
+  return norm ? norm->forward(h) : h;
+}
+
+}  // namespace seqgrad::nn

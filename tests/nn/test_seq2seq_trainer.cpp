@@ -1,0 +1,108 @@
+// The trainer: a run interrupted and resumed from its last checkpoint takes exactly the steps of an
+// uninterrupted one (the same losses, bit for bit, also with another thread count), early stopping
+// stops, and bad settings are refused.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "seqgrad/nn/seq2seq/synthetic.hpp"
+#include "seqgrad/nn/seq2seq/trainer.hpp"
+
+using namespace seqgrad;
+using namespace seqgrad::nn::seq2seq;
+
+namespace {
+
+struct Fixture {
+  SyntheticOptions task{.task = SyntheticTask::reverse, .alphabet = 6, .min_length = 2, .max_length = 5};
+  SyntheticData data = make_synthetic_split(48, 12, task, 3);
+  Vocabulary vocab = synthetic_vocabulary(task);
+
+  std::unique_ptr<Seq2Seq> model(std::uint64_t seed) const {
+    ModelConfig c;
+    c.src_vocab = c.tgt_vocab = vocab.size();
+    c.embedding_dim = 8;
+    c.hidden_dim = 16;
+    c.attention_dim = 8;
+    c.dropout = 0.1;  // exercises the per-shard dropout generators
+    Generator gen(seed);
+    return std::make_unique<Seq2Seq>(c, gen);
+  }
+  TrainerOptions options(const std::filesystem::path& dir) const {
+    TrainerOptions o;
+    o.batch_size = 12;
+    o.shard_size = 4;
+    o.max_epochs = 3;
+    o.lr = 0.01;
+    o.teacher_forcing = TeacherForcingSchedule::linear(1.0, 0.05, 0.5);  // exercises scheduled sampling
+    o.progress = false;
+    o.seed = 17;
+    o.checkpoint_dir = dir;
+    return o;
+  }
+};
+
+std::filesystem::path fresh_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("seqgrad_trainer_" + name);
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST(Trainer, ResumedRunEqualsUninterruptedRunForAnyThreadCount) {
+  const Fixture f;
+  const auto dir_a = fresh_dir("a"), dir_b = fresh_dir("b");
+
+  auto model_a = f.model(1);
+  TrainerOptions oa = f.options(dir_a);
+  oa.threads = 1;
+  const TrainSummary a = Trainer(*model_a, f.data.train, f.data.test, oa).run();
+  ASSERT_EQ(a.steps, 3u * 4u);  // 48 examples in batches of 12, 3 epochs
+
+  auto model_b = f.model(1);
+  TrainerOptions ob = f.options(dir_b);
+  ob.threads = 2;
+  ob.max_steps = 5;  // interrupted mid-epoch
+  const TrainSummary b1 = Trainer(*model_b, f.data.train, f.data.test, ob).run();
+  EXPECT_EQ(b1.stop_reason, "max_steps");
+
+  auto model_c = f.model(99);  // other initial weights: the checkpoint must replace them all
+  ob.max_steps = 0;
+  ob.resume = true;
+  const TrainSummary b2 = Trainer(*model_c, f.data.train, f.data.test, ob).run();
+
+  std::vector<double> resumed = b1.step_losses;
+  resumed.insert(resumed.end(), b2.step_losses.begin(), b2.step_losses.end());
+  EXPECT_EQ(resumed, a.step_losses);
+  EXPECT_EQ(b2.steps, a.steps);
+  const auto pa = model_a->parameters(), pc = model_c->parameters();
+  for (std::size_t i = 0; i < pa.size(); ++i) EXPECT_EQ(pa[i].to_vector(), pc[i].to_vector()) << "parameter " << i;
+  EXPECT_TRUE(std::filesystem::exists(dir_a / "best.ckpt"));
+  std::filesystem::remove_all(dir_a);
+  std::filesystem::remove_all(dir_b);
+}
+
+TEST(Trainer, EarlyStoppingStopsWhenTheDevScoreStopsImproving) {
+  const Fixture f;
+  auto model = f.model(2);
+  TrainerOptions o = f.options("");
+  o.lr = 0.0;  // nothing changes after the first validation
+  o.patience = 1;
+  o.max_epochs = 10;
+  const TrainSummary s = Trainer(*model, f.data.train, f.data.test, o).run();
+  EXPECT_TRUE(s.stopped_early);
+  EXPECT_EQ(s.epochs_completed, 2u);
+}
+
+TEST(Trainer, RefusesBadSettings) {
+  const Fixture f;
+  auto model = f.model(3);
+  TrainerOptions o = f.options("");
+  o.shard_size = 0;
+  EXPECT_THROW(Trainer(*model, f.data.train, f.data.test, o), std::invalid_argument);
+  o = f.options("");
+  o.resume = true;
+  EXPECT_THROW(Trainer(*model, f.data.train, f.data.test, o), std::invalid_argument);
+  EXPECT_THROW(Trainer(*model, {}, f.data.test, f.options("")), std::invalid_argument);
+}
