@@ -20,6 +20,7 @@
 
 #include "seqgrad/autodiff/backward.hpp"
 #include "seqgrad/graph/parallel.hpp"
+#include "seqgrad/nn/data_parallel.hpp"
 #include "seqgrad/nn/losses.hpp"
 #include "seqgrad/nn/optim.hpp"
 #include "seqgrad/nn/seq2seq/model.hpp"
@@ -85,21 +86,35 @@ inline Tensor random_tokens(std::size_t batch, std::size_t steps, std::size_t vo
 class Seq2SeqWorkload : public Workload {
  public:
   explicit Seq2SeqWorkload(const Seq2SeqSizes& s)
-      : sizes_(s), gen_(1234), model_(config(s), gen_), adam_(model_.named_parameters(), {.lr = 1e-3}) {
+      : sizes_(s), gen_(1234), model_(config(s), gen_), adam_(model_.named_parameters(), {.lr = 1e-3}),
+        parallel_(model_.parameters()) {
     src_ = random_tokens(s.batch, s.src_len, s.src_vocab, gen_);
     tgt_in_ = random_tokens(s.batch, s.tgt_len, s.tgt_vocab, gen_);    // <sos> y_1 .. y_{T-1}, as ids
     tgt_out_ = random_tokens(s.batch, s.tgt_len, s.tgt_vocab, gen_);   // y_1 .. y_T
     src_lengths_ = Tensor::from_indices(std::vector<std::int64_t>(s.batch, static_cast<std::int64_t>(s.src_len)),
                                         {s.batch});
+    for (std::size_t begin = 0; begin < s.batch; begin += kShard) {
+      const std::size_t n = std::min(kShard, s.batch - begin);
+      shards_.push_back({narrow(src_, 0, begin, n).clone(), narrow(src_lengths_, 0, begin, n).clone(),
+                         narrow(tgt_in_, 0, begin, n).clone(), narrow(tgt_out_, 0, begin, n).clone()});
+    }
   }
 
+  // Data-parallel: the batch in fixed shards of kShard examples (2 shards at batch 64), one graph per
+  // shard on oneTBB workers, gradients summed in shard order: the same numbers at any thread count.
+  // Batch 1 is one shard, differentiated directly.
   double step() override {
     adam_.zero_grad();
-    const Tensor logits = model_.forward(src_, src_lengths_, tgt_in_).logits;  // teacher forcing
-    const Tensor loss = nn::sequence_cross_entropy(logits, tgt_out_, /*pad_id=*/0);
-    backward(loss);
+    if (shards_.size() == 1) {
+      const Tensor loss = shard_loss(shards_[0]);
+      backward(loss);
+      adam_.step();
+      return loss.item();
+    }
+    const double weight = 1.0 / static_cast<double>(shards_.size());  // equal shards, every token counts
+    const double loss = parallel_.backward(shards_.size(), [&](std::size_t k) { return affine(shard_loss(shards_[k]), weight, 0.0); });
     adam_.step();
-    return loss.item();
+    return loss;
   }
   std::int64_t tokens_per_step() const override { return static_cast<std::int64_t>(sizes_.batch * sizes_.tgt_len); }
   std::int64_t parameter_count() const override { return count_parameters(model_); }
@@ -119,11 +134,22 @@ class Seq2SeqWorkload : public Workload {
     return c;
   }
 
+  static constexpr std::size_t kShard = 32;
+  struct Shard {
+    Tensor src, src_lengths, tgt_in, tgt_out;
+  };
+  Tensor shard_loss(const Shard& b) const {
+    const Tensor logits = model_.forward(b.src, b.src_lengths, b.tgt_in).logits;  // teacher forcing
+    return nn::sequence_cross_entropy(logits, b.tgt_out, /*pad_id=*/0);
+  }
+
   Seq2SeqSizes sizes_;
   Generator gen_;
   nn::seq2seq::Seq2Seq model_;
   nn::Adam adam_;
+  nn::DataParallel parallel_;
   Tensor src_, src_lengths_, tgt_in_, tgt_out_;
+  std::vector<Shard> shards_;
 };
 
 class SelfAttentionWorkload : public Workload {

@@ -30,6 +30,22 @@ for ((t = 1; t <= MAX; t++)); do
     --benchmark_out="$tmp/threads_$t.json" --benchmark_out_format=json > /dev/null
 done
 
+python3 "$ROOT/bench/scaling_report.py" "$tmp" "$OUT_DIR" "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" \
+  | tee "$tmp/report"
+tail -n 1 "$tmp/report" > "$tmp/names"
+"$BUILD/bin/plot_metrics" ]]; then
+  cmake --build "$BUILD" -j "$(nproc)" --target bench_workloads plot_metrics
+fi
+mkdir -p "$OUT_DIR"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+for ((t = 1; t <= MAX; t++)); do
+  echo "scaling.sh: $t thread(s)" >&2
+  SEQGRAD_THREADS=$t OPENBLAS_NUM_THREADS=$t "$BUILD/bin/bench_workloads" --benchmark_min_time="$MIN_TIME" \
+    --benchmark_out="$tmp/threads_$t.json" --benchmark_out_format=json > /dev/null
+done
+
 # One JSON line per thread count: {"threads": t, "<workload>": speed-up over 1 thread, ...}
 python3 - "$tmp" "$MAX" "$OUT_DIR" "$(nproc)" <<'PY'
 import json, sys, pathlib

@@ -96,8 +96,15 @@ void report(const char* split, const Evaluation& e) {
               100 * e.scores.phoneme_error_rate());
 }
 
-int train(const fs::path& data, const RunFiles& run, double minutes, std::size_t threads, bool keep_stress,
-          std::size_t hidden, std::size_t batch, double lr, std::size_t epochs, bool resume, std::uint64_t seed) {
+struct TrainSettings {
+  double minutes = 15, lr = 2e-3, dropout = 0.0;
+  std::size_t threads = 0, hidden = 256, batch = 64, epochs = 100, warmup = 0, beam = 4;
+  std::uint64_t seed = 1;
+  bool keep_stress = false, resume = false;
+};
+
+int train(const fs::path& data, const RunFiles& run, const TrainSettings& t) {
+  const bool keep_stress = t.keep_stress;
   const SplitEntries split = load_dictionary(data, keep_stress);
   std::printf("split: %zu train / %zu dev / %zu test words\n", split.train.size(), split.dev.size(), split.test.size());
   const Vocabulary letters = Vocabulary::build(source_sequences(split.train));
@@ -109,8 +116,9 @@ int train(const fs::path& data, const RunFiles& run, double minutes, std::size_t
   config.src_vocab = letters.size();
   config.tgt_vocab = phonemes.size();
   config.embedding_dim = 64;
-  config.hidden_dim = hidden;
-  config.attention_dim = hidden;
+  config.hidden_dim = t.hidden;
+  config.attention_dim = t.hidden;
+  config.dropout = t.dropout;
   config.encoder = EncoderKind::gru;
   config.bidirectional = true;
   config.context = ContextKind::additive;
@@ -119,23 +127,24 @@ int train(const fs::path& data, const RunFiles& run, double minutes, std::size_t
   letters.save_json(run.letters());
   phonemes.save_json(run.phonemes());
 
-  Generator gen(seed);
+  Generator gen(t.seed);
   Seq2Seq model(config, gen);
   std::printf("model: %zu parameters; %zu training pairs; %zu letters, %zu phonemes\n", model.num_parameters(),
               train.size(), letters.size() - kNumSpecials, phonemes.size() - kNumSpecials);
   TrainerOptions options;
-  options.batch_size = batch;
-  options.shard_size = std::max<std::size_t>(1, batch / 4);
-  options.threads = threads;
-  options.max_epochs = epochs;
-  options.time_budget_seconds = minutes * 60;
-  options.lr = lr;
+  options.batch_size = t.batch;
+  options.shard_size = std::max<std::size_t>(1, t.batch / 4);
+  options.threads = t.threads;
+  options.max_epochs = t.epochs;
+  options.time_budget_seconds = t.minutes * 60;
+  options.lr = t.lr;
+  options.warmup_steps = t.warmup;
   options.clip_norm = 1.0;
   options.log_every_steps = 100;
   options.max_decode_length = 40;
-  options.seed = seed;
+  options.seed = t.seed;
   options.checkpoint_dir = run.dir / "checkpoints";
-  options.resume = resume;
+  options.resume = t.resume;
   options.metrics_file = run.metrics();
   Trainer trainer(model, train, dev, options);
   const TrainSummary s = trainer.run();
@@ -144,7 +153,8 @@ int train(const fs::path& data, const RunFiles& run, double minutes, std::size_t
 
   // The best checkpoint on dev, scored on test.
   Loaded best = load_run(run);
-  report("test", evaluate(*best.model, evaluation_examples(split.test, letters, phonemes), 256, 40));
+  report(("test (beam " + std::to_string(t.beam) + ")").c_str(),
+         evaluate(*best.model, evaluation_examples(split.test, letters, phonemes), 256, 40, t.beam));
   const auto curves = read_metrics_series(run.metrics(), "step", {"train_loss", "dev_loss"});
   if (!curves.empty() && !curves[0].x.empty()) {
     write_line_plot(run.dir / "loss.png", curves, {.title = "G2P training", .x_label = "step", .y_label = "loss"});
@@ -153,11 +163,11 @@ int train(const fs::path& data, const RunFiles& run, double minutes, std::size_t
   return 0;
 }
 
-int evaluate_run(const fs::path& data, const RunFiles& run) {
+int evaluate_run(const fs::path& data, const RunFiles& run, std::size_t beam) {
   Loaded l = load_run(run);
   const SplitEntries split = load_dictionary(data, l.keep_stress);
-  report("dev", evaluate(*l.model, evaluation_examples(split.dev, l.letters, l.phonemes), 256, 40));
-  report("test", evaluate(*l.model, evaluation_examples(split.test, l.letters, l.phonemes), 256, 40));
+  report("dev", evaluate(*l.model, evaluation_examples(split.dev, l.letters, l.phonemes), 256, 40, beam));
+  report("test", evaluate(*l.model, evaluation_examples(split.test, l.letters, l.phonemes), 256, 40, beam));
   return 0;
 }
 
@@ -201,19 +211,19 @@ int main(int argc, char** argv) {
   app.add_option("--data", data, "the dictionary's index.js (scripts/fetch_cmudict.sh fetches it)");
 
   auto* train_cmd = app.add_subcommand("train", "train on the train split, validate on dev, score the best on test");
-  double minutes = 15, lr = 2e-3;
-  std::size_t threads = 0, hidden = 256, batch = 64, epochs = 100;
-  std::uint64_t seed = 1;
-  bool keep_stress = false, resume = false;
-  train_cmd->add_option("--minutes", minutes, "training time budget (validation excluded)");
-  train_cmd->add_option("--threads", threads, "threads (0: every core)");
-  train_cmd->add_option("--hidden", hidden, "GRU and attention size");
-  train_cmd->add_option("--batch", batch, "examples per step");
-  train_cmd->add_option("--lr", lr, "Adam learning rate");
-  train_cmd->add_option("--epochs", epochs, "at most this many epochs");
-  train_cmd->add_option("--seed", seed, "seed of initialisation and batch order");
-  train_cmd->add_flag("--keep-stress", keep_stress, "keep the vowels' stress digits (AH0 rather than AH)");
-  train_cmd->add_flag("--resume", resume, "continue from the run folder's last checkpoint");
+  TrainSettings t;
+  train_cmd->add_option("--minutes", t.minutes, "training time budget (validation excluded)");
+  train_cmd->add_option("--threads", t.threads, "threads (0: every core)");
+  train_cmd->add_option("--hidden", t.hidden, "GRU and attention size");
+  train_cmd->add_option("--batch", t.batch, "examples per step");
+  train_cmd->add_option("--lr", t.lr, "Adam learning rate");
+  train_cmd->add_option("--warmup", t.warmup, "steps of linear warm-up, then inverse square root decay (0: constant)");
+  train_cmd->add_option("--dropout", t.dropout, "dropout on embeddings and the output layer's input");
+  train_cmd->add_option("--epochs", t.epochs, "at most this many epochs");
+  train_cmd->add_option("--beam", t.beam, "beam width of the final test scoring");
+  train_cmd->add_option("--seed", t.seed, "seed of initialisation and batch order");
+  train_cmd->add_flag("--keep-stress", t.keep_stress, "keep the vowels' stress digits (AH0 rather than AH)");
+  train_cmd->add_flag("--resume", t.resume, "continue from the run folder's last checkpoint");
 
   auto* predict_cmd = app.add_subcommand("predict", "phonemes of words (any words) and their attention heatmaps");
   std::vector<std::string> words;
@@ -221,14 +231,15 @@ int main(int argc, char** argv) {
   predict_cmd->add_option("words", words, "words to pronounce")->required();
   predict_cmd->add_option("--beam", beam, "beam width");
 
-  app.add_subcommand("evaluate", "word and phoneme error rates of a trained model on dev and test");
+  auto* evaluate_cmd = app.add_subcommand("evaluate", "word and phoneme error rates of a trained model on dev and test");
+  evaluate_cmd->add_option("--beam", beam, "beam width (1: greedy)");
   CLI11_PARSE(app, argc, argv);
 
   try {
     const RunFiles run{out};
-    if (*train_cmd) return train(data, run, minutes, threads, keep_stress, hidden, batch, lr, epochs, resume, seed);
+    if (*train_cmd) return train(data, run, t);
     if (*predict_cmd) return predict(run, words, beam);
-    return evaluate_run(data, run);
+    return evaluate_run(data, run, beam);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "g2p: %s\n", e.what());
     return 1;

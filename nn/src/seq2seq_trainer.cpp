@@ -84,7 +84,7 @@ std::string bar(double fraction, int width) {
 }  // namespace
 
 Evaluation evaluate(Seq2Seq& model, const std::vector<Example>& examples, std::size_t batch_size,
-                    std::size_t max_decode_length) {
+                    std::size_t max_decode_length, std::size_t beam_width) {
   Evaluation out;
   if (examples.empty()) return out;
   const bool was_training = model.is_training();
@@ -102,7 +102,9 @@ Evaluation evaluate(Seq2Seq& model, const std::vector<Example>& examples, std::s
     const Tensor logits = model.forward(b.src, b.src_lengths, b.tgt_in).logits;
     loss_sum += sequence_cross_entropy(logits, b.tgt_out, kPad).item() * double(b.num_target_tokens);
     tokens += b.num_target_tokens;
-    const std::vector<Hypothesis> hyps = greedy_decode(model, b.src, b.src_lengths, {.max_length = max_decode_length});
+    const DecodeOptions decode{.max_length = max_decode_length, .beam_width = beam_width};
+    const std::vector<Hypothesis> hyps = beam_width > 1 ? beam_search(model, b.src, b.src_lengths, decode)
+                                                        : greedy_decode(model, b.src, b.src_lengths, decode);
     for (std::size_t r = 0; r < indices.size(); ++r) out.outputs[indices[r]] = hyps[r];
   }
   SequenceScorer scorer;

@@ -7,7 +7,7 @@ fail() { echo "g2p_smoke: $*" >&2; exit 1; }
 
 "$g2p" --out "$out" --data "$data" train --minutes 0.05 --hidden 16 --batch 8 --epochs 3 > "$out.train.log" 2>&1 \
   || { cat "$out.train.log"; fail "train failed"; }
-grep -q "^test: [0-9]* words  WER" "$out.train.log" || { cat "$out.train.log"; fail "no test score"; }
+grep -q "^test (beam [0-9]*): [0-9]* words  WER" "$out.train.log" || { cat "$out.train.log"; fail "no test score"; }
 for f in config.json letters.json phonemes.json checkpoints/best.ckpt checkpoints/last.ckpt metrics.jsonl; do
   [ -s "$out/$f" ] || fail "train did not write $f"
 done

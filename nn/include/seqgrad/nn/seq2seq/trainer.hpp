@@ -50,13 +50,14 @@ struct TrainerOptions {
 
 struct Evaluation {
   double loss = 0;         // teacher-forced, per target token
-  SequenceScores scores;   // greedy outputs against every reference
+  SequenceScores scores;   // decoded outputs against every reference
   std::vector<Hypothesis> outputs;  // per example, in the examples' order
 };
 
-// Teacher-forced loss and greedy decoding of `examples` in batches (model in eval mode meanwhile).
+// Teacher-forced loss and decoding of `examples` in batches (model in eval mode meanwhile): greedy,
+// or beam search when beam_width > 1.
 Evaluation evaluate(Seq2Seq& model, const std::vector<Example>& examples, std::size_t batch_size,
-                    std::size_t max_decode_length);
+                    std::size_t max_decode_length, std::size_t beam_width = 1);
 
 struct TrainSummary {
   std::size_t steps = 0;                 // optimizer steps taken in total (resumed ones included)
