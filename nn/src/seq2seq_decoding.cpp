@@ -18,13 +18,20 @@ std::vector<std::int64_t> lengths_of(const Tensor& src_lengths) {
   return {d, d + src_lengths.numel()};
 }
 
-// Row r's weights over its first `length` source positions (the real tokens).
-std::vector<double> attention_row(const Tensor& weights, std::size_t r, std::int64_t length) {
-  if (!weights.defined()) return {};
-  const std::size_t steps = weights.shape()[1];
-  const std::vector<double> all = weights.to_vector();  // small: [B, Ts]
-  return {all.begin() + static_cast<long>(r * steps), all.begin() + static_cast<long>(r * steps + length)};
-}
+// One decoder step's attention [B, Ts] on the host, read once per step (not once per row).
+struct StepAttention {
+  std::vector<double> values;  // empty when the model has no attention
+  std::size_t steps = 0;
+  explicit StepAttention(const Tensor& weights)
+      : values(weights.defined() ? weights.to_vector() : std::vector<double>{}),
+        steps(weights.defined() ? weights.shape()[1] : 0) {}
+  // Row r's weights over its first `length` source positions (the real tokens).
+  std::vector<double> row(std::size_t r, std::int64_t length) const {
+    if (values.empty()) return {};
+    const auto begin = values.begin() + static_cast<long>(r * steps);
+    return {begin, begin + length};
+  }
+};
 
 void check_options(const DecodeOptions& o) {
   if (o.max_length == 0 || o.beam_width == 0)
@@ -51,6 +58,7 @@ std::vector<Hypothesis> greedy_decode(const Seq2Seq& model, const Tensor& src, c
   std::size_t done = 0;
   for (std::size_t t = 0; t <= options.max_length && done < batch; ++t) {
     const StepOutput s = model.step(source, prev, state);
+    const StepAttention attention(s.weights);
     const Tensor logp = log_softmax(s.logits, -1).to(DType::f64);
     const Tensor best = argmax(logp, -1);
     const std::int64_t* b = best.data<std::int64_t>();
@@ -61,7 +69,7 @@ std::vector<Hypothesis> greedy_decode(const Seq2Seq& model, const Tensor& src, c
       Hypothesis& h = out[r];
       if (h.finished || h.tokens.size() >= options.max_length) { next[r] = options.eos_id; continue; }
       h.log_prob += lp[r * vocab + static_cast<std::size_t>(b[r])];
-      h.attention.push_back(attention_row(s.weights, r, lengths[r]));
+      h.attention.push_back(attention.row(r, lengths[r]));
       if (b[r] == options.eos_id) {
         h.finished = true;
       } else {
@@ -110,6 +118,7 @@ std::vector<Hypothesis> beam_search(const Seq2Seq& model, const Tensor& src, con
     for (std::size_t b = 0; b < batch; ++b)
       for (std::size_t j = 0; j < alive[b].size(); ++j) prev[b * k + j] = alive[b][j].last;
     const StepOutput s = model.step(source, Tensor::from_indices(prev, {prev.size()}), state);
+    const StepAttention attention(s.weights);
     const Tensor logp_t = log_softmax(s.logits, -1).to(DType::f64);
     const double* logp = logp_t.data<double>();
     const std::size_t vocab = logp_t.shape()[1];
@@ -135,7 +144,7 @@ std::vector<Hypothesis> beam_search(const Seq2Seq& model, const Tensor& src, con
           const Beam& parent = alive[b][cands[c].j];
           Beam child{parent.h, cands[c].v};
           child.h.log_prob = cands[c].log_prob;
-          child.h.attention.push_back(attention_row(s.weights, b * k + cands[c].j, lengths[b]));
+          child.h.attention.push_back(attention.row(b * k + cands[c].j, lengths[b]));
           if (cands[c].v == options.eos_id) {
             child.h.finished = true;
             finished[b].push_back(std::move(child));

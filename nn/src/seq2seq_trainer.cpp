@@ -166,7 +166,7 @@ void Trainer::save(const std::filesystem::path& file) const {
                    {"trainer.seed", std::to_string(options_.seed)}});
 }
 
-double Trainer::train_step(const std::vector<std::size_t>& indices) {
+Trainer::StepResult Trainer::train_step(const std::vector<std::size_t>& indices) {
   State& s = *state_;
   const std::size_t shard_size = options_.shard_size;
   const std::size_t num_shards = (indices.size() + shard_size - 1) / shard_size;
@@ -195,7 +195,7 @@ double Trainer::train_step(const std::vector<std::size_t>& indices) {
   if (options_.clip_norm > 0) clip_grad_norm(model_.named_parameters(), options_.clip_norm);
   s.adam.step();
   ++s.step;
-  return loss;
+  return {loss, total_tokens};
 }
 
 void Trainer::validate(TrainSummary& summary, bool& improved) {
@@ -268,9 +268,7 @@ TrainSummary Trainer::run() {
       break;
     }
     const std::vector<std::size_t> indices = s.batcher.next();
-    const double loss = train_step(indices);
-    std::size_t batch_tokens = 0;
-    for (std::size_t i : indices) batch_tokens += train_[i].target.size() + 1;
+    const auto [loss, batch_tokens] = train_step(indices);
     tokens += batch_tokens;
     summary.step_losses.push_back(loss);
     interval_loss += loss;

@@ -78,7 +78,11 @@ class Trainer {
 
  private:
   struct State;
-  double train_step(const std::vector<std::size_t>& batch_indices);
+  struct StepResult {
+    double loss = 0;
+    std::size_t target_tokens = 0;
+  };
+  StepResult train_step(const std::vector<std::size_t>& batch_indices);
   void validate(TrainSummary& summary, bool& improved);
   void save(const std::filesystem::path& file) const;
 
