@@ -38,6 +38,27 @@ TEST(Dropout, SameSeedSameMask) {
   EXPECT_EQ(dropout(x, 0.5, true, a).to_vector(), dropout(x, 0.5, true, b).to_vector());
 }
 
+TEST(Dropout, ScopedDefaultGeneratorGivesTheMasksAndNestedScopesRestore) {
+  const Tensor x = Tensor::ones({64});
+  Generator outer(5), inner(6), same_as_outer(5), same_as_inner(6);
+  Values from_inner, after_inner;
+  {
+    const DefaultGeneratorScope a(outer);
+    {
+      const DefaultGeneratorScope b(inner);
+      from_inner = dropout(x, 0.5, true).to_vector();  // the default generator argument: `inner`
+    }
+    after_inner = dropout(x, 0.5, true).to_vector();   // `outer` again
+  }
+  EXPECT_EQ(from_inner, dropout(x, 0.5, true, same_as_inner).to_vector());
+  EXPECT_EQ(after_inner, dropout(x, 0.5, true, same_as_outer).to_vector());
+  EXPECT_NE(from_inner, after_inner);
+  // Outside every scope the thread's own generator is back: `outer` draws nothing more.
+  Generator snapshot = outer;
+  dropout(x, 0.5, true);
+  EXPECT_EQ(outer.next_u64(), snapshot.next_u64());
+}
+
 TEST(LayerNorm, NormalisesTheLastDimension) {
   Tensor x = t64({1, 2, 3, 10, 20, 30}, {2, 3});
   Tensor w = t64({1, 2, 1}, {3}), b = t64({0, 0, 1}, {3});

@@ -24,10 +24,17 @@ std::uint64_t Generator::below(std::uint64_t n) {
   return x % n;
 }
 
+namespace {
+thread_local Generator* scoped_generator = nullptr;  // set by DefaultGeneratorScope
+}  // namespace
+
 Generator& default_generator() {
   thread_local Generator gen(0);
-  return gen;
+  return scoped_generator ? *scoped_generator : gen;
 }
+
+DefaultGeneratorScope::DefaultGeneratorScope(Generator& gen) : previous_(scoped_generator) { scoped_generator = &gen; }
+DefaultGeneratorScope::~DefaultGeneratorScope() { scoped_generator = previous_; }
 
 void manual_seed(std::uint64_t seed) { default_generator().seed(seed); }
 

@@ -24,8 +24,23 @@ class Generator {
   std::mt19937_64 engine_;
 };
 
-Generator& default_generator();  // this thread's; manual_seed reseeds it
+Generator& default_generator();  // this thread's (or its DefaultGeneratorScope's); manual_seed reseeds it
 void manual_seed(std::uint64_t seed);
+
+// Makes `gen` this thread's default generator until the scope ends, then the previous one again
+// (scopes nest). Layers deep in a model draw their dropout masks from default_generator(); a
+// data-parallel step gives each shard its own seeded generator this way, so the masks depend on the
+// shard, never on which worker thread happened to run it.
+class DefaultGeneratorScope {
+ public:
+  explicit DefaultGeneratorScope(Generator& gen);
+  ~DefaultGeneratorScope();
+  DefaultGeneratorScope(const DefaultGeneratorScope&) = delete;
+  DefaultGeneratorScope& operator=(const DefaultGeneratorScope&) = delete;
+
+ private:
+  Generator* previous_;
+};
 
 Tensor rand_uniform(const Shape& shape, double lo, double hi, DType dtype = DType::f32,
                     Generator& gen = default_generator());
