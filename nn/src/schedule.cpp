@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "seqgrad/nn/optim.hpp"
 
@@ -69,6 +70,21 @@ double CosineLr::lr_at(std::int64_t step) const {
   const double progress =
       std::min(1.0, static_cast<double>(step - warmup_) / static_cast<double>(total_ - warmup_));
   return min_ + (base_ - min_) * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
+}
+
+LinearCooldown::LinearCooldown(std::unique_ptr<LrSchedule> inner, std::int64_t total_steps, std::int64_t cooldown)
+    : inner_(std::move(inner)), total_(total_steps), cooldown_(cooldown) {
+  if (!inner_) throw std::invalid_argument("LinearCooldown: no schedule to cool down");
+  if (cooldown < 1 || cooldown > total_steps)
+    throw std::invalid_argument("LinearCooldown: needs 1 <= cooldown <= total_steps, got cooldown " +
+                                std::to_string(cooldown) + " and total_steps " + std::to_string(total_steps));
+}
+
+double LinearCooldown::lr_at(std::int64_t step) const {
+  check_step(step, "LinearCooldown");
+  const std::int64_t left = std::max<std::int64_t>(0, total_ - step);
+  const double lr = inner_->lr_at(step);
+  return left >= cooldown_ ? lr : lr * static_cast<double>(left) / static_cast<double>(cooldown_);
 }
 
 }  // namespace seqgrad::nn

@@ -121,8 +121,19 @@ struct Trainer::State {
         adam(model.named_parameters(), {.lr = o.lr}),
         parallel(model.parameters()),
         progress(o.progress) {
-    if (o.warmup_steps > 0) schedule = std::make_unique<WarmupInverseSqrt>(o.lr, static_cast<std::int64_t>(o.warmup_steps));
+    const auto warmup = static_cast<std::int64_t>(o.warmup_steps);
+    // The horizon is the run's planned length, not max_steps: an interrupted run (max_steps) and
+    // its resumption must follow the same schedule.
+    const auto total = static_cast<std::int64_t>(o.planned_steps > 0 ? o.planned_steps : o.max_epochs * batcher.batches_per_epoch());
+    if (o.lr_decay == LrDecay::cosine) schedule = std::make_unique<CosineLr>(o.lr, total, o.min_lr, warmup);
+    else if (warmup > 0) schedule = std::make_unique<WarmupInverseSqrt>(o.lr, warmup);
     else schedule = std::make_unique<ConstantLr>(o.lr);
+    if (!(o.cooldown_fraction >= 0.0 && o.cooldown_fraction < 1.0))
+      throw std::invalid_argument("Trainer: cooldown_fraction must be in [0, 1), got " + std::to_string(o.cooldown_fraction));
+    if (o.cooldown_fraction > 0.0) {
+      const auto cooldown = std::max<std::int64_t>(1, std::llround(o.cooldown_fraction * static_cast<double>(total)));
+      schedule = std::make_unique<LinearCooldown>(std::move(schedule), total, cooldown);
+    }
     if (!o.metrics_file.empty()) log.emplace(o.metrics_file, /*append=*/o.resume);
   }
   static std::vector<std::size_t> lengths_of(const std::vector<Example>& examples) {
@@ -183,6 +194,7 @@ Trainer::StepResult Trainer::train_step(const std::vector<std::size_t>& indices)
   const double loss = s.parallel.backward(num_shards, [&](std::size_t k) {
     // This shard's random draws, from its own generators: the same for any thread that runs it.
     Generator feed(mix_seed(options_.seed, s.step * 4096 + k)), drop(mix_seed(~options_.seed, s.step * 4096 + k));
+    const DefaultGeneratorScope layers_draw_from(drop);  // dropout inside the encoder's layers too
     const FeedPolicy policy{.teacher_forcing_ratio = eps, .sample = options_.sample_feed, .gen = &feed, .dropout_gen = &drop};
     const Batch& b = shards[k];
     const Tensor logits = model_.forward(b.src, b.src_lengths, b.tgt_in, policy).logits;
@@ -253,7 +265,7 @@ TrainSummary Trainer::run() {
   const auto start = Clock::now();
   double validation_seconds = 0;  // excluded from the training time
   const auto train_seconds = [&] { return seconds_since(start) - validation_seconds; };
-  double interval_loss = 0, interval_tokens = 0;
+  double interval_loss = 0, interval_tokens = 0, interval_start = 0;  // interval: since the last logged line
   std::size_t interval_steps = 0, tokens = 0, last_validated_step = s.step;
   const std::size_t per_epoch = s.batcher.batches_per_epoch();
   while (true) {
@@ -293,9 +305,10 @@ TrainSummary Trainer::run() {
         if (s.log)
           s.log->write({{"step", double(s.step)}, {"epoch", double(b.epoch)}, {"train_loss", interval_loss / double(interval_steps)},
                         {"lr", s.adam.lr()}, {"teacher_forcing", options_.teacher_forcing.at(static_cast<long>(s.step - 1))},
-                        {"tokens_per_s", interval_tokens / std::max(elapsed, 1e-9)}});
+                        {"tokens_per_s", interval_tokens / std::max(elapsed - interval_start, 1e-9)}});
         interval_loss = interval_tokens = 0;
         interval_steps = 0;
+        interval_start = elapsed;
       }
     }
     const bool validate_now = options_.eval_every_steps > 0 ? s.step % options_.eval_every_steps == 0 : epoch_end;

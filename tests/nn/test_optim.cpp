@@ -342,6 +342,19 @@ TEST(Schedule, Cosine) {
   EXPECT_THROW(nn::CosineLr(1.0, 10, 0.0, 10), std::invalid_argument);  // no room after warm-up
 }
 
+TEST(Schedule, LinearCooldownFallsToZeroOverTheLastSteps) {
+  const nn::LinearCooldown s(std::make_unique<nn::WarmupInverseSqrt>(1.0, 4), 20, 4);
+  EXPECT_DOUBLE_EQ(s.lr_at(2), 0.5);                     // the inner warm-up
+  EXPECT_DOUBLE_EQ(s.lr_at(16), 0.5);                    // the inner decay, up to total - cooldown
+  EXPECT_DOUBLE_EQ(s.lr_at(17), std::sqrt(4.0 / 17) * 3 / 4);
+  EXPECT_DOUBLE_EQ(s.lr_at(19), std::sqrt(4.0 / 19) / 4);
+  EXPECT_EQ(s.lr_at(20), 0.0);
+  EXPECT_EQ(s.lr_at(25), 0.0);
+  EXPECT_THROW(nn::LinearCooldown(std::make_unique<nn::ConstantLr>(1.0), 10, 0), std::invalid_argument);
+  EXPECT_THROW(nn::LinearCooldown(std::make_unique<nn::ConstantLr>(1.0), 10, 11), std::invalid_argument);
+  EXPECT_THROW(nn::LinearCooldown(nullptr, 10, 2), std::invalid_argument);
+}
+
 TEST(Schedule, ApplySetsTheRateOfTheNextUpdate) {
   Tensor p = param({0.0});
   nn::SGD opt({p}, {.lr = 123.0});

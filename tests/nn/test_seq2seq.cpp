@@ -154,7 +154,9 @@ TEST(Decoding, BeamOfWidthOneIsGreedyAndWiderBeamsScoreNoWorse) {
   for (std::size_t i = 0; i < 2; ++i) {
     EXPECT_EQ(beam1[i].tokens, greedy[i].tokens) << "row " << i;
     EXPECT_NEAR(beam1[i].log_prob, greedy[i].log_prob, 1e-9);
-    if (greedy[i].finished && beam4[i].finished) EXPECT_GE(beam4[i].log_prob, greedy[i].log_prob - 1e-9);
+    if (greedy[i].finished && beam4[i].finished) {
+      EXPECT_GE(beam4[i].log_prob, greedy[i].log_prob - 1e-9);
+    }
     // the attention rows cover the real source tokens of the row
     for (const auto& row : beam4[i].attention) EXPECT_EQ(row.size(), i == 0 ? 4u : 2u);
   }

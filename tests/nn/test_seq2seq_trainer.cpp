@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include "seqgrad/nn/schedule.hpp"
+#include "seqgrad/nn/seq2seq/metrics_log.hpp"
 #include "seqgrad/nn/seq2seq/synthetic.hpp"
 #include "seqgrad/nn/seq2seq/trainer.hpp"
 
@@ -18,12 +20,15 @@ struct Fixture {
   SyntheticData data = make_synthetic_split(48, 12, task, 3);
   Vocabulary vocab = synthetic_vocabulary(task);
 
-  std::unique_ptr<Seq2Seq> model(std::uint64_t seed) const {
+  std::unique_ptr<Seq2Seq> model(std::uint64_t seed, EncoderKind encoder = EncoderKind::gru, std::size_t layers = 1) const {
     ModelConfig c;
     c.src_vocab = c.tgt_vocab = vocab.size();
     c.embedding_dim = 8;
     c.hidden_dim = 16;
     c.attention_dim = 8;
+    c.encoder = encoder;
+    c.encoder_layers = layers;
+    c.feedforward_dim = 32;
     c.dropout = 0.1;  // exercises the per-shard dropout generators
     Generator gen(seed);
     return std::make_unique<Seq2Seq>(c, gen);
@@ -83,6 +88,75 @@ TEST(Trainer, ResumedRunEqualsUninterruptedRunForAnyThreadCount) {
   std::filesystem::remove_all(dir_b);
 }
 
+// Dropout between a multi-layer GRU's layers and inside transformer layers draws from the thread's
+// default generator; the trainer points it at the shard's generator, so worker threads change nothing.
+TEST(Trainer, DropoutInsideEncoderLayersIsTheSameForAnyThreadCount) {
+  const Fixture f;
+  for (const auto& [encoder, layers] : {std::pair{EncoderKind::gru, 2}, std::pair{EncoderKind::transformer, 2}}) {
+    std::vector<std::vector<double>> losses;
+    for (std::size_t threads : {1, 2}) {
+      auto model = f.model(5, encoder, layers);
+      TrainerOptions o = f.options("");
+      o.threads = threads;
+      o.max_epochs = 2;
+      losses.push_back(Trainer(*model, f.data.train, f.data.test, o).run().step_losses);
+    }
+    EXPECT_EQ(losses[0], losses[1]) << to_string(encoder) << " encoder, " << layers << " layers";
+  }
+}
+
+TEST(Trainer, CosineDecayRunsOverThePlannedEpochsAndResumesOnTheSameSchedule) {
+  const Fixture f;
+  const auto dir = fresh_dir("cosine");
+  std::filesystem::create_directories(dir);
+  auto model = f.model(4);
+  TrainerOptions o = f.options(dir);
+  o.lr_decay = LrDecay::cosine;
+  o.warmup_steps = 2;
+  o.min_lr = 1e-4;
+  o.log_every_steps = 1;
+  o.metrics_file = dir / "metrics.jsonl";
+  o.max_steps = 7;  // interrupted: the horizon must stay the 3 planned epochs (12 steps), not 7
+  Trainer(*model, f.data.train, f.data.test, o).run();
+  o.max_steps = 0;
+  o.resume = true;
+  const TrainSummary s = Trainer(*model, f.data.train, f.data.test, o).run();
+  ASSERT_EQ(s.steps, 12u);
+
+  const nn::CosineLr expected(o.lr, 12, o.min_lr, 2);
+  const auto lr = read_metrics_series(o.metrics_file, "step", {"lr"});
+  ASSERT_EQ(lr.size(), 1u);
+  ASSERT_EQ(lr[0].x.size(), 12u);  // one line per step, both runs together
+  for (std::size_t i = 0; i < 12; ++i) {
+    EXPECT_EQ(lr[0].x[i], double(i + 1));
+    EXPECT_DOUBLE_EQ(lr[0].y[i], expected.lr_at(static_cast<std::int64_t>(i + 1))) << "step " << i + 1;
+  }
+  EXPECT_DOUBLE_EQ(lr[0].y.back(), o.min_lr);  // the last step of the run reaches the floor
+  EXPECT_DOUBLE_EQ(lr[0].y[1], o.lr);          // the end of the warm-up reaches the peak
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Trainer, CooldownBringsTheRateToZeroAtTheEndOfThePlannedEpochs) {
+  const Fixture f;
+  const auto dir = fresh_dir("cooldown");
+  std::filesystem::create_directories(dir);
+  auto model = f.model(6);
+  TrainerOptions o = f.options("");
+  o.warmup_steps = 2;
+  o.cooldown_fraction = 0.25;  // the last 3 of 12 steps
+  o.log_every_steps = 1;
+  o.metrics_file = dir / "metrics.jsonl";
+  Trainer(*model, f.data.train, f.data.test, o).run();
+  const nn::LinearCooldown expected(std::make_unique<nn::WarmupInverseSqrt>(o.lr, 2), 12, 3);
+  const auto lr = read_metrics_series(o.metrics_file, "step", {"lr"});
+  ASSERT_EQ(lr.at(0).y.size(), 12u);
+  for (std::size_t i = 0; i < 12; ++i)
+    EXPECT_DOUBLE_EQ(lr[0].y[i], expected.lr_at(static_cast<std::int64_t>(i + 1))) << "step " << i + 1;
+  EXPECT_EQ(lr[0].y.back(), 0.0);
+  EXPECT_GT(lr[0].y[8], 0.0);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Trainer, EarlyStoppingStopsWhenTheDevScoreStopsImproving) {
   const Fixture f;
   auto model = f.model(2);
@@ -105,4 +179,11 @@ TEST(Trainer, RefusesBadSettings) {
   o.resume = true;
   EXPECT_THROW(Trainer(*model, f.data.train, f.data.test, o), std::invalid_argument);
   EXPECT_THROW(Trainer(*model, {}, f.data.test, f.options("")), std::invalid_argument);
+  o = f.options("");
+  o.lr_decay = LrDecay::cosine;
+  o.warmup_steps = 12;  // the whole run (3 epochs of 4 steps) is warm-up: nothing left to decay over
+  EXPECT_THROW(Trainer(*model, f.data.train, f.data.test, o), std::invalid_argument);
+  o = f.options("");
+  o.cooldown_fraction = 1.0;
+  EXPECT_THROW(Trainer(*model, f.data.train, f.data.test, o), std::invalid_argument);
 }

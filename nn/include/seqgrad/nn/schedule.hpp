@@ -9,6 +9,7 @@
 // A schedule holds no state besides its settings, so resuming from a checkpoint (which restores the
 // step count) resumes the schedule too.
 #include <cstdint>
+#include <memory>
 
 namespace seqgrad::nn {
 
@@ -59,6 +60,21 @@ class CosineLr : public LrSchedule {
  private:
   double base_, min_;
   std::int64_t total_, warmup_;
+};
+
+// Another schedule, then a linear fall to 0 over its last `cooldown` steps of `total_steps` (the
+// "cool-down" of warmup-stable-decay training: most of the gain of annealing, without committing
+// the whole run to a decay shape):
+//   step <= total - cooldown:  inner(step)
+//   after:                     inner(step) * max(0, total - step) / cooldown
+class LinearCooldown : public LrSchedule {
+ public:
+  LinearCooldown(std::unique_ptr<LrSchedule> inner, std::int64_t total_steps, std::int64_t cooldown);
+  double lr_at(std::int64_t step) const override;
+
+ private:
+  std::unique_ptr<LrSchedule> inner_;
+  std::int64_t total_, cooldown_;
 };
 
 }  // namespace seqgrad::nn

@@ -24,6 +24,12 @@
 
 namespace seqgrad::nn::seq2seq {
 
+// What the learning rate does after its warm-up.
+enum class LrDecay {
+  inverse_sqrt,  // the Transformer's 1/sqrt(step) (constant when warmup_steps is 0)
+  cosine,        // half a cosine down to min_lr at the end of the run (planned_steps)
+};
+
 struct TrainerOptions {
   std::size_t batch_size = 64;
   std::size_t shard_size = 16;       // examples per data-parallel shard (fixed: results do not depend on threads)
@@ -32,7 +38,11 @@ struct TrainerOptions {
   std::size_t max_steps = 0;         // 0: no limit (a stop here saves last.ckpt, to resume later)
   double time_budget_seconds = 0;    // 0: no limit; training time, validation excluded
   double lr = 2e-3;
-  std::size_t warmup_steps = 0;      // > 0: linear warm-up, then inverse square root decay
+  std::size_t warmup_steps = 0;      // linear warm-up from 0 to lr over this many steps, then lr_decay
+  LrDecay lr_decay = LrDecay::inverse_sqrt;
+  double min_lr = 0.0;               // cosine: the rate at the end
+  double cooldown_fraction = 0.0;    // in [0, 1): over this last part of the planned steps the rate falls linearly to 0
+  std::size_t planned_steps = 0;     // the horizon of cosine and cool-down (0: max_epochs whole epochs)
   double clip_norm = 1.0;            // 0: no clipping
   double label_smoothing = 0.0;
   TeacherForcingSchedule teacher_forcing = TeacherForcingSchedule::constant(1.0);  // eps_i of step i
