@@ -97,9 +97,10 @@ void report(const char* split, const Evaluation& e) {
 }
 
 struct TrainSettings {
-  double minutes = 15, lr = 2e-3, dropout = 0.0;
-  std::size_t threads = 0, hidden = 256, batch = 64, epochs = 100, warmup = 0, beam = 4;
+  double minutes = 15, lr = 2e-3, dropout = 0.0, cooldown = 0.0, label_smoothing = 0.0;
+  std::size_t threads = 0, hidden = 256, batch = 64, shard = 32, epochs = 100, warmup = 0, beam = 4;
   std::uint64_t seed = 1;
+  std::string decay = "inverse-sqrt";
   bool keep_stress = false, resume = false;
 };
 
@@ -133,12 +134,15 @@ int train(const fs::path& data, const RunFiles& run, const TrainSettings& t) {
               train.size(), letters.size() - kNumSpecials, phonemes.size() - kNumSpecials);
   TrainerOptions options;
   options.batch_size = t.batch;
-  options.shard_size = std::max<std::size_t>(1, t.batch / 4);
+  options.shard_size = t.shard;
   options.threads = t.threads;
   options.max_epochs = t.epochs;
   options.time_budget_seconds = t.minutes * 60;
   options.lr = t.lr;
   options.warmup_steps = t.warmup;
+  options.lr_decay = t.decay == "cosine" ? LrDecay::cosine : LrDecay::inverse_sqrt;
+  options.cooldown_fraction = t.cooldown;
+  options.label_smoothing = t.label_smoothing;
   options.clip_norm = 1.0;
   options.log_every_steps = 100;
   options.max_decode_length = 40;
@@ -216,9 +220,17 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--threads", t.threads, "threads (0: every core)");
   train_cmd->add_option("--hidden", t.hidden, "GRU and attention size");
   train_cmd->add_option("--batch", t.batch, "examples per step");
+  train_cmd->add_option("--shard", t.shard, "examples per data-parallel shard (fixed, so results do not depend on --threads)")
+      ->check(CLI::PositiveNumber);
   train_cmd->add_option("--lr", t.lr, "Adam learning rate");
-  train_cmd->add_option("--warmup", t.warmup, "steps of linear warm-up, then inverse square root decay (0: constant)");
+  train_cmd->add_option("--warmup", t.warmup, "steps of linear warm-up from 0 to --lr (0: none), then --decay");
+  train_cmd->add_option("--decay", t.decay, "after the warm-up: inverse-sqrt, or cosine down to 0 at the end of --epochs")
+      ->check(CLI::IsMember({"inverse-sqrt", "cosine"}));
+  train_cmd->add_option("--cooldown", t.cooldown, "over this last part of --epochs the rate falls linearly to 0")
+      ->check(CLI::Range(0.0, 0.99));
   train_cmd->add_option("--dropout", t.dropout, "dropout on embeddings and the output layer's input");
+  train_cmd->add_option("--label-smoothing", t.label_smoothing, "weight of the uniform distribution in the loss's targets")
+      ->check(CLI::Range(0.0, 0.99));
   train_cmd->add_option("--epochs", t.epochs, "at most this many epochs");
   train_cmd->add_option("--beam", t.beam, "beam width of the final test scoring");
   train_cmd->add_option("--seed", t.seed, "seed of initialisation and batch order");
