@@ -151,6 +151,9 @@ int train(const fs::path& data, const RunFiles& run, const TrainSettings& t) {
   options.resume = t.resume;
   options.metrics_file = run.metrics();
   Trainer trainer(model, train, dev, options);
+  if (t.cooldown > 0 || options.lr_decay == LrDecay::cosine)
+    std::printf("the learning rate reaches %g at step %zu, the end of epoch %zu (if --minutes allows)\n",
+                trainer.lr_at(trainer.planned_steps()), trainer.planned_steps(), t.epochs);
   const TrainSummary s = trainer.run();
   std::printf("trained %zu steps (%zu epochs) in %.1f min, %.0f target tokens/s; stopped by %s\n", s.steps,
               s.epochs_completed, s.train_seconds / 60, s.target_tokens_per_second, s.stop_reason.c_str());
@@ -224,7 +227,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   train_cmd->add_option("--lr", t.lr, "Adam learning rate");
   train_cmd->add_option("--warmup", t.warmup, "steps of linear warm-up from 0 to --lr (0: none), then --decay");
-  train_cmd->add_option("--decay", t.decay, "after the warm-up: inverse-sqrt, or cosine down to 0 at the end of --epochs")
+  train_cmd->add_option("--decay", t.decay, "after the warm-up: inverse-sqrt (constant without --warmup), or cosine down to 0 at the end of --epochs")
       ->check(CLI::IsMember({"inverse-sqrt", "cosine"}));
   train_cmd->add_option("--cooldown", t.cooldown, "over this last part of --epochs the rate falls linearly to 0")
       ->check(CLI::Range(0.0, 0.99));

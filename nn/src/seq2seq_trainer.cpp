@@ -124,7 +124,8 @@ struct Trainer::State {
     const auto warmup = static_cast<std::int64_t>(o.warmup_steps);
     // The horizon is the run's planned length, not max_steps: an interrupted run (max_steps) and
     // its resumption must follow the same schedule.
-    const auto total = static_cast<std::int64_t>(o.planned_steps > 0 ? o.planned_steps : o.max_epochs * batcher.batches_per_epoch());
+    planned_steps = o.planned_steps > 0 ? o.planned_steps : o.max_epochs * batcher.batches_per_epoch();
+    const auto total = static_cast<std::int64_t>(planned_steps);
     if (o.lr_decay == LrDecay::cosine) schedule = std::make_unique<CosineLr>(o.lr, total, o.min_lr, warmup);
     else if (warmup > 0) schedule = std::make_unique<WarmupInverseSqrt>(o.lr, warmup);
     else schedule = std::make_unique<ConstantLr>(o.lr);
@@ -146,6 +147,7 @@ struct Trainer::State {
   Adam adam;
   DataParallel parallel;
   std::unique_ptr<LrSchedule> schedule;
+  std::size_t planned_steps = 0;  // the schedule's horizon
   std::optional<MetricsLog> log;
   Progress progress;
   std::size_t step = 0;  // optimizer steps so far
@@ -164,6 +166,9 @@ Trainer::Trainer(Seq2Seq& model, std::vector<Example> train, std::vector<Example
 }
 
 Trainer::~Trainer() = default;
+
+std::size_t Trainer::planned_steps() const { return state_->planned_steps; }
+double Trainer::lr_at(std::size_t step) const { return state_->schedule->lr_at(static_cast<std::int64_t>(step)); }
 
 void Trainer::save(const std::filesystem::path& file) const {
   const Batcher::State b = state_->batcher.state();

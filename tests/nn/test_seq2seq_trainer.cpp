@@ -146,8 +146,12 @@ TEST(Trainer, CooldownBringsTheRateToZeroAtTheEndOfThePlannedEpochs) {
   o.cooldown_fraction = 0.25;  // the last 3 of 12 steps
   o.log_every_steps = 1;
   o.metrics_file = dir / "metrics.jsonl";
-  Trainer(*model, f.data.train, f.data.test, o).run();
+  Trainer trainer(*model, f.data.train, f.data.test, o);
+  EXPECT_EQ(trainer.planned_steps(), 12u);
+  trainer.run();
   const nn::LinearCooldown expected(std::make_unique<nn::WarmupInverseSqrt>(o.lr, 2), 12, 3);
+  EXPECT_EQ(trainer.lr_at(12), 0.0);
+  EXPECT_DOUBLE_EQ(trainer.lr_at(5), expected.lr_at(5));
   const auto lr = read_metrics_series(o.metrics_file, "step", {"lr"});
   ASSERT_EQ(lr.at(0).y.size(), 12u);
   for (std::size_t i = 0; i < 12; ++i)

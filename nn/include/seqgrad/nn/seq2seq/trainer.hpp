@@ -85,6 +85,10 @@ class Trainer {
   Trainer(Seq2Seq& model, std::vector<Example> train, std::vector<Example> dev, TrainerOptions options);
   ~Trainer();
   TrainSummary run();
+  // The run's planned length in optimizer steps (planned_steps, or max_epochs whole epochs): the
+  // horizon of cosine decay and cool-down. A time budget or max_steps may stop the run before it.
+  std::size_t planned_steps() const;
+  double lr_at(std::size_t step) const;  // the learning rate of update `step` (counting from 1)
 
  private:
   struct State;
