@@ -33,6 +33,9 @@ if [ "${SEQGRAD_SKIP_ASAN:-0}" != 1 ]; then
   seqgrad_configure build-asan -DSEQGRAD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
     -DSEQGRAD_BUILD_BENCH=OFF -DSEQGRAD_BUILD_EXAMPLES=ON
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}  # -fno-sanitize-recover makes UB fatal
+  # Pooled buffers are reused, so ASan cannot see an op read memory it never wrote; filled with
+  # NaN bytes here, such a read fails the tests instead.
+  export SEQGRAD_POISON_BUFFERS=1
   build_and_test build-asan
 fi
 echo "test.sh: all tests passed"

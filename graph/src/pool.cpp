@@ -1,13 +1,25 @@
 #include "seqgrad/graph/pool.hpp"
 
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 namespace seqgrad {
 
 namespace {
 constexpr std::size_t kAlign = 64;
+
+// SEQGRAD_POISON_BUFFERS=1 fills every buffer handed out with 0xFF bytes (NaN as a float, -1 as an
+// integer), so an op that reads memory it never wrote shows up as NaN instead of quietly using
+// whatever the buffer's last owner left there. The sanitizer test build sets it.
+bool poison_buffers() {
+  static const bool on = [] {
+    const char* v = std::getenv("SEQGRAD_POISON_BUFFERS");
+    return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
+  }();
+  return on;
 }
+}  // namespace
 
 // Exact sizes rounded to the alignment: a repeated step asks for exactly the sizes it asked for
 // before, so exact buckets reuse everything without the waste of power-of-two classes.
@@ -28,6 +40,7 @@ void* BufferPool::acquire(std::size_t bytes) {
       stats_.reuses++;
       stats_.bytes_cached -= b;
       stats_.bytes_in_use += b;
+      if (poison_buffers()) std::memset(p, 0xFF, b);
       return p;
     }
     stats_.fresh_allocations++;
@@ -35,6 +48,7 @@ void* BufferPool::acquire(std::size_t bytes) {
   }
   void* p = std::aligned_alloc(kAlign, b);
   if (!p) throw std::bad_alloc();
+  if (poison_buffers()) std::memset(p, 0xFF, b);
   return p;
 }
 
