@@ -4,22 +4,10 @@
 #include <functional>
 
 #include "seqgrad/seqgrad.hpp"
+#include "support/expect_error.hpp"
 
 using namespace seqgrad;
-
-namespace {
-// Runs f, expects an exception of type E whose message contains every fragment.
-template <class E = std::invalid_argument>
-void expect_error(const std::function<void()>& f, std::vector<std::string> fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception; expected one mentioning " << fragments.front();
-  } catch (const E& e) {
-    const std::string msg = e.what();
-    for (const auto& frag : fragments) EXPECT_NE(msg.find(frag), std::string::npos) << "'" << frag << "' not in: " << msg;
-  }
-}
-}  // namespace
+using seqgrad::test_support::expect_error;
 
 TEST(Errors, EveryBinaryOpNamesBothShapes) {
   const Tensor a = Tensor::ones({2, 3}), b = Tensor::ones({4, 5});

@@ -6,8 +6,10 @@
 #include <numeric>
 
 #include "seqgrad/seqgrad.hpp"
+#include "support/expect_error.hpp"
 
 using namespace seqgrad;
+using seqgrad::test_support::expect_error;
 
 namespace {
 
@@ -27,17 +29,6 @@ Tensor grad_of(const Tensor& leaf_values, const std::function<Tensor(const Tenso
   Tensor x = leaf_values.clone().requires_grad_();
   backward(f(x), upstream);
   return x.grad();
-}
-
-template <class E = std::invalid_argument>
-void expect_error(const std::function<void()>& f, const std::vector<std::string>& fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception; expected one mentioning " << fragments.front();
-  } catch (const E& e) {
-    const std::string msg = e.what();
-    for (const auto& frag : fragments) EXPECT_NE(msg.find(frag), std::string::npos) << "'" << frag << "' not in: " << msg;
-  }
 }
 
 }  // namespace

@@ -11,8 +11,10 @@
 #include "seqgrad/autodiff/gradcheck.hpp"
 #include "seqgrad/nn/attention.hpp"
 #include "seqgrad/ops/ops.hpp"
+#include "support/expect_error.hpp"
 
 using namespace seqgrad;
+using seqgrad::test_support::expect_error;
 
 namespace {
 
@@ -23,16 +25,6 @@ Tensor leaf(const Shape& shape, Generator& gen) { return rand_uniform(shape, -1.
 // Sequence 0 has 3 real tokens of 5, sequence 1 all 5, sequence 2 one.
 Tensor padding_mask() { return Tensor::from_indices({1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0}, {3, 5}); }
 bool is_real(std::size_t b, std::size_t t) { return padding_mask().to_vector()[b * 5 + t] != 0.0; }
-
-// Throws-with-message check: the call must throw std::invalid_argument whose text holds every piece.
-void expect_error(const std::function<void()>& call, const std::vector<std::string>& pieces) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one mentioning " << pieces.front();
-  } catch (const std::invalid_argument& e) {
-    for (const auto& p : pieces) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
-  }
-}
 
 void expect_gradcheck(const std::string& name, const TensorFunction& f, const std::vector<Tensor>& inputs,
                       GradCheckOptions options = {}) {

@@ -4,7 +4,6 @@
 // leaves the previous checkpoint intact.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <csignal>
 #include <cstring>
@@ -15,6 +14,7 @@
 #include "seqgrad/nn/checkpoint.hpp"
 #include "seqgrad/nn/layers.hpp"
 #include "seqgrad/nn/linear.hpp"
+#include "support/temp_path.hpp"
 
 using namespace seqgrad;
 namespace fs = std::filesystem;
@@ -82,9 +82,7 @@ void write_all(const fs::path& f, const std::string& data) {
 class Checkpoint : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() /
-          ("seqgrad_ckpt_" + std::to_string(::getpid()) + "_" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir = seqgrad::test_support::temp_path(std::string("ckpt_") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir);
     fs::create_directories(dir);
     file = dir / "model.ckpt";

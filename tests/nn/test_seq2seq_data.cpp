@@ -16,16 +16,14 @@
 #include "seqgrad/nn/seq2seq/readers.hpp"
 #include "seqgrad/nn/seq2seq/synthetic.hpp"
 #include "seqgrad/nn/seq2seq/vocab.hpp"
+#include "support/temp_path.hpp"
 
 using namespace seqgrad;
 using namespace seqgrad::nn::seq2seq;
 namespace fs = std::filesystem;
+using seqgrad::test_support::temp_path;
 
 namespace {
-
-fs::path temp_file(const std::string& name) {
-  return fs::temp_directory_path() / ("seqgrad_test_" + std::to_string(::getpid()) + "_" + name);
-}
 
 std::vector<std::int64_t> ints(const Tensor& t) {
   const auto* p = t.data<std::int64_t>();
@@ -83,7 +81,7 @@ TEST(Vocabulary, TextAndJsonRoundTrips) {
   const auto v = Vocabulary::build({{"AA", "B", "CH", "a b", "é"}}, Vocabulary::Order::first_seen);
   EXPECT_EQ(Vocabulary::from_text(v.to_text()), v);
   EXPECT_EQ(Vocabulary::from_json(v.to_json()), v);
-  const auto text_file = temp_file("vocab.txt"), json_file = temp_file("vocab.json");
+  const auto text_file = temp_path("vocab.txt"), json_file = temp_path("vocab.json");
   v.save_text(text_file);
   v.save_json(json_file);
   EXPECT_EQ(Vocabulary::load_text(text_file), v);
@@ -111,7 +109,7 @@ TEST(Vocabulary, BadFilesAndSymbolsAreRefused) {
   Vocabulary v;
   EXPECT_THROW(v.add("a\nb"), std::invalid_argument);
   EXPECT_THROW(v.add(""), std::invalid_argument);
-  EXPECT_THROW(Vocabulary::load_text(temp_file("does_not_exist")), std::runtime_error);
+  EXPECT_THROW(Vocabulary::load_text(temp_path("does_not_exist")), std::runtime_error);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -346,7 +344,7 @@ TEST(TsvReader, InvalidUtf8IsMalformedInCharacterMode) {
 }
 
 TEST(TsvReader, FileOverloadAndMissingFile) {
-  const auto file = temp_file("pairs.tsv");
+  const auto file = temp_path("pairs.tsv");
   std::ofstream(file) << "ab\tA B\n";
   EXPECT_EQ(read_tsv(file).entries.size(), 1u);
   fs::remove(file);

@@ -9,16 +9,14 @@
 
 #include "seqgrad/nn/seq2seq/metrics_log.hpp"
 #include "seqgrad/nn/seq2seq/plot.hpp"
+#include "support/temp_path.hpp"
 
 using namespace seqgrad;
 using namespace seqgrad::nn::seq2seq;
 namespace fs = std::filesystem;
+using seqgrad::test_support::temp_path;
 
 namespace {
-
-fs::path temp_file(const std::string& name) {
-  return fs::temp_directory_path() / ("seqgrad_test_" + std::to_string(::getpid()) + "_" + name);
-}
 
 std::size_t count_colour(const Image& img, long x0, long y0, long x1, long y1, Rgb colour) {
   std::size_t n = 0;
@@ -37,7 +35,7 @@ TEST(Image, PngRoundTripAndErrors) {
   img.set(3, 2, {255, 0, 128});
   img.set(-1, 0, kBlack);   // outside: ignored
   img.set(7, 0, kBlack);
-  const auto file = temp_file("roundtrip.png");
+  const auto file = temp_path("roundtrip.png");
   write_png(file, img);
   const Image back = read_png(file);
   EXPECT_EQ(back.width, 7u);
@@ -60,7 +58,7 @@ TEST(Heatmap, CellsHaveTheColourMapColours) {
                                  0.0, 0.0, 0.0, 1.0};
   const std::vector<std::string> x = {"h", "e", "y", "<eos>"}, y = {"HH", "EY", "<eos>"};
   HeatmapLayout layout;
-  const auto file = temp_file("heatmap.png");
+  const auto file = temp_path("heatmap.png");
   const Image drawn = attention_heatmap(w, 3, 4, x, y, {.title = "hey"}, &layout);
   write_png(file, drawn);
   const Image img = read_png(file);
@@ -106,7 +104,7 @@ TEST(Heatmap, GraysAndTensorInput) {
   EXPECT_EQ(cell(0, 1), kBlack);
   EXPECT_EQ(cell(1, 0), (Rgb{191, 191, 191}));  // 255 * 0.75, rounded
   EXPECT_EQ(cell(1, 1), (Rgb{64, 64, 64}));
-  const auto file = temp_file("heatmap_tensor.png");
+  const auto file = temp_path("heatmap_tensor.png");
   write_attention_heatmap(file, t, {"a", "b"}, {"c", "d"});
   EXPECT_GT(fs::file_size(file), 0u);
   fs::remove(file);
@@ -128,7 +126,7 @@ TEST(LinePlot, SeriesAreDrawnWhereTheLayoutSays) {
   const std::vector<Series> series = {{"train_loss", {0, 100, 200, 300}, {4.0, 2.0, 1.5, 1.2}},
                                       {"dev_loss", {0, 150, 300}, {4.2, 2.4, 2.0}}};
   PlotLayout L;
-  const auto file = temp_file("plot.png");
+  const auto file = temp_path("plot.png");
   write_png(file, line_plot(series, {.width = 640, .height = 400, .title = "loss", .x_label = "step"}, &L));
   const Image img = read_png(file);
   fs::remove(file);
@@ -172,7 +170,7 @@ TEST(LinePlot, FixedRangesMarkersAndErrors) {
 }
 
 TEST(MetricsLog, RoundTripIntoSeriesAndBadLinesReported) {
-  const auto file = temp_file("metrics.jsonl");
+  const auto file = temp_path("metrics.jsonl");
   {
     MetricsLog log(file, /*append=*/false);
     log.write({{"step", 0}, {"train_loss", 4.0}});

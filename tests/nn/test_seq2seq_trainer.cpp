@@ -9,6 +9,7 @@
 #include "seqgrad/nn/seq2seq/metrics_log.hpp"
 #include "seqgrad/nn/seq2seq/synthetic.hpp"
 #include "seqgrad/nn/seq2seq/trainer.hpp"
+#include "support/temp_path.hpp"
 
 using namespace seqgrad;
 using namespace seqgrad::nn::seq2seq;
@@ -48,7 +49,7 @@ struct Fixture {
 };
 
 std::filesystem::path fresh_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("seqgrad_trainer_" + name);
+  const auto dir = seqgrad::test_support::temp_path("trainer_" + name);
   std::filesystem::remove_all(dir);
   return dir;
 }

@@ -10,23 +10,16 @@
 #include "seqgrad/autodiff/gradcheck.hpp"
 #include "seqgrad/nn/transformer.hpp"
 #include "seqgrad/ops/ops.hpp"
+#include "support/expect_error.hpp"
 
 using namespace seqgrad;
+using seqgrad::test_support::expect_error;
 
 namespace {
 
 constexpr DType f64 = DType::f64;
 
 Tensor leaf(const Shape& shape, Generator& gen) { return rand_uniform(shape, -1.0, 1.0, f64, gen).requires_grad_(); }
-
-void expect_error(const std::function<void()>& call, const std::vector<std::string>& pieces) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one mentioning " << pieces.front();
-  } catch (const std::invalid_argument& e) {
-    for (const auto& p : pieces) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
-  }
-}
 
 nn::TransformerEncoderLayerOptions small(bool norm_first, nn::Activation activation, double dropout = 0.0) {
   return {.dim_feedforward = 6, .dropout = dropout, .activation = activation, .norm_first = norm_first, .dtype = f64};
