@@ -31,23 +31,28 @@ BufferPool::~BufferPool() { trim(); }
 
 void* BufferPool::acquire(std::size_t bytes) {
   const std::size_t b = bucket(bytes);
+  void* p = nullptr;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = free_.find(b);
     if (it != free_.end() && !it->second.empty()) {
-      void* p = it->second.back();
+      p = it->second.back();
       it->second.pop_back();
       stats_.reuses++;
       stats_.bytes_cached -= b;
-      stats_.bytes_in_use += b;
-      if (poison_buffers()) std::memset(p, 0xFF, b);
-      return p;
+    } else {
+      stats_.fresh_allocations++;
     }
-    stats_.fresh_allocations++;
     stats_.bytes_in_use += b;
   }
-  void* p = std::aligned_alloc(kAlign, b);
-  if (!p) throw std::bad_alloc();
+  if (!p) {
+    p = std::aligned_alloc(kAlign, b);
+    if (!p) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stats_.bytes_in_use -= b;
+      throw std::bad_alloc();
+    }
+  }
   if (poison_buffers()) std::memset(p, 0xFF, b);
   return p;
 }
