@@ -54,7 +54,7 @@ void backward(const Tensor& root, const Tensor& upstream, BackwardOptions option
 
   if (root_node->leaf_accumulator) {  // backward from a leaf itself: d(leaf)/d(leaf) = 1
     std::vector<std::shared_ptr<Node>> self{root.grad_fn()};
-    GradInputs(self).accumulate(0, seed);
+    GradInputs(self, options.grad_sinks).accumulate(0, seed);
     return;
   }
 
@@ -74,7 +74,7 @@ void backward(const Tensor& root, const Tensor& upstream, BackwardOptions option
                                "first backward to run backward through it again");
     Tensor grad_out = std::move(n->grad);
     n->grad = Tensor();
-    GradInputs gi(n->next);
+    GradInputs gi(n->next, options.grad_sinks);
     if (grad_out.defined()) {  // undefined when no path carried a gradient here
       n->backward(grad_out, gi);
       if (anomaly)

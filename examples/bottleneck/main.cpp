@@ -16,10 +16,13 @@
 #include <filesystem>
 #include <fstream>
 
-#include "seqgrad/seqgrad.hpp"
+#include "copy_tasks.hpp"
+#include "seqgrad/nn/seq2seq/seq2seq.hpp"
+#include "seqgrad/nn/seq2seq/plot.hpp"
 
 using namespace seqgrad;
 using namespace seqgrad::nn::seq2seq;
+using namespace bottleneck;
 namespace fs = std::filesystem;
 
 namespace {

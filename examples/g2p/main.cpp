@@ -14,14 +14,13 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "seqgrad/seqgrad.hpp"
-#include "seqgrad/nn/seq2seq/cmudict.hpp"
-#include "seqgrad/nn/seq2seq/metrics_log.hpp"
+#include "cmudict.hpp"
+#include "seqgrad/nn/seq2seq/seq2seq.hpp"
 #include "seqgrad/nn/seq2seq/plot.hpp"
-#include "seqgrad/nn/seq2seq/trainer.hpp"
 
 using namespace seqgrad;
 using namespace seqgrad::nn::seq2seq;
+using namespace g2p;
 namespace fs = std::filesystem;
 
 namespace {
@@ -156,13 +155,15 @@ int train(const fs::path& data, const RunFiles& run, const TrainSettings& t) {
                 trainer.lr_at(trainer.planned_steps()), trainer.planned_steps(), t.epochs);
   const TrainSummary s = trainer.run();
   std::printf("trained %zu steps (%zu epochs) in %.1f min, %.0f target tokens/s; stopped by %s\n", s.steps,
-              s.epochs_completed, s.train_seconds / 60, s.target_tokens_per_second, s.stop_reason.c_str());
+              s.epochs_completed, s.train_seconds / 60, s.target_tokens_per_second, to_string(s.stop_reason));
 
   // The best checkpoint on dev, scored on test.
   Loaded best = load_run(run);
   report(("test (beam " + std::to_string(t.beam) + ")").c_str(),
          evaluate(*best.model, evaluation_examples(split.test, letters, phonemes), 256, 40, t.beam));
-  const auto curves = read_metrics_series(run.metrics(), "step", {"train_loss", "dev_loss"});
+  std::vector<Series> curves;
+  for (const MetricSeries& m : read_metrics_series(run.metrics(), "step", {"train_loss", "dev_loss"}))
+    curves.push_back({m.name, m.x, m.y});
   if (!curves.empty() && !curves[0].x.empty()) {
     write_line_plot(run.dir / "loss.png", curves, {.title = "G2P training", .x_label = "step", .y_label = "loss"});
     std::printf("loss curve: %s\n", (run.dir / "loss.png").string().c_str());

@@ -81,10 +81,12 @@ int main(int argc, char** argv) {
 
   try {
     std::size_t issues = 0;
-    auto series = sq::read_metrics_series(positional[0], x_field, y_fields, [&](const sq::ParseIssue& issue) {
-      ++issues;
-      sq::print_issue(issue);
-    });
+    std::vector<sq::Series> series;
+    for (const sq::MetricSeries& m : sq::read_metrics_series(positional[0], x_field, y_fields, [&](const sq::ParseIssue& issue) {
+           ++issues;
+           sq::print_issue(issue);
+         }))
+      series.push_back({m.name, m.x, m.y});
     for (const auto& s : series)
       if (s.x.empty()) std::cerr << "plot_metrics: no line has both \"" << x_field << "\" and \"" << s.name << "\"\n";
     sq::write_line_plot(positional[1], series, options);

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "seqgrad/seqgrad.hpp"
+#include "seqgrad/nn/seq2seq/seq2seq.hpp"
 
 using namespace seqgrad;
 using namespace seqgrad::nn::seq2seq;

@@ -12,16 +12,6 @@ GraphContext& graph_context() {
   return ctx;
 }
 
-namespace {
-thread_local const std::unordered_map<const TensorImpl*, Tensor*>* leaf_sinks = nullptr;
-}
-
-LeafGradRedirect::LeafGradRedirect(std::unordered_map<const TensorImpl*, Tensor*> sinks)
-    : sinks_(std::move(sinks)), previous_(leaf_sinks) {
-  leaf_sinks = &sinks_;
-}
-LeafGradRedirect::~LeafGradRedirect() { leaf_sinks = previous_; }
-
 Tensor& GradInputs::buffer(std::size_t i) {
   Node& n = *next_[i];
   Tensor* slot = &n.grad;
@@ -31,9 +21,9 @@ Tensor& GradInputs::buffer(std::size_t i) {
       slot = &n.grad;
     } else {
       slot = &leaf->grad;
-      if (leaf_sinks) {
-        auto it = leaf_sinks->find(leaf.get());
-        if (it != leaf_sinks->end()) slot = it->second;
+      if (sinks_) {
+        auto it = sinks_->find(leaf.get());
+        if (it != sinks_->end()) slot = it->second;
       }
     }
   }

@@ -33,15 +33,14 @@ double DataParallel::backward(std::size_t num_shards, const std::function<Tensor
   {
     BlasThreadsGuard single_threaded_blas(1);
     auto run_shard = [&](std::size_t s) {
-      std::unordered_map<const TensorImpl*, Tensor*> sinks;
+      GradSinks sinks;
       for (std::size_t p = 0; p < params_.size(); ++p) sinks[params_[p].impl()] = &shard_grads_[s][p];
-      LeafGradRedirect redirect(std::move(sinks));
       const Tensor loss = shard_loss(s);
       if (loss.numel() != 1)
         throw std::invalid_argument("DataParallel::backward: shard " + std::to_string(s) + "'s loss has shape " +
                                     to_string(loss.shape()) + ", not a scalar");
       losses[s] = loss.item();
-      seqgrad::backward(loss);
+      seqgrad::backward(loss, Tensor(), BackwardOptions{.grad_sinks = &sinks});
     };
     oneapi::tbb::this_task_arena::isolate([&] {
       oneapi::tbb::parallel_for(

@@ -1,5 +1,6 @@
 #pragma once
-// Everything a seqgrad user needs, in one include.
+// The core and the layers in one include: graph, ops, autodiff and nn. The libraries above nn have
+// their own (seqgrad/nn/seq2seq/seq2seq.hpp; the pictures' headers under seqgrad/pictures/).
 #include "seqgrad/autodiff/backward.hpp"
 #include "seqgrad/autodiff/gradcheck.hpp"
 #include "seqgrad/autodiff/graphviz.hpp"
@@ -23,18 +24,3 @@
 
 #include "seqgrad/nn/data_parallel.hpp"
 #include "seqgrad/graph/parallel.hpp"
-
-#include "seqgrad/nn/seq2seq/batch.hpp"
-#include "seqgrad/nn/seq2seq/batcher.hpp"
-#include "seqgrad/nn/seq2seq/cmudict.hpp"
-#include "seqgrad/nn/seq2seq/decoding.hpp"
-#include "seqgrad/nn/seq2seq/image.hpp"
-#include "seqgrad/nn/seq2seq/metrics.hpp"
-#include "seqgrad/nn/seq2seq/metrics_log.hpp"
-#include "seqgrad/nn/seq2seq/model.hpp"
-#include "seqgrad/nn/seq2seq/plot.hpp"
-#include "seqgrad/nn/seq2seq/readers.hpp"
-#include "seqgrad/nn/seq2seq/sampling.hpp"
-#include "seqgrad/nn/seq2seq/synthetic.hpp"
-#include "seqgrad/nn/seq2seq/trainer.hpp"
-#include "seqgrad/nn/seq2seq/vocab.hpp"

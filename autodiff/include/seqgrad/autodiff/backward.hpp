@@ -6,6 +6,9 @@ namespace seqgrad {
 
 struct BackwardOptions {
   bool retain_graph = false;  // keep the saved values, so backward may run through this graph again
+  // Leaves found here get their gradient added to the mapped tensor instead of their .grad (one set
+  // of buffers per data-parallel shard, summed afterwards in a fixed order). Null: every leaf's .grad.
+  const GradSinks* grad_sinks = nullptr;
 };
 
 // Adds d(root)/d(leaf) to the .grad of every leaf that requires a gradient and that root depends on.

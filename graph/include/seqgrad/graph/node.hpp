@@ -19,6 +19,9 @@
 namespace seqgrad {
 
 class GradInputs;
+// Where a leaf's gradient goes instead of its .grad during one backward walk (data-parallel training
+// gives each shard its own buffers this way; see BackwardOptions::grad_sinks).
+using GradSinks = std::unordered_map<const TensorImpl*, Tensor*>;
 // Called once per backward walk with the gradient of the op's output. It adds (+=) each input's
 // gradient into grads: an op's backward never overwrites, so fan-out sums for free.
 using BackwardFn = std::function<void(const Tensor& grad_out, GradInputs& grads)>;
@@ -44,32 +47,20 @@ struct Node {
 // The inputs' gradient buffers handed to a BackwardFn.
 class GradInputs {
  public:
-  explicit GradInputs(const std::vector<std::shared_ptr<Node>>& next) : next_(next) {}
+  explicit GradInputs(const std::vector<std::shared_ptr<Node>>& next, const GradSinks* sinks = nullptr)
+      : next_(next), sinks_(sinks) {}
   std::size_t size() const { return next_.size(); }
   bool needs(std::size_t i) const { return next_[i] != nullptr; }
   // The buffer input i's gradient accumulates into, zero-filled on first use. For a leaf this is its
-  // .grad itself, so parameter gradients are written once, not copied.
+  // .grad itself (or its sink, when the walk has one for it), so parameter gradients are written
+  // once, not copied.
   Tensor& buffer(std::size_t i);
   // buffer(i) += g, with g's broadcast dimensions summed back to input i's shape.
   void accumulate(std::size_t i, const Tensor& g);
 
  private:
   const std::vector<std::shared_ptr<Node>>& next_;
-};
-
-// Gradient sink redirection for data-parallel training: while a LeafGradRedirect lives on a thread,
-// gradients that backward on that thread would add to a mapped leaf's .grad go to its sink instead
-// (one sink per data shard; the shards' sinks are then summed in a fixed order).
-class LeafGradRedirect {
- public:
-  explicit LeafGradRedirect(std::unordered_map<const TensorImpl*, Tensor*> sinks);
-  ~LeafGradRedirect();
-  LeafGradRedirect(const LeafGradRedirect&) = delete;
-  LeafGradRedirect& operator=(const LeafGradRedirect&) = delete;
-
- private:
-  std::unordered_map<const TensorImpl*, Tensor*> sinks_;
-  const std::unordered_map<const TensorImpl*, Tensor*>* previous_;
+  const GradSinks* sinks_;
 };
 
 // Records `out` as the result of op `op` over `inputs` with the given backward, when grad mode is on

@@ -27,11 +27,16 @@
 
 #include "seqgrad/nn/seq2seq/readers.hpp"
 
-namespace seqgrad::nn::seq2seq {
+// The G2P demo's data: lives beside the program that reads it, not in the library.
+namespace g2p {
+
+using seqgrad::nn::seq2seq::Entry;
+using seqgrad::nn::seq2seq::IssueSink;
+using seqgrad::nn::seq2seq::ReadResult;
 
 struct CmuDictOptions {
   bool keep_stress = false;  // false: "AH0" -> "AH" (39 phonemes instead of 69 symbols)
-  IssueSink on_issue = print_issue;
+  IssueSink on_issue = seqgrad::nn::seq2seq::print_issue;
 };
 
 ReadResult read_cmudict(std::istream& in, const CmuDictOptions& options = {},
@@ -51,4 +56,4 @@ struct SplitEntries {
 };
 SplitEntries split_entries(std::vector<Entry> entries);  // by split_of(entry.key), order kept
 
-}  // namespace seqgrad::nn::seq2seq
+}  // namespace g2p

@@ -20,6 +20,7 @@
 #include "seqgrad/nn/seq2seq/decoding.hpp"
 #include "seqgrad/nn/seq2seq/metrics.hpp"
 #include "seqgrad/nn/seq2seq/model.hpp"
+#include "seqgrad/nn/seq2seq/progress.hpp"
 #include "seqgrad/nn/seq2seq/sampling.hpp"
 
 namespace seqgrad::nn::seq2seq {
@@ -49,13 +50,14 @@ struct TrainerOptions {
   bool sample_feed = false;          // scheduled sampling feeds a sample, not the argmax
   std::size_t eval_every_steps = 0;  // 0: validate at the end of each epoch
   std::size_t patience = 0;          // stop after this many validations without a better dev score (0: never)
-  std::size_t log_every_steps = 50;  // a progress line (not on a terminal) / bar refresh
+  std::size_t log_every_steps = 50;  // a logging point: a metrics record and a progress line
   std::size_t max_decode_length = 64;
   std::uint64_t seed = 0;
   std::filesystem::path checkpoint_dir;  // best.ckpt and last.ckpt; empty: no checkpoints
   bool resume = false;                   // continue from checkpoint_dir/last.ckpt when it exists
   std::filesystem::path metrics_file;    // JSON lines; empty: none
-  bool progress = true;                  // print progress to stdout
+  // Where progress goes; null: nowhere. The default draws a bar on a terminal, lines in a log.
+  std::shared_ptr<TrainingReporter> reporter = std::make_shared<TerminalProgress>();
 };
 
 struct Evaluation {
@@ -69,6 +71,15 @@ struct Evaluation {
 Evaluation evaluate(Seq2Seq& model, const std::vector<Example>& examples, std::size_t batch_size,
                     std::size_t max_decode_length, std::size_t beam_width = 1);
 
+// Why Trainer::run returned.
+enum class StopReason {
+  max_epochs,      // the planned epochs are done
+  max_steps,       // an interruption: last.ckpt resumes it exactly
+  time_budget,     // the training time ran out (the reached model is validated once more)
+  early_stopping,  // `patience` validations without a better dev score
+};
+const char* to_string(StopReason reason);  // "max_epochs", ...
+
 struct TrainSummary {
   std::size_t steps = 0;                 // optimizer steps taken in total (resumed ones included)
   std::size_t epochs_completed = 0;
@@ -76,8 +87,7 @@ struct TrainSummary {
   double best_dev_score = 0;             // word error rate (lower is better) of the best validation
   double train_seconds = 0;              // this run's training time
   double target_tokens_per_second = 0;
-  bool stopped_early = false;
-  std::string stop_reason;
+  StopReason stop_reason = StopReason::max_epochs;
 };
 
 class Trainer {
@@ -97,7 +107,8 @@ class Trainer {
     std::size_t target_tokens = 0;
   };
   StepResult train_step(const std::vector<std::size_t>& batch_indices);
-  void validate(TrainSummary& summary, bool& improved);
+  // Scores the dev set, saves best.ckpt when it improved; returns whether it did.
+  bool validate(TrainSummary& summary);
   void save(const std::filesystem::path& file) const;
 
   Seq2Seq& model_;

@@ -1,4 +1,4 @@
-#include "seqgrad/nn/seq2seq/synthetic.hpp"
+#include "copy_tasks.hpp"
 
 #include <algorithm>
 #include <set>
@@ -8,7 +8,9 @@
 #include "seqgrad/graph/random.hpp"
 #include "seqgrad/nn/seq2seq/batcher.hpp"
 
-namespace seqgrad::nn::seq2seq {
+namespace bottleneck {
+
+using namespace seqgrad::nn::seq2seq;
 
 namespace {
 
@@ -70,4 +72,4 @@ SyntheticData make_synthetic_split(std::size_t train_count, std::size_t test_cou
   return data;
 }
 
-}  // namespace seqgrad::nn::seq2seq
+}  // namespace bottleneck

@@ -1,19 +1,24 @@
 #pragma once
 // Training metrics as JSON lines: one JSON object per line ({"step": 100, "train_loss": 2.31,
-// "dev_loss": 2.5}), fields present only when measured. The trainer appends lines; plot_metrics
-// and read_metrics_series turn chosen fields into plot series.
+// "dev_loss": 2.5}), fields present only when measured. The trainer appends lines;
+// read_metrics_series turns chosen fields into (x, y) series (examples/plot_metrics draws them).
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "seqgrad/nn/seq2seq/plot.hpp"
 #include "seqgrad/nn/seq2seq/readers.hpp"
 
 namespace seqgrad::nn::seq2seq {
 
 using MetricsRecord = std::vector<std::pair<std::string, double>>;  // field order is kept
+
+// One field's values against the x field, in file order.
+struct MetricSeries {
+  std::string name{};
+  std::vector<double> x{}, y{};
+};
 
 // The JSON object of one record, without a line break. A non-finite value (a diverged loss) is
 // written as null, since JSON has no NaN; readers treat null as "not measured".
@@ -32,11 +37,12 @@ class MetricsLog {
   std::ofstream out_;
 };
 
-// One Series per y field (named after it) with the (x, y) of every line holding both fields as
+// One MetricSeries per y field (named after it) with the (x, y) of every line holding both fields as
 // numbers. A line that is not a JSON object, or a chosen field that is neither a number nor null,
 // is reported to `on_issue` with its line number and skipped. Throws std::runtime_error when the
 // file cannot be read.
-std::vector<Series> read_metrics_series(const std::filesystem::path& file, const std::string& x_field,
-                                        const std::vector<std::string>& y_fields, const IssueSink& on_issue = print_issue);
+std::vector<MetricSeries> read_metrics_series(const std::filesystem::path& file, const std::string& x_field,
+                                              const std::vector<std::string>& y_fields,
+                                              const IssueSink& on_issue = print_issue);
 
 }  // namespace seqgrad::nn::seq2seq

@@ -8,8 +8,9 @@
 #include <filesystem>
 #include <sstream>
 
-#include "seqgrad/nn/seq2seq/cmudict.hpp"
+#include "cmudict.hpp"
 
+using namespace g2p;
 using namespace seqgrad::nn::seq2seq;
 namespace fs = std::filesystem;
 

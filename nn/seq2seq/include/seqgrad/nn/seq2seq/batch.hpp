@@ -7,13 +7,12 @@
 //
 //   src          int64 [B, Ts]  source ids, then <eos> (BatchOptions::source_eos), then <pad>
 //   src_lengths  int64 [B]      real source tokens per row (the <eos> included)
-//   src_mask     bool  [B, Ts]  true on real tokens
 //   tgt_in       int64 [B, Tt]  <sos> y1 .. yn, then <pad>   (teacher-forced decoder input)
-//   tgt_out      int64 [B, Tt]  y1 .. yn <eos>, then <pad>   (what the decoder must predict)
-//   tgt_lengths  int64 [B]      n + 1 per row
-//   tgt_mask     bool  [B, Tt]  true where tgt_out is real (the loss counts these)
+//   tgt_out      int64 [B, Tt]  y1 .. yn <eos>, then <pad>   (what the decoder must predict; the
+//                               loss skips <pad>)
 //
-// Ts and Tt are the longest row's lengths, so at least one row of each has no padding.
+// Ts and Tt are the longest row's lengths, so at least one row of each has no padding. The source
+// mask is the encoder's to make, once, from src_lengths (Seq2Seq::encode).
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -39,9 +38,9 @@ struct BatchOptions {
 };
 
 struct Batch {
-  Tensor src, src_lengths, src_mask;
-  Tensor tgt_in, tgt_out, tgt_lengths, tgt_mask;
-  std::size_t num_target_tokens = 0;         // sum of tgt_lengths: the loss's token count
+  Tensor src, src_lengths;
+  Tensor tgt_in, tgt_out;
+  std::size_t num_target_tokens = 0;         // real tokens of tgt_out (<eos> included): the loss's token count
   std::vector<std::size_t> example_indices;  // row b is examples[example_indices[b]]
 
   std::size_t size() const { return example_indices.size(); }

@@ -97,7 +97,10 @@ ContextKind parse_context_kind(const std::string& name) { return parse_enum<Cont
 std::string to_string(EncoderKind kind) { return kEncoderNames[static_cast<int>(kind)]; }
 std::string to_string(ContextKind kind) { return kContextNames[static_cast<int>(kind)]; }
 
-Seq2Seq::Seq2Seq(const ModelConfig& c, Generator& gen) : config_(c), dropout_gen_(gen.next_u64()) {
+Seq2Seq::Seq2Seq(const ModelConfig& c, Generator& gen) : config_(c) {
+  // One draw that once seeded a generator of the model's own: kept, so that a seed still gives the
+  // initial weights it gave before (and the published runs can be repeated).
+  (void)gen.next_u64();
   if (c.src_vocab == 0 || c.tgt_vocab == 0 || c.embedding_dim == 0 || c.hidden_dim == 0 || c.encoder_layers == 0)
     throw std::invalid_argument("Seq2Seq: vocabularies, embedding_dim, hidden_dim and encoder_layers must be positive");
   if (c.pad_id < 0 || static_cast<std::size_t>(c.pad_id) >= std::min(c.src_vocab, c.tgt_vocab))
@@ -177,12 +180,12 @@ Seq2Seq::Seq2Seq(const ModelConfig& c, Generator& gen) : config_(c), dropout_gen
   output_ = register_module("output", std::make_shared<Linear>(H + context_dim_, c.tgt_vocab, gen, LinearOptions{.dtype = c.dtype}));
 }
 
-Tensor Seq2Seq::maybe_dropout(const Tensor& x, Generator* gen) const {
+Tensor Seq2Seq::maybe_dropout(const Tensor& x) const {
   if (config_.dropout <= 0 || !is_training()) return x;
-  return dropout(x, config_.dropout, true, gen ? *gen : dropout_gen_);
+  return dropout(x, config_.dropout, true, default_generator());
 }
 
-Tensor Seq2Seq::embed_source(const Tensor& src, Generator* dropout_gen) const {
+Tensor Seq2Seq::embed_source(const Tensor& src) const {
   Tensor x = src_embedding_->forward(src);  // [B, Ts, E]
   if (transformer_encoder_) {
     // Plus positions. Not scaled by sqrt(d) as in Vaswani et al.: their embeddings start at std
@@ -191,10 +194,10 @@ Tensor Seq2Seq::embed_source(const Tensor& src, Generator* dropout_gen) const {
     const std::size_t steps = src.shape()[1], d = config_.hidden_dim;
     x = x + sinusoidal_positional_encoding(steps, d, config_.dtype);
   }
-  return maybe_dropout(x, dropout_gen);
+  return maybe_dropout(x);
 }
 
-EncodedSource Seq2Seq::encode(const Tensor& src, const Tensor& src_lengths, Generator* dropout_gen) const {
+EncodedSource Seq2Seq::encode(const Tensor& src, const Tensor& src_lengths) const {
   if (src.dtype() != DType::i64 || src.dim() != 2 || src.shape()[1] == 0)
     throw std::invalid_argument(std::string("Seq2Seq::encode: src must be int64 [B, Ts] with Ts > 0, got ") +
                                 dtype_name(src.dtype()) + " " + to_string(src.shape()));
@@ -202,7 +205,7 @@ EncodedSource Seq2Seq::encode(const Tensor& src, const Tensor& src_lengths, Gene
   const std::vector<std::int64_t> lengths = checked_lengths(src_lengths, batch, steps);
   EncodedSource out;
   out.mask = length_mask(lengths, steps);
-  const Tensor x = embed_source(src, dropout_gen);
+  const Tensor x = embed_source(src);
 
   Tensor summary, final_cell;
   if (rnn_encoder_) {
@@ -251,13 +254,12 @@ Tensor Seq2Seq::context(const EncodedSource& source, const DecoderState& state, 
   }
 }
 
-StepOutput Seq2Seq::step(const EncodedSource& source, const Tensor& prev_tokens, const DecoderState& state,
-                         Generator* dropout_gen) const {
+StepOutput Seq2Seq::step(const EncodedSource& source, const Tensor& prev_tokens, const DecoderState& state) const {
   if (prev_tokens.dtype() != DType::i64 || prev_tokens.shape() != Shape{source.batch()})
     throw std::invalid_argument("Seq2Seq::step: prev_tokens must be int64 [" + std::to_string(source.batch()) +
                                 "], got " + dtype_name(prev_tokens.dtype()) + " " + to_string(prev_tokens.shape()));
   StepOutput out;
-  const Tensor emb = maybe_dropout(tgt_embedding_->forward(prev_tokens), dropout_gen);  // [B, E]
+  const Tensor emb = maybe_dropout(tgt_embedding_->forward(prev_tokens));  // [B, E]
   const Tensor c = context(source, state, &out.weights);                 // c_t from s_{t-1}
   const Tensor input = c.defined() ? concat({emb, c}, 1) : emb;
   if (auto* gru = dynamic_cast<GRUCell*>(cell_.get())) {
@@ -267,7 +269,7 @@ StepOutput Seq2Seq::step(const EncodedSource& source, const Tensor& prev_tokens,
     out.state = {s.h, s.c};
   }
   const Tensor features = c.defined() ? concat({out.state.h, c}, 1) : out.state.h;
-  out.logits = output_->forward(maybe_dropout(features, dropout_gen));
+  out.logits = output_->forward(maybe_dropout(features));
   return out;
 }
 
@@ -284,7 +286,7 @@ TrainOutput Seq2Seq::forward(const Tensor& src, const Tensor& src_lengths, const
   if (!always_truth && policy.gen == nullptr)
     throw std::invalid_argument("Seq2Seq::forward: scheduled sampling needs a generator (FeedPolicy::gen)");
 
-  const EncodedSource source = encode(src, src_lengths, policy.dropout_gen);
+  const EncodedSource source = encode(src, src_lengths);
   const std::size_t batch = tgt_in.shape()[0], steps = tgt_in.shape()[1];
   TrainOutput out;
   std::vector<Tensor> logits;
@@ -300,7 +302,7 @@ TrainOutput Seq2Seq::forward(const Tensor& src, const Tensor& src_lengths, const
           if (policy.gen->uniform() >= policy.teacher_forcing_ratio) p[b] = guess[b];
       }
     }
-    StepOutput s = step(source, prev, state, policy.dropout_gen);
+    StepOutput s = step(source, prev, state);
     logits.push_back(s.logits);
     if (s.weights.defined()) out.weights.push_back(s.weights);
     state = s.state;

@@ -18,14 +18,6 @@ void check_symbols(const TokenIds& ids, std::size_t example, const char* which) 
                                   " (ids below 4 are special tokens the batch adds itself)");
 }
 
-// Copies `ids` into row `row` of a [rows, width] int64 tensor at offset `offset`, sets the mask
-// over the real tokens; the rest of the row stays <pad> / false.
-void put_row(std::int64_t* out, bool* mask, std::size_t width, std::size_t row, std::size_t offset,
-             const TokenIds& ids) {
-  std::copy(ids.begin(), ids.end(), out + row * width + offset);
-  std::fill_n(mask + row * width + offset, ids.size(), true);
-}
-
 }  // namespace
 
 std::vector<TokenIds> references(const Example& example) {
@@ -61,39 +53,27 @@ Batch make_batch(const std::vector<Example>& examples, std::span<const std::size
   Batch batch;
   batch.src = Tensor::full({rows, src_width}, static_cast<double>(kPad), DType::i64);
   batch.src_lengths = Tensor::empty({rows}, DType::i64);
-  batch.src_mask = Tensor::zeros({rows, src_width}, DType::b8);
   batch.tgt_in = Tensor::full({rows, tgt_width}, static_cast<double>(kPad), DType::i64);
   batch.tgt_out = Tensor::full({rows, tgt_width}, static_cast<double>(kPad), DType::i64);
-  batch.tgt_lengths = Tensor::empty({rows}, DType::i64);
-  batch.tgt_mask = Tensor::zeros({rows, tgt_width}, DType::b8);
   batch.example_indices.assign(indices.begin(), indices.end());
 
   auto* src = batch.src.data<std::int64_t>();
   auto* src_lengths = batch.src_lengths.data<std::int64_t>();
-  auto* src_mask = batch.src_mask.data<bool>();
   auto* tgt_in = batch.tgt_in.data<std::int64_t>();
   auto* tgt_out = batch.tgt_out.data<std::int64_t>();
-  auto* tgt_lengths = batch.tgt_lengths.data<std::int64_t>();
-  auto* tgt_mask = batch.tgt_mask.data<bool>();
 
   for (std::size_t b = 0; b < rows; ++b) {
     const Example& ex = examples[indices[b]];
-    put_row(src, src_mask, src_width, b, 0, ex.source);
+    std::copy(ex.source.begin(), ex.source.end(), src + b * src_width);
     std::size_t src_len = ex.source.size();
-    if (options.source_eos) {
-      src[b * src_width + src_len] = kEos;
-      src_mask[b * src_width + src_len] = true;
-      ++src_len;
-    }
+    if (options.source_eos) src[b * src_width + src_len++] = kEos;
     src_lengths[b] = static_cast<std::int64_t>(src_len);
 
     const std::size_t n = ex.target.size();
     tgt_in[b * tgt_width] = kSos;
     std::copy(ex.target.begin(), ex.target.end(), tgt_in + b * tgt_width + 1);
-    put_row(tgt_out, tgt_mask, tgt_width, b, 0, ex.target);
+    std::copy(ex.target.begin(), ex.target.end(), tgt_out + b * tgt_width);
     tgt_out[b * tgt_width + n] = kEos;
-    tgt_mask[b * tgt_width + n] = true;
-    tgt_lengths[b] = static_cast<std::int64_t>(n + 1);
     batch.num_target_tokens += n + 1;
   }
   return batch;

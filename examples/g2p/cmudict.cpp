@@ -1,4 +1,4 @@
-#include "seqgrad/nn/seq2seq/cmudict.hpp"
+#include "cmudict.hpp"
 
 #include <zlib.h>
 
@@ -9,7 +9,9 @@
 #include <stdexcept>
 #include <unordered_map>
 
-namespace seqgrad::nn::seq2seq {
+namespace g2p {
+
+using namespace seqgrad::nn::seq2seq;
 
 namespace {
 
@@ -183,4 +185,4 @@ SplitEntries split_entries(std::vector<Entry> entries) {
   return out;
 }
 
-}  // namespace seqgrad::nn::seq2seq
+}  // namespace g2p

@@ -88,9 +88,6 @@ struct FeedPolicy {
   double teacher_forcing_ratio = 1.0;
   bool sample = false;
   Generator* gen = nullptr;  // needed when teacher_forcing_ratio < 1
-  // Where dropout masks come from (training mode, dropout > 0); null: the model's own generator.
-  // Data-parallel shards each pass their own, so no generator is shared between threads.
-  Generator* dropout_gen = nullptr;
 };
 
 struct TrainOutput {
@@ -103,10 +100,12 @@ class Seq2Seq : public Module {
   Seq2Seq(const ModelConfig& config, Generator& gen);
 
   // src int64 [B, Ts] (padded with pad_id), src_lengths int64 [B].
-  EncodedSource encode(const Tensor& src, const Tensor& src_lengths, Generator* dropout_gen = nullptr) const;
+  // Dropout (training mode, dropout > 0) draws its masks from this thread's default_generator(), like
+  // every layer's: a data-parallel shard makes its own seeded generator the default for its forward
+  // pass (DefaultGeneratorScope), so masks never depend on the thread that runs the shard.
+  EncodedSource encode(const Tensor& src, const Tensor& src_lengths) const;
   // One decoder step from the previous tokens (int64 [B]) and state.
-  StepOutput step(const EncodedSource& source, const Tensor& prev_tokens, const DecoderState& state,
-                  Generator* dropout_gen = nullptr) const;
+  StepOutput step(const EncodedSource& source, const Tensor& prev_tokens, const DecoderState& state) const;
   // Every step over tgt_in (int64 [B, Tt], starting with <sos>), feeding tokens as `policy` says.
   TrainOutput forward(const Tensor& src, const Tensor& src_lengths, const Tensor& tgt_in,
                       const FeedPolicy& policy = {}) const;
@@ -115,9 +114,9 @@ class Seq2Seq : public Module {
   std::size_t context_dim() const { return context_dim_; }
 
  private:
-  Tensor embed_source(const Tensor& src, Generator* dropout_gen) const;
+  Tensor embed_source(const Tensor& src) const;
   Tensor context(const EncodedSource& source, const DecoderState& state, Tensor* weights) const;
-  Tensor maybe_dropout(const Tensor& x, Generator* dropout_gen) const;
+  Tensor maybe_dropout(const Tensor& x) const;
 
   ModelConfig config_;
   std::size_t encoder_dim_ = 0, context_dim_ = 0;
@@ -130,7 +129,6 @@ class Seq2Seq : public Module {
   std::shared_ptr<MultiheadAttention> multi_head_;
   std::shared_ptr<RecurrentCell> cell_;
   std::shared_ptr<Linear> output_;
-  mutable Generator dropout_gen_;
 };
 
 }  // namespace seqgrad::nn::seq2seq

@@ -11,7 +11,12 @@
 #include "seqgrad/nn/seq2seq/batch.hpp"
 #include "seqgrad/nn/seq2seq/vocab.hpp"
 
-namespace seqgrad::nn::seq2seq {
+// The bottleneck demo's data: lives beside the program that reads it, not in the library.
+namespace bottleneck {
+
+using seqgrad::Generator;
+using seqgrad::nn::seq2seq::Example;
+using seqgrad::nn::seq2seq::Vocabulary;
 
 enum class SyntheticTask { copy, reverse };
 
@@ -36,4 +41,4 @@ struct SyntheticData {
 SyntheticData make_synthetic_split(std::size_t train_count, std::size_t test_count, const SyntheticOptions& options,
                                    std::uint64_t seed);
 
-}  // namespace seqgrad::nn::seq2seq
+}  // namespace bottleneck

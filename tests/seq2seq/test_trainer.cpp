@@ -7,7 +7,6 @@
 
 #include "seqgrad/nn/schedule.hpp"
 #include "seqgrad/nn/seq2seq/metrics_log.hpp"
-#include "seqgrad/nn/seq2seq/synthetic.hpp"
 #include "seqgrad/nn/seq2seq/trainer.hpp"
 #include "support/temp_path.hpp"
 
@@ -16,10 +15,28 @@ using namespace seqgrad::nn::seq2seq;
 
 namespace {
 
+// Reversing sequences of 2 to 5 symbols out of 6: a task small enough to learn in seconds.
+struct ReverseTask {
+  std::vector<Example> train, test;
+};
+ReverseTask reverse_task(std::size_t train_count, std::size_t test_count, std::uint64_t seed) {
+  Generator gen(seed);
+  const auto draw = [&] {
+    Example ex;
+    const std::size_t length = 2 + gen.below(4);
+    for (std::size_t i = 0; i < length; ++i) ex.source.push_back(kNumSpecials + static_cast<TokenId>(gen.below(6)));
+    ex.target.assign(ex.source.rbegin(), ex.source.rend());
+    return ex;
+  };
+  ReverseTask task;
+  for (std::size_t i = 0; i < train_count; ++i) task.train.push_back(draw());
+  for (std::size_t i = 0; i < test_count; ++i) task.test.push_back(draw());
+  return task;
+}
+
 struct Fixture {
-  SyntheticOptions task{.task = SyntheticTask::reverse, .alphabet = 6, .min_length = 2, .max_length = 5};
-  SyntheticData data = make_synthetic_split(48, 12, task, 3);
-  Vocabulary vocab = synthetic_vocabulary(task);
+  ReverseTask data = reverse_task(48, 12, 3);
+  Vocabulary vocab = Vocabulary::build({{"a", "b", "c", "d", "e", "f"}});
 
   std::unique_ptr<Seq2Seq> model(std::uint64_t seed, EncoderKind encoder = EncoderKind::gru, std::size_t layers = 1) const {
     ModelConfig c;
@@ -41,7 +58,7 @@ struct Fixture {
     o.max_epochs = 3;
     o.lr = 0.01;
     o.teacher_forcing = TeacherForcingSchedule::linear(1.0, 0.05, 0.5);  // exercises scheduled sampling
-    o.progress = false;
+    o.reporter = nullptr;
     o.seed = 17;
     o.checkpoint_dir = dir;
     return o;
@@ -71,7 +88,7 @@ TEST(Trainer, ResumedRunEqualsUninterruptedRunForAnyThreadCount) {
   ob.threads = 2;
   ob.max_steps = 5;  // interrupted mid-epoch
   const TrainSummary b1 = Trainer(*model_b, f.data.train, f.data.test, ob).run();
-  EXPECT_EQ(b1.stop_reason, "max_steps");
+  EXPECT_EQ(b1.stop_reason, StopReason::max_steps);
 
   auto model_c = f.model(99);  // other initial weights: the checkpoint must replace them all
   ob.max_steps = 0;
@@ -170,7 +187,7 @@ TEST(Trainer, EarlyStoppingStopsWhenTheDevScoreStopsImproving) {
   o.patience = 1;
   o.max_epochs = 10;
   const TrainSummary s = Trainer(*model, f.data.train, f.data.test, o).run();
-  EXPECT_TRUE(s.stopped_early);
+  EXPECT_EQ(s.stop_reason, StopReason::early_stopping);
   EXPECT_EQ(s.epochs_completed, 2u);
 }
 

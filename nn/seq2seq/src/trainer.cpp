@@ -1,8 +1,6 @@
 // The training loop of trainer.hpp, and batched evaluation.
 #include "seqgrad/nn/seq2seq/trainer.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -30,58 +28,23 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-std::string format_duration(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) return "?";
-  const long s = std::lround(seconds);
-  char buf[32];
-  if (s >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
-  else std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
-  return buf;
-}
-
 std::string exact(double v) {  // round-trips through a checkpoint's text metadata
   char buf[40];
   std::snprintf(buf, sizeof buf, "%.17g", v);
   return buf;
 }
 
-// A live bar on a terminal; otherwise one plain line per call of line().
-class Progress {
- public:
-  explicit Progress(bool enabled) : enabled_(enabled), tty_(enabled && isatty(STDOUT_FILENO)) {}
-  void update(const std::string& text, bool force_line) {
-    if (!enabled_) return;
-    if (tty_) {
-      std::printf("\r%-110s", text.c_str());
-      if (force_line) std::printf("\n");
-    } else if (force_line) {
-      std::printf("%s\n", text.c_str());
-    }
-    std::fflush(stdout);
-  }
-  void message(const std::string& text) {
-    if (!enabled_) return;
-    if (tty_) std::printf("\r%-110s\r", "");
-    std::printf("%s\n", text.c_str());
-    std::fflush(stdout);
-  }
-  bool tty() const { return tty_; }
-
- private:
-  bool enabled_, tty_;
-};
-
-std::string bar(double fraction, int width) {
-  const int filled = static_cast<int>(std::clamp(fraction, 0.0, 1.0) * width);
-  std::string out(static_cast<std::size_t>(width) + 2, ' ');
-  out.front() = '[';
-  out.back() = ']';
-  for (int i = 0; i < filled; ++i) out[static_cast<std::size_t>(i) + 1] = '=';
-  if (filled < width) out[static_cast<std::size_t>(filled) + 1] = '>';
-  return out;
-}
-
 }  // namespace
+
+const char* to_string(StopReason reason) {
+  switch (reason) {
+    case StopReason::max_epochs: return "max_epochs";
+    case StopReason::max_steps: return "max_steps";
+    case StopReason::time_budget: return "time_budget";
+    case StopReason::early_stopping: return "early_stopping";
+  }
+  return "?";
+}
 
 Evaluation evaluate(Seq2Seq& model, const std::vector<Example>& examples, std::size_t batch_size,
                     std::size_t max_decode_length, std::size_t beam_width) {
@@ -120,7 +83,7 @@ struct Trainer::State {
       : batcher(lengths_of(train), {.batch_size = o.batch_size, .seed = o.seed}),
         adam(model.named_parameters(), {.lr = o.lr}),
         parallel(model.parameters()),
-        progress(o.progress) {
+        reporter(o.reporter) {
     const auto warmup = static_cast<std::int64_t>(o.warmup_steps);
     // The horizon is the run's planned length, not max_steps: an interrupted run (max_steps) and
     // its resumption must follow the same schedule.
@@ -149,7 +112,7 @@ struct Trainer::State {
   std::unique_ptr<LrSchedule> schedule;
   std::size_t planned_steps = 0;  // the schedule's horizon
   std::optional<MetricsLog> log;
-  Progress progress;
+  std::shared_ptr<TrainingReporter> reporter;  // may be null
   std::size_t step = 0;  // optimizer steps so far
   double best_score = std::numeric_limits<double>::infinity(), best_loss = std::numeric_limits<double>::infinity();
   std::size_t validations_without_improvement = 0;
@@ -199,8 +162,8 @@ Trainer::StepResult Trainer::train_step(const std::vector<std::size_t>& indices)
   const double loss = s.parallel.backward(num_shards, [&](std::size_t k) {
     // This shard's random draws, from its own generators: the same for any thread that runs it.
     Generator feed(mix_seed(options_.seed, s.step * 4096 + k)), drop(mix_seed(~options_.seed, s.step * 4096 + k));
-    const DefaultGeneratorScope layers_draw_from(drop);  // dropout inside the encoder's layers too
-    const FeedPolicy policy{.teacher_forcing_ratio = eps, .sample = options_.sample_feed, .gen = &feed, .dropout_gen = &drop};
+    const DefaultGeneratorScope dropout_draws_from(drop);  // every dropout of the model, at any depth
+    const FeedPolicy policy{.teacher_forcing_ratio = eps, .sample = options_.sample_feed, .gen = &feed};
     const Batch& b = shards[k];
     const Tensor logits = model_.forward(b.src, b.src_lengths, b.tgt_in, policy).logits;
     const Tensor mean_loss = sequence_cross_entropy(logits, b.tgt_out, kPad, options_.label_smoothing);
@@ -215,13 +178,12 @@ Trainer::StepResult Trainer::train_step(const std::vector<std::size_t>& indices)
   return {loss, total_tokens};
 }
 
-void Trainer::validate(TrainSummary& summary, bool& improved) {
+bool Trainer::validate(TrainSummary& summary) {
   State& s = *state_;
-  improved = false;
-  if (dev_.empty()) return;
+  if (dev_.empty()) return false;
   const Evaluation e = evaluate(model_, dev_, std::max<std::size_t>(options_.batch_size, 128), options_.max_decode_length);
   const double wer = e.scores.word_error_rate();
-  improved = wer < s.best_score || (wer == s.best_score && e.loss < s.best_loss);
+  const bool improved = wer < s.best_score || (wer == s.best_score && e.loss < s.best_loss);
   if (improved) {
     s.best_score = wer;
     s.best_loss = e.loss;
@@ -234,10 +196,11 @@ void Trainer::validate(TrainSummary& summary, bool& improved) {
   char line[200];
   std::snprintf(line, sizeof line, "validation at step %zu: dev loss %.4f  WER %.2f%%  PER %.2f%%%s", s.step, e.loss,
                 100 * wer, 100 * e.scores.phoneme_error_rate(), improved ? "  (best so far)" : "");
-  s.progress.message(line);
+  if (s.reporter) s.reporter->message(line);
   if (s.log)
     s.log->write({{"step", double(s.step)}, {"epoch", double(s.batcher.state().epoch)}, {"dev_loss", e.loss},
                   {"dev_wer", wer}, {"dev_per", e.scores.phoneme_error_rate()}});
+  return improved;
 }
 
 TrainSummary Trainer::run() {
@@ -261,7 +224,7 @@ TrainSummary Trainer::run() {
     s.best_score = std::stod(get("trainer.best_score"));
     s.best_loss = std::stod(get("trainer.best_loss"));
     s.validations_without_improvement = std::stoull(get("trainer.validations_without_improvement"));
-    s.progress.message("resumed from " + last.string() + " at step " + std::to_string(s.step));
+    if (s.reporter) s.reporter->message("resumed from " + last.string() + " at step " + std::to_string(s.step));
   }
 
   TrainSummary summary;
@@ -277,11 +240,11 @@ TrainSummary Trainer::run() {
     if (s.batcher.epoch_finished() || s.batcher.state().position == 0) {
       // at an epoch boundary: has the run done its epochs?
       const std::uint64_t done_epochs = s.batcher.epoch_finished() ? s.batcher.state().epoch + 1 : s.batcher.state().epoch;
-      if (done_epochs >= options_.max_epochs) { summary.stop_reason = "max_epochs"; break; }
+      if (done_epochs >= options_.max_epochs) { summary.stop_reason = StopReason::max_epochs; break; }
     }
-    if (options_.max_steps > 0 && s.step >= options_.max_steps) { summary.stop_reason = "max_steps"; break; }
+    if (options_.max_steps > 0 && s.step >= options_.max_steps) { summary.stop_reason = StopReason::max_steps; break; }
     if (options_.time_budget_seconds > 0 && train_seconds() >= options_.time_budget_seconds) {
-      summary.stop_reason = "time_budget";
+      summary.stop_reason = StopReason::time_budget;
       break;
     }
     const std::vector<std::size_t> indices = s.batcher.next();
@@ -294,18 +257,18 @@ TrainSummary Trainer::run() {
 
     const bool epoch_end = s.batcher.epoch_finished();
     const bool log_now = options_.log_every_steps > 0 && s.step % options_.log_every_steps == 0;
-    if (log_now || epoch_end || s.progress.tty()) {
-      const double elapsed = train_seconds(), rate = double(tokens) / std::max(elapsed, 1e-9);
+    const bool live = s.reporter && s.reporter->wants_every_step();
+    if (log_now || epoch_end || live) {
+      const double elapsed = train_seconds();
       const Batcher::State b = s.batcher.state();
       const double steps_left = double(options_.max_epochs * per_epoch) - double(b.epoch * per_epoch + b.position);
       double remaining = elapsed / double(summary.step_losses.size()) * steps_left;
       if (options_.time_budget_seconds > 0) remaining = std::min(remaining, options_.time_budget_seconds - elapsed);
-      char line[220];
-      std::snprintf(line, sizeof line, "epoch %llu step %zu/%zu %s loss %.4f  %.0f tgt tok/s  ETA %s",
-                    static_cast<unsigned long long>(b.epoch + 1), b.position, per_epoch,
-                    bar(double(b.position) / double(per_epoch), 20).c_str(), interval_loss / double(interval_steps), rate,
-                    format_duration(remaining).c_str());
-      s.progress.update(line, log_now || epoch_end);
+      if (s.reporter)
+        s.reporter->progress({.epoch = b.epoch, .position = b.position, .batches_per_epoch = per_epoch, .step = s.step,
+                              .loss = interval_loss / double(interval_steps),
+                              .tokens_per_second = double(tokens) / std::max(elapsed, 1e-9), .eta_seconds = remaining,
+                              .line = log_now || epoch_end});
       if (log_now || epoch_end) {
         if (s.log)
           s.log->write({{"step", double(s.step)}, {"epoch", double(b.epoch)}, {"train_loss", interval_loss / double(interval_steps)},
@@ -319,15 +282,13 @@ TrainSummary Trainer::run() {
     const bool validate_now = options_.eval_every_steps > 0 ? s.step % options_.eval_every_steps == 0 : epoch_end;
     if (epoch_end) ++summary.epochs_completed;
     if (validate_now) {
-      bool improved = false;
       const auto validation_start = Clock::now();
-      validate(summary, improved);
+      validate(summary);
       validation_seconds += seconds_since(validation_start);
       last_validated_step = s.step;
       if (!options_.checkpoint_dir.empty()) save(last);
       if (options_.patience > 0 && s.validations_without_improvement >= options_.patience) {
-        summary.stopped_early = true;
-        summary.stop_reason = "early_stopping";
+        summary.stop_reason = StopReason::early_stopping;
         break;
       }
     }
@@ -335,10 +296,7 @@ TrainSummary Trainer::run() {
   // A run cut by its time budget validates what it reached (a budget may end before the first
   // scheduled validation). Not after max_steps: that stop is an interruption to resume from, and
   // an extra validation would make the resumed run differ from an uninterrupted one.
-  if (summary.stop_reason == "time_budget" && s.step > last_validated_step) {
-    bool improved = false;
-    validate(summary, improved);
-  }
+  if (summary.stop_reason == StopReason::time_budget && s.step > last_validated_step) validate(summary);
   summary.train_seconds = train_seconds();
   summary.steps = s.step;
   summary.target_tokens_per_second = double(tokens) / std::max(summary.train_seconds, 1e-9);

@@ -29,11 +29,11 @@ void MetricsLog::write(const MetricsRecord& record) {
   if (!out_) throw std::runtime_error("MetricsLog: cannot write " + file_.string());
 }
 
-std::vector<Series> read_metrics_series(const std::filesystem::path& file, const std::string& x_field,
-                                        const std::vector<std::string>& y_fields, const IssueSink& on_issue) {
+std::vector<MetricSeries> read_metrics_series(const std::filesystem::path& file, const std::string& x_field,
+                                              const std::vector<std::string>& y_fields, const IssueSink& on_issue) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw std::runtime_error("read_metrics_series: cannot open " + file.string());
-  std::vector<Series> series;
+  std::vector<MetricSeries> series;
   for (const auto& name : y_fields) series.push_back({name, {}, {}});
 
   std::string line;
