@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 #include "op_cases/op_cases.hpp"
 #include "seqgrad/seqgrad.hpp"
@@ -84,6 +85,30 @@ TEST(OpCatalogue, ListsTheCoreOps) {
                            "linear", "where", "masked_fill"})
     EXPECT_NO_THROW(op_catalogue().find(name)) << name;
   EXPECT_THROW(op_catalogue().find("no_such_op"), std::invalid_argument);
+}
+
+// No stale cases: every op named in tests/op_cases/ is an op of the catalogue, and once only.
+TEST(OpCatalogue, EveryCaseNamesAnOp) {
+  std::set<std::string> seen;
+  for (const auto& c : op_cases::all_cases()) {
+    EXPECT_NO_THROW(op_catalogue().find(c.op)) << "cases for '" << c.op << "', which is not in the catalogue";
+    EXPECT_TRUE(seen.insert(c.op).second) << "cases for '" << c.op << "' are listed twice";
+  }
+}
+
+// The dtypes an entry lists are dtypes it runs in: each op applies to its cases cast to each.
+TEST(OpCatalogue, OpsRunInTheirListedDtypes) {
+  for (const OpEntry& op : op_catalogue().entries()) {
+    const op_cases::CaseGenerator* generate = find_cases(op.name);
+    if (generate == nullptr) continue;  // OpGradient fails for it
+    Generator gen(42);
+    for (const OpCase& c : (*generate)(gen))
+      for (DType dtype : op.dtypes) {
+        std::vector<Tensor> inputs;
+        for (const Tensor& t : c.inputs) inputs.push_back(is_floating(t.dtype()) ? cast(t, dtype) : t);
+        EXPECT_NO_THROW(op.apply(inputs)) << op.name << " " << c.label << " in " << dtype_name(dtype);
+      }
+  }
 }
 
 // The checker has teeth: an op whose backward is wrong for one input fails, and the report names it.
