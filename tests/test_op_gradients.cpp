@@ -1,12 +1,30 @@
 // Every op in the catalogue passes a float64 gradient check on each of its cases. The test
-// enumerates the catalogue, so an op registered without cases is a failing test.
+// enumerates the catalogue and looks up each op's cases in tests/op_cases/, so an op registered
+// without cases, with cases of the wrong number of inputs, or without float64 is a failing test.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+
+#include "op_cases/op_cases.hpp"
 #include "seqgrad/seqgrad.hpp"
 
 using namespace seqgrad;
+using op_cases::case_tensor;
+using op_cases::OpCase;
 
 namespace {
+
+// The cases of an op, or nullptr when the table has none.
+const op_cases::CaseGenerator* find_cases(const std::string& name) {
+  for (const auto& c : op_cases::all_cases())
+    if (c.op == name) return &c.cases;
+  return nullptr;
+}
+
+bool lists_dtype(const OpEntry& op, DType dtype) {
+  return std::find(op.dtypes.begin(), op.dtypes.end(), dtype) != op.dtypes.end();
+}
 
 std::vector<std::string> op_names() {
   std::vector<std::string> names;
@@ -35,10 +53,18 @@ class OpGradient : public testing::TestWithParam<std::string> {};
 
 TEST_P(OpGradient, MatchesFiniteDifferences) {
   const OpEntry& op = op_catalogue().find(GetParam());
+  ASSERT_TRUE(lists_dtype(op, DType::f64)) << "op '" << op.name << "' does not list float64, which gradcheck needs";
+  const op_cases::CaseGenerator* generate = find_cases(op.name);
+  ASSERT_NE(generate, nullptr) << "op '" << op.name << "' has no gradient-check cases in tests/op_cases/";
   Generator gen(42);
-  const auto cases = op.cases(gen);
+  const auto cases = (*generate)(gen);
   ASSERT_FALSE(cases.empty()) << "op '" << op.name << "' has no gradient-check case";
   for (const OpCase& c : cases) {
+    if (op.arity == OpEntry::any_arity)
+      ASSERT_FALSE(c.inputs.empty()) << "op '" << op.name << "', case '" << c.label << "': no inputs";
+    else
+      ASSERT_EQ(c.inputs.size(), op.arity)
+          << "op '" << op.name << "', case '" << c.label << "': inputs do not match the op's arity";
     std::vector<Tensor> inputs;
     for (const Tensor& t : c.inputs) {
       Tensor in = t;
@@ -59,6 +85,30 @@ TEST(OpCatalogue, ListsTheCoreOps) {
                            "linear", "where", "masked_fill"})
     EXPECT_NO_THROW(op_catalogue().find(name)) << name;
   EXPECT_THROW(op_catalogue().find("no_such_op"), std::invalid_argument);
+}
+
+// No stale cases: every op named in tests/op_cases/ is an op of the catalogue, and once only.
+TEST(OpCatalogue, EveryCaseNamesAnOp) {
+  std::set<std::string> seen;
+  for (const auto& c : op_cases::all_cases()) {
+    EXPECT_NO_THROW(op_catalogue().find(c.op)) << "cases for '" << c.op << "', which is not in the catalogue";
+    EXPECT_TRUE(seen.insert(c.op).second) << "cases for '" << c.op << "' are listed twice";
+  }
+}
+
+// The dtypes an entry lists are dtypes it runs in: each op applies to its cases cast to each.
+TEST(OpCatalogue, OpsRunInTheirListedDtypes) {
+  for (const OpEntry& op : op_catalogue().entries()) {
+    const op_cases::CaseGenerator* generate = find_cases(op.name);
+    if (generate == nullptr) continue;  // OpGradient fails for it
+    Generator gen(42);
+    for (const OpCase& c : (*generate)(gen))
+      for (DType dtype : op.dtypes) {
+        std::vector<Tensor> inputs;
+        for (const Tensor& t : c.inputs) inputs.push_back(is_floating(t.dtype()) ? cast(t, dtype) : t);
+        EXPECT_NO_THROW(op.apply(inputs)) << op.name << " " << c.label << " in " << dtype_name(dtype);
+      }
+  }
 }
 
 // The checker has teeth: an op whose backward is wrong for one input fails, and the report names it.

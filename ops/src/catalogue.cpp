@@ -30,8 +30,4 @@ const OpCatalogue& op_catalogue() {
   return catalogue;
 }
 
-Tensor case_tensor(const Shape& shape, Generator& gen, double lo, double hi) {
-  return rand_uniform(shape, lo, hi, DType::f64, gen);
-}
-
 }  // namespace seqgrad

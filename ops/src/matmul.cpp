@@ -142,42 +142,12 @@ void register_linalg_ops(OpCatalogue& c) {
   auto mm = [](bool ta, bool tb) {
     return [ta, tb](const std::vector<Tensor>& in) { return matmul(in[0], in[1], ta, tb); };
   };
-  c.add({"matmul", mm(false, false), [](Generator& gen) {
-           return std::vector<OpCase>{
-               {"[3,4] x [4,5]", {case_tensor({3, 4}, gen), case_tensor({4, 5}, gen)}},
-               {"[2,3,4] x [2,4,5]", {case_tensor({2, 3, 4}, gen), case_tensor({2, 4, 5}, gen)}},
-               {"[2,3,4] x [4,5] (shared)", {case_tensor({2, 3, 4}, gen), case_tensor({4, 5}, gen)}},
-               {"[3,4] x [2,4,5] (shared)", {case_tensor({3, 4}, gen), case_tensor({2, 4, 5}, gen)}},
-               {"[1,1] x [1,3]", {case_tensor({1, 1}, gen), case_tensor({1, 3}, gen)}}};
-         }});
-  c.add({"matmul_transpose_b", mm(false, true), [](Generator& gen) {
-           return std::vector<OpCase>{
-               {"[3,4] x [5,4]^T", {case_tensor({3, 4}, gen), case_tensor({5, 4}, gen)}},
-               {"[2,3,4] x [2,5,4]^T", {case_tensor({2, 3, 4}, gen), case_tensor({2, 5, 4}, gen)}},
-               {"[2,3,4] x [5,4]^T", {case_tensor({2, 3, 4}, gen), case_tensor({5, 4}, gen)}}};
-         }});
-  c.add({"matmul_transpose_a", mm(true, false), [](Generator& gen) {
-           return std::vector<OpCase>{
-               {"[4,3]^T x [4,5]", {case_tensor({4, 3}, gen), case_tensor({4, 5}, gen)}},
-               {"[2,4,3]^T x [2,4,5]", {case_tensor({2, 4, 3}, gen), case_tensor({2, 4, 5}, gen)}},
-               {"[2,4,3]^T x [4,5]", {case_tensor({2, 4, 3}, gen), case_tensor({4, 5}, gen)}}};
-         }});
-  c.add({"matmul_transpose_both", mm(true, true), [](Generator& gen) {
-           return std::vector<OpCase>{
-               {"[4,3]^T x [5,4]^T", {case_tensor({4, 3}, gen), case_tensor({5, 4}, gen)}},
-               {"[2,4,3]^T x [2,5,4]^T", {case_tensor({2, 4, 3}, gen), case_tensor({2, 5, 4}, gen)}}};
-         }});
-  c.add({"linear", [](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2]); },
-         [](Generator& gen) {
-           return std::vector<OpCase>{
-               {"x [3,4], W [5,4], b [5]", {case_tensor({3, 4}, gen), case_tensor({5, 4}, gen), case_tensor({5}, gen)}},
-               {"x [2,3,4], W [5,4], b [5]",
-                {case_tensor({2, 3, 4}, gen), case_tensor({5, 4}, gen), case_tensor({5}, gen)}}};
-         }});
-  c.add({"linear_no_bias", [](const std::vector<Tensor>& in) { return linear(in[0], in[1]); },
-         [](Generator& gen) {
-           return std::vector<OpCase>{{"x [3,4], W [2,4]", {case_tensor({3, 4}, gen), case_tensor({2, 4}, gen)}}};
-         }});
+  c.add({"matmul", 2, mm(false, false)});
+  c.add({"matmul_transpose_b", 2, mm(false, true)});
+  c.add({"matmul_transpose_a", 2, mm(true, false)});
+  c.add({"matmul_transpose_both", 2, mm(true, true)});
+  c.add({"linear", 3, [](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2]); }});
+  c.add({"linear_no_bias", 2, [](const std::vector<Tensor>& in) { return linear(in[0], in[1]); }});
 }
 
 }  // namespace seqgrad

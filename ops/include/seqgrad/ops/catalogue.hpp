@@ -1,26 +1,25 @@
 #pragma once
-// The op catalogue: the one list of differentiable ops that tools iterate (the gradient-check test,
-// the benchmarks, documentation). Adding an op is one function plus one `add` in its file's
-// register function.
+// The op catalogue: the one list of differentiable ops that tools iterate. Each entry says what an
+// op is (name, number of inputs, float dtypes, how to apply it), not how to test it: the
+// gradient-check cases live in tests/op_cases/, and tests/test_op_gradients.cpp fails for an op of
+// the catalogue that has none. Adding an op is one function plus one `add` in its file's register
+// function (called by op_catalogue()), plus its cases in tests/op_cases/.
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "seqgrad/graph/random.hpp"
+#include "seqgrad/graph/tensor.hpp"
 
 namespace seqgrad {
 
-// One gradient-check situation of an op: float64 inputs (the checker differentiates every float
-// input) and a label such as "broadcast [3,1] with [4]".
-struct OpCase {
-  std::string label;
-  std::vector<Tensor> inputs;
-};
-
 struct OpEntry {
+  static constexpr std::size_t any_arity = 0;  // concat, stack: one or more inputs
+
   std::string name;
+  std::size_t arity;  // number of inputs, index tensors included; any_arity when variadic
   std::function<Tensor(const std::vector<Tensor>&)> apply;  // inputs -> result
-  std::function<std::vector<OpCase>(Generator&)> cases;     // gradient-check cases
+  std::vector<DType> dtypes{DType::f32, DType::f64};     // float dtypes of the float inputs
 };
 
 class OpCatalogue {
@@ -35,9 +34,6 @@ class OpCatalogue {
 
 // Every op of the library, registered on first use.
 const OpCatalogue& op_catalogue();
-
-// Helpers for writing cases: float64 values uniform in [lo, hi).
-Tensor case_tensor(const Shape& shape, Generator& gen, double lo = -1.0, double hi = 1.0);
 
 // Per-file registration functions, called by op_catalogue().
 void register_elementwise_ops(OpCatalogue& c);

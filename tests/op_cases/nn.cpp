@@ -1,0 +1,42 @@
+// Cases of the fused neural-network ops (ops/src/nn_ops.cpp).
+#include "op_cases/op_cases.hpp"
+
+namespace seqgrad::op_cases {
+
+std::vector<OpCases> nn_cases() {
+  return {
+      {"dropout",
+       [](Generator& gen) {
+         return std::vector<OpCase>{{"[4,5]", {case_tensor({4, 5}, gen)}}, {"[7]", {case_tensor({7}, gen)}}};
+       }},
+      {"layer_norm",
+       [](Generator& gen) {
+         return std::vector<OpCase>{
+             {"[3,5] with weight and bias", {case_tensor({3, 5}, gen), case_tensor({5}, gen), case_tensor({5}, gen)}},
+             {"[2,2,4]", {case_tensor({2, 2, 4}, gen), case_tensor({4}, gen), case_tensor({4}, gen)}},
+             {"[1,1] (one feature)", {case_tensor({1, 1}, gen), case_tensor({1}, gen), case_tensor({1}, gen)}}};
+       }},
+      {"layer_norm_no_affine",
+       [](Generator& gen) { return std::vector<OpCase>{{"[3,6]", {case_tensor({3, 6}, gen)}}}; }},
+      {"cross_entropy",
+       [](Generator& gen) { return std::vector<OpCase>{{"[4,5]", {case_tensor({4, 5}, gen, -3, 3)}}}; }},
+      {"cross_entropy_ignore_smoothing",
+       [](Generator& gen) { return std::vector<OpCase>{{"[2,3,4]", {case_tensor({2, 3, 4}, gen, -3, 3)}}}; }},
+      {"gru_cell_gates",
+       [](Generator& gen) {
+         return std::vector<OpCase>{
+             {"B 3, H 4",
+              {case_tensor({3, 12}, gen, -2, 2), case_tensor({3, 12}, gen, -2, 2), case_tensor({3, 4}, gen)}},
+             {"B 1, H 1",
+              {case_tensor({1, 3}, gen, -2, 2), case_tensor({1, 3}, gen, -2, 2), case_tensor({1, 1}, gen)}}};
+       }},
+      {"additive_attention_scores",
+       [](Generator& gen) {
+         return std::vector<OpCase>{
+             {"B 2, T 3, A 4", {case_tensor({2, 3, 4}, gen), case_tensor({2, 4}, gen), case_tensor({4}, gen)}},
+             {"B 1, T 1, A 1", {case_tensor({1, 1, 1}, gen), case_tensor({1, 1}, gen), case_tensor({1}, gen)}}};
+       }},
+  };
+}
+
+}  // namespace seqgrad::op_cases
