@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <stdexcept>
 
 #include "canvas.hpp"
@@ -109,6 +110,8 @@ Geometry layout_of(std::size_t out_len, std::size_t in_len, const std::vector<st
   return g;
 }
 
+void paint_colorbar(cairo_t* cr, const Geometry& g, const HeatmapOptions& o, const detail::TextMetrics& m);
+
 void paint(cairo_t* cr, const Geometry& g, const std::vector<double>& weights, std::size_t out_len, std::size_t in_len,
            const std::vector<std::string>& x_labels, const std::vector<std::string>& y_labels,
            const HeatmapOptions& o, const detail::TextMetrics& m) {
@@ -149,7 +152,10 @@ void paint(cairo_t* cr, const Geometry& g, const std::vector<double>& weights, s
     detail::show_text_up(cr, o.y_title, static_cast<double>(g.left) + m.ascent,
                          static_cast<double>(g.grid_y) + g.grid_h / 2.0, 0.5);
 
-  if (!o.colorbar) return;
+  if (o.colorbar) paint_colorbar(cr, g, o, m);
+}
+
+void paint_colorbar(cairo_t* cr, const Geometry& g, const HeatmapOptions& o, const detail::TextMetrics& m) {
   // The scale: 1 at the top. cairo's gradient interpolates linearly between stops, as the colour
   // map does, so stops at the map's own stops (every 1/8) reproduce it exactly.
   const double top = static_cast<double>(g.grid_y), bottom = top + static_cast<double>(g.bar_h);
