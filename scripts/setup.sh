@@ -7,7 +7,8 @@ PACKAGES=(
   build-essential cmake ccache
   xtensor-dev libxtensor-blas-dev libxsimd-dev libopenblas-dev
   libtbb-dev libgtest-dev libgmock-dev libbenchmark-dev
-  nlohmann-json3-dev libcli11-dev zlib1g-dev libpng-dev
+  nlohmann-json3-dev libcli11-dev zlib1g-dev python3
+  pkg-config libcairo2-dev fonts-dejavu-core  # the pictures: cairo, found with pkg-config, and a sans-serif font
   "$@"
 )
 

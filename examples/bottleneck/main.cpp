@@ -18,10 +18,12 @@
 
 #include "copy_tasks.hpp"
 #include "seqgrad/nn/seq2seq/seq2seq.hpp"
-#include "seqgrad/nn/seq2seq/plot.hpp"
+#include "seqgrad/pictures/heatmap.hpp"
+#include "seqgrad/pictures/plot.hpp"
 
 using namespace seqgrad;
 using namespace seqgrad::nn::seq2seq;
+using namespace seqgrad::pictures;
 using namespace bottleneck;
 namespace fs = std::filesystem;
 
@@ -140,8 +142,8 @@ int main(int argc, char** argv) {
       if (h.finished) y_labels.push_back("</s>");
       std::vector<double> weights;
       for (std::size_t r = 0; r < y_labels.size(); ++r) weights.insert(weights.end(), h.attention[r].begin(), h.attention[r].end());
-      write_png(s.out / "attention.png", attention_heatmap(weights, y_labels.size(), x_labels.size(), x_labels, y_labels,
-                                                           {.title = "additive attention, " + task}));
+      write_attention_heatmap(s.out / "attention.png", weights, y_labels.size(), x_labels.size(), x_labels, y_labels,
+                              {.title = "additive attention, " + task});
     }
   }
   std::printf("exact-sequence accuracy by input length (%s):\n\n%s\n", task.c_str(), table.c_str());

@@ -16,10 +16,12 @@
 
 #include "cmudict.hpp"
 #include "seqgrad/nn/seq2seq/seq2seq.hpp"
-#include "seqgrad/nn/seq2seq/plot.hpp"
+#include "seqgrad/pictures/heatmap.hpp"
+#include "seqgrad/pictures/plot.hpp"
 
 using namespace seqgrad;
 using namespace seqgrad::nn::seq2seq;
+using namespace seqgrad::pictures;
 using namespace g2p;
 namespace fs = std::filesystem;
 
@@ -202,8 +204,8 @@ int predict(const RunFiles& run, const std::vector<std::string>& words, std::siz
     std::vector<double> weights;
     for (std::size_t r = 0; r < y_labels.size(); ++r) weights.insert(weights.end(), h.attention[r].begin(), h.attention[r].end());
     const fs::path png = heatmaps / (word + ".png");
-    write_png(png, attention_heatmap(weights, y_labels.size(), x_labels.size(), x_labels, y_labels,
-                                     {.title = word + " -> " + phones}));
+    write_attention_heatmap(png, weights, y_labels.size(), x_labels.size(), x_labels, y_labels,
+                            {.title = word + " -> " + phones});
     std::printf("%-16s %-40s %s\n", word.c_str(), phones.c_str(), png.string().c_str());
   }
   return 0;
