@@ -23,7 +23,7 @@
 
 using namespace seqgrad;
 using namespace seqgrad::nn::seq2seq;
-using namespace seqgrad::pictures;
+namespace pictures = seqgrad::pictures;
 using namespace bottleneck;
 namespace fs = std::filesystem;
 
@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
   std::printf("task: %s random sequences of 5-40 symbols out of 20; %zu training / %zu test examples; %.0f s of "
               "training per model\n\n", task.c_str(), data.train.size(), data.test.size(), s.seconds);
 
-  std::vector<Series> curves;
+  std::vector<pictures::Series> curves;
   std::string table = "| model | steps | ";
   for (const auto& b : buckets) table += std::to_string(b.min_length) + "-" + std::to_string(b.max_length) + " | ";
   table += "all |\n|---|---|---|---|---|---|---|\n";
@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
     BucketedAccuracy by_length(buckets);
     for (std::size_t i = 0; i < data.test.size(); ++i)
       by_length.add(data.test[i].source.size(), e.outputs[i].tokens == data.test[i].target);
-    Series curve{c.name, {}, {}};
+    pictures::Series curve{c.name, {}, {}};
     char row[256];
     std::snprintf(row, sizeof row, "| %s | %zu | ", c.name.c_str(), summary.steps);
     table += row;
@@ -142,13 +142,13 @@ int main(int argc, char** argv) {
       if (h.finished) y_labels.push_back("</s>");
       std::vector<double> weights;
       for (std::size_t r = 0; r < y_labels.size(); ++r) weights.insert(weights.end(), h.attention[r].begin(), h.attention[r].end());
-      write_attention_heatmap(s.out / "attention.png", weights, y_labels.size(), x_labels.size(), x_labels, y_labels,
+      pictures::write_attention_heatmap(s.out / "attention.png", weights, y_labels.size(), x_labels.size(), x_labels, y_labels,
                               {.title = "additive attention, " + task});
     }
   }
   std::printf("exact-sequence accuracy by input length (%s):\n\n%s\n", task.c_str(), table.c_str());
   std::ofstream(s.out / "table.md") << table;
-  write_line_plot(s.out / "accuracy_by_length.png", curves,
+  pictures::write_line_plot(s.out / "accuracy_by_length.png", curves,
                   {.title = "exact accuracy by input length (" + task + ")", .x_label = "input length",
                    .y_label = "exact accuracy %", .y_min = 0.0, .y_max = 100.0, .markers = true});
   std::printf("wrote %s, %s and %s\n", (s.out / "table.md").c_str(), (s.out / "accuracy_by_length.png").c_str(),
