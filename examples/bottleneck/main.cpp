@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "seqgrad/ops/backend.hpp"
 #include "seqgrad/seqgrad.hpp"
 
 using namespace seqgrad;
@@ -71,7 +72,9 @@ int main(int argc, char** argv) {
   app.add_option("--test-size", s.test_size, "test examples");
   app.add_option("--seed", s.seed, "seed of data, initialisation and batch order");
   app.add_option("--out", s.out, "where the table and pictures go");
+  app.set_version_flag("--version", [] { return "seqgrad " + seqgrad::backend_summary(); });
   CLI11_PARSE(app, argc, argv);
+  std::printf("seqgrad %s\n", seqgrad::backend_summary().c_str());
   s.task = task == "copy" ? SyntheticTask::copy : SyntheticTask::reverse;
 
   const SyntheticOptions data_options{.task = s.task, .alphabet = 20, .min_length = 5, .max_length = 40};

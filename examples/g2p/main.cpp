@@ -14,6 +14,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "seqgrad/ops/backend.hpp"
 #include "seqgrad/seqgrad.hpp"
 #include "seqgrad/nn/seq2seq/cmudict.hpp"
 #include "seqgrad/nn/seq2seq/metrics_log.hpp"
@@ -248,7 +249,9 @@ int main(int argc, char** argv) {
 
   auto* evaluate_cmd = app.add_subcommand("evaluate", "word and phoneme error rates of a trained model on dev and test");
   evaluate_cmd->add_option("--beam", beam, "beam width (1: greedy)");
+  app.set_version_flag("--version", [] { return "seqgrad " + seqgrad::backend_summary(); });
   CLI11_PARSE(app, argc, argv);
+  std::printf("seqgrad %s\n", seqgrad::backend_summary().c_str());
 
   try {
     const RunFiles run{out};
