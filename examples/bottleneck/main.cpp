@@ -18,6 +18,7 @@
 
 #include "copy_tasks.hpp"
 #include "seqgrad/nn/seq2seq/seq2seq.hpp"
+#include "seqgrad/ops/backend.hpp"
 #include "seqgrad/pictures/heatmap.hpp"
 #include "seqgrad/pictures/plot.hpp"
 
@@ -76,7 +77,9 @@ int main(int argc, char** argv) {
   app.add_option("--test-size", s.test_size, "test examples");
   app.add_option("--seed", s.seed, "seed of data, initialisation and batch order");
   app.add_option("--out", s.out, "where the table and pictures go");
+  app.set_version_flag("--version", [] { return "seqgrad " + seqgrad::backend_summary(); });
   CLI11_PARSE(app, argc, argv);
+  std::printf("seqgrad %s\n", seqgrad::backend_summary().c_str());
   s.task = task == "copy" ? SyntheticTask::copy : SyntheticTask::reverse;
 
   const SyntheticOptions data_options{.task = s.task, .alphabet = 20, .min_length = 5, .max_length = 40};

@@ -16,6 +16,7 @@
 
 #include "cmudict.hpp"
 #include "seqgrad/nn/seq2seq/seq2seq.hpp"
+#include "seqgrad/ops/backend.hpp"
 #include "seqgrad/pictures/heatmap.hpp"
 #include "seqgrad/pictures/plot.hpp"
 
@@ -251,7 +252,9 @@ int main(int argc, char** argv) {
 
   auto* evaluate_cmd = app.add_subcommand("evaluate", "word and phoneme error rates of a trained model on dev and test");
   evaluate_cmd->add_option("--beam", beam, "beam width (1: greedy)");
+  app.set_version_flag("--version", [] { return "seqgrad " + seqgrad::backend_summary(); });
   CLI11_PARSE(app, argc, argv);
+  std::printf("seqgrad %s\n", seqgrad::backend_summary().c_str());
 
   try {
     const RunFiles run{out};
