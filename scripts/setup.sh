@@ -8,6 +8,7 @@ PACKAGES=(
   xtensor-dev libxtensor-blas-dev libxsimd-dev libopenblas-dev
   libtbb-dev libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev zlib1g-dev libpng-dev
+  python3-numpy  # tests/interop/read_safetensors.py reads seqgrad's weights by the format alone
   "$@"
 )
 

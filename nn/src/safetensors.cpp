@@ -232,6 +232,7 @@ View parse_view(std::vector<std::byte> bytes) {
       view.metadata = parse_metadata(value);
       continue;
     }
+    if (name.empty()) throw bad("a tensor has an empty name");
     Entry e = parse_entry(name, value);
     if (e.end > data_bytes)
       throw bad("truncated: tensor " + q(name) + " has data_offsets " + offsets_str(e.begin, e.end) +

@@ -188,6 +188,7 @@ TEST_F(Safetensors, MalformedHeadersAreRefused) {
 
 TEST_F(Safetensors, MalformedEntriesAreRefused) {
   expect_entry_refused("7", "tensor 'a' is described by number, not an object");
+  expect_refused(raw_safetensors(R"({"":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}})", ""), "a tensor has an empty name");
   expect_entry_refused(R"({"shape":[2],"data_offsets":[0,8]})", "tensor 'a' has no 'dtype'");
   expect_entry_refused(R"({"dtype":"F32","data_offsets":[0,8]})", "tensor 'a' has no 'shape'");
   expect_entry_refused(R"({"dtype":"F32","shape":[2]})", "tensor 'a' has no 'data_offsets'");

@@ -12,12 +12,13 @@
 // seqgrad holds the dtypes F32, F64, I64 and BOOL. Writing lays the tensors out in name order with
 // no gaps and pads the header to a multiple of 8 bytes, as the reference implementation does.
 //
-// Reading accepts only a well-formed file: the header length within the file (and at most
-// kMaxHeaderBytes), valid JSON whose top level is an object, every entry an object with exactly
-// the fields dtype (a string), shape (non-negative integers) and data_offsets (two non-negative
-// integers, begin <= end), a dtype seqgrad holds, a byte count equal to the shape's elements times
-// the dtype's size, entries that tile the data region exactly (no overlap, no gap, nothing after
-// the last), each name once, BOOL bytes 0 or 1, and __metadata__ (if any) an object of strings.
+// Reading accepts only a well-formed file: a regular file; the header length within the file (and
+// at most kMaxHeaderBytes); valid JSON (UTF-8, no key twice in an object) whose top level is an
+// object; every entry an object with exactly the fields dtype (a string), shape (non-negative
+// integers) and data_offsets (two non-negative integers, begin <= end); a dtype seqgrad holds; a
+// byte count equal to the shape's elements times the dtype's size; entries that tile the data
+// region exactly (no overlap, no gap, nothing after the last); names not empty; BOOL bytes 0 or 1;
+// __metadata__ (if any) an object of strings.
 // Anything else throws std::runtime_error naming the file (or, for parse(), "safetensors") and the
 // problem. Values are not judged: NaN and infinity read as they are (load_weights refuses them).
 #include <cstddef>
