@@ -15,12 +15,13 @@ if [ -f "$prefix/lib/cmake/TBB/TBBConfig.cmake" ]; then exit 0; fi
 version=$(dpkg-query -W -f='${source:Version}' libtbb-dev)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/lists/partial"
+mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
 printf 'deb-src http://deb.debian.org/debian bookworm main\ndeb-src http://deb.debian.org/debian-security bookworm-security main\n' \
   >"$work/sources.list"
-apt_opts=(-o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null -o "Dir::State::Lists=$work/lists")
+apt_opts=(-o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null -o "Dir::State::Lists=$work/lists"
+  -o "Dir::Cache=$work/cache")  # all of apt's state in $work: no root needed, the machine's apt untouched
 apt-get "${apt_opts[@]}" update -qq
-(cd "$work" && apt-get "${apt_opts[@]}" source --download-only -qq "onetbb=$version" 2>/dev/null)
+(cd "$work" && apt-get "${apt_opts[@]}" source --download-only -qq "onetbb=$version")
 tar -xf "$work"/onetbb_*.orig.tar.* -C "$work"
 src=$(find "$work" -maxdepth 1 -type d -name 'oneTBB*' -o -maxdepth 1 -type d -name 'onetbb*' | head -1)
 # libtbb alone (seqgrad uses neither tbbmalloc nor tbbbind); TBB_STRICT off: g++ 12 warns that
