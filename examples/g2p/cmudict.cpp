@@ -104,13 +104,17 @@ ReadResult read_cmudict(std::istream& in, const CmuDictOptions& options, const s
   std::vector<std::map<int, Symbols>> variants;
   std::string raw;
   Symbols phonemes;
-  while (std::getline(in, raw)) {
+  bool truncated = false;
+  while (read_bounded_line(in, raw, options.max_line_bytes, truncated, source_name)) {
     ++result.lines;
-    if (!raw.empty() && raw.back() == '\r') raw.pop_back();
     const auto report = [&](const std::string& message) {
       ++result.skipped_lines;
       if (options.on_issue) options.on_issue({source_name, result.lines, message, raw});
     };
+    if (truncated) {
+      report("a line longer than " + std::to_string(options.max_line_bytes) + " bytes");
+      continue;
+    }
     const std::string_view s = trim(raw);
     if (s.empty() || is_javascript_frame(s)) continue;
     Line line;
@@ -124,8 +128,18 @@ ReadResult read_cmudict(std::istream& in, const CmuDictOptions& options, const s
       report(error);
       continue;
     }
+    if (base.size() > options.max_word_letters) {
+      report("a word of " + std::to_string(base.size()) + " letters, more than the maximum " +
+             std::to_string(options.max_word_letters));
+      continue;
+    }
     if (auto error = parse_pronunciation(line.pronunciation, options.keep_stress, phonemes); !error.empty()) {
       report(error);
+      continue;
+    }
+    if (phonemes.size() > options.max_phonemes) {
+      report("a pronunciation of " + std::to_string(phonemes.size()) + " phonemes, more than the maximum " +
+             std::to_string(options.max_phonemes));
       continue;
     }
     auto [it, inserted] = entry_of_word.try_emplace(std::string(base), result.entries.size());
@@ -149,8 +163,7 @@ ReadResult read_cmudict(std::istream& in, const CmuDictOptions& options, const s
 }
 
 ReadResult read_cmudict(const std::filesystem::path& file, const CmuDictOptions& options) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error("read_cmudict: cannot open " + file.string());
+  std::ifstream in = open_for_reading(file, "read_cmudict");
   return read_cmudict(in, options, file.string());
 }
 

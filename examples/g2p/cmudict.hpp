@@ -18,7 +18,8 @@
 // pronunciations in variant order) and reports and skips a line that is not exactly such an entry:
 // a word with characters other than letters and apostrophes (the file's "a.d.", "ad-hoc", ...:
 // 1,193 lines in 3.0.0), a phoneme that is not upper-case letters with an optional stress digit, an
-// empty pronunciation, a variant number given twice. The file's JavaScript lines (the doc comment,
+// empty pronunciation, a variant number given twice, a line, word or pronunciation beyond the stated
+// maxima (CmuDictOptions). The file's JavaScript lines (the doc comment,
 // `export const dictionary = {`, the closing `}`) are recognised and passed over.
 #include <cstdint>
 #include <filesystem>
@@ -36,12 +37,20 @@ using seqgrad::nn::seq2seq::ReadResult;
 
 struct CmuDictOptions {
   bool keep_stress = false;  // false: "AH0" -> "AH" (39 phonemes instead of 69 symbols)
+  // The stated maxima: a longer line, a word of more letters or a pronunciation of more phonemes is
+  // reported and skipped (the dictionary's longest words and pronunciations are far below them; a
+  // longer one is a damaged or wrong file, and would be a batch of its own length).
+  std::size_t max_line_bytes = 4096;
+  std::size_t max_word_letters = 64;
+  std::size_t max_phonemes = 64;
   IssueSink on_issue = seqgrad::nn::seq2seq::print_issue;
 };
 
+// Throws std::runtime_error when the stream cannot be read.
 ReadResult read_cmudict(std::istream& in, const CmuDictOptions& options = {},
                         const std::string& source_name = "<stream>");
-ReadResult read_cmudict(const std::filesystem::path& file, const CmuDictOptions& options = {});  // throws if unreadable
+// Throws std::runtime_error naming the file when it cannot be opened or read, or is a directory.
+ReadResult read_cmudict(const std::filesystem::path& file, const CmuDictOptions& options = {});
 
 // The fixed split: bucket = zlib crc32 of the word's bytes (the base word, without "(2)") mod 100;
 // buckets 0-89 train, 90-94 dev, 95-99 test. It depends on the word alone, so it never changes

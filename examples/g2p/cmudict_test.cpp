@@ -121,6 +121,44 @@ TEST(CmuDict, StreamWithoutFrameLines) {
   EXPECT_THROW(read_cmudict(kData / "no_such_file.js"), std::runtime_error);
 }
 
+// Issue 13, defect 11: a 20 MB word was accepted as training data (and ended in std::bad_alloc when
+// batched). Lines, words and pronunciations beyond the stated maxima are reported and skipped.
+TEST(CmuDict, OverlongLinesWordsAndPronunciationsAreReportedAndSkipped) {
+  std::string pron;
+  for (int i = 0; i < 70; ++i) pron += "AH0 ";
+  std::istringstream in("\"" + std::string(20 << 20, 'a') + "\": \"EY1\",\n" +  // 1: a 20 MB line
+                        "\"" + std::string(65, 'b') + "\": \"B IY1\",\n" +      // 2: 65 letters
+                        "\"" + std::string(64, 'c') + "\": \"S IY1\",\n" +      // 3: 64 letters: fine
+                        "\"long\": \"" + pron + "\",\n" +                      // 4: 70 phonemes
+                        "\"ok\": \"OW1 K EY1\"\n");
+  Collected c;
+  const auto r = read_cmudict(in, {.on_issue = c.sink()}, "big.js");
+  EXPECT_EQ(c.lines(), (std::vector<std::size_t>{1, 2, 4}));
+  EXPECT_EQ(r.lines, 5u);
+  EXPECT_EQ(r.skipped_lines, 3u);
+  ASSERT_EQ(c.issues.size(), 3u);
+  EXPECT_NE(c.issues[0].message.find("a line longer than 4096 bytes"), std::string::npos) << c.issues[0].message;
+  EXPECT_EQ(c.issues[0].text.size(), 4096u);
+  EXPECT_NE(c.issues[1].message.find("a word of 65 letters, more than the maximum 64"), std::string::npos)
+      << c.issues[1].message;
+  EXPECT_NE(c.issues[2].message.find("a pronunciation of 70 phonemes, more than the maximum 64"), std::string::npos)
+      << c.issues[2].message;
+  ASSERT_EQ(r.entries.size(), 2u);
+  EXPECT_EQ(r.entries[0].key, std::string(64, 'c'));
+  EXPECT_EQ(r.entries[1].key, "ok");
+}
+
+// Issue 13, defect 11: a directory is refused with its name, not read as an empty dictionary.
+TEST(CmuDict, DirectoryIsRefusedNamingIt) {
+  try {
+    read_cmudict(kData);
+    ADD_FAILURE() << "read a directory";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(kData.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("directory"), std::string::npos) << e.what();
+  }
+}
+
 // Expected buckets computed independently with python3: zlib.crc32(word.encode()) % 100
 // ("a" 3904355907 -> 7, "'bout" 1648856842 -> 42, "water" 4214428890 -> 90,
 //  "table" 4129918790 -> 90, "aalborg" 867992198 -> 98, "eight" 1711947398 -> 98, "hello" 907060870 -> 70).

@@ -3,7 +3,6 @@
 #include "seqgrad/ops/backend.hpp"
 
 #include <cblas.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -11,6 +10,7 @@
 
 #if SEQGRAD_GEMM_ONEDNN
 #include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
 #endif
 
 #include "gemm_small.hpp"

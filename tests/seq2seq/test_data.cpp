@@ -108,6 +108,48 @@ TEST(Vocabulary, BadFilesAndSymbolsAreRefused) {
   EXPECT_THROW(Vocabulary::load_text(temp_path("does_not_exist")), std::runtime_error);
 }
 
+// Found by fuzzing (tests/fuzz/regressions/vocab_*): a symbol that is not valid UTF-8 was accepted,
+// then save_json threw nlohmann's type_error; a "format" that is not a string threw type_error
+// instead of the documented std::runtime_error.
+TEST(Vocabulary, NonUtf8SymbolsAndMistypedJsonAreRefused) {
+  EXPECT_THROW(Vocabulary::from_text("<pad>\n<sos>\n<eos>\n<unk>\n\xcd\nb\n"), std::runtime_error);
+  EXPECT_THROW(Vocabulary::from_text("<pad>\n<sos>\n<eos>\n<unk>\n\xed\xa0\x80\n"), std::runtime_error);  // surrogate
+  Vocabulary v;
+  EXPECT_THROW(v.add("caf\xe9"), std::invalid_argument);  // Latin-1
+  EXPECT_THROW(Vocabulary::build({{"a", "\xff"}}), std::invalid_argument);
+  EXPECT_EQ(v.add("caf\xc3\xa9"), kNumSpecials);
+  EXPECT_THROW(Vocabulary::from_json(R"({"format": 7, "version": 1, "symbols": []})"), std::runtime_error);
+  EXPECT_THROW(Vocabulary::from_json(R"({"format": null, "version": "1", "symbols": {"a": 1}})"), std::runtime_error);
+  EXPECT_THROW(Vocabulary::from_json(R"({"format": "seqgrad.vocabulary", "version": 1, "symbols": {"a": 1}})"),
+               std::runtime_error);
+}
+
+// Loading a vocabulary names the file in every refusal: a directory, an empty file, bad contents.
+TEST(Vocabulary, LoadErrorsNameTheFile) {
+  const auto expect_named = [](const fs::path& file, const std::string& expected, bool json) {
+    try {
+      if (json) Vocabulary::load_json(file); else Vocabulary::load_text(file);
+      ADD_FAILURE() << "loaded " << file;
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  };
+  const auto dir = temp_path("vocab_dir");
+  fs::create_directories(dir);
+  expect_named(dir, "is a directory", false);
+  expect_named(dir, "is a directory", true);
+  fs::remove_all(dir);
+  const auto file = temp_path("vocab_bad.txt");
+  std::ofstream(file).close();
+  expect_named(file, "fewer than the 4 special tokens", false);
+  std::ofstream(file) << "<pad>\n<sos>\n<eos>\n<unk>\na\na\n";
+  expect_named(file, "repeats the symbol 'a'", false);
+  std::ofstream(file) << "{\"format\": \"seqgrad.vocabulary\", \"version\": 2}";
+  expect_named(file, "unsupported version 2", true);
+  fs::remove(file);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Batches
 
@@ -335,12 +377,80 @@ TEST(TsvReader, InvalidUtf8IsMalformedInCharacterMode) {
   EXPECT_EQ(result.entries[0].source, (Symbols{"c", "a", "f", "\xc3\xa9"}));
 }
 
+// A vocabulary holds UTF-8 symbols only, so whitespace-separated symbols must be UTF-8 too.
+TEST(TsvReader, InvalidUtf8IsMalformedInWhitespaceModeToo) {
+  std::istringstream in("caf\xc3\xa9 au lait\tK AE F EY\ncaf\xe9\tK AE F EY\nok\tO K \xff\n");
+  std::vector<std::string> messages;
+  const auto result = read_tsv(in, {.on_issue = [&](const ParseIssue& i) { messages.push_back(i.message); }});
+  EXPECT_EQ(messages, (std::vector<std::string>{"the source is not valid UTF-8", "the target is not valid UTF-8"}));
+  ASSERT_EQ(result.entries.size(), 1u);
+  EXPECT_EQ(result.entries[0].source, (Symbols{"caf\xc3\xa9", "au", "lait"}));
+}
+
 TEST(TsvReader, FileOverloadAndMissingFile) {
   const auto file = temp_path("pairs.tsv");
   std::ofstream(file) << "ab\tA B\n";
   EXPECT_EQ(read_tsv(file).entries.size(), 1u);
   fs::remove(file);
   EXPECT_THROW(read_tsv(file), std::runtime_error);
+}
+
+// Issue 13, defect 11: a directory read as a TSV file gave 0 entries and no error.
+TEST(TsvReader, DirectoryIsRefusedNamingIt) {
+  const auto dir = temp_path("tsv_dir");
+  fs::create_directories(dir);
+  try {
+    read_tsv(dir);
+    ADD_FAILURE() << "read a directory";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(dir.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("directory"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
+
+// A stream that cannot be read (an I/O error) is an error naming the source, not the end of the data.
+TEST(TsvReader, ReadErrorIsAnError) {
+  struct Failing : std::streambuf {
+    int underflow() override { throw std::ios_base::failure("read(2) failed"); }
+  } failing;
+  std::istream in(&failing);
+  try {
+    read_tsv(in, {}, "broken.tsv");
+    ADD_FAILURE() << "a failing stream read as data";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("broken.tsv"), std::string::npos) << e.what();
+  }
+}
+
+// Lines and sequences beyond the stated maxima are reported and skipped, whatever their length (a
+// 20 MB line without a tab is read without holding it whole).
+TEST(TsvReader, OverlongLinesAndSequencesAreReportedAndSkipped) {
+  const std::string huge(20 << 20, 'a');
+  std::istringstream in("ok\tO K\n" + huge + "\tA\n" + std::string(2000, 'b') + "\tB\nc\t" +
+                        std::string(5000, 'C') + "\nlast\tL\n");
+  std::vector<ParseIssue> issues;
+  const auto result = read_tsv(in, {.source_tokens = Tokenization::characters,
+                                     .target_tokens = Tokenization::characters,
+                                     .on_issue = [&](const ParseIssue& i) { issues.push_back(i); }});
+  EXPECT_EQ(result.lines, 5u);
+  EXPECT_EQ(result.skipped_lines, 3u);
+  ASSERT_EQ(issues.size(), 3u);
+  EXPECT_EQ(issues[0].line, 2u);
+  EXPECT_NE(issues[0].message.find("longer than 1048576 bytes"), std::string::npos) << issues[0].message;
+  EXPECT_EQ(issues[0].text.size(), std::size_t{1} << 20);  // what was kept of the line
+  EXPECT_EQ(issues[1].line, 3u);
+  EXPECT_NE(issues[1].message.find("the source has 2000 symbols, more than the maximum 1024"), std::string::npos)
+      << issues[1].message;
+  EXPECT_EQ(issues[2].line, 4u);
+  EXPECT_NE(issues[2].message.find("the target has 5000 symbols"), std::string::npos) << issues[2].message;
+  ASSERT_EQ(result.entries.size(), 2u);
+  EXPECT_EQ(result.entries[1].key, "last");
+
+  std::istringstream small("abc\tA\n");  // the maxima are options
+  EXPECT_EQ(read_tsv(small, {.source_tokens = Tokenization::characters, .max_symbols = 2, .on_issue = {}})
+                .skipped_lines,
+            1u);
 }
 
 TEST(Entries, TrainingAndEvaluationExamples) {

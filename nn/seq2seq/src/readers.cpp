@@ -8,39 +8,57 @@
 
 namespace seqgrad::nn::seq2seq {
 
-namespace {
-
-// Length of the UTF-8 character starting at s[i], or 0 when the bytes there are not one (bad
-// lead byte, missing or bad continuation bytes, overlong form, surrogate, beyond U+10FFFF).
-std::size_t utf8_char_length(std::string_view s, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  std::size_t n;
-  std::uint32_t cp;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) n = 2, cp = c & 0x1F;
-  else if ((c & 0xF0) == 0xE0) n = 3, cp = c & 0x0F;
-  else if ((c & 0xF8) == 0xF0) n = 4, cp = c & 0x07;
-  else return 0;
-  if (i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  static constexpr std::uint32_t kMinimum[5] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMinimum[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
+void print_issue(const ParseIssue& issue) {
+  constexpr std::size_t kShown = 200;
+  std::cerr << issue.source << ":" << issue.line << ": " << issue.message << ": ";
+  if (issue.text.size() <= kShown)
+    std::cerr << issue.text << "\n";
+  else
+    std::cerr << std::string_view(issue.text).substr(0, kShown) << "... (" << issue.text.size() << " bytes)\n";
 }
 
-}  // namespace
+bool read_bounded_line(std::istream& in, std::string& line, std::size_t max_bytes, bool& truncated,
+                       const std::string& source_name) {
+  line.clear();
+  truncated = false;
+  std::streambuf* buffer = in.rdbuf();
+  if (!buffer || !in.good()) return false;
+  bool any = false;
+  try {
+    for (;;) {
+      const int c = buffer->sbumpc();
+      if (c == std::char_traits<char>::eof()) {
+        in.setstate(any ? std::ios::eofbit : std::ios::eofbit | std::ios::failbit);
+        break;
+      }
+      any = true;
+      if (c == '\n') break;
+      if (line.size() < max_bytes)
+        line.push_back(static_cast<char>(c));
+      else
+        truncated = true;
+    }
+  } catch (const std::exception& e) {  // libstdc++'s filebuf throws on read(2) errors (EISDIR, EIO)
+    in.setstate(std::ios::badbit);
+    throw std::runtime_error(source_name + ": cannot read: " + e.what());
+  }
+  if (!truncated && !line.empty() && line.back() == '\r') line.pop_back();
+  return any;
+}
 
-void print_issue(const ParseIssue& issue) {
-  std::cerr << issue.source << ":" << issue.line << ": " << issue.message << ": " << issue.text << "\n";
+std::ifstream open_for_reading(const std::filesystem::path& file, const char* who) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec))
+    throw std::runtime_error(std::string(who) + ": " + file.string() + " is a directory, not a file");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error(std::string(who) + ": cannot open " + file.string());
+  return in;
 }
 
 bool tokenize(std::string_view text, Tokenization how, Symbols& out) {
   out.clear();
   if (how == Tokenization::whitespace) {
+    if (!is_valid_utf8(text)) return false;  // a vocabulary holds UTF-8 symbols only
     std::size_t i = 0;
     while (i < text.size()) {
       if (text[i] == ' ') {
@@ -67,14 +85,18 @@ ReadResult read_tsv(std::istream& in, const TsvOptions& options, const std::stri
   std::unordered_map<std::string, std::size_t> entry_of_source;  // for grouping
   std::string line;
   Symbols source, target;
-  while (std::getline(in, line)) {
+  bool truncated = false;
+  while (read_bounded_line(in, line, options.max_line_bytes, truncated, source_name)) {
     ++result.lines;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
+    if (line.empty() && !truncated) continue;
     const auto report = [&](const std::string& message) {
       ++result.skipped_lines;
       if (options.on_issue) options.on_issue({source_name, result.lines, message, line});
     };
+    if (truncated) {
+      report("a line longer than " + std::to_string(options.max_line_bytes) + " bytes");
+      continue;
+    }
     const std::size_t tab = line.find('\t');
     if (tab == std::string::npos) {
       report("no tab between source and target");
@@ -97,6 +119,12 @@ ReadResult read_tsv(std::istream& in, const TsvOptions& options, const std::stri
       report(source.empty() ? "empty source" : "empty target");
       continue;
     }
+    if (source.size() > options.max_symbols || target.size() > options.max_symbols) {
+      const bool src = source.size() > options.max_symbols;
+      report(std::string(src ? "the source" : "the target") + " has " + std::to_string((src ? source : target).size()) +
+             " symbols, more than the maximum " + std::to_string(options.max_symbols));
+      continue;
+    }
     std::string key(view.substr(0, tab));
     if (options.group_by_source) {
       auto [it, inserted] = entry_of_source.try_emplace(key, result.entries.size());
@@ -115,8 +143,7 @@ ReadResult read_tsv(std::istream& in, const TsvOptions& options, const std::stri
 }
 
 ReadResult read_tsv(const std::filesystem::path& file, const TsvOptions& options) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error("read_tsv: cannot open " + file.string());
+  std::ifstream in = open_for_reading(file, "read_tsv");
   return read_tsv(in, options, file.string());
 }
 

@@ -14,19 +14,37 @@ namespace {
 constexpr const char* kJsonFormat = "seqgrad.vocabulary";
 constexpr int kJsonVersion = 1;
 
-// Why a symbol cannot be in a vocabulary, or "" when it can.
+// Why a symbol cannot be in a vocabulary, or "" when it can. Not valid UTF-8: JSON (save_json) cannot
+// hold it.
 std::string symbol_problem(std::string_view symbol) {
   if (symbol.empty()) return "an empty symbol";
   if (symbol.find_first_of("\n\r") != std::string_view::npos) return "a symbol with a line break";
+  if (!is_valid_utf8(symbol)) return "a symbol that is not valid UTF-8";
   return "";
 }
 
 std::string read_file(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec))
+    throw std::runtime_error("Vocabulary: " + file.string() + " is a directory, not a file");
   std::ifstream in(file, std::ios::binary);
   if (!in) throw std::runtime_error("Vocabulary: cannot open " + file.string());
   std::ostringstream text;
-  text << in.rdbuf();
+  // An empty file is read as "" (from_text then refuses it); operator<< would mark that a failure.
+  if (in.peek() != std::char_traits<char>::eof() && !(text << in.rdbuf()))
+    throw std::runtime_error("Vocabulary: cannot read " + file.string());
   return text.str();
+}
+
+// Parses the text of `file` with `parse`, naming the file in any refusal.
+template <class Parse>
+Vocabulary load_from(const std::filesystem::path& file, Parse parse) {
+  const std::string text = read_file(file);
+  try {
+    return parse(text);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(file.string() + ": " + e.what());
+  }
 }
 
 void write_file(const std::filesystem::path& file, const std::string& text) {
@@ -37,6 +55,37 @@ void write_file(const std::filesystem::path& file, const std::string& text) {
 }
 
 }  // namespace
+
+// Length of the UTF-8 character starting at s[i], or 0 when the bytes there are not one (bad
+// lead byte, missing or bad continuation bytes, overlong form, surrogate, beyond U+10FFFF).
+std::size_t utf8_char_length(std::string_view s, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(i);
+  std::size_t n;
+  std::uint32_t cp;
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) n = 2, cp = c & 0x1F;
+  else if ((c & 0xF0) == 0xE0) n = 3, cp = c & 0x0F;
+  else if ((c & 0xF8) == 0xF0) n = 4, cp = c & 0x07;
+  else return 0;
+  if (i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3F);
+  }
+  static constexpr std::uint32_t kMinimum[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMinimum[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+
+bool is_valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = utf8_char_length(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
 
 Vocabulary::Vocabulary() {
   for (std::string_view s : kSpecialSymbols) {
@@ -164,7 +213,8 @@ Vocabulary Vocabulary::from_json(std::string_view json) {
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(std::string("Vocabulary: not valid JSON: ") + e.what());
   }
-  if (!j.is_object() || j.value("format", "") != kJsonFormat)
+  // (j.value("format", "") would throw nlohmann's type_error for a format that is not a string)
+  if (!j.is_object() || !j.contains("format") || !j["format"].is_string() || j["format"] != kJsonFormat)
     throw std::runtime_error(std::string("Vocabulary: JSON is not a \"") + kJsonFormat + "\" object");
   if (!j.contains("version") || j["version"] != kJsonVersion)
     throw std::runtime_error("Vocabulary: unsupported version " + (j.contains("version") ? j["version"].dump() : "(none)"));
@@ -179,8 +229,12 @@ Vocabulary Vocabulary::from_json(std::string_view json) {
 }
 
 void Vocabulary::save_text(const std::filesystem::path& file) const { write_file(file, to_text()); }
-Vocabulary Vocabulary::load_text(const std::filesystem::path& file) { return from_text(read_file(file)); }
+Vocabulary Vocabulary::load_text(const std::filesystem::path& file) {
+  return load_from(file, [](std::string_view text) { return from_text(text); });
+}
 void Vocabulary::save_json(const std::filesystem::path& file) const { write_file(file, to_json()); }
-Vocabulary Vocabulary::load_json(const std::filesystem::path& file) { return from_json(read_file(file)); }
+Vocabulary Vocabulary::load_json(const std::filesystem::path& file) {
+  return load_from(file, [](std::string_view text) { return from_json(text); });
+}
 
 }  // namespace seqgrad::nn::seq2seq

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <fstream>
 #include <iosfwd>
 #include <string>
 #include <string_view>
@@ -26,8 +27,17 @@ struct ParseIssue {
 };
 using IssueSink = std::function<void(const ParseIssue&)>;
 
-// Prints "source:line: message: text" to std::cerr (the default sink).
+// Prints "source:line: message: text" to std::cerr (the default sink); a text longer than 200 bytes
+// is cut there, with its length given.
 void print_issue(const ParseIssue& issue);
+
+// Reads one line of `in` into `line` without its line break ("\n"; a "\r" before it is dropped too),
+// keeping at most `max_bytes` bytes: the rest of a longer line is read and dropped, and `truncated`
+// says so (so a file without line breaks never has to fit in memory). Returns false at the end of
+// the input, when no character was left. Throws std::runtime_error naming `source_name` when the
+// stream cannot be read (a directory opened as a file, an I/O error).
+bool read_bounded_line(std::istream& in, std::string& line, std::size_t max_bytes, bool& truncated,
+                       const std::string& source_name);
 
 // A data item: one source sequence with every target that counts as correct for it, in order
 // (the first is the main one). `key` names the item in reports (a CMUdict word, a TSV source);
@@ -49,8 +59,8 @@ struct ReadResult {
 
 enum class Tokenization {
   whitespace,  // symbols separated by runs of spaces (the tab separates the two sides)
-  characters,  // every UTF-8 character is a symbol (invalid UTF-8 is malformed)
-};
+  characters,  // every UTF-8 character is a symbol
+};  // either way, a side that is not valid UTF-8 is malformed (a vocabulary holds UTF-8 only)
 
 struct TsvOptions {
   Tokenization source_tokens = Tokenization::whitespace;
@@ -58,14 +68,26 @@ struct TsvOptions {
   // Lines with the same source become one Entry with several targets (in file order); otherwise
   // every line is its own Entry.
   bool group_by_source = true;
+  // Longer lines, and sides with more symbols, are reported and skipped: such a line is not a
+  // sequence pair to train on but a damaged or wrong file, and one would be a batch of its own
+  // length.
+  std::size_t max_line_bytes = std::size_t{1} << 20;
+  std::size_t max_symbols = 1024;
   IssueSink on_issue = print_issue;
 };
 
-// A line is malformed when it does not hold exactly one tab or when either side has no symbols.
+// A line is malformed when it does not hold exactly one tab, when either side has no symbols or
+// more than max_symbols, or when it is longer than max_line_bytes. Throws std::runtime_error when
+// the stream cannot be read.
 ReadResult read_tsv(std::istream& in, const TsvOptions& options = {}, const std::string& source_name = "<stream>");
-ReadResult read_tsv(const std::filesystem::path& file, const TsvOptions& options = {});  // throws if unreadable
+// Throws std::runtime_error naming the file when it cannot be opened or read, or is a directory.
+ReadResult read_tsv(const std::filesystem::path& file, const TsvOptions& options = {});
 
-// Splits `text` into symbols; false when it is not valid (characters: not valid UTF-8).
+// Opens `file` for reading as a reader does, throwing std::runtime_error naming the file (and
+// `who`) when it is a directory or cannot be opened.
+std::ifstream open_for_reading(const std::filesystem::path& file, const char* who);
+
+// Splits `text` into symbols; false when it is not valid UTF-8.
 bool tokenize(std::string_view text, Tokenization how, Symbols& out);
 
 // ---- Entries -> Examples ----

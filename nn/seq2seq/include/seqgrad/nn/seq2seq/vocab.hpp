@@ -10,7 +10,8 @@
 // Text format (save_text / from_text): one symbol per line, the line's index is the id, the four
 // specials first. JSON format (save_json / from_json): {"format": "seqgrad.vocabulary",
 // "version": 1, "symbols": [...]} with the same list. Loading checks the specials, empty and
-// duplicate symbols and throws std::runtime_error naming the problem.
+// duplicate symbols and symbols that are not valid UTF-8 (JSON cannot hold them), and throws
+// std::runtime_error naming the problem.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -32,6 +33,11 @@ inline constexpr TokenId kNumSpecials = 4;
 inline constexpr std::string_view kSpecialSymbols[kNumSpecials] = {"<pad>", "<sos>", "<eos>", "<unk>"};
 
 constexpr bool is_special(TokenId id) { return id >= 0 && id < kNumSpecials; }
+
+// Length of the UTF-8 character starting at s[i], or 0 when the bytes there are not one (bad lead
+// byte, missing or bad continuation bytes, overlong form, surrogate, beyond U+10FFFF).
+std::size_t utf8_char_length(std::string_view s, std::size_t i);
+bool is_valid_utf8(std::string_view s);
 
 class Vocabulary {
  public:
