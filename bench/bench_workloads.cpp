@@ -10,6 +10,8 @@
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
+#include <chrono>
+
 #include "seqgrad/ops/backend.hpp"
 #include "workloads.hpp"
 
@@ -24,6 +26,20 @@ void BM_Workload(benchmark::State& state, const std::string& name) {
   state.counters["tokens_per_step"] = static_cast<double>(workload->tokens_per_step());
   state.counters["loss"] = loss;
   state.counters["parameters"] = static_cast<double>(workload->parameter_count());
+  // A few more steps, outside the timed loop, with the GEMM backend's profile on: the time per step
+  // spent in matrix products (summed over threads), its share of the step and its FLOP rate.
+  {
+    constexpr int kProfiled = 3;
+    seqgrad::set_gemm_profiling(true);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kProfiled; ++i) workload->step();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const seqgrad::GemmProfile p = seqgrad::gemm_profile();
+    seqgrad::set_gemm_profiling(false);
+    state.counters["gemm_ms_per_step"] = 1e3 * p.seconds / kProfiled;
+    state.counters["gemm_share"] = p.seconds / seconds;
+    state.counters["gemm_gflops"] = p.seconds > 0 ? p.flops / p.seconds / 1e9 : 0;
+  }
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);  // the process's peak so far: run one workload per process to read it alone
   state.counters["peak_rss_kib"] = static_cast<double>(usage.ru_maxrss);

@@ -47,7 +47,7 @@ inline int thread_setting(int& argc, char** argv) {
   return threads;
 }
 
-// Applies the setting through seqgrad::set_num_threads (oneTBB's parallelism and OpenBLAS's threads).
+// Applies the setting through seqgrad::set_num_threads (oneTBB's parallelism, which the matrix products use too).
 inline void apply_thread_setting(int threads) {
   if (threads > 0) set_num_threads(static_cast<std::size_t>(threads));
 }

@@ -74,9 +74,12 @@ void check_all(std::size_t pad) {
               for (std::size_t j = 0; j < d.N; ++j)
                 ASSERT_NEAR(C[i * ldc + j], expected[i * ldc + j], tolerance<T>(d.K)) << what << " at " << i << "," << j;
             // Padding between rows is left alone.
-            for (std::size_t i = 0; i < d.M; ++i)
-              for (std::size_t j = d.N; j < ldc; ++j)
-                if (beta != T(0)) ASSERT_EQ(C[i * ldc + j], expected[i * ldc + j]) << what;
+            if (beta != T(0)) {
+              for (std::size_t i = 0; i < d.M; ++i)
+                for (std::size_t j = d.N; j < ldc; ++j) {
+                  ASSERT_EQ(C[i * ldc + j], expected[i * ldc + j]) << what;
+                }
+            }
           }
 }
 

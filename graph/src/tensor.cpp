@@ -81,15 +81,7 @@ Tensor Tensor::from_indices(const std::vector<std::int64_t>& values, const Shape
   return t;
 }
 
-const TensorImpl& Tensor::checked() const {
-  if (!impl_) throw std::logic_error("Tensor: use of an undefined tensor");
-  return *impl_;
-}
-
-const Shape& Tensor::shape() const { return checked().shape; }
-std::size_t Tensor::numel() const { return checked().numel; }
-DType Tensor::dtype() const { return checked().dtype; }
-void* Tensor::raw_data() const { return checked().storage->data(); }
+void Tensor::throw_undefined() { throw std::logic_error("Tensor: use of an undefined tensor"); }
 
 std::size_t Tensor::size(long axis) const { return shape()[normalize_axis(axis, dim(), "Tensor::size")]; }
 
@@ -157,7 +149,6 @@ std::string Tensor::str() const {
   return os.str();
 }
 
-bool Tensor::requires_grad() const { return checked().requires_grad; }
 
 Tensor& Tensor::requires_grad_(bool on) {
   auto& t = const_cast<TensorImpl&>(checked());
@@ -188,7 +179,6 @@ bool Tensor::is_leaf() const {
   return !fn || fn->leaf_accumulator;
 }
 
-const std::shared_ptr<Node>& Tensor::grad_fn() const { return checked().grad_fn; }
 Tensor& Tensor::grad() { return const_cast<TensorImpl&>(checked()).grad; }
 const Tensor& Tensor::grad() const { return checked().grad; }
 

@@ -5,6 +5,8 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <string>
 
@@ -123,7 +125,44 @@ void gemm_on(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N
   call(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+std::atomic<bool> profiling{false};
+std::atomic<std::uint64_t> profile_ns{0}, profile_flops{0}, profile_calls{0};
+
+// Adds the enclosing call's time to the totals when profiling is on.
+class ProfileScope {
+ public:
+  ProfileScope(std::size_t batch, std::size_t M, std::size_t N, std::size_t K)
+      : on_(profiling.load(std::memory_order_relaxed)), flops_(2 * batch * M * N * K) {
+    if (on_) start_ = std::chrono::steady_clock::now();
+  }
+  ~ProfileScope() {
+    if (!on_) return;
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start_);
+    profile_ns.fetch_add(std::uint64_t(ns.count()), std::memory_order_relaxed);
+    profile_flops.fetch_add(flops_, std::memory_order_relaxed);
+    profile_calls.fetch_add(1, std::memory_order_relaxed);
+  }
+
+ private:
+  bool on_;
+  std::uint64_t flops_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 }  // namespace
+
+void set_gemm_profiling(bool on) {
+  if (on) {
+    profile_ns = 0;
+    profile_flops = 0;
+    profile_calls = 0;
+  }
+  profiling = on;
+}
+
+GemmProfile gemm_profile() {
+  return {double(profile_ns.load()) * 1e-9, double(profile_flops.load()), profile_calls.load()};
+}
 
 std::size_t gemm_threads() { return scope_limit != 0 ? std::min(scope_limit, num_threads()) : num_threads(); }
 
@@ -136,6 +175,7 @@ GemmThreadsScope::~GemmThreadsScope() { scope_limit = previous_; }
 template <class T>
 void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A, std::size_t lda,
           const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
+  ProfileScope profile(1, M, N, K);
   gemm_on(gemm_threads(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
@@ -148,6 +188,7 @@ template <class T>
 void gemm_batched(std::size_t batch, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const T* A,
                   std::size_t stride_a, const T* B, std::size_t stride_b, T beta, T* C, std::size_t stride_c) {
   if (batch == 0 || M == 0 || N == 0) return;
+  ProfileScope profile(batch, M, N, K);
   if (stride_c == 0 && beta != T(1))
     throw std::invalid_argument("gemm_batched: entries accumulating into one C need beta = 1");
   const std::size_t lda = ta ? M : K, ldb = tb ? K : N;

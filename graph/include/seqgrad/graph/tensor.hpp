@@ -70,6 +70,7 @@ class Tensor {
 
  private:
   const TensorImpl& checked() const;
+  [[noreturn]] static void throw_undefined();
   std::shared_ptr<TensorImpl> impl_;
 };
 
@@ -83,6 +84,18 @@ struct TensorImpl {
   Tensor grad;
   std::string name;
 };
+
+// The accessors every op calls, inline: an op calls them a dozen times.
+inline const TensorImpl& Tensor::checked() const {
+  if (!impl_) [[unlikely]] throw_undefined();
+  return *impl_;
+}
+inline const Shape& Tensor::shape() const { return checked().shape; }
+inline std::size_t Tensor::numel() const { return checked().numel; }
+inline DType Tensor::dtype() const { return checked().dtype; }
+inline void* Tensor::raw_data() const { return checked().storage->data(); }
+inline bool Tensor::requires_grad() const { return checked().requires_grad; }
+inline const std::shared_ptr<Node>& Tensor::grad_fn() const { return checked().grad_fn; }
 
 template <class T>
 T* Tensor::data() {

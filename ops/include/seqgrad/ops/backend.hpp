@@ -13,6 +13,7 @@
 // products (gemm_batched) is split by entries. The libraries' own thread pools stay at one thread.
 // Products with a dimension of 1 (batch-1 steps) run on small loops of our own, not the library.
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace seqgrad {
@@ -51,6 +52,16 @@ class GemmThreadsScope {
 
 // The threads a product called here and now would use.
 std::size_t gemm_threads();
+
+// Time spent in products, for profiles (bench_workloads reports it per step): off by default; while
+// on, every gemm / gemm_batched call adds its wall time and flops to process-wide totals.
+struct GemmProfile {
+  double seconds = 0;  // summed over calls (calls on several threads at once add up)
+  double flops = 0;    // 2 M N K per product
+  std::uint64_t calls = 0;
+};
+void set_gemm_profiling(bool on);  // turning it on resets the totals
+GemmProfile gemm_profile();
 
 struct BackendInfo {
   std::string f32_gemm;  // library and version, e.g. "oneDNN 2.6.3"
