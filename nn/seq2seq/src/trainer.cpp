@@ -202,9 +202,9 @@ void Trainer::check_processes_agree() const {
   seed.value(o.seed);
   step.value(state_->step);
   const std::vector<std::pair<const char*, std::uint64_t>> mine = {
-      {"training data", examples(train_)}, {"dev data", examples(dev_)}, {"model configuration", architecture.digest()},
-      {"parameters (initialisation or checkpoint)", values.digest()}, {"seed", seed.digest()},
-      {"training options", options.digest()}, {"starting step (checkpoint)", step.digest()}};
+      {"seed", seed.digest()}, {"training data", examples(train_)}, {"dev data", examples(dev_)},
+      {"model configuration", architecture.digest()}, {"training options", options.digest()},
+      {"starting step (checkpoint)", step.digest()}, {"parameters (initialisation or checkpoint)", values.digest()}};
   std::vector<std::uint64_t> send, all(mine.size() * group.size());
   for (const auto& [what, hash] : mine) send.push_back(hash);
   group.allgather(send.data(), send.size(), all.data());
