@@ -8,6 +8,7 @@ PACKAGES=(
   xtensor-dev libxtensor-blas-dev libxsimd-dev libopenblas-dev
   libtbb-dev libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev zlib1g-dev libpng-dev
+  libopenmpi-dev openmpi-bin
   "$@"
 )
 
