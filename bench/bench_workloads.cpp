@@ -27,17 +27,21 @@ std::shared_ptr<seqgrad::nn::ProcessGroup> group;  // this process alone, or the
 void BM_Workload(benchmark::State& state, const std::string& name) {
   auto workload = seqgrad::bench::make_workload(name, group);
   workload->step();  // the first step allocates the optimizer's and the pool's buffers
-  double loss = 0, comm_seconds = 0, comm_bytes = 0;
+  double loss = 0, comm_seconds = 0, comm_bytes = 0, reduce_seconds = 0, exchange_seconds = 0;
   for (auto _ : state) {
     loss = workload->step();
     if (const auto* stats = workload->parallel_stats()) {
       comm_seconds += stats->communication_seconds;
+      reduce_seconds += stats->reduce_seconds;
+      exchange_seconds += stats->exchange_seconds;
       comm_bytes += static_cast<double>(stats->communication_bytes);
     }
   }
   state.counters["processes"] = static_cast<double>(group->size());
   state.counters["comm_ms"] = 1e3 * comm_seconds / static_cast<double>(state.iterations());
   state.counters["comm_bytes"] = comm_bytes / static_cast<double>(state.iterations());
+  state.counters["exchange_ms"] = 1e3 * exchange_seconds / static_cast<double>(state.iterations());  // after the wait
+  state.counters["reduce_ms"] = 1e3 * reduce_seconds / static_cast<double>(state.iterations());  // fixed-point both ways
   state.SetItemsProcessed(state.iterations() * workload->tokens_per_step());
   state.counters["tokens_per_step"] = static_cast<double>(workload->tokens_per_step());
   state.counters["loss"] = loss;

@@ -50,12 +50,13 @@ def main():
             print(f"round {r + 1}: {name} done", file=sys.stderr)
     names = list(results["1x1"][0].keys())
     med = lambda layout, w, key: statistics.median(b[w][key] for b in results[layout])
-    lines = ["| workload | 1x1 ms/step | 1x2 ms/step | 2x1 ms/step | 2x1 / 1x2 time | 2x1 comm ms/step | 2x1 comm bytes/step | parameters |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| workload | 1x1 ms/step | 1x2 ms/step | 2x1 ms/step | 2x1 / 1x2 time | 2x1 comm ms/step (of which exchange) | 2x1 comm bytes/step | fixed-point ms/step (1x2) | parameters |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for w in names:
         t11, t12, t21 = med("1x1", w, "real_time"), med("1x2", w, "real_time"), med("2x1", w, "real_time")
-        lines.append(f"| {w} | {t11:.2f} | {t12:.2f} | {t21:.2f} | {t21 / t12:.3f} | {med('2x1', w, 'comm_ms'):.2f} | "
-                     f"{med('2x1', w, 'comm_bytes'):,.0f} | {results['1x1'][0][w]['parameters']:,.0f} |")
+        lines.append(f"| {w} | {t11:.2f} | {t12:.2f} | {t21:.2f} | {t21 / t12:.3f} | {med('2x1', w, 'comm_ms'):.2f} "
+                     f"({med('2x1', w, 'exchange_ms'):.2f}) | {med('2x1', w, 'comm_bytes'):,.0f} | "
+                     f"{med('1x2', w, 'reduce_ms'):.2f} | {results['1x1'][0][w]['parameters']:,.0f} |")
     table = "\n".join(lines)
     print(table)
     if a.out:

@@ -9,12 +9,13 @@
 //
 //   exact fixed-point sums. For each parameter tensor, M = the largest |gradient element| over all
 //   shards (a max: the same in any order; across processes an allreduce of maxima), and a scale
-//   2^e with M * 2^e < 2^(62 - ceil(log2 S)) for S shards. Each shard's gradient is rounded to
-//   int64 at that scale and the integers are summed (exact, so in any order: threads, then an
-//   integer allreduce across processes); the sum times 2^-e, rounded once to the parameter's dtype,
-//   is added to .grad. Each element of a shard is off by at most half a unit of 2^-e, i.e. at most
-//   2^-(62 - ceil(log2 S)) of M (2^-61 for 2 shards): far below float32's rounding of the old
-//   shard-ordered float sum. A non-finite gradient anywhere makes that parameter's sum NaN.
+//   2^e with M * 2^e < 2^(50 - ceil(log2 S)) for S shards. Each shard's gradient is scaled by 2^e
+//   (exact) and rounded to an integer (int64), and the integers are summed (exact, so in any order:
+//   threads, then an integer allreduce across processes); the sum times 2^-e, rounded once to the
+//   parameter's dtype, is added to .grad. Each element of a shard is off by at most half a unit of
+//   2^-e, i.e. at most 2^-(50 - ceil(log2 S)) of M (2^-49, about 2e-15, for 2 shards): far below
+//   float32's rounding of a float sum (2^-24). The sums stay below 2^50, so the conversions run
+//   as vectorized double arithmetic. A non-finite gradient anywhere makes that parameter's sum NaN.
 //
 // The loss is the sum of the shard losses taken in shard order (gathered from every process).
 //
@@ -44,7 +45,9 @@ struct DataParallelStats {
   std::size_t local_shards = 0;         // run here
   double compute_seconds = 0;           // forward and backward of the local shards
   double reduce_seconds = 0;            // fixed-point conversion both ways (local work)
-  double communication_seconds = 0;     // inside the group's collectives (0 for one process)
+  double communication_seconds = 0;     // inside the group's collectives (0 for one process), including
+                                        // waiting in the first one for the slowest process's shards
+  double exchange_seconds = 0;          // of which the integer sums and the losses, once all have arrived
   std::size_t communication_bytes = 0;  // payload this process contributed to collectives (0 for one process)
 };
 
