@@ -6,6 +6,7 @@
 //
 //   mpi_train --steps K [--threads N] [--checkpoints DIR [--save-every N] [--resume]]
 //             [--seed S] [--rank1-seed S] [--rank1-data-seed S] [--kill-rank1-in-step K]
+//             [--fail-rank1-in-step K]
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -37,13 +38,16 @@ std::vector<Example> reversal_task(std::size_t count, std::uint64_t seed) {
 // when it enters the gradient reduction of step `kill_in_step` (one integer allreduce per step).
 class KillingGroup final : public nn::ProcessGroup {
  public:
-  KillingGroup(std::shared_ptr<nn::ProcessGroup> inner, std::size_t kill_in_step) : inner_(std::move(inner)), kill_(kill_in_step) {}
+  // throw: rank 1 throws (an error only it sees, which leaves main while rank 0 waits) instead.
+  KillingGroup(std::shared_ptr<nn::ProcessGroup> inner, std::size_t kill_in_step, bool throw_instead)
+      : inner_(std::move(inner)), kill_(kill_in_step), throw_(throw_instead) {}
   std::size_t rank() const override { return inner_->rank(); }
   std::size_t size() const override { return inner_->size(); }
   std::string describe() const override { return inner_->describe(); }
   void allreduce_max(double* d, std::size_t n) override { inner_->allreduce_max(d, n); }
   void allreduce_sum(std::int64_t* d, std::size_t n) override {
     if (++steps_ == kill_ && rank() == 1) {
+      if (throw_) throw std::runtime_error("rank 1 fails alone in step " + std::to_string(steps_));
       std::fprintf(stderr, "mpi_train: rank 1 kills itself (SIGKILL) in step %zu\n", steps_);
       std::raise(SIGKILL);
     }
@@ -58,6 +62,7 @@ class KillingGroup final : public nn::ProcessGroup {
  private:
   std::shared_ptr<nn::ProcessGroup> inner_;
   std::size_t kill_, steps_ = 0;
+  bool throw_;
 };
 
 }  // namespace
@@ -65,7 +70,7 @@ class KillingGroup final : public nn::ProcessGroup {
 int main(int argc, char** argv) {
   std::shared_ptr<nn::ProcessGroup> group = distributed::world();
   distributed::print_only_on_root(*group);
-  std::size_t steps = 6, threads = 1, save_every = 0, kill_in_step = 0;
+  std::size_t steps = 6, threads = 1, save_every = 0, kill_in_step = 0, fail_in_step = 0;
   std::uint64_t seed = 7, data_seed = 3;
   long rank1_seed = -1, rank1_data_seed = -1;
   std::string checkpoints;
@@ -85,11 +90,13 @@ int main(int argc, char** argv) {
     else if (a == "--rank1-seed") rank1_seed = std::stol(next());
     else if (a == "--rank1-data-seed") rank1_data_seed = std::stol(next());
     else if (a == "--kill-rank1-in-step") kill_in_step = std::stoul(next());
+    else if (a == "--fail-rank1-in-step") fail_in_step = std::stoul(next());
     else { std::fprintf(stderr, "mpi_train: unknown argument %s\n", a.c_str()); return 2; }
   }
   if (group->rank() == 1 && rank1_seed >= 0) seed = static_cast<std::uint64_t>(rank1_seed);
   if (group->rank() == 1 && rank1_data_seed >= 0) data_seed = static_cast<std::uint64_t>(rank1_data_seed);
-  if (kill_in_step > 0) group = std::make_shared<KillingGroup>(group, kill_in_step);
+  if (kill_in_step > 0) group = std::make_shared<KillingGroup>(group, kill_in_step, false);
+  if (fail_in_step > 0) group = std::make_shared<KillingGroup>(group, fail_in_step, true);
   try {
     ModelConfig config;
     config.src_vocab = config.tgt_vocab = kNumSpecials + 20;

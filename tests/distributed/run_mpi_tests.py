@@ -9,6 +9,8 @@
   kill      rank 1 dies by SIGKILL mid-run: the job ends with an error within seconds; the last
             checkpoint loads and the run resumes exactly
   mismatch  processes with a different seed or different training data are refused, naming what
+  alone     rank 1 fails alone (an exception) while rank 0 waits in a collective: the job ends
+            with an error after the exit timeout (SEQGRAD_MPI_EXIT_TIMEOUT=3), not a hang
 
 Root runs mpirun with --allow-run-as-root; 2 ranks on 2 cores (or fewer) get --oversubscribe.
 """
@@ -115,9 +117,23 @@ def case_mismatch(args):
         print(f"ok: a different {what} is refused in {elapsed:.1f} s: {line}")
 
 
+def case_alone(args):
+    os.environ["SEQGRAD_MPI_EXIT_TIMEOUT"] = "3"
+    cmd_extra = ["--steps", "20", "--fail-rank1-in-step", "4"]
+    p, elapsed = run(args, 2, 1, *cmd_extra, expect_ok=False, timeout=60)
+    print(f"job with a failed rank: exit status {p.returncode} after {elapsed:.1f} s")
+    if p.returncode == 0:
+        sys.exit(f"FAIL: the job with a failed rank exited 0\n{p.stdout}\n{p.stderr}")
+    if "rank 1 fails alone" not in p.stderr:
+        sys.exit(f"FAIL: rank 1's error is not shown\n{p.stderr}")
+    if elapsed > 30:
+        sys.exit(f"FAIL: the job took {elapsed:.1f} s to end after a rank failed")
+    print("ok: a rank failing alone ends the job")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["layouts", "resume", "kill", "mismatch"])
+    ap.add_argument("case", choices=["layouts", "resume", "kill", "mismatch", "alone"])
     ap.add_argument("--mpiexec", required=True)
     ap.add_argument("--program", required=True)
     ap.add_argument("--work", required=True, type=pathlib.Path)

@@ -39,6 +39,9 @@ class MpiWorld final : public nn::ProcessGroup {
     int length = 0;
     MPI_Get_processor_name(name, &length);
     host_.assign(name, static_cast<std::size_t>(length));
+    // The exit meeting has a communicator of its own: it must not match a collective that a peer
+    // is still waiting in on MPI_COMM_WORLD.
+    check(MPI_Comm_dup(MPI_COMM_WORLD, &exit_comm_), "MPI_Comm_dup");
     if (provided < MPI_THREAD_FUNNELED)
       abort("MPI provides thread level " + std::to_string(provided) + ", seqgrad needs MPI_THREAD_FUNNELED");
   }
@@ -52,7 +55,7 @@ class MpiWorld final : public nn::ProcessGroup {
     double timeout = 60;
     if (const char* env = std::getenv("SEQGRAD_MPI_EXIT_TIMEOUT")) timeout = std::atof(env);
     MPI_Request request;
-    MPI_Ibarrier(MPI_COMM_WORLD, &request);
+    MPI_Ibarrier(exit_comm_, &request);
     const auto start = std::chrono::steady_clock::now();
     int done = 0;
     while (true) {
@@ -67,6 +70,7 @@ class MpiWorld final : public nn::ProcessGroup {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    MPI_Comm_free(&exit_comm_);
     MPI_Finalize();
   }
 
@@ -116,6 +120,7 @@ class MpiWorld final : public nn::ProcessGroup {
  private:
   std::size_t rank_ = 0, size_ = 1;
   std::string host_;
+  MPI_Comm exit_comm_ = MPI_COMM_NULL;
 };
 
 }  // namespace
