@@ -31,6 +31,9 @@ def mpirun(args, n):
     if os.geteuid() == 0:
         cmd.append("--allow-run-as-root")
     cmd += ["--oversubscribe", "-np", str(n)]
+    for var in ("LSAN_OPTIONS", "ASAN_OPTIONS", "UBSAN_OPTIONS", "SEQGRAD_MPI_EXIT_TIMEOUT", "SEQGRAD_POISON_BUFFERS"):
+        if var in os.environ:  # to every rank, also on other hosts
+            cmd += ["-x", var]
     return cmd
 
 
