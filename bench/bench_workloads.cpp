@@ -7,21 +7,42 @@
 // Run: ./build/bin/bench_workloads [--threads N] [--benchmark_filter=seq2seq]
 //        [--benchmark_min_time=2] [--benchmark_out=f.json --benchmark_out_format=json]
 // Threads: --threads N or SEQGRAD_THREADS=N (see workloads.hpp); unset leaves the libraries' defaults.
+// Under mpirun (-np P) the processes share each step's shards (seqgrad::distributed); rank 0 prints,
+// every process runs the same fixed number of steps (about --benchmark_min_time, from the slowest
+// process's first steps), and comm_ms / comm_bytes report the reduction's collectives per step.
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cmath>
+#include <cstring>
 
+#include "seqgrad/distributed/mpi.hpp"
 #include "seqgrad/ops/backend.hpp"
 #include "workloads.hpp"
 
 namespace {
 
+std::shared_ptr<seqgrad::nn::ProcessGroup> group;  // this process alone, or the MPI job's
+
 void BM_Workload(benchmark::State& state, const std::string& name) {
-  auto workload = seqgrad::bench::make_workload(name);
+  auto workload = seqgrad::bench::make_workload(name, group);
   workload->step();  // the first step allocates the optimizer's and the pool's buffers
-  double loss = 0;
-  for (auto _ : state) loss = workload->step();
+  double loss = 0, comm_seconds = 0, comm_bytes = 0, reduce_seconds = 0, exchange_seconds = 0;
+  for (auto _ : state) {
+    loss = workload->step();
+    if (const auto* stats = workload->parallel_stats()) {
+      comm_seconds += stats->communication_seconds;
+      reduce_seconds += stats->reduce_seconds;
+      exchange_seconds += stats->exchange_seconds;
+      comm_bytes += static_cast<double>(stats->communication_bytes);
+    }
+  }
+  state.counters["processes"] = static_cast<double>(group->size());
+  state.counters["comm_ms"] = 1e3 * comm_seconds / static_cast<double>(state.iterations());
+  state.counters["comm_bytes"] = comm_bytes / static_cast<double>(state.iterations());
+  state.counters["exchange_ms"] = 1e3 * exchange_seconds / static_cast<double>(state.iterations());  // after the wait
+  state.counters["reduce_ms"] = 1e3 * reduce_seconds / static_cast<double>(state.iterations());  // fixed-point both ways
   state.SetItemsProcessed(state.iterations() * workload->tokens_per_step());
   state.counters["tokens_per_step"] = static_cast<double>(workload->tokens_per_step());
   state.counters["loss"] = loss;
@@ -48,12 +69,36 @@ void BM_Workload(benchmark::State& state, const std::string& name) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  group = seqgrad::distributed::world();
+  seqgrad::distributed::print_only_on_root(*group);
   const int threads = seqgrad::bench::thread_setting(argc, argv);
   seqgrad::bench::apply_thread_setting(threads);
-  for (const auto& name : seqgrad::bench::workload_names())
-    benchmark::RegisterBenchmark(name.c_str(), BM_Workload, name)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
+  if (!group->is_root()) {  // one JSON file, from rank 0
+    int kept = 1;
+    for (int i = 1; i < argc; ++i)
+      if (std::strncmp(argv[i], "--benchmark_out", 15) != 0) argv[kept++] = argv[i];
+    argc = kept;
+  }
+  double min_time = 0.5;  // Google Benchmark's default
+  for (int i = 1; i < argc; ++i)
+    if (std::strncmp(argv[i], "--benchmark_min_time=", 21) == 0) min_time = std::atof(argv[i] + 21);
+  for (const auto& name : seqgrad::bench::workload_names()) {
+    auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_Workload, name)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
+    if (group->size() > 1) {
+      // Every process must take the same number of steps (each is a collective): decide from the
+      // slowest process's time for a few steps, rather than let each process's timer decide.
+      auto w = seqgrad::bench::make_workload(name, group);
+      w->step();
+      const auto start = std::chrono::steady_clock::now();
+      for (int k = 0; k < 3; ++k) w->step();
+      double step_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 3;
+      group->allreduce_max(&step_seconds, 1);
+      b->Iterations(static_cast<benchmark::IterationCount>(std::max(10.0, std::ceil(min_time / step_seconds))));
+    }
+  }
   benchmark::AddCustomContext("seqgrad_threads", threads > 0 ? std::to_string(threads) : "default");
   benchmark::AddCustomContext("seqgrad_backend", seqgrad::backend_summary());
+  benchmark::AddCustomContext("seqgrad_processes", std::to_string(group->size()));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -63,6 +63,8 @@ class Workload {
   virtual std::int64_t tokens_per_step() const = 0;
   // Trainable parameters: the same count as the PyTorch model's, a check that the two models match.
   virtual std::int64_t parameter_count() const = 0;
+  // The data-parallel reduction's figures of the last step (null when the step does not shard).
+  virtual const nn::DataParallelStats* parallel_stats() const { return nullptr; }
 };
 
 inline std::int64_t count_parameters(const nn::Module& m) {
@@ -85,9 +87,10 @@ inline Tensor random_tokens(std::size_t batch, std::size_t steps, std::size_t vo
 
 class Seq2SeqWorkload : public Workload {
  public:
-  explicit Seq2SeqWorkload(const Seq2SeqSizes& s)
+  // group: the processes that share the shards (null: this one alone; see seqgrad::distributed)
+  explicit Seq2SeqWorkload(const Seq2SeqSizes& s, std::shared_ptr<nn::ProcessGroup> group = nullptr)
       : sizes_(s), gen_(1234), model_(config(s), gen_), adam_(model_.named_parameters(), {.lr = 1e-3}),
-        parallel_(model_.parameters()) {
+        parallel_(model_.parameters(), std::move(group)) {
     src_ = random_tokens(s.batch, s.src_len, s.src_vocab, gen_);
     tgt_in_ = random_tokens(s.batch, s.tgt_len, s.tgt_vocab, gen_);    // <sos> y_1 .. y_{T-1}, as ids
     tgt_out_ = random_tokens(s.batch, s.tgt_len, s.tgt_vocab, gen_);   // y_1 .. y_T
@@ -118,6 +121,7 @@ class Seq2SeqWorkload : public Workload {
   }
   std::int64_t tokens_per_step() const override { return static_cast<std::int64_t>(sizes_.batch * sizes_.tgt_len); }
   std::int64_t parameter_count() const override { return count_parameters(model_); }
+  const nn::DataParallelStats* parallel_stats() const override { return shards_.size() > 1 ? &parallel_.last_step() : nullptr; }
 
  private:
   static nn::seq2seq::ModelConfig config(const Seq2SeqSizes& s) {
@@ -156,15 +160,30 @@ class SelfAttentionWorkload : public Workload {
  public:
   static constexpr std::size_t kBatch = 16, kTokens = 64, kModel = 256, kHeads = 4, kFeedforward = 1024;
 
-  SelfAttentionWorkload()
+  // Alone, one graph over the whole batch (OpenBLAS and the blocked ops use the threads). With
+  // several processes, the batch in shards of kShard, one per process at 2.
+  explicit SelfAttentionWorkload(std::shared_ptr<nn::ProcessGroup> group = nullptr)
       : gen_(1234),
         layer_(kModel, kHeads, gen_, {.dim_feedforward = kFeedforward, .dropout = 0.0}),
         adam_(layer_.named_parameters(), {.lr = 1e-3}) {
     x_ = rand_uniform({kBatch, kTokens, kModel}, -1, 1, DType::f32, gen_);
+    if (group && group->size() > 1) {
+      parallel_ = std::make_unique<nn::DataParallel>(layer_.parameters(), std::move(group));
+      for (std::size_t begin = 0; begin < kBatch; begin += kShard) shards_.push_back(narrow(x_, 0, begin, kShard).clone());
+    }
   }
 
   double step() override {
     adam_.zero_grad();
+    if (parallel_) {
+      const double weight = 1.0 / static_cast<double>(shards_.size());
+      const double loss = parallel_->backward(shards_.size(), [&](std::size_t k) {
+        const Tensor y = layer_(shards_[k]);
+        return affine(mean(y * y), weight, 0.0);
+      });
+      adam_.step();
+      return loss;
+    }
     const Tensor y = layer_(x_);
     const Tensor loss = mean(y * y);
     backward(loss);
@@ -173,12 +192,16 @@ class SelfAttentionWorkload : public Workload {
   }
   std::int64_t tokens_per_step() const override { return static_cast<std::int64_t>(kBatch * kTokens); }
   std::int64_t parameter_count() const override { return count_parameters(layer_); }
+  const nn::DataParallelStats* parallel_stats() const override { return parallel_ ? &parallel_->last_step() : nullptr; }
 
  private:
+  static constexpr std::size_t kShard = 8;
   Generator gen_;
   nn::TransformerEncoderLayer layer_;
   nn::Adam adam_;
   Tensor x_;
+  std::unique_ptr<nn::DataParallel> parallel_;  // several processes only
+  std::vector<Tensor> shards_;
 };
 
 inline const std::vector<std::string>& workload_names() {
@@ -186,12 +209,13 @@ inline const std::vector<std::string>& workload_names() {
   return names;
 }
 
-inline std::unique_ptr<Workload> make_workload(const std::string& name) {
+// group: the processes of an MPI run (null: this one alone).
+inline std::unique_ptr<Workload> make_workload(const std::string& name, std::shared_ptr<nn::ProcessGroup> group = nullptr) {
   if (name == "seq2seq_b64_h256")
-    return std::make_unique<Seq2SeqWorkload>(Seq2SeqSizes{.batch = 64, .embedding = 64, .hidden = 256, .attention = 256});
+    return std::make_unique<Seq2SeqWorkload>(Seq2SeqSizes{.batch = 64, .embedding = 64, .hidden = 256, .attention = 256}, group);
   if (name == "seq2seq_b1_h64")
-    return std::make_unique<Seq2SeqWorkload>(Seq2SeqSizes{.batch = 1, .embedding = 32, .hidden = 64, .attention = 64});
-  if (name == "mhsa_b16_t64_d256") return std::make_unique<SelfAttentionWorkload>();
+    return std::make_unique<Seq2SeqWorkload>(Seq2SeqSizes{.batch = 1, .embedding = 32, .hidden = 64, .attention = 64}, group);
+  if (name == "mhsa_b16_t64_d256") return std::make_unique<SelfAttentionWorkload>(group);
   std::string known;
   for (const auto& n : workload_names()) known += (known.empty() ? "" : ", ") + n;
   throw std::invalid_argument("unknown workload '" + name + "' (known: " + known + ")");

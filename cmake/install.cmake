@@ -9,7 +9,14 @@ install(TARGETS seqgrad seqgrad_options seqgrad_graph seqgrad_ops seqgrad_autodi
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 set_target_properties(seqgrad_options PROPERTIES EXPORT_NAME options)
-foreach(layer graph ops autodiff nn nn/seq2seq nn/pictures)
+# The MPI library in an export set of its own: find_package(seqgrad COMPONENTS distributed) loads it
+# (and finds MPI) only when asked.
+install(TARGETS seqgrad_distributed EXPORT seqgradDistributedTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT seqgradDistributedTargets NAMESPACE seqgrad:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/seqgrad)
+foreach(layer graph ops autodiff nn nn/seq2seq nn/pictures nn/distributed)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${layer}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endforeach()
 install(EXPORT seqgradTargets NAMESPACE seqgrad:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/seqgrad)

@@ -17,6 +17,7 @@
 #include <fstream>
 
 #include "copy_tasks.hpp"
+#include "seqgrad/distributed/mpi.hpp"
 #include "seqgrad/nn/seq2seq/seq2seq.hpp"
 #include "seqgrad/ops/backend.hpp"
 #include "seqgrad/pictures/heatmap.hpp"
@@ -63,6 +64,7 @@ ModelConfig config_for(const Contender& c, const Settings& s, std::size_t vocab)
 }  // namespace
 
 int main(int argc, char** argv) {
+  seqgrad::distributed::print_only_on_root(*seqgrad::distributed::world());  // under mpirun: rank 0 prints
   CLI::App app{"The attention bottleneck: accuracy by input length of four encoder-decoders trained alike"};
   Settings s;
   std::string task = "copy";
@@ -111,6 +113,7 @@ int main(int argc, char** argv) {
     options.warmup_steps = s.warmup;
     options.log_every_steps = 200;
     options.seed = s.seed;
+    options.group = seqgrad::distributed::world();  // the mpirun job's processes, or this one alone
     std::printf("== %s (%zu parameters)\n", c.name.c_str(), model.num_parameters());
     const TrainSummary summary = Trainer(model, data.train, {}, options).run();
 

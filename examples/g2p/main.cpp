@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cmudict.hpp"
+#include "seqgrad/distributed/mpi.hpp"
 #include "seqgrad/nn/seq2seq/seq2seq.hpp"
 #include "seqgrad/ops/backend.hpp"
 #include "seqgrad/pictures/heatmap.hpp"
@@ -152,6 +153,7 @@ int train(const fs::path& data, const RunFiles& run, const TrainSettings& t) {
   options.checkpoint_dir = run.dir / "checkpoints";
   options.resume = t.resume;
   options.metrics_file = run.metrics();
+  options.group = seqgrad::distributed::world();  // the mpirun job's processes, or this one alone
   Trainer trainer(model, train, dev, options);
   if (t.cooldown > 0 || options.lr_decay == LrDecay::cosine)
     std::printf("the learning rate reaches %g at step %zu, the end of epoch %zu (if --minutes allows)\n",
@@ -215,6 +217,7 @@ int predict(const RunFiles& run, const std::vector<std::string>& words, std::siz
 }  // namespace
 
 int main(int argc, char** argv) {
+  seqgrad::distributed::print_only_on_root(*seqgrad::distributed::world());  // under mpirun: rank 0 prints
   CLI::App app{"Grapheme-to-phoneme conversion with attention on the CMU Pronouncing Dictionary"};
   app.require_subcommand(1);
   std::string out = "runs/g2p", data = "data/cache/cmudict/index.js";

@@ -1,6 +1,13 @@
 // Data-parallel training: losses and parameters after several steps are bitwise identical for 1, 2
-// and 8 threads, and the shard-summed gradient equals the whole minibatch's.
+// and 8 threads, whatever order the shards finish in, and for several processes (simulated here by
+// threads with a group of their own: tests/distributed runs the real thing through mpirun); the
+// shard-summed gradient equals the whole minibatch's.
 #include <gtest/gtest.h>
+
+#include <barrier>
+#include <chrono>
+#include <cmath>
+#include <thread>
 
 #include "seqgrad/autodiff/backward.hpp"
 #include "seqgrad/graph/parallel.hpp"
@@ -67,27 +74,114 @@ struct RunResult {
   std::vector<std::vector<double>> params;
 };
 
-RunResult train_with_threads(std::size_t threads) {
-  set_num_threads(threads);
+// How long shard s waits before it returns its loss: makes the shards finish in a chosen order.
+enum class Finish { as_scheduled, shard_order, reverse_order };
+
+// K steps of Adam on one process of `group` (null: alone); the caller sets the thread count.
+RunResult train(std::shared_ptr<nn::ProcessGroup> group = nullptr, Finish finish = Finish::as_scheduled) {
   Generator gen(11);
   Seq2Seq model(config(), gen);
   nn::Adam adam(model.parameters(), {.lr = 0.01});
-  nn::DataParallel parallel(model.parameters());
+  nn::DataParallel parallel(model.parameters(), std::move(group));
   const std::size_t total_tokens = tokens(make_data(0, kBatch, 5).tgt_out);
+  const std::size_t shards = kBatch / kShard;
   RunResult r;
   for (std::size_t step = 0; step < kSteps; ++step) {
     adam.zero_grad();
-    r.losses.push_back(parallel.backward(kBatch / kShard, [&](std::size_t s) {
+    r.losses.push_back(parallel.backward(shards, [&](std::size_t s) {
       const Data d = make_data(s * kShard, kShard, 5 + step);
       const Tensor mean_loss = nn::sequence_cross_entropy(model.forward(d.src, d.lengths, d.tgt_in).logits, d.tgt_out, 0);
+      if (finish != Finish::as_scheduled)
+        std::this_thread::sleep_for(std::chrono::milliseconds(3 * (finish == Finish::shard_order ? s : shards - 1 - s)));
       return affine(mean_loss, double(tokens(d.tgt_out)) / double(total_tokens), 0.0);  // this shard's share
     }));
     adam.step();
   }
   for (const Tensor& p : model.parameters()) r.params.push_back(p.to_vector());
+  return r;
+}
+
+RunResult train_with_threads(std::size_t threads, Finish finish = Finish::as_scheduled) {
+  set_num_threads(threads);
+  RunResult r = train(nullptr, finish);
   set_num_threads(0);
   return r;
 }
+
+// P "processes" inside this one: threads, each with its own model, optimizer and DataParallel,
+// meeting in collectives through shared memory, as MPI ranks meet through messages.
+class ThreadGroup {
+ public:
+  explicit ThreadGroup(std::size_t size) : size_(size), sync_(static_cast<std::ptrdiff_t>(size)), slots_(size) {}
+
+  class Member final : public nn::ProcessGroup {
+   public:
+    Member(ThreadGroup& g, std::size_t rank) : g_(g), rank_(rank) {}
+    std::size_t rank() const override { return rank_; }
+    std::size_t size() const override { return g_.size_; }
+    std::string describe() const override { return "thread-process " + std::to_string(rank_); }
+    void allreduce_max(double* data, std::size_t count) override {
+      combine(data, count, [](double a, double b) { return std::max(a, b); });
+    }
+    void allreduce_sum(std::int64_t* data, std::size_t count) override {
+      combine(data, count, [](std::int64_t a, std::int64_t b) { return a + b; });
+    }
+    void allgather(const double* send, std::size_t count, double* recv) override { gather(send, count, recv); }
+    void allgather(const std::uint64_t* send, std::size_t count, std::uint64_t* recv) override { gather(send, count, recv); }
+    void broadcast(std::vector<std::uint8_t>& bytes, std::size_t root) override {
+      g_.slots_[rank_] = &bytes;
+      g_.sync_.arrive_and_wait();
+      std::vector<std::uint8_t> copy = *static_cast<std::vector<std::uint8_t>*>(g_.slots_[root]);
+      g_.sync_.arrive_and_wait();
+      bytes = std::move(copy);
+    }
+    void barrier() override { g_.sync_.arrive_and_wait(); }
+    [[noreturn]] void abort(const std::string& message) override { throw std::runtime_error(message); }
+
+   private:
+    // Publish, wait for all, read all in rank order into a copy, wait until everyone has read, write.
+    template <class T, class F>
+    void combine(T* data, std::size_t count, F f) {
+      g_.slots_[rank_] = data;
+      g_.sync_.arrive_and_wait();
+      std::vector<T> out(static_cast<const T*>(g_.slots_[0]), static_cast<const T*>(g_.slots_[0]) + count);
+      for (std::size_t r = 1; r < g_.size_; ++r)
+        for (std::size_t i = 0; i < count; ++i) out[i] = f(out[i], static_cast<const T*>(g_.slots_[r])[i]);
+      g_.sync_.arrive_and_wait();
+      std::copy(out.begin(), out.end(), data);
+    }
+    template <class T>
+    void gather(const T* send, std::size_t count, T* recv) {
+      g_.slots_[rank_] = const_cast<T*>(send);
+      g_.sync_.arrive_and_wait();
+      for (std::size_t r = 0; r < g_.size_; ++r)
+        std::copy_n(static_cast<const T*>(g_.slots_[r]), count, recv + r * count);
+      g_.sync_.arrive_and_wait();
+    }
+    ThreadGroup& g_;
+    std::size_t rank_;
+  };
+
+  // Runs body(group member) on `size` threads; returns rank 0's result after checking every rank
+  // ended with the same.
+  RunResult run(const std::function<RunResult(std::shared_ptr<nn::ProcessGroup>)>& body) {
+    std::vector<RunResult> results(size_);
+    std::vector<std::thread> threads;
+    for (std::size_t r = 0; r < size_; ++r)
+      threads.emplace_back([&, r] { results[r] = body(std::make_shared<Member>(*this, r)); });
+    for (auto& t : threads) t.join();
+    for (std::size_t r = 1; r < size_; ++r) {
+      EXPECT_EQ(results[r].losses, results[0].losses) << "rank " << r;
+      EXPECT_EQ(results[r].params, results[0].params) << "rank " << r;
+    }
+    return results[0];
+  }
+
+ private:
+  std::size_t size_;
+  std::barrier<> sync_;
+  std::vector<void*> slots_;
+};
 
 }  // namespace
 
@@ -98,6 +192,51 @@ TEST(DataParallel, BitwiseIdenticalForOneTwoAndEightThreads) {
   EXPECT_EQ(one.params, two.params);
   EXPECT_EQ(one.params, eight.params);
   EXPECT_LT(one.losses.back(), one.losses.front());  // and it trains
+}
+
+// The reduction follows shard indices, not finishing times: shards made to finish in shard order
+// and in reverse order give the same bits (a reduction in finishing order fails this).
+TEST(DataParallel, BitwiseIdenticalWhicheverOrderTheShardsFinishIn) {
+  const RunResult forward = train_with_threads(6, Finish::shard_order), reverse = train_with_threads(6, Finish::reverse_order);
+  const RunResult two = train_with_threads(2, Finish::reverse_order), one = train_with_threads(1);
+  EXPECT_EQ(forward.losses, reverse.losses);
+  EXPECT_EQ(forward.params, reverse.params);
+  EXPECT_EQ(forward.params, two.params);
+  EXPECT_EQ(forward.params, one.params);
+}
+
+// Shards spread over several processes (shard s on process s mod P) give the same bits as one
+// process: 1x1 = 2x1 = 2x2 = 3x1 = 6x1 (processes x threads), and every process ends the same.
+TEST(DataParallel, BitwiseIdenticalForAnyNumberOfProcessesAndThreads) {
+  const RunResult alone = train_with_threads(1);
+  for (const auto& [processes, threads] : std::vector<std::pair<std::size_t, std::size_t>>{{2, 1}, {2, 2}, {3, 1}, {6, 1}, {7, 1}}) {
+    set_num_threads(threads);
+    ThreadGroup group(processes);
+    const RunResult r = group.run([](std::shared_ptr<nn::ProcessGroup> g) { return train(std::move(g)); });
+    set_num_threads(0);
+    EXPECT_EQ(r.losses, alone.losses) << processes << "x" << threads;
+    EXPECT_EQ(r.params, alone.params) << processes << "x" << threads;
+  }
+}
+
+// The fixed-point sum is exact to a tiny fraction of each tensor's largest element, keeps zeros
+// zero, and turns a non-finite shard gradient into NaN rather than a wrong finite number.
+TEST(DataParallel, FixedPointSumIsCloseToTheExactSumAndPropagatesNonFinite) {
+  // Shard s's gradient of w is c[s] (the loss is sum(w * c[s])).
+  const std::vector<std::vector<double>> c = {{0.25, -1e-3, 0.0, 3e-9, 1.0 / 3}, {-0.5, 2e-3, 0.0, -1e-9, 1.0 / 7}, {4.0, 1e-12, 0.0, 5e-9, -2.0 / 9}};
+  Tensor w = Tensor::from({1, 2, 3, 4, 5}, {5}, DType::f64).requires_grad_();
+  nn::DataParallel parallel({w});
+  parallel.backward(3, [&](std::size_t s) { return sum(w * Tensor::from(c[s], {5}, DType::f64)); });
+  const std::vector<double> g = w.grad().to_vector();
+  const double largest = 4.0, bound = 3 * largest * std::ldexp(1.0, -48);  // 3 shards: at most 2^-(50-2) of the largest each
+  for (std::size_t i = 0; i < g.size(); ++i) EXPECT_NEAR(g[i], c[0][i] + c[1][i] + c[2][i], bound) << "element " << i;
+  EXPECT_EQ(g[0], 3.75);  // representable: exact
+  EXPECT_EQ(g[2], 0.0);
+
+  Tensor v = Tensor::from({1.0, 2.0}, {2}).requires_grad_();
+  nn::DataParallel p2({v});
+  p2.backward(2, [&](std::size_t s) { return sum(v * Tensor::from({s == 1 ? INFINITY : 1.0, 1.0}, {2})); });
+  for (double x : v.grad().to_vector()) EXPECT_TRUE(std::isnan(x));
 }
 
 TEST(DataParallel, ShardGradientsSumToTheMinibatchGradient) {

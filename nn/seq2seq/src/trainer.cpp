@@ -82,8 +82,8 @@ struct Trainer::State {
   State(Seq2Seq& model, const std::vector<Example>& train, const TrainerOptions& o)
       : batcher(lengths_of(train), {.batch_size = o.batch_size, .seed = o.seed}),
         adam(model.named_parameters(), {.lr = o.lr}),
-        parallel(model.parameters()),
-        reporter(o.reporter) {
+        parallel(model.parameters(), o.group),
+        reporter(o.group && !o.group->is_root() ? nullptr : o.reporter) {
     const auto warmup = static_cast<std::int64_t>(o.warmup_steps);
     // The horizon is the run's planned length, not max_steps: an interrupted run (max_steps) and
     // its resumption must follow the same schedule.
@@ -98,7 +98,7 @@ struct Trainer::State {
       const auto cooldown = std::max<std::int64_t>(1, std::llround(o.cooldown_fraction * static_cast<double>(total)));
       schedule = std::make_unique<LinearCooldown>(std::move(schedule), total, cooldown);
     }
-    if (!o.metrics_file.empty()) log.emplace(o.metrics_file, /*append=*/o.resume);
+    if (!o.metrics_file.empty() && (!o.group || o.group->is_root())) log.emplace(o.metrics_file, /*append=*/o.resume);
   }
   static std::vector<std::size_t> lengths_of(const std::vector<Example>& examples) {
     std::vector<std::size_t> out;
@@ -119,7 +119,8 @@ struct Trainer::State {
 };
 
 Trainer::Trainer(Seq2Seq& model, std::vector<Example> train, std::vector<Example> dev, TrainerOptions options)
-    : model_(model), train_(std::move(train)), dev_(std::move(dev)), options_(std::move(options)) {
+    : model_(model), train_(std::move(train)), dev_(std::move(dev)), options_(std::move(options)),
+      group_(options_.group ? options_.group : single_process()) {
   if (train_.empty()) throw std::invalid_argument("Trainer: no training examples");
   if (options_.batch_size == 0 || options_.shard_size == 0)
     throw std::invalid_argument("Trainer: batch_size and shard_size must be positive");
@@ -133,16 +134,95 @@ Trainer::~Trainer() = default;
 std::size_t Trainer::planned_steps() const { return state_->planned_steps; }
 double Trainer::lr_at(std::size_t step) const { return state_->schedule->lr_at(static_cast<std::int64_t>(step)); }
 
+// Process 0 writes (atomically: save_checkpoint renames a complete file over the old one) once
+// every process has reached the same step; then every process learns whether it worked, so a
+// failed write stops all of them alike.
 void Trainer::save(const std::filesystem::path& file) const {
-  const Batcher::State b = state_->batcher.state();
-  save_checkpoint(file, model_, &state_->adam,
-                  {{"trainer.step", std::to_string(state_->step)},
-                   {"trainer.epoch", std::to_string(b.epoch)},
-                   {"trainer.position", std::to_string(b.position)},
-                   {"trainer.best_score", exact(state_->best_score)},
-                   {"trainer.best_loss", exact(state_->best_loss)},
-                   {"trainer.validations_without_improvement", std::to_string(state_->validations_without_improvement)},
-                   {"trainer.seed", std::to_string(options_.seed)}});
+  ProcessGroup& group = *group_;
+  if (group.size() > 1) {
+    const std::uint64_t step = state_->step;
+    std::vector<std::uint64_t> steps(group.size());
+    group.allgather(&step, 1, steps.data());  // also the barrier before the write
+    for (std::size_t r = 1; r < steps.size(); ++r)
+      if (steps[r] != steps[0])
+        group.abort("Trainer: processes disagree on the step at checkpoint " + file.string() + ": rank 0 is at step " +
+                    std::to_string(steps[0]) + ", rank " + std::to_string(r) + " at step " + std::to_string(steps[r]));
+  }
+  std::string error;
+  if (group.is_root()) {
+    try {
+      const Batcher::State b = state_->batcher.state();
+      save_checkpoint(file, model_, &state_->adam,
+                      {{"trainer.step", std::to_string(state_->step)},
+                       {"trainer.epoch", std::to_string(b.epoch)},
+                       {"trainer.position", std::to_string(b.position)},
+                       {"trainer.best_score", exact(state_->best_score)},
+                       {"trainer.best_loss", exact(state_->best_loss)},
+                       {"trainer.validations_without_improvement", std::to_string(state_->validations_without_improvement)},
+                       {"trainer.seed", std::to_string(options_.seed)}});
+    } catch (const std::exception& e) {
+      error = e.what();
+      if (error.empty()) error = "Trainer: saving " + file.string() + " failed";
+    }
+  }
+  if (group.size() > 1) {
+    std::vector<std::uint8_t> bytes(error.begin(), error.end());
+    group.broadcast(bytes, 0);
+    error.assign(bytes.begin(), bytes.end());
+  }
+  if (!error.empty()) throw std::runtime_error(error);
+}
+
+void Trainer::check_processes_agree() const {
+  ProcessGroup& group = *group_;
+  if (group.size() == 1) return;
+  auto examples = [](const std::vector<Example>& xs) {
+    Fnv1a h;
+    h.value(xs.size());
+    for (const Example& e : xs) {
+      h.value(e.source.size()).bytes(e.source.data(), e.source.size() * sizeof(e.source[0]));
+      h.value(e.target.size()).bytes(e.target.data(), e.target.size() * sizeof(e.target[0]));
+      h.value(e.alternatives.size());
+      for (const auto& a : e.alternatives) h.value(a.size()).bytes(a.data(), a.size() * sizeof(a[0]));
+    }
+    return h.digest();
+  };
+  Fnv1a architecture, values, options;
+  for (const auto& [name, p] : model_.named_parameters()) {
+    architecture.text(name).text(seqgrad::to_string(p.shape())).value(static_cast<int>(p.dtype()));
+    values.bytes(p.raw_data(), p.numel() * dtype_size(p.dtype()));
+  }
+  const TrainerOptions& o = options_;
+  options.value(o.batch_size).value(o.shard_size).value(o.max_epochs).value(o.max_steps).value(o.time_budget_seconds);
+  options.value(o.lr).value(o.warmup_steps).value(static_cast<int>(o.lr_decay)).value(o.min_lr).value(o.cooldown_fraction);
+  options.value(o.planned_steps).value(o.clip_norm).value(o.label_smoothing).value(o.sample_feed);
+  options.value(o.eval_every_steps).value(o.patience).value(o.max_decode_length).value(o.resume);
+  for (long i = 0; i < 8; ++i) options.value(o.teacher_forcing.at(i));
+  Fnv1a seed, step;
+  seed.value(o.seed);
+  step.value(state_->step);
+  const std::vector<std::pair<const char*, std::uint64_t>> mine = {
+      {"seed", seed.digest()}, {"training data", examples(train_)}, {"dev data", examples(dev_)},
+      {"model configuration", architecture.digest()}, {"training options", options.digest()},
+      {"starting step (checkpoint)", step.digest()}, {"parameters (initialisation or checkpoint)", values.digest()}};
+  std::vector<std::uint64_t> send, all(mine.size() * group.size());
+  for (const auto& [what, hash] : mine) send.push_back(hash);
+  group.allgather(send.data(), send.size(), all.data());
+  std::string differ;
+  for (std::size_t k = 0; k < mine.size(); ++k)
+    for (std::size_t r = 1; r < group.size(); ++r)
+      if (all[r * mine.size() + k] != all[k]) {
+        char line[160];
+        std::snprintf(line, sizeof line, "%s%s (rank 0: %016llx, rank %zu: %016llx)", differ.empty() ? "" : "; ",
+                      mine[k].first, static_cast<unsigned long long>(all[k]), r,
+                      static_cast<unsigned long long>(all[r * mine.size() + k]));
+        differ += line;
+        break;
+      }
+  if (!differ.empty())
+    throw std::runtime_error("Trainer: the " + std::to_string(group.size()) +
+                             " processes do not train the same thing; they differ in: " + differ +
+                             ". Every process must read the same data with the same settings and seed");
 }
 
 Trainer::StepResult Trainer::train_step(const std::vector<std::size_t>& indices) {
@@ -226,6 +306,7 @@ TrainSummary Trainer::run() {
     s.validations_without_improvement = std::stoull(get("trainer.validations_without_improvement"));
     if (s.reporter) s.reporter->message("resumed from " + last.string() + " at step " + std::to_string(s.step));
   }
+  check_processes_agree();
 
   TrainSummary summary;
   summary.best_dev_score = s.best_score;
@@ -243,7 +324,9 @@ TrainSummary Trainer::run() {
       if (done_epochs >= options_.max_epochs) { summary.stop_reason = StopReason::max_epochs; break; }
     }
     if (options_.max_steps > 0 && s.step >= options_.max_steps) { summary.stop_reason = StopReason::max_steps; break; }
-    if (options_.time_budget_seconds > 0 && train_seconds() >= options_.time_budget_seconds) {
+    double elapsed_now = options_.time_budget_seconds > 0 ? train_seconds() : 0.0;
+    if (options_.time_budget_seconds > 0 && group_->size() > 1) group_->allreduce_max(&elapsed_now, 1);  // one decision for all
+    if (options_.time_budget_seconds > 0 && elapsed_now >= options_.time_budget_seconds) {
       summary.stop_reason = StopReason::time_budget;
       break;
     }

@@ -9,6 +9,17 @@
 // step (scheduled sampling, dropout) comes from generators seeded by (seed, step, shard), and the
 // batch order is a pure function of (seed, epoch), so a run resumed from its last checkpoint prints
 // the same losses as one never interrupted, for any number of threads.
+//
+// Several processes (TrainerOptions::group, e.g. seqgrad::distributed::world() under mpirun): every
+// process reads the same data and runs the same loop; shard s of a step runs on process s mod P and
+// DataParallel's exact reduction gives every process the same gradients, so each takes the same
+// optimizer step, and losses and parameters are bitwise those of one process (for any P and any
+// threads per process). At start the processes compare hashes of their training and dev data,
+// model, parameters, seed and options, and refuse to train when one differs (naming what). Process
+// 0 alone reports progress, writes the metrics log and writes checkpoints (atomically, after every
+// process has reached the same step); a checkpoint holds no per-process state, so --resume works
+// with any number of processes and continues bitwise as the uninterrupted run would. The time
+// budget is decided by the slowest process's clock, so all stop at the same step.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -16,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "seqgrad/nn/process_group.hpp"
 #include "seqgrad/nn/seq2seq/batch.hpp"
 #include "seqgrad/nn/seq2seq/decoding.hpp"
 #include "seqgrad/nn/seq2seq/metrics.hpp"
@@ -58,6 +70,9 @@ struct TrainerOptions {
   std::filesystem::path metrics_file;    // JSON lines; empty: none
   // Where progress goes; null: nowhere. The default draws a bar on a terminal, lines in a log.
   std::shared_ptr<TrainingReporter> reporter = std::make_shared<TerminalProgress>();
+  // The processes that train together; null: this process alone. On processes other than 0 the
+  // reporter and the metrics file are not used.
+  std::shared_ptr<ProcessGroup> group;
 };
 
 struct Evaluation {
@@ -110,10 +125,14 @@ class Trainer {
   // Scores the dev set, saves best.ckpt when it improved; returns whether it did.
   bool validate(TrainSummary& summary);
   void save(const std::filesystem::path& file) const;
+  // Compares hashes of the data, model, parameters, seed and options across the processes; throws
+  // std::runtime_error naming what differs.
+  void check_processes_agree() const;
 
   Seq2Seq& model_;
   std::vector<Example> train_, dev_;
   TrainerOptions options_;
+  std::shared_ptr<ProcessGroup> group_;
   std::unique_ptr<State> state_;
 };
 
