@@ -21,8 +21,10 @@ std::string number_text(double v) {
   return b;
 }
 
-// A finite number in [lo, hi] (or (lo, hi] when lo_open). CLI11's own checks let NaN through.
-CLI::Validator real_in(double lo, double hi, bool lo_open = false) {
+}  // namespace
+
+// CLI11's own checks let NaN through.
+CLI::Validator real_in(double lo, double hi, bool lo_open) {
   const std::string range = std::string(lo_open ? "(" : "[") + number_text(lo) + ", " + number_text(hi) + "]";
   return CLI::Validator(
       [=](std::string& s) -> std::string {
@@ -53,8 +55,6 @@ CLI::Validator whole_in(std::uint64_t lo, std::uint64_t hi) {
       },
       "in " + range);
 }
-
-}  // namespace
 
 void add_model_options(CLI::App& cmd, ModelFlags& m, bool all) {
   if (all) {

@@ -35,6 +35,11 @@ struct TrainFlags {
   std::uint64_t seed = 1;
 };
 
+// Validators that, unlike CLI11's own, refuse NaN and "-1" for unsigned options; they state their
+// range in --help.
+CLI::Validator real_in(double lo, double hi, bool lo_open = false);  // a finite number in [lo, hi] ((lo, hi] when lo_open)
+CLI::Validator whole_in(std::uint64_t lo, std::uint64_t hi);         // digits only, in [lo, hi]
+
 // Adds --encoder --layers --unidirectional --context --embedding --hidden --attention --heads
 // --feedforward --dropout (all: `all_model_options`; else only --hidden and --dropout).
 void add_model_options(CLI::App& cmd, ModelFlags& m, bool all_model_options);

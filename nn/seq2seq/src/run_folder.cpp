@@ -220,12 +220,14 @@ namespace {
 
 std::string describe_difference(const std::string& stored, const std::string& wanted) {
   const json a = json::parse(stored), b = json::parse(wanted);
+  std::string out;
+  const auto add = [&](const std::string& text) { out += (out.empty() ? "" : ", ") + text; };
   for (const auto& [k, v] : b.items())
     if (!a.contains(k) || a[k] != v)
-      return "\"" + k + "\" is " + (a.contains(k) ? a[k].dump() : "absent") + " in the run, " + v.dump() + " in this command";
+      add("\"" + k + "\" is " + (a.contains(k) ? a[k].dump() : "absent") + " in the run, " + v.dump() + " in this command");
   for (const auto& [k, v] : a.items())
-    if (!b.contains(k)) return "\"" + k + "\" is " + v.dump() + " in the run, absent in this command";
-  return "they differ";
+    if (!b.contains(k)) add("\"" + k + "\" is " + v.dump() + " in the run, absent in this command");
+  return out.empty() ? "they differ" : out;
 }
 
 std::string vocab_difference(const Vocabulary& stored, const Vocabulary& wanted) {
