@@ -31,7 +31,7 @@ expect() {
 "$bin/seq2seq" train --run s2s_run --train "$reverse" --hidden 16 --embedding 8 --epochs 1 > /dev/null 2>&1 \
   || { echo "setup: seq2seq train failed"; exit 1; }
 : > empty.txt
-head -c 4096 /dev/urandom > random.bin
+head -c 4096 /dev/urandom | tr -d '\t' > random.bin  # no tab: no line is a pair
 mkdir -p adir
 printf 'no tab here\n\ttarget only\na\tb\tc\n' > malformed.tsv
 head -n 5 "$reverse" > five.tsv
