@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "seqgrad/autodiff/backward.hpp"
 #include "seqgrad/nn/atomic_file.hpp"
 #include "seqgrad/nn/seq2seq/bleu.hpp"
 #include "seqgrad/nn/seq2seq/metrics_log.hpp"
@@ -310,4 +311,40 @@ TEST(Bleu, BrevityPenaltyClippingAndZeroCases) {
   EXPECT_EQ(corpus_bleu({{}}, {{{4}}}).bleu, 0.0);
   EXPECT_THROW(corpus_bleu({{4}}, {}), std::invalid_argument);
   EXPECT_THROW(corpus_bleu({{4}}, {{}}), std::invalid_argument);
+}
+
+// Defect 6's neighbours at the run folder's level (the checkpoint reader's own hardening is nn's):
+// a checkpoint path that is a directory, NaN weights in a checksum-valid checkpoint, and trainer
+// metadata that is not a number are refused with messages naming the file and the field.
+TEST(RunFolder, Defect6_DirectoryCheckpointNanWeightsAndNonNumericMetadataAreRefused) {
+  const Task t = task();
+  const fs::path dir = fresh_dir("defect6");
+  const RunFolder run = trained(dir, t);
+  fs::create_directories(dir / "adir");
+  expect_error<std::runtime_error>([&] { run.load(dir / "adir"); }, {"adir", "not a regular file"});
+
+  RunFolder::Loaded l = run.load_best();
+  const auto params = l.model->named_parameters();
+  std::vector<double> values = params.front().second.to_vector();
+  values[0] = std::nan("");
+  {
+    NoGradGuard no_grad;
+    Tensor p = params.front().second;
+    p.copy_from_(Tensor::from(values, p.shape(), p.dtype()));
+  }
+  nn::save_checkpoint(dir / "nan.ckpt", *l.model, nullptr, run.binding(t.spec));
+  expect_error<std::runtime_error>([&] { run.load(dir / "nan.ckpt"); }, {"nan.ckpt", params.front().first, "non-finite"});
+
+  Generator gen(1);
+  Seq2Seq model(t.spec.model, gen);
+  nn::Adam adam(model.named_parameters(), {.lr = 0.01});
+  nn::CheckpointMetadata metadata = run.binding(t.spec);
+  metadata.merge(nn::CheckpointMetadata{{"trainer.step", "12abc"}, {"trainer.epoch", "0"}, {"trainer.position", "0"},
+                                        {"trainer.best_score", "inf"}, {"trainer.best_loss", "inf"},
+                                        {"trainer.validations_without_improvement", "0"}, {"trainer.seed", "3"}});
+  nn::save_checkpoint(run.last_checkpoint(), model, &adam, metadata);
+  TrainerOptions o = options(run, t.spec);
+  o.resume = true;
+  expect_error<std::runtime_error>([&] { Trainer(model, t.train, t.dev, o).run(); }, {"last.ckpt", "trainer.step", "12abc"});
+  fs::remove_all(dir);
 }
