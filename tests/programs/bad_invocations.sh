@@ -132,6 +132,18 @@ s2s "no such file" translate --run s2s_run --input missing.txt
 s2s "not a regular file" translate --run s2s_run --input adir
 s2s "--heatmaps" translate --run s2s_run --heatmaps -1
 
+# Defect 11: the readers' reports reach the user: the first few with file and line, then a count per reason.
+reports() {  # FILE_FRAGMENT PROGRAM ARGS...: stderr shows line-numbered reports and the summary
+  local file=$1; shift
+  cases=$((cases + 1))
+  "$@" > rep.out 2> rep.err < /dev/null
+  if ! grep -qE "$file:[0-9]+: " rep.err || ! grep -qE "skipped [0-9]+ lines of .*$file \(" rep.err; then
+    echo "FAIL (reports not shown): $*"; cat rep.err; failures=$((failures + 1))
+  fi
+}
+reports cmudict_malformed.js "$bin/g2p" --out g2p_run --data "$src/tests/data/cmudict_malformed.js" evaluate
+reports malformed.tsv "$bin/seq2seq" train --run n8 --train malformed.tsv
+
 pm() { expect "$1" "$bin/plot_metrics" "${@:2}"; }
 printf '{"step": 1, "train_loss": 2}\n' > m.jsonl
 pm "expected the metrics file"
