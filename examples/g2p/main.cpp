@@ -111,7 +111,7 @@ int predict(const fs::path& dir, std::vector<std::string> words, const std::stri
     const fs::path png = heatmaps / recipe::safe_file_name(word, ".png");
     std::string shown = png.string();
     try {
-      recipe::write_heatmap(png, h, letters, out, word + " -> " + phones);
+      if (!recipe::write_heatmap(png, h, letters, out, word + " -> " + phones)) shown = "(no attention to draw)";
     } catch (const std::exception& e) {  // one failed picture does not abandon the other words
       shown = std::string("(no heatmap: ") + e.what() + ")";
       ++failed;

@@ -74,7 +74,8 @@ int train(const TrainArgs& a) {
   }
   spec.model = recipe::model_config(a.model, spec.source_vocab.size(), spec.target_vocab.size());
   const std::string side = a.chars ? "characters" : "whitespace";
-  spec.settings = {{"source_tokens", side}, {"target_tokens", side}, {"max_length", std::to_string(a.max_length)}};
+  spec.settings = {{"source_tokens", side}, {"target_tokens", side}, {"max_length", std::to_string(a.max_length)},
+                   {"validation", a.dev.empty() ? "every " + std::to_string(a.dev_every) + "th training pair" : "a file"}};
   std::printf("data: %zu training and %zu validation pairs from %s%s\n", train_entries.size(), dev_entries.size(),
               a.train.c_str(), a.dev.empty() ? "" : (" and " + a.dev).c_str());
   const RunFolder run(a.run);
@@ -154,8 +155,11 @@ int translate(const std::string& dir, const std::string& input, std::size_t beam
     std::fflush(stdout);
     if (i < heatmaps) {
       const fs::path png = run.heatmap_dir() / recipe::safe_file_name(lines[i], ".png");
-      recipe::write_heatmap(png, h, source, l.spec.target_vocab.decode(h.tokens), lines[i] + " -> " + out);
-      std::fprintf(stderr, "%s: heatmap %s\n", kProgram, png.string().c_str());
+      if (recipe::write_heatmap(png, h, source, l.spec.target_vocab.decode(h.tokens), lines[i] + " -> " + out))
+        std::fprintf(stderr, "%s: heatmap %s\n", kProgram, png.string().c_str());
+      else
+        std::fprintf(stderr, "%s: no heatmap for line %zu: the model's context (%s) has no attention weights\n", kProgram,
+                     i + 1, to_string(l.spec.model.context).c_str());
     }
   }
   report.print_summary(name);

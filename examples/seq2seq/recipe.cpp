@@ -234,19 +234,20 @@ std::string safe_file_name(const std::string& text, const std::string& extension
   return name + extension;
 }
 
-void write_heatmap(const fs::path& file, const Hypothesis& h, std::vector<std::string> x_labels,
+bool write_heatmap(const fs::path& file, const Hypothesis& h, std::vector<std::string> x_labels,
                    std::vector<std::string> y_labels, const std::string& title) {
   x_labels.push_back("</s>");
   if (h.finished) y_labels.push_back("</s>");
   std::vector<double> weights;
-  if (h.attention.size() < y_labels.size()) return;  // no attention (context none or mean): nothing to draw
+  if (h.attention.size() < y_labels.size()) return false;  // no attention (context none or mean): nothing to draw
   for (std::size_t r = 0; r < y_labels.size(); ++r) {
-    if (h.attention[r].size() != x_labels.size()) return;
+    if (h.attention[r].size() != x_labels.size()) return false;
     weights.insert(weights.end(), h.attention[r].begin(), h.attention[r].end());
   }
   nn::write_file_atomically_with(file, [&](const fs::path& tmp) {
     write_png(tmp, attention_heatmap(weights, y_labels.size(), x_labels.size(), x_labels, y_labels, {.title = title}));
   });
+  return true;
 }
 
 int parse(CLI::App& app, int argc, char** argv, const std::string& program) {

@@ -81,8 +81,9 @@ std::vector<sq::Entry> drop_long(std::vector<sq::Entry> entries, std::size_t max
 // never share a name. Never empty, never a path, never hidden.
 std::string safe_file_name(const std::string& text, const std::string& extension);
 
-// The attention heatmap of one decoded output, written atomically.
-void write_heatmap(const std::filesystem::path& file, const sq::Hypothesis& h, std::vector<std::string> x_labels,
+// The attention heatmap of one decoded output, written atomically; false (nothing written) when the
+// model has no attention weights to draw (context none or mean).
+bool write_heatmap(const std::filesystem::path& file, const sq::Hypothesis& h, std::vector<std::string> x_labels,
                    std::vector<std::string> y_labels, const std::string& title);
 
 // Parses the command line; a parse error is one line "<program>: <message>" on stderr (help as usual).
