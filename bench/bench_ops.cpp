@@ -1,15 +1,24 @@
 // Throughput of the hot ops, forward alone and forward + backward, against direct OpenBLAS sgemm for
-// matmul, plus the fixed cost of one tiny op. Run: ./build/bin/bench_ops [--benchmark_filter=...]
+// matmul, the GEMM backend on the workloads' shapes, plus the fixed cost of one tiny op.
+// Run: ./build/bin/bench_ops [--benchmark_filter=...]
+//
+// First it measures the machine's FP32 peak with a loop of independent FMAs (AVX-512 where the CPU
+// has it, else AVX2) and prints it; every GEMM-bound benchmark reports FLOPS and of_peak, its
+// fraction of that peak times the threads a product may use.
 //
 // Targets: matmul within 10% of the three direct sgemm calls at n = 256; tanh, sigmoid and exp at
 // 1 G elements/s or more forward; record + forward + backward of a one-element op under 1 us.
 #include <benchmark/benchmark.h>
 #include <cblas.h>  // direct sgemm baseline; this file includes no xtensor-blas header
+#include <immintrin.h>
 
+#include <chrono>
+#include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "seqgrad/ops/backend.hpp"
 #include "seqgrad/seqgrad.hpp"
 
 namespace {
@@ -23,13 +32,74 @@ Tensor random_tensor(const Shape& shape, bool requires_grad) {
   return t;
 }
 
+// ---- the FP32 peak: independent FMA chains, timed ----
+
+// 12 accumulators: more than FMA latency x FMA units, so the loop runs at the units' throughput.
+__attribute__((target("avx512f"))) float fma_loop_avx512(long iterations) {
+  __m512 acc[12];
+  for (int j = 0; j < 12; ++j) acc[j] = _mm512_set1_ps(float(j));
+  const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-6f);
+  for (long i = 0; i < iterations; ++i)
+    for (int j = 0; j < 12; ++j) acc[j] = _mm512_fmadd_ps(acc[j], m, c);
+  __m512 sum = acc[0];
+  for (int j = 1; j < 12; ++j) sum = _mm512_add_ps(sum, acc[j]);
+  return _mm512_reduce_add_ps(sum);
+}
+
+__attribute__((target("avx2,fma"))) float fma_loop_avx2(long iterations) {
+  __m256 acc[12];
+  for (int j = 0; j < 12; ++j) acc[j] = _mm256_set1_ps(float(j));
+  const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-6f);
+  for (long i = 0; i < iterations; ++i)
+    for (int j = 0; j < 12; ++j) acc[j] = _mm256_fmadd_ps(acc[j], m, c);
+  alignas(32) float out[8];
+  __m256 sum = acc[0];
+  for (int j = 1; j < 12; ++j) sum = _mm256_add_ps(sum, acc[j]);
+  _mm256_store_ps(out, sum);
+  return out[0] + out[1] + out[2] + out[3] + out[4] + out[5] + out[6] + out[7];
+}
+
+struct Peak {
+  double gflops_per_core = 0;  // FP32, one thread
+  const char* isa = "";
+};
+
+// The best of several timed runs of about 20 ms (other load only ever slows a run down).
+Peak measure_peak() {
+  const bool avx512 = __builtin_cpu_supports("avx512f");
+  const int lanes = avx512 ? 16 : 8;
+  const long iterations = 2'000'000;
+  Peak p;
+  p.isa = avx512 ? "AVX-512" : "AVX2";
+  for (int run = 0; run < 7; ++run) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const float r = avx512 ? fma_loop_avx512(iterations) : fma_loop_avx2(iterations);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    benchmark::DoNotOptimize(r);
+    p.gflops_per_core = std::max(p.gflops_per_core, 2.0 * 12 * lanes * double(iterations) / s / 1e9);
+  }
+  return p;
+}
+
+Peak& peak() {
+  static Peak p = measure_peak();
+  return p;
+}
+
+// FLOPS, and of_peak = FLOPS / (peak per core x the threads a product may use).
+void set_flops(benchmark::State& state, double flops_per_iteration) {
+  state.counters["FLOPS"] = Counter(flops_per_iteration, Counter::kIsIterationInvariantRate);
+  const double peak_flops = peak().gflops_per_core * 1e9 * double(gemm_threads());
+  state.counters["of_peak"] = Counter(flops_per_iteration / peak_flops, Counter::kIsIterationInvariantRate);
+}
+
 // ---- matmul: seqgrad against the same products as direct cblas_sgemm calls ----
 
 void matmul_forward(benchmark::State& state) {
   const std::size_t n = state.range(0);
   const Tensor a = random_tensor({n, n}, false), b = random_tensor({n, n}, false);
   for (auto _ : state) benchmark::DoNotOptimize(matmul(a, b).raw_data());
-  state.counters["FLOPS"] = Counter(2.0 * n * n * n, Counter::kIsIterationInvariantRate);
+  set_flops(state, 2.0 * n * n * n);
 }
 
 // y = a b, then da = gy b^T and db = a^T gy: three n x n products, 6 n^3 flops.
@@ -38,7 +108,7 @@ void matmul_forward_backward(benchmark::State& state) {
   const Tensor a = random_tensor({n, n}, true), b = random_tensor({n, n}, true);
   const Tensor gy = Tensor::ones({n, n});
   for (auto _ : state) backward(matmul(a, b), gy);
-  state.counters["FLOPS"] = Counter(6.0 * n * n * n, Counter::kIsIterationInvariantRate);
+  set_flops(state, 6.0 * n * n * n);
 }
 
 struct SgemmOperands {
@@ -54,7 +124,7 @@ void sgemm(benchmark::State& state) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, m.a.data(), n, m.b.data(), n, 0.0f, m.c.data(), n);
     benchmark::ClobberMemory();
   }
-  state.counters["FLOPS"] = Counter(2.0 * n * n * n, Counter::kIsIterationInvariantRate);
+  set_flops(state, 2.0 * n * n * n);
 }
 
 // The three products of matmul_forward_backward: c = a b, ga = gc b^T, gb = a^T gc.
@@ -67,7 +137,42 @@ void sgemm_x3(benchmark::State& state) {
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, n, 1.0f, m.a.data(), n, m.gc.data(), n, 0.0f, m.gb.data(), n);
     benchmark::ClobberMemory();
   }
-  state.counters["FLOPS"] = Counter(6.0 * n * n * n, Counter::kIsIterationInvariantRate);
+  set_flops(state, 6.0 * n * n * n);
+}
+
+// ---- the GEMM backend on the workloads' shapes (bench/workloads.hpp) ----
+
+struct GemmShape {
+  const char* name;
+  std::size_t batch;
+  bool ta, tb;
+  std::size_t M, N, K;
+};
+
+// mhsa_b16_t64_d256: the QKV projection, the MLP, their weight gradients, the 64 per-head score
+// products; seq2seq_b64_h256: a GRU shard's input projection and its gradient; seq2seq_b1_h64: the
+// batch-1 recurrent product and the attention context.
+const std::vector<GemmShape> kGemmShapes = {
+    {"mhsa_qkv_1024x768x256_bt", 1, false, true, 1024, 768, 256},
+    {"mhsa_mlp_1024x1024x256_bt", 1, false, true, 1024, 1024, 256},
+    {"mhsa_mlp_grad_1024x256x1024", 1, false, false, 1024, 256, 1024},
+    {"mhsa_weight_grad_256x1024x1024_at", 1, true, false, 256, 1024, 1024},
+    {"mhsa_scores_64x_64x64x64_bt", 64, false, true, 64, 64, 64},
+    {"seq2seq_b64_gates_32x768x256_bt", 1, false, true, 32, 768, 256},
+    {"seq2seq_b64_weight_grad_768x256x32_at", 1, true, false, 768, 256, 32},
+    {"seq2seq_b1_gates_1x192x64_bt", 1, false, true, 1, 192, 64},
+    {"seq2seq_b1_context_1x64x12", 1, false, false, 1, 64, 12},
+};
+
+void backend_gemm(benchmark::State& state, GemmShape s) {
+  const std::size_t sa = s.M * s.K, sb = s.K * s.N, sc = s.M * s.N;
+  std::vector<float> a(s.batch * sa, 0.5f), b(s.batch * sb, 0.25f), c(s.batch * sc);
+  for (auto _ : state) {
+    if (s.batch == 1) gemm<float>(s.ta, s.tb, s.M, s.N, s.K, a.data(), b.data(), 0.0f, c.data());
+    else gemm_batched<float>(s.batch, s.ta, s.tb, s.M, s.N, s.K, a.data(), sa, b.data(), sb, 0.0f, c.data(), sc);
+    benchmark::ClobberMemory();
+  }
+  set_flops(state, 2.0 * double(s.batch * s.M * s.N * s.K));
 }
 
 // ---- elementwise and softmax: elements per second ----
@@ -150,7 +255,7 @@ void tiny_op_record_backward(benchmark::State& state) {
   set_per_op(state);
 }
 
-// Rates use wall time: OpenBLAS runs its own threads, whose work the benchmark thread's CPU time misses.
+// Rates use wall time: products run on oneTBB threads, whose work the benchmark thread's CPU time misses.
 template <class... Args>
 benchmark::internal::Benchmark* add(const std::string& name, Args&&... args) {
   return benchmark::RegisterBenchmark(name.c_str(), std::forward<Args>(args)...)->UseRealTime();
@@ -163,6 +268,8 @@ void register_all() {
                                                                {"sgemm/x1", sgemm},
                                                                {"sgemm/x3", sgemm_x3}};
   for (const auto& [name, fn] : products) add(name, fn)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
+  for (const GemmShape& s : kGemmShapes)
+    add(std::string("gemm/") + s.name, backend_gemm, s)->Unit(benchmark::kMicrosecond);
 
   // Sides 64, 256, 1024: 4 Ki, 64 Ki and 1 Mi elements.
   const std::vector<std::pair<std::string, Unary>> unary = {
@@ -188,6 +295,13 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const Peak& p = peak();
+  std::printf("seqgrad %s\nFP32 peak (%s FMA loop): %.1f GFLOP/s per core, %.1f on the %zu threads a product may use\n",
+              backend_summary().c_str(), p.isa, p.gflops_per_core, p.gflops_per_core * double(gemm_threads()),
+              gemm_threads());
+  benchmark::AddCustomContext("seqgrad_backend", backend_summary());
+  benchmark::AddCustomContext("fp32_peak_gflops_per_core", std::to_string(p.gflops_per_core));
+  benchmark::AddCustomContext("fp32_peak_isa", p.isa);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   register_all();

@@ -10,6 +10,7 @@
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
+#include "seqgrad/ops/backend.hpp"
 #include "workloads.hpp"
 
 namespace {
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   for (const auto& name : seqgrad::bench::workload_names())
     benchmark::RegisterBenchmark(name.c_str(), BM_Workload, name)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
   benchmark::AddCustomContext("seqgrad_threads", threads > 0 ? std::to_string(threads) : "default");
+  benchmark::AddCustomContext("seqgrad_backend", seqgrad::backend_summary());
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

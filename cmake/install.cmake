@@ -3,13 +3,13 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS seqgrad seqgrad_options seqgrad_graph seqgrad_ops seqgrad_autodiff seqgrad_nn seqgrad_seq2seq
+install(TARGETS seqgrad seqgrad_options seqgrad_graph seqgrad_ops seqgrad_autodiff seqgrad_nn seqgrad_seq2seq seqgrad_pictures
   EXPORT seqgradTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 set_target_properties(seqgrad_options PROPERTIES EXPORT_NAME options)
-foreach(layer graph ops autodiff nn nn/seq2seq)
+foreach(layer graph ops autodiff nn nn/seq2seq nn/pictures)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${layer}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endforeach()
 install(EXPORT seqgradTargets NAMESPACE seqgrad:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/seqgrad)

@@ -1,9 +1,5 @@
 # Sourced by demo.sh and test.sh: the environment and configure step they share.
 
-# OpenBLAS's own kernel choice misbehaves on some AVX-512 processors (see the measured notes):
-# keep the AVX2 kernels unless the caller chose otherwise.
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
-
 # seqgrad_configure DIR CMAKE_ARGS...: Ninja and ccache when present. The generator can only be
 # chosen when DIR is new.
 seqgrad_configure() {

@@ -13,14 +13,19 @@
 # seqgrad runs at 1 thread and at all cores; PyTorch at every thread count t from 1 to all cores, each
 # with OpenBLAS at t threads and at all cores, and the table compares against PyTorch's best. For
 # seqgrad, t threads means SEQGRAD_THREADS=t (bench/workloads.hpp passes it to seqgrad::set_num_threads:
-# oneTBB and OpenBLAS) and OPENBLAS_NUM_THREADS=t. For PyTorch, torch.set_num_threads(t) and
+# oneTBB, which also runs the matrix products; the table names seqgrad's GEMM backend). For PyTorch, torch.set_num_threads(t) and
 # OMP_NUM_THREADS=t for its own intra-op threads, and OPENBLAS_NUM_THREADS for the OpenBLAS that its
 # matmuls call (OpenBLAS keeps its own pool: torch.set_num_threads does not reach it). "torch 1, BLAS
 # all cores" is what an unconfigured PyTorch 1.13 does on these machines (its default is one thread here).
 #
 # The machine may be shared: the load average before and after is printed with the table, and the
 # ratios come from measurements interleaved in this one run. PyTorch is Debian's python3-torch,
-# found by /usr/bin/python3 (another python3 on PATH may not see it; override with PYTHON=...).
+# found by /usr/bin/python3 (another python3 on PATH may not see it; override with PYTHON=...); when
+# it is missing and the default interpreter is used, this script installs it with apt-get.
+# PyTorch's matmuls run on OpenBLAS, which picks its kernels from a table of processor models and
+# falls back to SSE3 kernels on processors it does not know: on a CPU with AVX-512 (read from the
+# CPU's flags) PyTorch gets OPENBLAS_CORETYPE=SkylakeX, OpenBLAS's AVX-512 kernels, unless the
+# caller set OPENBLAS_CORETYPE, so that the comparison is against PyTorch at its best.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -49,9 +54,18 @@ CORES="$(nproc)"
 THREAD_COUNTS="1"
 [[ "$CORES" -gt 1 ]] && THREAD_COUNTS="1 $CORES"
 
+if ! "$PYTHON" -c "import torch" 2>/dev/null && [[ "$PYTHON" == /usr/bin/python3 ]]; then
+  echo "== installing python3-torch (Debian) for the PyTorch side"
+  "$ROOT/scripts/setup.sh" python3-torch >/dev/null
+fi
 if ! "$PYTHON" -c "import torch" 2>/dev/null; then
   echo "compare.sh: $PYTHON cannot import torch (apt-get install python3-torch, or set PYTHON=...)" >&2
   exit 1
+fi
+if [[ -z "${OPENBLAS_CORETYPE:-}" ]] && grep -qw avx512f /proc/cpuinfo; then
+  TORCH_CORETYPE=SkylakeX
+else
+  TORCH_CORETYPE="${OPENBLAS_CORETYPE:-}"
 fi
 
 # ---- build (Release) ----
@@ -72,7 +86,7 @@ for round in $(seq 1 "$ROUNDS"); do
   for w in $WORKLOADS; do
     for t in $THREAD_COUNTS; do
       echo "   round $round  $w  seqgrad  threads $t"
-      SEQGRAD_THREADS="$t" OPENBLAS_NUM_THREADS="$t" "$BUILD/bin/bench_workloads" \
+      SEQGRAD_THREADS="$t" "$BUILD/bin/bench_workloads" \
         --benchmark_filter="^${w}/" --benchmark_min_time="$MIN_TIME" \
         --benchmark_out="$RAW/seqgrad.$w.t$t.r$round.json" --benchmark_out_format=json \
         >/dev/null 2>"$RAW/seqgrad.stderr" || { cat "$RAW/seqgrad.stderr" >&2; exit 1; }
@@ -80,7 +94,7 @@ for round in $(seq 1 "$ROUNDS"); do
     for t in $(seq 1 "$CORES"); do
       for b in $(echo "$t $CORES" | tr ' ' '\n' | sort -un); do
         echo "   round $round  $w  pytorch  threads $t, OpenBLAS threads $b"
-        OPENBLAS_NUM_THREADS="$b" OMP_NUM_THREADS="$t" "$PYTHON" "$ROOT/bench/pytorch_reference.py" \
+        env ${TORCH_CORETYPE:+OPENBLAS_CORETYPE="$TORCH_CORETYPE"} OPENBLAS_NUM_THREADS="$b" OMP_NUM_THREADS="$t" "$PYTHON" "$ROOT/bench/pytorch_reference.py" \
           --workload "$w" --threads "$t" --steps 5 --warmup 3 --min-seconds "$MIN_TIME" \
           >"$RAW/pytorch.$w.t$t.b$b.r$round.json"
       done
@@ -92,20 +106,20 @@ if [[ "$MEMORY_STEPS" -gt 0 ]]; then
   for w in $WORKLOADS; do
     echo "   memory  $w  $MEMORY_STEPS steps (1 thread)"
     # exit status 3 means growth over 5%: recorded in the table, not fatal here
-    SEQGRAD_THREADS=1 OPENBLAS_NUM_THREADS=1 "$BUILD/bin/workload_memory" "$w" "$MEMORY_STEPS" --json \
+    SEQGRAD_THREADS=1 "$BUILD/bin/workload_memory" "$w" "$MEMORY_STEPS" --json \
       >"$RAW/memory.$w.json" || [[ $? -eq 3 ]]
   done
 fi
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 mkdir -p "$(dirname "$OUT")"
-"$PYTHON" - "$RAW" "$OUT" "$LOAD_BEFORE" "$LOAD_AFTER" "$CORES" "$WORKLOADS" <<'EOF'
+"$PYTHON" - "$RAW" "$OUT" "$LOAD_BEFORE" "$LOAD_AFTER" "$CORES" "$WORKLOADS" "${TORCH_CORETYPE:-(unset)}" <<'EOF'
 import glob, json, os, platform, subprocess, sys, time
 
-raw, out, load_before, load_after, cores, workloads = sys.argv[1:7]
+raw, out, load_before, load_after, cores, workloads, torch_coretype = sys.argv[1:8]
 cores = int(cores)
 workloads = workloads.split()
-TARGETS = {"seq2seq_b64_h256": 2.0, "seq2seq_b1_h64": 10.0, "mhsa_b16_t64_d256": 1.5}
+TARGETS = {"seq2seq_b64_h256": 3.0, "seq2seq_b1_h64": 15.0, "mhsa_b16_t64_d256": 2.0}
 
 
 def seqgrad_runs(w, t):
@@ -183,11 +197,15 @@ try:
 except OSError:
     torch_version = "?"
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+backend = "?"
+for path in glob.glob(f"{raw}/seqgrad.*.json"):
+    backend = json.load(open(path)).get("context", {}).get("seqgrad_backend", backend)
+    break
 lines = [
     "# seqgrad vs PyTorch",
     "",
     f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} by scripts/compare.sh on {cpu}, {cores} cores; "
-    f"PyTorch {torch_version}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}. "
+    f"seqgrad {backend}; PyTorch {torch_version} with OPENBLAS_CORETYPE={torch_coretype}. "
     f"Load average {load_before} before, {load_after} after (other jobs share this machine: "
     "compare ratios, not absolute figures, and only within one run).",
     "",

@@ -16,7 +16,6 @@ while [[ $# -gt 0 ]]; do
     *) echo "scaling.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
 if [[ ! -x "$BUILD/bin/bench_workloads" || ! -x "$BUILD/bin/plot_metrics" ]]; then
   cmake --build "$BUILD" -j "$(nproc)" --target bench_workloads plot_metrics
 fi
@@ -26,7 +25,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 for ((t = 1; t <= MAX; t++)); do
   echo "scaling.sh: $t thread(s)" >&2
-  SEQGRAD_THREADS=$t OPENBLAS_NUM_THREADS=$t "$BUILD/bin/bench_workloads" --benchmark_min_time="$MIN_TIME" \
+  SEQGRAD_THREADS=$t "$BUILD/bin/bench_workloads" --benchmark_min_time="$MIN_TIME" \
     --benchmark_out="$tmp/threads_$t.json" --benchmark_out_format=json > /dev/null
 done
 

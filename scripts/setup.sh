@@ -5,9 +5,11 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ccache
-  xtensor-dev libxtensor-blas-dev libxsimd-dev libopenblas-dev
+  xtensor-dev libxsimd-dev libopenblas-dev libdnnl-dev
   libtbb-dev libgtest-dev libgmock-dev libbenchmark-dev
-  nlohmann-json3-dev libcli11-dev zlib1g-dev libpng-dev
+  nlohmann-json3-dev libcli11-dev zlib1g-dev
+  pkg-config libcairo2-dev fonts-dejavu-core  # the pictures: cairo, found with pkg-config, and a sans-serif font
+  python3 python3-numpy  # tests/interop/read_safetensors.py reads seqgrad's weights by the format alone
   "$@"
 )
 

@@ -36,6 +36,9 @@ if [ "${SEQGRAD_SKIP_ASAN:-0}" != 1 ]; then
   # Pooled buffers are reused, so ASan cannot see an op read memory it never wrote; filled with
   # NaN bytes here, such a read fails the tests instead.
   export SEQGRAD_POISON_BUFFERS=1
+  # fontconfig (under cairo, in the pictures library) keeps its configuration for the process's
+  # life: one-off allocations that LeakSanitizer would report from every program that draws.
+  export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
   build_and_test build-asan
 fi
 echo "test.sh: all tests passed"

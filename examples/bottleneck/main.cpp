@@ -20,10 +20,13 @@
 #include "recipe.hpp"
 #include "seqgrad/nn/atomic_file.hpp"
 #include "seqgrad/nn/seq2seq/seq2seq.hpp"
-#include "seqgrad/nn/seq2seq/plot.hpp"
+#include "seqgrad/ops/backend.hpp"
+#include "seqgrad/pictures/heatmap.hpp"
+#include "seqgrad/pictures/plot.hpp"
 
 using namespace seqgrad;
 using namespace seqgrad::nn::seq2seq;
+namespace pictures = seqgrad::pictures;
 using namespace bottleneck;
 namespace fs = std::filesystem;
 
@@ -80,6 +83,7 @@ int main(int argc, char** argv) {
   app.add_option("--test-size", s.test_size, "test examples")->check(recipe::whole_in(1, 10000000))->capture_default_str();
   app.add_option("--seed", s.seed, "seed of data, initialisation and batch order")->check(recipe::whole_in(0, std::uint64_t(1) << 62))->capture_default_str();
   app.add_option("--out", s.out, "where the table and pictures go")->capture_default_str();
+  app.set_version_flag("--version", [] { return "seqgrad " + seqgrad::backend_summary(); });
   if (const int code = recipe::parse(app, argc, argv, "bottleneck"); code >= 0) return code;
   if (s.hidden % 4 != 0) {
     std::fprintf(stderr, "bottleneck: --hidden: %zu is not a multiple of 4 (the transformer's heads)\n", s.hidden);
@@ -91,6 +95,7 @@ int main(int argc, char** argv) {
 namespace {
 
 int run(Settings& s, const std::string& task) {
+  std::printf("seqgrad %s\n", seqgrad::backend_summary().c_str());
   s.task = task == "copy" ? SyntheticTask::copy : SyntheticTask::reverse;
 
   const SyntheticOptions data_options{.task = s.task, .alphabet = 20, .min_length = 5, .max_length = 40};
@@ -105,7 +110,7 @@ int run(Settings& s, const std::string& task) {
   std::printf("task: %s random sequences of 5-40 symbols out of 20; %zu training / %zu test examples; %.0f s of "
               "training per model\n\n", task.c_str(), data.train.size(), data.test.size(), s.seconds);
 
-  std::vector<Series> curves;
+  std::vector<pictures::Series> curves;
   std::string table = "| model | steps | ";
   for (const auto& b : buckets) table += std::to_string(b.min_length) + "-" + std::to_string(b.max_length) + " | ";
   table += "all |\n|---|---|---|---|---|---|---|\n";
@@ -129,7 +134,7 @@ int run(Settings& s, const std::string& task) {
     BucketedAccuracy by_length(buckets);
     for (std::size_t i = 0; i < data.test.size(); ++i)
       by_length.add(data.test[i].source.size(), e.outputs[i].tokens == data.test[i].target);
-    Series curve{c.name, {}, {}};
+    pictures::Series curve{c.name, {}, {}};
     char row[256];
     std::snprintf(row, sizeof row, "| %s | %zu | ", c.name.c_str(), summary.steps);
     table += row;
@@ -156,19 +161,15 @@ int run(Settings& s, const std::string& task) {
       if (h.finished) y_labels.push_back("</s>");
       std::vector<double> weights;
       for (std::size_t r = 0; r < y_labels.size(); ++r) weights.insert(weights.end(), h.attention[r].begin(), h.attention[r].end());
-      seqgrad::nn::write_file_atomically_with(s.out / "attention.png", [&](const fs::path& tmp) {
-        write_png(tmp, attention_heatmap(weights, y_labels.size(), x_labels.size(), x_labels, y_labels,
-                                         {.title = "additive attention, " + task}));
-      });
+      pictures::write_attention_heatmap(s.out / "attention.png", weights, y_labels.size(), x_labels.size(), x_labels, y_labels,
+                              {.title = "additive attention, " + task});
     }
   }
   std::printf("exact-sequence accuracy by input length (%s):\n\n%s\n", task.c_str(), table.c_str());
   seqgrad::nn::write_file_atomically(s.out / "table.md", table);
-  seqgrad::nn::write_file_atomically_with(s.out / "accuracy_by_length.png", [&](const fs::path& tmp) {
-    write_line_plot(tmp, curves,
-                    {.title = "exact accuracy by input length (" + task + ")", .x_label = "input length",
-                     .y_label = "exact accuracy %", .y_min = 0.0, .y_max = 100.0, .markers = true});
-  });
+  pictures::write_line_plot(s.out / "accuracy_by_length.png", curves,
+                  {.title = "exact accuracy by input length (" + task + ")", .x_label = "input length",
+                   .y_label = "exact accuracy %", .y_min = 0.0, .y_max = 100.0, .markers = true});
   std::printf("wrote %s, %s and %s\n", (s.out / "table.md").c_str(), (s.out / "accuracy_by_length.png").c_str(),
               (s.out / "attention.png").c_str());
   return 0;

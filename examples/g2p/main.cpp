@@ -15,6 +15,7 @@
 
 #include "cmudict.hpp"
 #include "recipe.hpp"
+#include "seqgrad/ops/backend.hpp"
 
 using namespace seqgrad;
 using namespace seqgrad::nn::seq2seq;
@@ -152,7 +153,9 @@ int main(int argc, char** argv) {
   auto* evaluate_cmd = app.add_subcommand("evaluate", "word and phoneme error rates of a trained model on dev and test");
   evaluate_cmd->add_option("--beam", beam, "beam width (1: greedy; in [1, 64])")->check(CLI::Range(std::size_t{1}, std::size_t{64}))->capture_default_str();
 
+  app.set_version_flag("--version", [] { return "seqgrad " + seqgrad::backend_summary(); });
   if (const int code = recipe::parse(app, argc, argv, kProgram); code >= 0) return code;
+  std::printf("seqgrad %s\n", seqgrad::backend_summary().c_str());
   return recipe::guarded(kProgram, [&] {
     if (*train_cmd) return train(data, out, m, t, keep_stress, train_beam);
     if (*predict_cmd) return predict(out, words, input, beam);

@@ -15,9 +15,10 @@
 #include <vector>
 
 #include "seqgrad/nn/seq2seq/metrics_log.hpp"
-#include "seqgrad/nn/seq2seq/plot.hpp"
+#include "seqgrad/pictures/plot.hpp"
 
 namespace sq = seqgrad::nn::seq2seq;
+namespace pic = seqgrad::pictures;
 
 namespace {
 
@@ -65,7 +66,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> positional;
   std::string x_field;
   std::vector<std::string> y_fields;
-  sq::LinePlotOptions options;
+  pic::LinePlotOptions options;
   try {
     for (int i = 1; i < argc; ++i) {
       const std::string arg = argv[i];
@@ -103,7 +104,7 @@ int main(int argc, char** argv) {
 
   try {
     std::size_t issues = 0;
-    std::vector<sq::Series> series;
+    std::vector<pic::Series> series;
     for (const sq::MetricSeries& m : sq::read_metrics_series(positional[0], x_field, y_fields, [&](const sq::ParseIssue& issue) {
            ++issues;
            sq::print_issue(issue);
@@ -111,7 +112,7 @@ int main(int argc, char** argv) {
       series.push_back({m.name, m.x, m.y});
     for (const auto& s : series)
       if (s.x.empty()) std::cerr << "plot_metrics: no line has both \"" << x_field << "\" and \"" << s.name << "\"\n";
-    sq::write_line_plot(positional[1], series, options);
+    pic::write_line_plot(positional[1], series, options);
     std::cout << "plot_metrics: wrote " << positional[1] << " (";
     for (std::size_t k = 0; k < series.size(); ++k)
       std::cout << (k ? ", " : "") << series[k].name << ": " << series[k].x.size() << " points";

@@ -6,7 +6,8 @@
 #include <iostream>
 
 #include "seqgrad/nn/atomic_file.hpp"
-#include "seqgrad/nn/seq2seq/plot.hpp"
+#include "seqgrad/pictures/heatmap.hpp"
+#include "seqgrad/pictures/plot.hpp"
 
 namespace recipe {
 namespace fs = std::filesystem;
@@ -174,13 +175,12 @@ TrainSummary train_in_folder(const RunFolder& run, const RunSpec& spec, std::vec
   std::printf("trained %zu steps (%zu epochs) in %.1f min, %.0f target tokens/s; stopped by %s\n", s.steps,
               s.epochs_completed, s.train_seconds / 60, s.target_tokens_per_second, to_string(s.stop_reason));
 
-  std::vector<Series> curves;
+  std::vector<pictures::Series> curves;
   for (const MetricSeries& m : read_metrics_series(run.metrics_file(), "step", {"train_loss", "dev_loss"}))
     curves.push_back({m.name, m.x, m.y});
   if (!curves.empty() && !curves[0].x.empty()) {
-    nn::write_file_atomically_with(run.loss_plot(), [&](const fs::path& tmp) {
-      write_line_plot(tmp, curves, {.title = "training", .x_label = "step", .y_label = "loss"});
-    });
+    // (the pictures library writes atomically)
+    pictures::write_line_plot(run.loss_plot(), curves, {.title = "training", .x_label = "step", .y_label = "loss"});
     std::printf("loss curve: %s\n", run.loss_plot().string().c_str());
   }
   return s;
@@ -244,9 +244,7 @@ bool write_heatmap(const fs::path& file, const Hypothesis& h, std::vector<std::s
     if (h.attention[r].size() != x_labels.size()) return false;
     weights.insert(weights.end(), h.attention[r].begin(), h.attention[r].end());
   }
-  nn::write_file_atomically_with(file, [&](const fs::path& tmp) {
-    write_png(tmp, attention_heatmap(weights, y_labels.size(), x_labels.size(), x_labels, y_labels, {.title = title}));
-  });
+  pictures::write_attention_heatmap(file, weights, y_labels.size(), x_labels.size(), x_labels, y_labels, {.title = title});
   return true;
 }
 

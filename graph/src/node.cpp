@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "recycling.hpp"
 #include "seqgrad/graph/context.hpp"
 #include "seqgrad/graph/kernels.hpp"
 
@@ -77,7 +78,7 @@ Tensor record_impl(std::string op, const Inputs& inputs, Tensor out, BackwardFn 
   bool any = false;
   for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
   if (!any) return out;
-  auto node = std::make_shared<Node>();
+  auto node = std::allocate_shared<Node>(detail::RecyclingAllocator<Node>());
   node->op = std::move(op);
   node->next.reserve(inputs.size());
   for (const Tensor& t : inputs)

@@ -1,7 +1,7 @@
 #include "seqgrad/graph/parallel.hpp"
 
-#include <dlfcn.h>
-
+#include <algorithm>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -14,16 +14,9 @@ namespace seqgrad {
 
 namespace {
 
-// OpenBLAS's thread controls, looked up at run time: the BLAS behind BLAS::BLAS may be another
-// implementation (reference BLAS has no threads to control).
-using SetThreads = void (*)(int);
-using GetThreads = int (*)();
-SetThreads blas_set() { static auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")); return f; }
-GetThreads blas_get() { static auto f = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads")); return f; }
-
 std::mutex settings_mutex;
 std::unique_ptr<oneapi::tbb::global_control> tbb_limit;
-std::size_t current_threads = 0;
+std::atomic<std::size_t> current_threads{0};  // read on every matrix product: no lock
 
 std::size_t all_cores() { return std::max(1u, std::thread::hardware_concurrency()); }
 
@@ -34,21 +27,14 @@ void set_num_threads(std::size_t n) {
   const std::size_t threads = n == 0 ? all_cores() : n;
   tbb_limit.reset();
   tbb_limit = std::make_unique<oneapi::tbb::global_control>(oneapi::tbb::global_control::max_allowed_parallelism, threads);
-  if (auto set = blas_set()) set(static_cast<int>(threads));
-  current_threads = threads;
+  current_threads.store(threads, std::memory_order_relaxed);
 }
 
 std::size_t num_threads() {
-  std::lock_guard lock(settings_mutex);
-  return current_threads == 0 ? all_cores() : current_threads;
-}
-
-BlasThreadsGuard::BlasThreadsGuard(std::size_t n) : previous_(blas_get() ? blas_get()() : 0) {
-  if (auto set = blas_set()) set(static_cast<int>(n));
-}
-
-BlasThreadsGuard::~BlasThreadsGuard() {
-  if (auto set = blas_set(); set && previous_ > 0) set(previous_);
+  const std::size_t n = current_threads.load(std::memory_order_relaxed);
+  if (n != 0) return n;
+  static const std::size_t cores = all_cores();
+  return cores;
 }
 
 void parallel_blocks(std::size_t n, std::size_t grain, const std::function<void(std::size_t, std::size_t)>& body) {

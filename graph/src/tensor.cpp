@@ -4,6 +4,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "recycling.hpp"
 #include "seqgrad/graph/node.hpp"
 
 namespace seqgrad {
@@ -11,9 +12,10 @@ namespace seqgrad {
 namespace {
 
 Tensor make(const Shape& shape, DType dtype) {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = std::allocate_shared<TensorImpl>(detail::RecyclingAllocator<TensorImpl>());
   impl->numel = numel(shape);
-  impl->storage = std::make_shared<Storage>(impl->numel * dtype_size(dtype), BufferPool::for_this_thread());
+  impl->storage = std::allocate_shared<Storage>(detail::RecyclingAllocator<Storage>(), impl->numel * dtype_size(dtype),
+                                                BufferPool::for_this_thread());
   impl->shape = shape;
   impl->dtype = dtype;
   return Tensor(std::move(impl));

@@ -1,387 +1,292 @@
 #include "seqgrad/nn/checkpoint.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
-#include <bit>
-#include <cerrno>
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
-#include <limits>
+#include <optional>
+#include <set>
 #include <stdexcept>
-#include <string_view>
 #include <unordered_map>
-#include <vector>
+
+#include "safetensors_internal.hpp"
 
 namespace seqgrad::nn {
 
-static_assert(std::endian::native == std::endian::little,
-              "the checkpoint format stores integers and tensor data little-endian, as this machine does");
-
 namespace fs = std::filesystem;
+namespace st = safetensors;
+using st::detail::Entry;
+using st::detail::View;
 
 namespace {
 
-constexpr char kMagic[8] = {'S', 'G', 'R', 'D', 'C', 'K', 'P', 'T'};
-constexpr std::uint8_t kModelSection = 1, kOptimizerSection = 2;
-// magic, version, length: what must be read before anything else can be checked.
-constexpr std::size_t kHeaderBytes = sizeof(kMagic) + 4 + 8;
-constexpr std::size_t kCrcBytes = 4;
+constexpr const char* kVersionKey = "seqgrad.checkpoint_version";
+constexpr const char* kStepCountKey = "seqgrad.step_count";
+constexpr const char* kOptimizerKey = "seqgrad.optimizer";
+constexpr const char* kCrcKey = "seqgrad.crc32";
+constexpr const char* kOptimizerPrefix = "optimizer.";
 
-std::uint8_t dtype_code(DType dt) {
-  switch (dt) {
-    case DType::f32: return 0;
-    case DType::f64: return 1;
-    case DType::i64: return 2;
-    case DType::b8: return 3;
+bool reserved_key(const std::string& key) { return key == "format" || key.rfind("seqgrad.", 0) == 0; }
+
+// "exp_avg/encoder.weight" (Optimizer::state()) -> "optimizer.exp_avg.encoder.weight".
+std::string optimizer_tensor_name(const std::string& state_name) {
+  std::string name = state_name;
+  const auto slash = name.find('/');
+  if (slash != std::string::npos) name[slash] = '.';
+  return kOptimizerPrefix + name;
+}
+
+std::string quoted(const std::string& name) {
+  constexpr std::size_t kShown = 120;
+  return "'" + (name.size() <= kShown ? name : name.substr(0, kShown) + "...") + "'";
+}
+
+// The first NaN or infinite element of a floating-point tensor's bytes, described; nullopt when all
+// are finite (and for other dtypes).
+template <class T>
+std::optional<std::string> first_nonfinite(const std::byte* data, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    T v;
+    std::memcpy(&v, data + i * sizeof(T), sizeof(T));
+    if (!std::isfinite(v))
+      return std::string(std::isnan(v) ? "NaN" : (v > 0 ? "inf" : "-inf")) + " at element " + std::to_string(i);
   }
-  throw std::logic_error("checkpoint: unknown dtype");
+  return std::nullopt;
+}
+std::optional<std::string> first_nonfinite(DType dtype, std::span<const std::byte> bytes) {
+  if (dtype == DType::f32) return first_nonfinite<float>(bytes.data(), bytes.size() / 4);
+  if (dtype == DType::f64) return first_nonfinite<double>(bytes.data(), bytes.size() / 8);
+  return std::nullopt;
 }
 
-bool dtype_from_code(std::uint8_t code, DType& dt) {
-  static constexpr DType by_code[] = {DType::f32, DType::f64, DType::i64, DType::b8};
-  if (code >= std::size(by_code)) return false;
-  dt = by_code[code];
-  return true;
+// Refuses to save a tensor that the loader would refuse.
+void require_finite(const st::NamedTensors& tensors) {
+  for (const auto& [name, t] : tensors)
+    if (auto bad = first_nonfinite(t.dtype(), st::detail::bytes_of(t)))
+      throw std::runtime_error("tensor " + quoted(name) + " holds " + *bad + "; nothing was written");
 }
 
-std::uint32_t crc32_of(std::uint32_t crc, const void* data, std::size_t bytes) {
-  return static_cast<std::uint32_t>(crc32_z(crc, static_cast<const Bytef*>(data), bytes));
-}
+// ---- the checkpoint's checksum ----
 
-std::string system_error(const std::string& what) { return what + ": " + std::strerror(errno); }
-
-// ---------------------------------------------------------------------------------------------
-// Writing
-
-// Buffered writes to a file descriptor, keeping the CRC of everything written.
-class Writer {
+class Crc {
  public:
-  explicit Writer(int fd) : fd_(fd) { buffer_.reserve(kBufferBytes); }
-
   void bytes(const void* data, std::size_t n) {
-    crc_ = crc32_of(crc_, data, n);
-    if (buffer_.size() + n > kBufferBytes) flush();
-    if (n >= kBufferBytes) {  // large tensor data goes straight to the file
-      write_all(data, n);
-    } else {
-      const auto* p = static_cast<const char*>(data);
-      buffer_.insert(buffer_.end(), p, p + n);
+    // crc32_z takes a size_t length; feed it in pieces all the same so any size works.
+    const auto* p = static_cast<const Bytef*>(data);
+    while (n > 0) {
+      const std::size_t piece = std::min<std::size_t>(n, std::size_t{1} << 30);
+      crc_ = crc32_z(crc_, p, piece);
+      p += piece;
+      n -= piece;
     }
-  }
-  template <class T>
-  void value(T v) {
-    bytes(&v, sizeof v);
   }
   void str(const std::string& s) {
-    value(static_cast<std::uint32_t>(s.size()));
+    const std::uint64_t n = s.size();
+    bytes(&n, 8);
     bytes(s.data(), s.size());
   }
-  std::uint32_t crc() const { return crc_; }
-  void flush() {
-    write_all(buffer_.data(), buffer_.size());
-    buffer_.clear();
+  std::string hex() const {
+    char out[9];
+    std::snprintf(out, sizeof out, "%08lx", static_cast<unsigned long>(crc_));
+    return out;
   }
 
  private:
-  static constexpr std::size_t kBufferBytes = 1 << 20;
+  uLong crc_ = crc32_z(0, nullptr, 0);
+};
 
-  void write_all(const void* data, std::size_t n) {
-    const auto* p = static_cast<const char*>(data);
-    while (n > 0) {
-      const ssize_t w = ::write(fd_, p, n);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) throw std::runtime_error(system_error("write failed"));
-      p += w;
-      n -= static_cast<std::size_t>(w);
-    }
+// What seqgrad.crc32 covers, but the data region (which the caller adds).
+Crc describe(const std::vector<const Entry*>& by_name, const st::Metadata& metadata) {
+  Crc crc;
+  for (const Entry* e : by_name) {
+    crc.str(e->name);
+    crc.str(st::dtype_tag(e->dtype));
+    crc.str(to_string(e->shape));
+    crc.str(std::to_string(e->begin));
+    crc.str(std::to_string(e->end));
   }
-
-  int fd_;
-  std::vector<char> buffer_;
-  std::uint32_t crc_ = 0;
-};
-
-struct Entry {
-  std::uint8_t section;
-  const std::string& name;
-  const Tensor& tensor;
-};
-
-std::size_t str_bytes(const std::string& s) { return 4 + s.size(); }
-
-std::size_t record_bytes(const Entry& e) {
-  return 1 + str_bytes(e.name) + 1 + 4 + 8 * e.tensor.dim() + e.tensor.numel() * dtype_size(e.tensor.dtype());
+  for (const auto& [key, value] : metadata) {
+    if (key == kCrcKey) continue;
+    crc.str(key);
+    crc.str(value);
+  }
+  return crc;
 }
 
-void write_checkpoint(Writer& w, std::int64_t step_count, const std::string& optimizer_kind,
-                      const CheckpointMetadata& metadata, const std::vector<Entry>& entries) {
-  std::size_t length = kHeaderBytes + 8 + str_bytes(optimizer_kind) + 4 + 8 + kCrcBytes;
-  for (const auto& [k, v] : metadata) length += str_bytes(k) + str_bytes(v);
-  for (const Entry& e : entries) length += record_bytes(e);
+// ---- matching a file against a model or optimizer ----
 
-  w.bytes(kMagic, sizeof kMagic);
-  w.value<std::uint32_t>(kCheckpointFormatVersion);
-  w.value<std::uint64_t>(length);
-  w.value<std::int64_t>(step_count);
-  w.str(optimizer_kind);
-  w.value<std::uint32_t>(static_cast<std::uint32_t>(metadata.size()));
-  for (const auto& [k, v] : metadata) {
-    w.str(k);
-    w.str(v);
-  }
-  w.value<std::uint64_t>(entries.size());
-  for (const Entry& e : entries) {
-    w.value<std::uint8_t>(e.section);
-    w.str(e.name);
-    w.value<std::uint8_t>(dtype_code(e.tensor.dtype()));
-    w.value<std::uint32_t>(static_cast<std::uint32_t>(e.tensor.dim()));
-    for (std::size_t d : e.tensor.shape()) w.value<std::uint64_t>(d);
-    w.bytes(e.tensor.raw_data(), e.tensor.numel() * dtype_size(e.tensor.dtype()));
-  }
-  const std::uint32_t crc = w.crc();
-  w.value<std::uint32_t>(crc);
-  w.flush();
-}
+// Every mismatch between the file and what is loaded into, collected so one error shows them all.
+struct Problems {
+  std::vector<std::string> list;
 
-// A temporary file beside the target that is removed unless committed (renamed over the target).
-class TempFile {
- public:
-  explicit TempFile(const fs::path& target) {
-    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-    std::string name = target.filename().string();
-    name.insert(name.begin(), '.');  // hidden; (not "." + name: g++ 12 warns falsely about that)
-    name += ".tmp-XXXXXX";
-    path_ = (dir / name).string();
-    fd_ = ::mkstemp(path_.data());
-    if (fd_ < 0) throw std::runtime_error(system_error("cannot create a temporary file in " + dir.string()));
-    ::fchmod(fd_, 0644);  // mkstemp makes it 0600; a checkpoint is an ordinary file
+  void add(std::string p) { list.push_back(std::move(p)); }
+  // "missing parameters (in the model, not in the file): 'a' [2], 'b' [3]"
+  void add_names(const std::string& heading, const std::vector<std::string>& names) {
+    if (names.empty()) return;
+    constexpr std::size_t kShown = 20;
+    std::string s = heading + ": ";
+    for (std::size_t i = 0; i < names.size() && i < kShown; ++i) s += (i ? ", " : "") + names[i];
+    if (names.size() > kShown) s += " and " + std::to_string(names.size() - kShown) + " more";
+    add(std::move(s));
   }
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(path_.c_str());
+  std::string text() const {
+    std::string s;
+    for (std::size_t i = 0; i < list.size(); ++i) s += (i ? "; " : "") + list[i];
+    return s;
   }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  int fd() const { return fd_; }
-
-  // fsync, close, rename over target, fsync the directory so the rename itself is durable.
-  void commit(const fs::path& target) {
-    if (::fsync(fd_) != 0) throw std::runtime_error(system_error("fsync failed"));
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) throw std::runtime_error(system_error("close failed"));
-    if (::rename(path_.c_str(), target.c_str()) != 0)
-      throw std::runtime_error(system_error("cannot rename " + path_ + " over it"));
-    committed_ = true;
-    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-    const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-    if (dir_fd >= 0) {
-      ::fsync(dir_fd);  // best effort: the new file is in place whether or not this succeeds
-      ::close(dir_fd);
-    }
-  }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  bool committed_ = false;
 };
 
-// ---------------------------------------------------------------------------------------------
-// Reading
-
-struct Record {
-  std::uint8_t section = 0;
-  std::string name;
-  DType dtype = DType::f32;
-  Shape shape;
-  const char* data = nullptr;
-  std::size_t bytes = 0;
+struct Copy {
+  Tensor target;
+  const Entry* source;
 };
 
-struct Parsed {
-  std::int64_t step_count = 0;
-  std::string optimizer_kind;
-  CheckpointMetadata metadata;
-  std::vector<Record> records;
+// What match() did not find in the file: described for errors ("'name' [2,3]") and by name.
+struct SectionResult {
+  std::vector<std::string> missing;
+  std::vector<std::string> missing_names;
 };
 
-// Bounds-checked reads over the file's bytes; running past the end means the file is malformed.
-class Reader {
- public:
-  Reader(const std::vector<char>& data, std::size_t end) : data_(data), end_(end) {}
+// Matches the tensors `wanted` (named in the file as file_name(name)) against the file's entries:
+// each that fits becomes a copy, each that does not a problem; the file names found go to `used`.
 
-  const char* take(std::size_t n, const char* what) {
-    if (n > end_ - pos_)
-      throw std::runtime_error(std::string("malformed: ") + what + " runs past the end of the data at byte " +
-                               std::to_string(pos_));
-    const char* p = data_.data() + pos_;
-    pos_ += n;
-    return p;
-  }
-  template <class T>
-  T value(const char* what) {
-    T v;
-    std::memcpy(&v, take(sizeof v, what), sizeof v);
-    return v;
-  }
-  std::string str(const char* what) {
-    const auto n = value<std::uint32_t>(what);
-    return std::string(take(n, what), n);
-  }
-  std::size_t pos() const { return pos_; }
-
- private:
-  const std::vector<char>& data_;
-  std::size_t end_;
-  std::size_t pos_ = 0;
-};
-
-std::vector<char> read_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error(system_error("cannot open"));
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw std::runtime_error("cannot determine its size");
-  in.seekg(0);
-  std::vector<char> data(static_cast<std::size_t>(size));
-  if (!in.read(data.data(), size)) throw std::runtime_error(system_error("read failed"));
-  return data;
-}
-
-// Checks magic, version, length and CRC, then parses every record (without touching any tensor).
-Parsed parse(const std::vector<char>& data) {
-  if (data.size() < kHeaderBytes + kCrcBytes)
-    throw std::runtime_error("truncated: " + std::to_string(data.size()) + " bytes, fewer than the header");
-  Reader header(data, kHeaderBytes);
-  if (std::memcmp(header.take(sizeof kMagic, "magic"), kMagic, sizeof kMagic) != 0)
-    throw std::runtime_error("not a seqgrad checkpoint (bad magic)");
-  const auto version = header.value<std::uint32_t>("version");
-  if (version > kCheckpointFormatVersion)
-    throw std::runtime_error("format version " + std::to_string(version) + " is newer than this build reads (" +
-                             std::to_string(kCheckpointFormatVersion) + ")");
-  if (version == 0) throw std::runtime_error("format version 0 does not exist");
-  const auto length = header.value<std::uint64_t>("length");
-  if (data.size() < length)
-    throw std::runtime_error("truncated: " + std::to_string(data.size()) + " bytes, the header says " +
-                             std::to_string(length));
-  if (data.size() > length)
-    throw std::runtime_error(std::to_string(data.size() - length) + " unexpected bytes after the end (" +
-                             std::to_string(length) + " bytes)");
-  const std::size_t body = data.size() - kCrcBytes;
-  std::uint32_t stored_crc;
-  std::memcpy(&stored_crc, data.data() + body, kCrcBytes);
-  if (crc32_of(0, data.data(), body) != stored_crc) throw std::runtime_error("checksum mismatch: the file is corrupted");
-
-  Reader r(data, body);
-  r.take(kHeaderBytes, "header");
-  Parsed p;
-  p.step_count = r.value<std::int64_t>("step count");
-  p.optimizer_kind = r.str("optimizer kind");
-  const auto n_meta = r.value<std::uint32_t>("metadata count");
-  for (std::uint32_t i = 0; i < n_meta; ++i) {
-    std::string key = r.str("metadata key");
-    p.metadata[key] = r.str("metadata value");
-  }
-  const auto n_records = r.value<std::uint64_t>("record count");
-  for (std::uint64_t i = 0; i < n_records; ++i) {
-    Record rec;
-    rec.section = r.value<std::uint8_t>("record section");
-    rec.name = r.str("record name");
-    if (rec.section != kModelSection && rec.section != kOptimizerSection)
-      throw std::runtime_error("malformed: record '" + rec.name + "' has unknown section " +
-                               std::to_string(rec.section));
-    if (!dtype_from_code(r.value<std::uint8_t>("dtype"), rec.dtype))
-      throw std::runtime_error("malformed: record '" + rec.name + "' has an unknown dtype");
-    const auto rank = r.value<std::uint32_t>("rank");
-    std::size_t count = 1;
-    for (std::uint32_t d = 0; d < rank; ++d) {
-      const auto dim = r.value<std::uint64_t>("shape");
-      if (dim != 0 && count > std::numeric_limits<std::size_t>::max() / dim)
-        throw std::runtime_error("malformed: record '" + rec.name + "' has an impossible shape");
-      count *= dim;
-      rec.shape.push_back(dim);
-    }
-    if (count > std::numeric_limits<std::size_t>::max() / 8)
-      throw std::runtime_error("malformed: record '" + rec.name + "' has an impossible shape");
-    rec.bytes = count * dtype_size(rec.dtype);
-    rec.data = r.take(rec.bytes, "tensor data");
-    p.records.push_back(std::move(rec));
-  }
-  if (r.pos() != body)
-    throw std::runtime_error("malformed: " + std::to_string(body - r.pos()) + " bytes after the last record");
-  return p;
-}
-
-// What the file holds for one section, matched against what the model (or optimizer) has. Problems
-// are collected, not thrown one by one, so one error message shows every mismatch.
-struct Match {
-  std::vector<std::pair<Tensor, const Record*>> pairs;
-};
-
-void match_section(const Parsed& p, std::uint8_t section, const NamedParameters& wanted, const char* what,
-                   const char* owner, std::vector<std::string>& problems, Match& match) {
-  std::unordered_map<std::string_view, const Record*> in_file;
-  for (const Record& rec : p.records) {
-    if (rec.section != section) continue;
-    if (!in_file.emplace(rec.name, &rec).second)
-      problems.push_back(std::string(what) + " '" + rec.name + "' appears twice");
-  }
-  std::unordered_map<std::string_view, bool> known;
+template <class FileName>
+SectionResult match(const View& view, const NamedParameters& wanted, FileName file_name, const char* what,
+                    const char* owner, Problems& problems, std::vector<Copy>& copies, std::set<std::string>& used) {
+  SectionResult r;
   for (const auto& [name, t] : wanted) {
-    known[name] = true;
-    auto it = in_file.find(name);
-    if (it == in_file.end()) {
-      problems.push_back(std::string("missing ") + what + " '" + name + "' " + to_string(t.shape()));
+    const std::string in_file = file_name(name);
+    const auto it = view.entries.find(in_file);
+    if (it == view.entries.end()) {
+      r.missing.push_back(quoted(in_file) + " " + to_string(t.shape()));
+      r.missing_names.push_back(in_file);
       continue;
     }
-    const Record& rec = *it->second;
-    if (rec.shape != t.shape()) {
-      problems.push_back(std::string(what) + " '" + name + "' has shape " + to_string(rec.shape) + " in the file, " +
-                         to_string(t.shape()) + " in the " + owner);
-    } else if (rec.dtype != t.dtype()) {
-      problems.push_back(std::string(what) + " '" + name + "' is " + dtype_name(rec.dtype) + " in the file, " +
-                         dtype_name(t.dtype()) + " in the " + owner);
+    used.insert(in_file);
+    const Entry& e = it->second;
+    if (e.shape != t.shape()) {
+      problems.add(std::string(what) + " " + quoted(in_file) + " has shape " + to_string(e.shape) + " in the file, " +
+                   to_string(t.shape()) + " in the " + owner);
+    } else if (e.dtype != t.dtype()) {
+      problems.add(std::string(what) + " " + quoted(in_file) + " is " + st::dtype_tag(e.dtype) + " in the file, " +
+                   st::dtype_tag(t.dtype()) + " (" + dtype_name(t.dtype()) + ") in the " + owner);
+    } else if (auto bad = first_nonfinite(e.dtype, view.data(e))) {
+      problems.add(std::string(what) + " " + quoted(in_file) + " holds " + *bad + " in the file");
     } else {
-      match.pairs.emplace_back(t, &rec);
+      copies.push_back({t, &e});
     }
   }
-  for (const Record& rec : p.records)
-    if (rec.section == section && !known.count(rec.name))
-      problems.push_back(std::string("the file has ") + what + " '" + rec.name + "' " + to_string(rec.shape) +
-                         " that the " + owner + " does not have");
+  return r;
 }
 
-std::string joined(const std::vector<std::string>& problems) {
-  constexpr std::size_t kShown = 12;
-  std::string s;
-  for (std::size_t i = 0; i < problems.size() && i < kShown; ++i) s += (i ? "; " : "") + problems[i];
-  if (problems.size() > kShown) s += "; and " + std::to_string(problems.size() - kShown) + " more";
-  return s;
+void copy_all(const View& view, const std::vector<Copy>& copies) {
+  for (const Copy& c : copies) {
+    const auto src = view.data(*c.source);
+    if (!src.empty()) std::memcpy(c.target.raw_data(), src.data(), src.size());
+  }
+}
+
+std::optional<std::int64_t> parse_int(const std::string& s) {
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+View read_view(const fs::path& file, const char* who) {
+  try {
+    return st::detail::parse_view(st::detail::read_bytes(file));
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string(who) + ": " + file.string() + ": " + e.what());
+  }
 }
 
 }  // namespace
 
+// ---------------------------------------------------------------------------------------------
+// Weights
+
+void save_weights(const fs::path& file, const Module& model, const st::Metadata& metadata) {
+  const NamedParameters params = model.named_parameters();
+  st::Metadata meta = metadata;
+  meta.emplace("format", "pt");
+  const auto entries = st::detail::layout(params, "save_weights");
+  const std::string header = st::detail::header(entries, meta, "save_weights");
+  std::vector<std::span<const std::byte>> data;
+  for (const Entry& e : entries) data.push_back(st::detail::bytes_of(params[e.source].second));
+  try {
+    require_finite(params);
+    st::detail::write_file(file, header, data);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error("save_weights: " + file.string() + ": " + e.what());
+  }
+}
+
+LoadedWeights load_weights(const fs::path& file, Module& model, LoadWeightsOptions options) {
+  const View view = read_view(file, "load_weights");
+  Problems problems;
+  std::vector<Copy> copies;
+  std::set<std::string> used;
+  SectionResult r = match(view, model.named_parameters(), [](const std::string& n) { return n; }, "parameter", "model",
+                          problems, copies, used);
+  LoadedWeights out;
+  out.missing = std::move(r.missing_names);
+  std::vector<std::string> unexpected_described;
+  for (const auto& [name, e] : view.entries)
+    if (!used.count(name)) {
+      out.unexpected.push_back(name);
+      unexpected_described.push_back(quoted(name) + " " + to_string(e.shape));
+    }
+  if (options.strict) {
+    problems.add_names("missing parameters (in the model, not in the file)", r.missing);
+    problems.add_names("unexpected tensors (in the file, not in the model)", unexpected_described);
+  }
+  if (!problems.list.empty())
+    throw std::runtime_error("load_weights: " + file.string() + ": " + problems.text() +
+                             (options.strict && (!r.missing.empty() || !unexpected_described.empty())
+                                  ? " (with .strict = false the names both have are loaded)"
+                                  : ""));
+  copy_all(view, copies);
+  out.metadata = view.metadata;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints
+
 void save_checkpoint(const fs::path& file, const Module& model, const Optimizer* optimizer,
                      const CheckpointMetadata& metadata) {
-  const NamedParameters params = model.named_parameters();
-  const NamedParameters state = optimizer ? optimizer->state() : NamedParameters{};
-  std::vector<Entry> entries;
-  entries.reserve(params.size() + state.size());
-  for (const auto& [name, t] : params) entries.push_back({kModelSection, name, t});
-  for (const auto& [name, t] : state) entries.push_back({kOptimizerSection, name, t});
+  for (const auto& [key, _] : metadata)
+    if (reserved_key(key))
+      throw std::invalid_argument("save_checkpoint: " + file.string() + ": the metadata key " + quoted(key) +
+                                  " is reserved (\"format\" and keys beginning with \"seqgrad.\")");
+  st::NamedTensors tensors = model.named_parameters();
+  if (optimizer)
+    for (const auto& [name, t] : optimizer->state()) tensors.emplace_back(optimizer_tensor_name(name), t);
+  const auto entries = st::detail::layout(tensors, "save_checkpoint");  // the names are unique
+
+  st::Metadata meta = metadata;
+  meta["format"] = "pt";
+  meta[kVersionKey] = std::to_string(kCheckpointFormatVersion);
+  meta[kStepCountKey] = std::to_string(optimizer ? optimizer->step_count() : 0);
+  if (optimizer) meta[kOptimizerKey] = optimizer->kind();
+
+  std::vector<const Entry*> by_name;
+  std::vector<std::span<const std::byte>> data;
+  for (const Entry& e : entries) {
+    by_name.push_back(&e);
+    data.push_back(st::detail::bytes_of(tensors[e.source].second));
+  }
   try {
-    TempFile tmp(file);
-    Writer w(tmp.fd());
-    write_checkpoint(w, optimizer ? optimizer->step_count() : 0, optimizer ? optimizer->kind() : "", metadata,
-                     entries);
-    tmp.commit(file);
-  } catch (const std::exception& e) {
+    require_finite(tensors);
+    Crc crc = describe(by_name, meta);
+    for (const auto& d : data) crc.bytes(d.data(), d.size());  // layout order is the data region's order
+    meta[kCrcKey] = crc.hex();
+    st::detail::write_file(file, st::detail::header(entries, meta, "save_checkpoint"), data);
+  } catch (const std::runtime_error& e) {
     throw std::runtime_error("save_checkpoint: " + file.string() + ": " + e.what());
   }
 }
@@ -390,36 +295,96 @@ LoadedCheckpoint load_checkpoint(const fs::path& file, Module& model, Optimizer*
   const auto fail = [&](const std::string& what) {
     return std::runtime_error("load_checkpoint: " + file.string() + ": " + what);
   };
-  std::vector<char> data;
-  Parsed p;
-  try {
-    data = read_file(file);
-    p = parse(data);
-  } catch (const std::runtime_error& e) {
-    throw fail(e.what());
-  }
+  const View view = read_view(file, "load_checkpoint");
+  const st::Metadata& meta = view.metadata;
+  const auto get = [&](const char* key) -> const std::string* {
+    const auto it = meta.find(key);
+    return it == meta.end() ? nullptr : &it->second;
+  };
 
-  std::vector<std::string> problems;
-  Match model_match, optimizer_match;
-  match_section(p, kModelSection, model.named_parameters(), "parameter", "model", problems, model_match);
+  // What kind of file, which version, and intact?
+  const std::string* version = get(kVersionKey);
+  if (!version)
+    throw fail(std::string("not a seqgrad training checkpoint: its __metadata__ has no ") + kVersionKey +
+               " (a weights file is read with load_weights)");
+  const auto v = parse_int(*version);
+  if (!v || *v < 1) throw fail(std::string(kVersionKey) + " '" + *version + "' is not a version number");
+  if (*v > kCheckpointFormatVersion)
+    throw fail("checkpoint format version " + *version + " is newer than this build reads (" +
+               std::to_string(kCheckpointFormatVersion) + ")");
+  if (*v != kCheckpointFormatVersion)
+    throw fail("checkpoint format version " + *version + " is no longer read (this build reads " +
+               std::to_string(kCheckpointFormatVersion) + ")");
+  const std::string* stored_crc = get(kCrcKey);
+  if (!stored_crc) throw fail(std::string("its __metadata__ has no ") + kCrcKey);
+  std::vector<const Entry*> by_name;
+  for (const auto& [_, e] : view.entries) by_name.push_back(&e);
+  Crc crc = describe(by_name, meta);
+  crc.bytes(view.data().data(), view.data().size());
+  if (crc.hex() != *stored_crc)
+    throw fail("checksum mismatch: the file is corrupted (" + std::string(kCrcKey) + " is '" + *stored_crc +
+               "', the contents give " + crc.hex() + ")");
+  const std::string* steps_text = get(kStepCountKey);
+  if (!steps_text) throw fail(std::string("its __metadata__ has no ") + kStepCountKey);
+  const auto step_count = parse_int(*steps_text);
+  if (!step_count) throw fail(std::string(kStepCountKey) + " '" + *steps_text + "' is not an integer");
+
+  // Does it fit the model and optimizer?
+  Problems problems;
+  std::vector<Copy> copies;
+  std::set<std::string> used;
+  const auto same = [](const std::string& n) { return n; };
+  SectionResult model_r =
+      match(view, model.named_parameters(), same, "parameter", "model", problems, copies, used);
+  problems.add_names("missing parameters (in the model, not in the file)", model_r.missing);
+  std::vector<std::string> unexpected_params, unexpected_state;
+  bool optimizer_matched = false;  // the file holds state of the optimizer's kind
   if (optimizer) {
-    if (p.optimizer_kind != optimizer->kind()) {
-      problems.push_back(p.optimizer_kind.empty()
-                             ? std::string("the file holds no optimizer state, the optimizer is ") + optimizer->kind()
-                             : "the file holds " + p.optimizer_kind + " state, the optimizer is " + optimizer->kind());
+    const std::string* kind = get(kOptimizerKey);
+    if (!kind) {
+      problems.add(std::string("the file holds no optimizer state, the optimizer is ") + optimizer->kind());
+    } else if (*kind != optimizer->kind()) {
+      problems.add("the file holds " + *kind + " state, the optimizer is " + optimizer->kind());
     } else {
-      match_section(p, kOptimizerSection, optimizer->state(), "optimizer state", "optimizer", problems,
-                    optimizer_match);
-      if (p.step_count < 0) problems.push_back("negative step count " + std::to_string(p.step_count));
+      const std::size_t first_optimizer_copy = copies.size();
+      SectionResult opt_r = match(view, optimizer->state(), optimizer_tensor_name, "optimizer state", "optimizer",
+                                  problems, copies, used);
+      problems.add_names("missing optimizer state (in the optimizer, not in the file)", opt_r.missing);
+      if (*step_count < 0) problems.add("negative step count " + *steps_text);
+      for (std::size_t i = first_optimizer_copy; i < copies.size(); ++i) {  // the int64 "step" counts
+        const Entry& e = *copies[i].source;
+        if (e.dtype != DType::i64) continue;
+        const auto bytes = view.data(e);
+        for (std::size_t k = 0; k + 8 <= bytes.size(); k += 8) {
+          std::int64_t steps = 0;
+          std::memcpy(&steps, bytes.data() + k, 8);
+          if (steps < 0) {
+            problems.add("optimizer state " + quoted(e.name) + " holds a negative step count");
+            break;
+          }
+        }
+      }
+      optimizer_matched = true;
     }
   }
-  if (!problems.empty()) throw fail(joined(problems));
+  for (const auto& [name, e] : view.entries) {
+    if (used.count(name)) continue;
+    const bool optimizer_state = name.rfind(kOptimizerPrefix, 0) == 0;
+    if (optimizer_state && !optimizer_matched) continue;  // not needed, or already refused by kind
+    (optimizer_state ? unexpected_state : unexpected_params).push_back(quoted(name) + " " + to_string(e.shape));
+  }
+  problems.add_names("unexpected tensors (in the file, not in the model)", unexpected_params);
+  problems.add_names("unexpected optimizer state (in the file, not in the optimizer)", unexpected_state);
+  if (!problems.list.empty()) throw fail(problems.text());
 
   // Everything matched: only now is anything written.
-  for (const Match* m : {&model_match, &optimizer_match})
-    for (auto& [t, rec] : m->pairs) std::memcpy(t.raw_data(), rec->data, rec->bytes);
-  if (optimizer) optimizer->set_step_count(p.step_count);
-  return {p.step_count, std::move(p.metadata)};
+  copy_all(view, copies);
+  if (optimizer) optimizer->set_step_count(*step_count);
+  LoadedCheckpoint out;
+  out.step_count = *step_count;
+  for (const auto& [key, value] : meta)
+    if (!reserved_key(key)) out.metadata.emplace(key, value);
+  return out;
 }
 
 }  // namespace seqgrad::nn

@@ -8,6 +8,7 @@
 
 #include "seqgrad/autodiff/backward.hpp"
 #include "seqgrad/graph/parallel.hpp"
+#include "seqgrad/ops/backend.hpp"
 #include "seqgrad/ops/elementwise.hpp"
 
 namespace seqgrad::nn {
@@ -31,8 +32,8 @@ double DataParallel::backward(std::size_t num_shards, const std::function<Tensor
 
   std::vector<double> losses(num_shards, 0.0);
   {
-    BlasThreadsGuard single_threaded_blas(1);
     auto run_shard = [&](std::size_t s) {
+      GemmThreadsScope single_threaded_gemm(1);  // per worker thread: the workers already use every core
       GradSinks sinks;
       for (std::size_t p = 0; p < params_.size(); ++p) sinks[params_[p].impl()] = &shard_grads_[s][p];
       const Tensor loss = shard_loss(s);

@@ -1,29 +1,16 @@
-// Matrix products. Every product, forward and backward, is one OpenBLAS gemm call through
-// xtensor-blas: transposes are gemm flags and accumulation into gradients is beta = 1.
-#include <xtensor-blas/xblas.hpp>
+// Matrix products. Every product, forward and backward, is one GEMM call of the backend
+// (seqgrad/ops/backend.hpp): transposes are gemm flags and accumulation into gradients is beta = 1.
+#include <algorithm>
+#include <stdexcept>
+#include <string>
 
+#include "seqgrad/ops/backend.hpp"
 #include "seqgrad/ops/catalogue.hpp"
 #include "seqgrad/ops/linalg.hpp"
-#include "xt_bridge.hpp"
 
 namespace seqgrad {
 
 namespace {
-
-// C[M,N] = alpha * op(A) op(B) + beta * C, with A stored [M,K] (or [K,M] when ta) and B stored
-// [K,N] (or [N,K] when tb).
-template <class T>
-void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const T* A, const T* B, T* C, T beta) {
-  if (M == 0 || N == 0) return;
-  auto c = xtb::matrix(C, M, N);
-  if (K == 0) {  // an empty sum: C = beta * C
-    if (beta == T(0)) std::fill(C, C + M * N, T(0));
-    return;
-  }
-  const auto a = ta ? xtb::matrix(A, K, M) : xtb::matrix(A, M, K);
-  const auto b = tb ? xtb::matrix(B, N, K) : xtb::matrix(B, K, N);
-  xt::blas::gemm(a, b, c, ta, tb, T(1), beta);
-}
 
 struct MatmulDims {
   std::size_t batch, M, K, N;
@@ -63,13 +50,10 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     const bool out_batched = d.a_batched || d.b_batched;
     Tensor y = out_batched ? Tensor::empty({d.batch, d.M, d.N}, a.dtype()) : Tensor::empty({d.M, d.N}, a.dtype());
     const std::size_t sa = d.a_batched ? d.M * d.K : 0, sb = d.b_batched ? d.K * d.N : 0, sy = d.M * d.N;
-    if (d.a_batched && !d.b_batched && !ta) {
-      // [B,M,K] x [K,N] is one [B*M,K] x [K,N] product.
-      gemm<T>(false, tb, d.batch * d.M, d.N, d.K, a.data<T>(), b.data<T>(), y.data<T>(), T(0));
-    } else {
-      for (std::size_t i = 0; i < d.batch; ++i)
-        gemm<T>(ta, tb, d.M, d.N, d.K, a.data<T>() + i * sa, b.data<T>() + i * sb, y.data<T>() + i * sy, T(0));
-    }
+    if (d.a_batched && !d.b_batched && !ta)  // [B,M,K] x [K,N] is one [B*M,K] x [K,N] product
+      gemm<T>(false, tb, d.batch * d.M, d.N, d.K, a.data<T>(), b.data<T>(), T(0), y.data<T>());
+    else
+      gemm_batched<T>(d.batch, ta, tb, d.M, d.N, d.K, a.data<T>(), sa, b.data<T>(), sb, T(0), y.data<T>(), sy);
     return record("matmul", {a, b}, y, [a, b, ta, tb, d](const Tensor& gy, GradInputs& g) {
       const std::size_t sa = d.a_batched ? d.M * d.K : 0, sb = d.b_batched ? d.K * d.N : 0, sy = d.M * d.N;
       const T* A = a.data<T>();
@@ -81,23 +65,21 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
       if (g.needs(0)) {
         T* dA = g.buffer(0).template data<T>();
         if (d.a_batched && !d.b_batched && !ta)
-          gemm<T>(false, !tb, d.batch * d.M, d.K, d.N, G, B, dA, T(1));
+          gemm<T>(false, !tb, d.batch * d.M, d.K, d.N, G, B, T(1), dA);
+        else if (!ta)
+          gemm_batched<T>(d.batch, false, !tb, d.M, d.K, d.N, G, sy, B, sb, T(1), dA, sa);
         else
-          for (std::size_t i = 0; i < d.batch; ++i) {
-            if (!ta) gemm<T>(false, !tb, d.M, d.K, d.N, G + i * sy, B + i * sb, dA + i * sa, T(1));
-            else gemm<T>(tb, true, d.K, d.M, d.N, B + i * sb, G + i * sy, dA + i * sa, T(1));
-          }
+          gemm_batched<T>(d.batch, tb, true, d.K, d.M, d.N, B, sb, G, sy, T(1), dA, sa);
       }
       if (g.needs(1)) {
         T* dB = g.buffer(1).template data<T>();
         if (d.a_batched && !d.b_batched && !ta) {
-          if (!tb) gemm<T>(true, false, d.K, d.N, d.batch * d.M, A, G, dB, T(1));
-          else gemm<T>(true, false, d.N, d.K, d.batch * d.M, G, A, dB, T(1));
+          if (!tb) gemm<T>(true, false, d.K, d.N, d.batch * d.M, A, G, T(1), dB);
+          else gemm<T>(true, false, d.N, d.K, d.batch * d.M, G, A, T(1), dB);
+        } else if (!tb) {
+          gemm_batched<T>(d.batch, !ta, false, d.K, d.N, d.M, A, sa, G, sy, T(1), dB, sb);
         } else {
-          for (std::size_t i = 0; i < d.batch; ++i) {
-            if (!tb) gemm<T>(!ta, false, d.K, d.N, d.M, A + i * sa, G + i * sy, dB + i * sb, T(1));
-            else gemm<T>(true, ta, d.N, d.K, d.M, G + i * sy, A + i * sa, dB + i * sb, T(1));
-          }
+          gemm_batched<T>(d.batch, true, ta, d.N, d.K, d.M, G, sy, A, sa, T(1), dB, sb);
         }
       }
     });
@@ -124,11 +106,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       const T* b = bias.data<T>();
       for (std::size_t r = 0; r < rows; ++r) std::copy(b, b + out, Y + r * out);
     }
-    gemm<T>(false, true, rows, out, in, x.data<T>(), weight.data<T>(), Y, bias.defined() ? T(1) : T(0));
+    gemm<T>(false, true, rows, out, in, x.data<T>(), weight.data<T>(), bias.defined() ? T(1) : T(0), Y);
     return record("linear", {x, weight, bias}, y, [x, weight, rows, in, out](const Tensor& gy, GradInputs& g) {
       const T* G = gy.data<T>();
-      if (g.needs(0)) gemm<T>(false, false, rows, in, out, G, weight.data<T>(), g.buffer(0).template data<T>(), T(1));
-      if (g.needs(1)) gemm<T>(true, false, out, in, rows, G, x.data<T>(), g.buffer(1).template data<T>(), T(1));
+      if (g.needs(0)) gemm<T>(false, false, rows, in, out, G, weight.data<T>(), T(1), g.buffer(0).template data<T>());
+      if (g.needs(1)) gemm<T>(true, false, out, in, rows, G, x.data<T>(), T(1), g.buffer(1).template data<T>());
       if (g.needs(2)) {
         T* db = g.buffer(2).template data<T>();
         for (std::size_t r = 0; r < rows; ++r)

@@ -8,8 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include <xtensor-blas/xblas.hpp>
-
+#include "seqgrad/ops/backend.hpp"
 #include "seqgrad/ops/catalogue.hpp"
 #include "xt_bridge.hpp"
 
@@ -275,19 +274,13 @@ Tensor additive_attention_scores(const Tensor& keys, const Tensor& query, const 
       xt::noalias(xtb::matrix<T>(E + b * L * A, L, A)) =
           xt::tanh(xtb::matrix<T>(K + b * L * A, L, A) +
                    xt::adapt(const_cast<T*>(Q + b * A), A, xt::no_ownership(), std::array<std::size_t, 1>{A}));
-    if (B * L > 0 && A > 0) {  // every row of energy dotted with v: one [B*L, A] x [A, 1] product
-      auto out = xtb::matrix<T>(scores.data<T>(), B * L, 1);
-      xt::blas::gemm(xtb::matrix<T>(E, B * L, A), xtb::matrix<T>(v.data<T>(), A, 1), out, false, false, T(1), T(0));
-    } else {
-      scores.fill_(0.0);
-    }
+    // every row of energy dotted with v: one [B*L, A] x [A, 1] product (zeros when A = 0)
+    gemm<T>(false, false, B * L, 1, A, E, v.data<T>(), T(0), scores.data<T>());
     return record("additive_attention_scores", {keys, query, v}, scores,
                   [energy, v, B, L, A](const Tensor& gs, GradInputs& g) {
       const T *E = energy.data<T>(), *dS = gs.data<T>(), *V = v.data<T>();
-      if (g.needs(2) && B * L > 0 && A > 0) {  // dv += dS [1, B*L] x energy [B*L, A]
-        auto dv = xtb::matrix<T>(g.buffer(2).template data<T>(), 1, A);
-        xt::blas::gemm(xtb::matrix<T>(dS, 1, B * L), xtb::matrix<T>(E, B * L, A), dv, false, false, T(1), T(1));
-      }
+      if (g.needs(2))  // dv += dS [1, B*L] x energy [B*L, A]
+        gemm<T>(false, false, 1, A, B * L, dS, E, T(1), g.buffer(2).template data<T>());
       if (!g.needs(0) && !g.needs(1)) return;
       // d(keys + query)[b, t, a] = dS[b, t] v[a] (1 - energy^2); the query's is its sum over t.
       std::vector<T> scratch(g.needs(0) && g.needs(1) ? 0 : A);  // the rows of an input that needs none

@@ -1,6 +1,7 @@
 // Reductions and the row normalisers. sum/mean/max work over any set of axes through one shared
 // plan (the kept-dims shape of the result); softmax, log_softmax and logsumexp are hand-written row
-// loops (xtensor's lazy reducers are slow and unsafe to broadcast: see measured.md), with the row's
+// loops (xtensor 0.24's lazy reducers are slow, and broadcasting one overflowed a heap buffer under
+// ASan: xtensor issues 2737 and 2871), with the row's
 // exp vectorized through xsimd.
 #include "seqgrad/ops/reduce.hpp"
 

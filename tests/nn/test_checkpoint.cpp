@@ -1,19 +1,23 @@
-// Checkpoints: a round trip restores parameters, optimizer state and step count bit for bit (and
-// training continues exactly as without the round trip); every kind of bad file is refused with an
-// error naming the file and the problem, leaving model and optimizer untouched; a failed save
-// leaves the previous checkpoint intact.
+// Checkpoints and weights files (safetensors): a round trip restores parameters, optimizer state and
+// step count bit for bit (and training continues exactly as without the round trip); every kind of
+// bad file is refused with an error naming the file and the problem, leaving model and optimizer
+// untouched; a failed save leaves the previous checkpoint intact. The format's own checks (any
+// safetensors file) are in test_safetensors.cpp.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <cmath>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 
 #include "seqgrad/nn/checkpoint.hpp"
 #include "seqgrad/nn/layers.hpp"
 #include "seqgrad/nn/linear.hpp"
+#include "support/safetensors_edit.hpp"
 #include "support/temp_path.hpp"
 
 using namespace seqgrad;
@@ -69,14 +73,18 @@ Snapshot snapshot(const nn::Module& m, const nn::Optimizer* opt) {
   return s;
 }
 
-std::string read_all(const fs::path& f) {
-  std::ifstream in(f, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+std::string read_all(const fs::path& f) { return seqgrad::test_support::read_file_bytes(f); }
+void write_all(const fs::path& f, const std::string& data) { seqgrad::test_support::write_file_bytes(f, data); }
 
-void write_all(const fs::path& f, const std::string& data) {
-  std::ofstream out(f, std::ios::binary | std::ios::trunc);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+using seqgrad::test_support::join_safetensors;
+using seqgrad::test_support::resealed;
+using seqgrad::test_support::split_safetensors;
+
+// Where the data of tensor `name` begins in the file's bytes.
+std::size_t data_position(const std::string& file_bytes, const std::string& name) {
+  std::uint64_t n = 0;
+  std::memcpy(&n, file_bytes.data(), 8);
+  return 8 + n + split_safetensors(file_bytes).header.at(name).at("data_offsets").at(0).get<std::size_t>();
 }
 
 class Checkpoint : public ::testing::Test {
@@ -163,9 +171,12 @@ TEST_F(Checkpoint, TruncatedFilesAreRefused) {
   nn::Adam opt(m.named_parameters());
   save_trained(m, opt);
   const std::string good = read_all(file);
+  std::uint64_t header_bytes = 0;
+  std::memcpy(&header_bytes, good.data(), 8);
   const fs::path bad = dir / "truncated.ckpt";
-  for (std::size_t keep : {std::size_t{0}, std::size_t{5}, std::size_t{19}, std::size_t{24}, std::size_t{100},
-                           good.size() / 2, good.size() - 4, good.size() - 1}) {
+  // In the length, in the header, at the start of the data, in the middle, near and at the end.
+  for (std::size_t keep : {std::size_t{0}, std::size_t{5}, std::size_t{8}, std::size_t{19}, std::size_t{100},
+                           8 + header_bytes, 8 + header_bytes + 1, good.size() / 2, good.size() - 4, good.size() - 1}) {
     SCOPED_TRACE("kept " + std::to_string(keep) + " of " + std::to_string(good.size()) + " bytes");
     write_all(bad, good.substr(0, keep));
     expect_refused(bad, "truncated");
@@ -178,32 +189,164 @@ TEST_F(Checkpoint, CorruptedBytesAreRefused) {
   save_trained(m, opt);
   const std::string good = read_all(file);
   const fs::path bad = dir / "corrupt.ckpt";
-  // Bytes in the step count, a name, tensor data and the CRC itself.
-  for (std::size_t at : {std::size_t{21}, std::size_t{60}, good.size() / 2, good.size() - 10, good.size() - 2}) {
+  // Bytes of parameters and of optimizer state, the first and the last byte of the data.
+  for (std::size_t at : {data_position(good, "proj.weight") + 2, data_position(good, "optimizer.exp_avg_sq.embed.weight"),
+                         data_position(good, "embed.weight"), good.size() - 1, good.size() / 2}) {
     SCOPED_TRACE("flipped byte " + std::to_string(at));
     std::string data = good;
     data[at] ^= 0x10;
     write_all(bad, data);
     expect_refused(bad, "checksum mismatch");
   }
-  std::string data = good;
-  data[0] = 'X';
-  write_all(bad, data);
-  expect_refused(bad, "bad magic");
+  // Changes to the header that keep it well-formed: a metadata value, the step count, a tensor's
+  // name, its shape (same number of elements), its dtype (same number of bytes).
+  const auto edited = [&](const std::function<void(nlohmann::json&)>& edit) {
+    auto parts = split_safetensors(good);
+    edit(parts.header);
+    write_all(bad, join_safetensors(parts));
+    return bad;
+  };
+  expect_refused(edited([](auto& h) { h["__metadata__"]["epoch"] = "4"; }), "checksum mismatch");
+  expect_refused(edited([](auto& h) { h["__metadata__"]["seqgrad.step_count"] = "3"; }), "checksum mismatch");
+  expect_refused(edited([](auto& h) { h["__metadata__"]["added"] = "x"; }), "checksum mismatch");
+  expect_refused(edited([](auto& h) { h["__metadata__"].erase("epoch"); }), "checksum mismatch");
+  expect_refused(edited([](auto& h) {
+                   h["proj.wfight"] = h["proj.weight"];
+                   h.erase("proj.weight");
+                 }),
+                 "checksum mismatch");
+  expect_refused(edited([](auto& h) { h["proj.weight"]["shape"] = {3, 2}; }), "checksum mismatch");
+  expect_refused(edited([](auto& h) { h["optimizer.step.proj.bias"]["dtype"] = "F64"; }), "checksum mismatch");
+  expect_refused(edited([](auto& h) { h["__metadata__"].erase("seqgrad.crc32"); }), "has no seqgrad.crc32");
+
   write_all(bad, good + "extra");
-  expect_refused(bad, "unexpected bytes after the end");
+  expect_refused(bad, "5 unexpected bytes after the end");
   expect_refused(dir / "no_such_file.ckpt", "cannot open");
+  fs::create_directory(dir / "a_directory.ckpt");
+  expect_refused(dir / "a_directory.ckpt", "is a directory, not a file");
+  write_all(bad, std::string("SGRDCKPT\x01\0\0\0", 12));  // the old format: its magic read as a header length
+  expect_refused(bad, "beyond the limit of 100000000 bytes");
 }
 
-TEST_F(Checkpoint, NewerFormatVersionIsRefused) {
+TEST_F(Checkpoint, ChecksumIsTheDocumentedOne) {
   Tiny m(1);
   nn::Adam opt(m.named_parameters());
   save_trained(m, opt);
-  std::string data = read_all(file);
-  const std::uint32_t newer = nn::kCheckpointFormatVersion + 1;
-  std::memcpy(data.data() + 8, &newer, 4);
-  write_all(file, data);
-  expect_refused(file, "format version " + std::to_string(newer) + " is newer than this build reads");
+  const auto parts = split_safetensors(read_all(file));
+  EXPECT_EQ(resealed(parts).header, parts.header);  // recomputed from checkpoint.hpp's definition alone
+}
+
+TEST_F(Checkpoint, FormatVersionsOtherThanThisOneAreRefused) {
+  Tiny m(1);
+  nn::Adam opt(m.named_parameters());
+  save_trained(m, opt);
+  auto parts = split_safetensors(read_all(file));
+  EXPECT_EQ(parts.header["__metadata__"]["seqgrad.checkpoint_version"], std::to_string(nn::kCheckpointFormatVersion));
+  const fs::path bad = dir / "version.ckpt";
+  const std::string newer = std::to_string(nn::kCheckpointFormatVersion + 1);
+  parts.header["__metadata__"]["seqgrad.checkpoint_version"] = newer;
+  write_all(bad, join_safetensors(resealed(parts)));
+  expect_refused(bad, "checkpoint format version " + newer + " is newer than this build reads");
+  parts.header["__metadata__"]["seqgrad.checkpoint_version"] = "1";
+  write_all(bad, join_safetensors(resealed(parts)));
+  expect_refused(bad, "checkpoint format version 1 is no longer read");
+  parts.header["__metadata__"]["seqgrad.checkpoint_version"] = "two";
+  write_all(bad, join_safetensors(resealed(parts)));
+  expect_refused(bad, "seqgrad.checkpoint_version 'two' is not a version number");
+
+  // A weights file is not a checkpoint.
+  nn::save_weights(bad, m);
+  expect_refused(bad, "not a seqgrad training checkpoint");
+}
+
+TEST_F(Checkpoint, BadValuesInAChecksumValidFileAreRefused) {
+  Tiny m(1);
+  nn::Adam opt(m.named_parameters());
+  save_trained(m, opt);
+  const std::string good = read_all(file);
+  const fs::path bad = dir / "values.ckpt";
+  // Sets element `index` of tensor `name` (float32) and makes the checksum fit again.
+  const auto poked = [&](const std::string& name, std::size_t index, float value) {
+    auto parts = split_safetensors(good);
+    const auto offset = parts.header[name]["data_offsets"][0].get<std::size_t>() + index * sizeof(float);
+    std::memcpy(parts.data.data() + offset, &value, sizeof value);
+    write_all(bad, join_safetensors(resealed(parts)));
+    return bad;
+  };
+  expect_refused(poked("proj.weight", 1, std::nanf("")), "parameter 'proj.weight' holds NaN at element 1");
+  expect_refused(poked("norm.bias", 0, -INFINITY), "parameter 'norm.bias' holds -inf at element 0");
+  expect_refused(poked("optimizer.exp_avg.embed.weight", 17, INFINITY),
+                 "optimizer state 'optimizer.exp_avg.embed.weight' holds inf at element 17");
+
+  auto parts = split_safetensors(good);
+  const std::int64_t negative = -1;
+  std::memcpy(parts.data.data() + parts.header["optimizer.step.proj.bias"]["data_offsets"][0].get<std::size_t>(),
+              &negative, 8);
+  write_all(bad, join_safetensors(resealed(parts)));
+  expect_refused(bad, "optimizer state 'optimizer.step.proj.bias' holds a negative step count");
+
+  parts = split_safetensors(good);
+  parts.header["__metadata__"]["seqgrad.step_count"] = "2x";
+  write_all(bad, join_safetensors(resealed(parts)));
+  expect_refused(bad, "seqgrad.step_count '2x' is not an integer");
+  parts.header["__metadata__"]["seqgrad.step_count"] = "-3";
+  write_all(bad, join_safetensors(resealed(parts)));
+  expect_refused(bad, "negative step count -3");
+
+  // Without NaN, the same edits load (the refusals above are the values', not the resealing's).
+  write_all(bad, join_safetensors(resealed(split_safetensors(good))));
+  Tiny other(5);
+  nn::Adam other_opt(other.named_parameters());
+  EXPECT_EQ(nn::load_checkpoint(bad, other, &other_opt).step_count, 2);
+  EXPECT_TRUE(snapshot(m, &opt) == snapshot(other, &other_opt));
+}
+
+TEST_F(Checkpoint, NonFiniteValuesAreNotSaved) {
+  Tiny m(1);
+  nn::Adam opt(m.named_parameters());
+  save_trained(m, opt);
+  const std::string good = read_all(file);
+  m.proj->weight.data<float>()[3] = std::nanf("");
+  try {
+    nn::save_checkpoint(file, m, &opt);
+    ADD_FAILURE() << "saved a NaN weight";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(file.string() + ": tensor 'proj.weight' holds NaN at element 3; nothing was written"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(read_all(file), good);  // the last good checkpoint survives
+  EXPECT_THROW(nn::save_weights(dir / "w.safetensors", m), std::runtime_error);
+  EXPECT_FALSE(fs::exists(dir / "w.safetensors"));
+}
+
+TEST_F(Checkpoint, ReservedMetadataKeysAreRefused) {
+  Tiny m(1);
+  EXPECT_THROW(nn::save_checkpoint(file, m, nullptr, {{"format", "np"}}), std::invalid_argument);
+  EXPECT_THROW(nn::save_checkpoint(file, m, nullptr, {{"seqgrad.step_count", "9"}}), std::invalid_argument);
+  EXPECT_FALSE(fs::exists(file));
+}
+
+TEST_F(Checkpoint, FileHoldsWhatTheHeaderDocuments) {
+  Tiny m(1);
+  nn::Adam opt(m.named_parameters());
+  save_trained(m, opt);
+  const auto contents = nn::safetensors::read(file);  // any safetensors reader can read it
+  EXPECT_EQ(contents.metadata.at("format"), "pt");
+  EXPECT_EQ(contents.metadata.at("seqgrad.step_count"), "2");
+  EXPECT_EQ(contents.metadata.at("seqgrad.optimizer"), "Adam");
+  EXPECT_EQ(contents.metadata.at("epoch"), "3");
+  EXPECT_EQ(contents.metadata.at("seqgrad.crc32").size(), 8u);
+  for (const auto& [name, p] : m.named_parameters()) {
+    ASSERT_TRUE(contents.tensors.count(name)) << name;
+    EXPECT_EQ(bytes_of(contents.tensors.at(name)), bytes_of(p)) << name;
+  }
+  for (const auto& [name, t] : opt.state()) {
+    const std::string in_file = "optimizer." + name.substr(0, name.find('/')) + "." + name.substr(name.find('/') + 1);
+    ASSERT_TRUE(contents.tensors.count(in_file)) << in_file;
+    EXPECT_EQ(bytes_of(contents.tensors.at(in_file)), bytes_of(t)) << in_file;
+  }
+  EXPECT_EQ(contents.tensors.size(), m.named_parameters().size() + opt.state().size());
 }
 
 TEST_F(Checkpoint, OtherModelsAreRefusedNamingWhatDiffers) {
@@ -223,13 +366,15 @@ TEST_F(Checkpoint, OtherModelsAreRefusedNamingWhatDiffers) {
     }
     EXPECT_TRUE(snapshot(m, &other_opt) == before);
   };
-  refused({.extra = true}, false, {"missing parameter 'extra' [2]"});
-  refused({.norm = false}, false, {"the file has parameter 'norm.weight' [2] that the model does not have",
-                                   "'norm.bias'"});
+  refused({.extra = true}, false, {"missing parameters (in the model, not in the file): 'extra' [2]"});
+  refused({.norm = false}, false,
+          {"unexpected tensors (in the file, not in the model): 'norm.bias' [2], 'norm.weight' [2]"});
   refused({.out = 4}, false, {"parameter 'proj.weight' has shape [2,3] in the file, [4,3] in the model",
                               "parameter 'norm.bias' has shape [2] in the file, [4] in the model"});
-  refused({.dtype = DType::f64}, false, {"parameter 'embed.weight' is float32 in the file, float64 in the model"});
-  refused({.extra = true}, true, {"missing optimizer state 'exp_avg/extra'", "missing parameter 'extra'"});
+  refused({.dtype = DType::f64}, false, {"parameter 'embed.weight' is F32 in the file, F64 (float64) in the model"});
+  refused({.extra = true}, true, {"missing optimizer state (in the optimizer, not in the file): 'optimizer.step.extra' [], "
+                                  "'optimizer.exp_avg.extra' [2]",
+                                  "missing parameters (in the model, not in the file): 'extra'"});
 
   // The model matches but the optimizer does not: nothing is written, not even the parameters.
   Tiny m(9);
@@ -240,8 +385,8 @@ TEST_F(Checkpoint, OtherModelsAreRefusedNamingWhatDiffers) {
     nn::load_checkpoint(file, m, &partial);
     ADD_FAILURE() << "loaded optimizer state of other parameters";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("the file has optimizer state 'exp_avg/proj.weight' [2,3] that the "
-                                         "optimizer does not have"),
+    EXPECT_NE(std::string(e.what()).find("unexpected optimizer state (in the file, not in the optimizer): "
+                                         "'optimizer.exp_avg.norm.bias' [2]"),
               std::string::npos)
         << e.what();
   }
@@ -314,4 +459,125 @@ TEST_F(Checkpoint, UnwritableTargetsThrowNamingTheFile) {
   fs::create_directory(dir / "taken");
   EXPECT_THROW(nn::save_checkpoint(dir / "taken", m), std::runtime_error);
   EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
+}
+
+// ---- weights files ----
+
+TEST_F(Checkpoint, WeightsRoundTripBitwiseWithMetadata) {
+  Tiny a(1), b(2);
+  ASSERT_FALSE(snapshot(a, nullptr) == snapshot(b, nullptr));
+  const fs::path weights = dir / "model.safetensors";
+  nn::save_weights(weights, a, {{"vocab", "letters"}});
+  const nn::LoadedWeights loaded = nn::load_weights(weights, b);
+  EXPECT_TRUE(snapshot(a, nullptr) == snapshot(b, nullptr));
+  EXPECT_EQ(loaded.metadata, (nn::safetensors::Metadata{{"format", "pt"}, {"vocab", "letters"}}));
+  EXPECT_TRUE(loaded.missing.empty());
+  EXPECT_TRUE(loaded.unexpected.empty());
+  // A format of the caller's own is kept.
+  nn::save_weights(weights, a, {{"format", "seqgrad"}});
+  EXPECT_EQ(nn::load_weights(weights, b).metadata.at("format"), "seqgrad");
+}
+
+TEST_F(Checkpoint, WeightsOfOtherModelsStrictAndNot) {
+  Tiny saved(1);
+  const fs::path weights = dir / "model.safetensors";
+  nn::save_weights(weights, saved);
+
+  // Strict: names missing from the file and names the model lacks are listed together; nothing changes.
+  Tiny other(9, {.norm = false, .extra = true});
+  const Snapshot before = snapshot(other, nullptr);
+  try {
+    nn::load_weights(weights, other);
+    ADD_FAILURE() << "loaded other names strictly";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    for (const char* part : {"load_weights: ", "missing parameters (in the model, not in the file): 'extra' [2]",
+                             "unexpected tensors (in the file, not in the model): 'norm.bias' [2], 'norm.weight' [2]",
+                             "with .strict = false"})
+      EXPECT_NE(what.find(part), std::string::npos) << what;
+    EXPECT_NE(what.find(weights.string()), std::string::npos) << what;
+  }
+  EXPECT_TRUE(snapshot(other, nullptr) == before);
+
+  // Not strict: what both have is loaded, the rest reported.
+  const nn::LoadedWeights loaded = nn::load_weights(weights, other, {.strict = false});
+  EXPECT_EQ(loaded.missing, std::vector<std::string>{"extra"});
+  EXPECT_EQ(loaded.unexpected, (std::vector<std::string>{"norm.bias", "norm.weight"}));
+  EXPECT_EQ(bytes_of(other.proj->weight), bytes_of(saved.proj->weight));
+  EXPECT_EQ(bytes_of(other.embed->weight), bytes_of(saved.embed->weight));
+  EXPECT_EQ(other.parameter("extra").to_vector(), (std::vector<double>{1, 1}));
+
+  // Shapes and dtypes must match even when not strict.
+  Tiny wider(9, {.out = 4});
+  const Snapshot wider_before = snapshot(wider, nullptr);
+  EXPECT_THROW(nn::load_weights(weights, wider, {.strict = false}), std::runtime_error);
+  EXPECT_TRUE(snapshot(wider, nullptr) == wider_before);
+  Tiny f64(9, {.dtype = DType::f64});
+  try {
+    nn::load_weights(weights, f64, {.strict = false});
+    ADD_FAILURE() << "loaded float32 into float64";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("parameter 'embed.weight' is F32 in the file, F64 (float64) in the model"),
+              std::string::npos)
+        << e.what();
+  }
+
+  // A checkpoint holds the weights and more: strictly refused, loadable without strict.
+  nn::Adam opt(saved.named_parameters());
+  save_trained(saved, opt);
+  Tiny from_checkpoint(3);
+  EXPECT_THROW(nn::load_weights(file, from_checkpoint), std::runtime_error);
+  const auto partial = nn::load_weights(file, from_checkpoint, {.strict = false});
+  EXPECT_TRUE(partial.missing.empty());
+  EXPECT_EQ(partial.unexpected.size(), opt.state().size());
+  EXPECT_TRUE(snapshot(from_checkpoint, nullptr) == snapshot(saved, nullptr));
+}
+
+TEST_F(Checkpoint, NonFiniteWeightsAreRefusedNamingTheTensor) {
+  Tiny m(1);
+  const fs::path weights = dir / "nan.safetensors";
+  // Written with the format-level writer, which does not judge values.
+  Tensor poisoned = m.proj->bias.clone();
+  poisoned.data<float>()[1] = std::nanf("");
+  nn::safetensors::NamedTensors tensors;
+  for (const auto& [name, p] : m.named_parameters()) tensors.emplace_back(name, name == "proj.bias" ? poisoned : p);
+  nn::safetensors::write(weights, tensors);
+  Tiny other(2);
+  const Snapshot before = snapshot(other, nullptr);
+  for (bool strict : {true, false}) {
+    try {
+      nn::load_weights(weights, other, {.strict = strict});
+      ADD_FAILURE() << "loaded a NaN weight";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("parameter 'proj.bias' holds NaN at element 1"), std::string::npos)
+          << e.what();
+    }
+    EXPECT_TRUE(snapshot(other, nullptr) == before);
+  }
+}
+
+TEST_F(Checkpoint, DamagedWeightsFilesAreRefusedNamingTheFile) {
+  Tiny m(1);
+  const fs::path weights = dir / "model.safetensors";
+  nn::save_weights(weights, m);
+  const std::string good = read_all(weights);
+  Tiny other(2);
+  const Snapshot before = snapshot(other, nullptr);
+  const auto refused = [&](const std::string& bytes, const std::string& expected) {
+    write_all(weights, bytes);
+    try {
+      nn::load_weights(weights, other);
+      ADD_FAILURE() << "loaded a damaged file; expected '" << expected << "'";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("load_weights: " + weights.string() + ": " + expected), std::string::npos)
+          << e.what();
+    }
+    EXPECT_TRUE(snapshot(other, nullptr) == before);
+  };
+  refused(good.substr(0, good.size() - 1), "truncated");
+  refused(good + "x", "1 unexpected bytes after the end");
+  refused(good.substr(0, 4), "truncated: 4 bytes");
+  auto parts = split_safetensors(good);
+  parts.header["proj.weight"]["shape"] = {2, 2};
+  refused(join_safetensors(parts), "tensor 'proj.weight' is F32 [2,2], 16 bytes, but its data_offsets");
 }

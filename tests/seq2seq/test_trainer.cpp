@@ -39,15 +39,9 @@ struct Fixture {
   Vocabulary vocab = Vocabulary::build({{"a", "b", "c", "d", "e", "f"}});
 
   std::unique_ptr<Seq2Seq> model(std::uint64_t seed, EncoderKind encoder = EncoderKind::gru, std::size_t layers = 1) const {
-    ModelConfig c;
-    c.src_vocab = c.tgt_vocab = vocab.size();
-    c.embedding_dim = 8;
-    c.hidden_dim = 16;
-    c.attention_dim = 8;
-    c.encoder = encoder;
-    c.encoder_layers = layers;
-    c.feedforward_dim = 32;
-    c.dropout = 0.1;  // exercises the per-shard dropout generators
+    const ModelConfig c{.src_vocab = vocab.size(), .tgt_vocab = vocab.size(), .embedding_dim = 8, .hidden_dim = 16,
+                        .attention_dim = 8, .encoder = encoder, .encoder_layers = layers, .feedforward_dim = 32,
+                        .dropout = 0.1};  // dropout exercises the per-shard dropout generators
     Generator gen(seed);
     return std::make_unique<Seq2Seq>(c, gen);
   }

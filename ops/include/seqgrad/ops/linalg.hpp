@@ -1,6 +1,6 @@
 #pragma once
-// Matrix products through OpenBLAS gemm (xtensor-blas). Backward uses gemm's transpose flags and
-// beta = 1 accumulation: no transposed copies, no separate additions.
+// Matrix products through the GEMM backend (seqgrad/ops/backend.hpp). Backward uses gemm's transpose
+// flags and beta = 1 accumulation: no transposed copies, no separate additions.
 #include "seqgrad/graph/node.hpp"
 
 namespace seqgrad {

@@ -1,0 +1,163 @@
+// The GEMM backend against a naive loop: every transpose and beta combination, float32 and float64,
+// empty and vector shapes, padded leading dimensions, batches (split over threads or not), and the
+// thread scope.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "seqgrad/graph/parallel.hpp"
+#include "seqgrad/ops/backend.hpp"
+
+namespace seqgrad {
+namespace {
+
+template <class T>
+std::vector<T> random_vector(std::size_t n, std::mt19937& rng) {
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  std::vector<T> v(n);
+  for (T& x : v) x = T(u(rng));
+  return v;
+}
+
+// C = alpha op(A) op(B) + beta C in long double, beta = 0 not reading C.
+template <class T>
+void naive(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A, std::size_t lda,
+           const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
+  for (std::size_t i = 0; i < M; ++i)
+    for (std::size_t j = 0; j < N; ++j) {
+      long double s = 0;
+      for (std::size_t k = 0; k < K; ++k)
+        s += (long double)(ta ? A[k * lda + i] : A[i * lda + k]) * (long double)(tb ? B[j * ldb + k] : B[k * ldb + j]);
+      const long double old = beta == T(0) ? 0.0L : (long double)beta * C[i * ldc + j];
+      C[i * ldc + j] = T((long double)alpha * s + old);
+    }
+}
+
+template <class T>
+double tolerance(std::size_t K) {
+  return (std::is_same_v<T, float> ? 2e-6 : 1e-14) * double(K + 4);  // operands in [-1, 1]
+}
+
+struct Dims {
+  std::size_t M, N, K;
+};
+
+const std::vector<Dims> kDims = {{0, 3, 4}, {3, 0, 4}, {3, 4, 0}, {1, 1, 1},   {1, 7, 5},   {6, 1, 5},
+                                 {6, 7, 1}, {1, 192, 64}, {192, 64, 1}, {12, 1, 64}, {1, 37, 19}, {5, 3, 2},
+                                 {17, 33, 9}, {64, 64, 64}, {1, 1, 300}, {130, 70, 90}};
+
+template <class T>
+void check_all(std::size_t pad) {
+  std::mt19937 rng(7);
+  for (const Dims& d : kDims)
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (T beta : {T(0), T(1), T(0.5)})
+          for (T alpha : {T(1), T(-0.75)}) {
+            const std::size_t lda = (ta ? d.M : d.K) + pad, ldb = (tb ? d.K : d.N) + pad, ldc = d.N + pad;
+            const auto A = random_vector<T>((ta ? d.K : d.M) * lda + 1, rng);
+            const auto B = random_vector<T>((tb ? d.N : d.K) * ldb + 1, rng);
+            auto C = random_vector<T>(d.M * ldc + 1, rng);
+            if (beta == T(0)) std::fill(C.begin(), C.end(), std::numeric_limits<T>::quiet_NaN());  // never read
+            auto expected = C;
+            naive<T>(ta, tb, d.M, d.N, d.K, alpha, A.data(), lda, B.data(), ldb, beta, expected.data(), ldc);
+            gemm<T>(ta, tb, d.M, d.N, d.K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
+            const std::string what = std::to_string(d.M) + "x" + std::to_string(d.N) + "x" + std::to_string(d.K) +
+                                     " ta " + std::to_string(ta) + " tb " + std::to_string(tb) + " beta " +
+                                     std::to_string(double(beta)) + " alpha " + std::to_string(double(alpha)) +
+                                     " pad " + std::to_string(pad);
+            for (std::size_t i = 0; i < d.M; ++i)
+              for (std::size_t j = 0; j < d.N; ++j)
+                ASSERT_NEAR(C[i * ldc + j], expected[i * ldc + j], tolerance<T>(d.K)) << what << " at " << i << "," << j;
+            // Padding between rows is left alone.
+            for (std::size_t i = 0; i < d.M; ++i)
+              for (std::size_t j = d.N; j < ldc; ++j)
+                if (beta != T(0)) ASSERT_EQ(C[i * ldc + j], expected[i * ldc + j]) << what;
+          }
+}
+
+TEST(GemmBackend, MatchesNaiveLoopFloat) { check_all<float>(0); }
+TEST(GemmBackend, MatchesNaiveLoopDouble) { check_all<double>(0); }
+TEST(GemmBackend, MatchesNaiveLoopWithPaddedRowsFloat) { check_all<float>(3); }
+TEST(GemmBackend, MatchesNaiveLoopWithPaddedRowsDouble) { check_all<double>(3); }
+
+TEST(GemmBackend, MatchesNaiveLoopAtEveryThreadCount) {
+  for (std::size_t threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    check_all<float>(0);
+  }
+  set_num_threads(0);
+}
+
+template <class T>
+void check_batched(std::size_t batch, Dims d, bool share_a, bool share_b, bool accumulate) {
+  std::mt19937 rng(11);
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      const std::size_t sa = share_a ? 0 : d.M * d.K, sb = share_b ? 0 : d.K * d.N, sc = accumulate ? 0 : d.M * d.N;
+      const auto A = random_vector<T>(std::max<std::size_t>(1, batch * sa + d.M * d.K), rng);
+      const auto B = random_vector<T>(std::max<std::size_t>(1, batch * sb + d.K * d.N), rng);
+      auto C = random_vector<T>(std::max<std::size_t>(1, batch * sc + d.M * d.N), rng);
+      auto expected = C;
+      const T beta = accumulate ? T(1) : T(0);
+      for (std::size_t i = 0; i < batch; ++i)
+        naive<T>(ta, tb, d.M, d.N, d.K, T(1), A.data() + i * sa, ta ? d.M : d.K, B.data() + i * sb, tb ? d.K : d.N,
+                 beta, expected.data() + i * sc, d.N);
+      gemm_batched<T>(batch, ta, tb, d.M, d.N, d.K, A.data(), sa, B.data(), sb, beta, C.data(), sc);
+      for (std::size_t e = 0; e < C.size() - (accumulate ? 0 : d.M * d.N); ++e)
+        ASSERT_NEAR(C[e], expected[e], tolerance<T>(d.K * (accumulate ? batch : 1))) << "element " << e;
+    }
+}
+
+TEST(GemmBackend, BatchedMatchesLoop) {
+  for (std::size_t threads : {1, 2}) {
+    set_num_threads(threads);
+    for (Dims d : {Dims{64, 64, 64}, Dims{1, 12, 64}, Dims{3, 5, 4}, Dims{0, 3, 2}, Dims{2, 3, 0}}) {
+      check_batched<float>(16, d, false, false, false);
+      check_batched<float>(16, d, true, false, false);
+      check_batched<float>(16, d, false, true, false);
+      check_batched<float>(16, d, false, true, true);
+      check_batched<double>(5, d, false, false, false);
+      check_batched<double>(5, d, true, false, true);
+    }
+  }
+  set_num_threads(0);
+}
+
+TEST(GemmBackend, BatchedAccumulationNeedsBetaOne) {
+  std::vector<float> a(4, 1.0f), b(4, 1.0f), c(4, 0.0f);
+  EXPECT_THROW(gemm_batched<float>(2, false, false, 2, 2, 1, a.data(), 2, b.data(), 2, 0.0f, c.data(), 0),
+               std::invalid_argument);
+}
+
+TEST(GemmBackend, ThreadScopeLimitsThisThreadAndNests) {
+  set_num_threads(2);
+  EXPECT_EQ(gemm_threads(), 2u);
+  {
+    GemmThreadsScope one(1);
+    EXPECT_EQ(gemm_threads(), 1u);
+    {
+      GemmThreadsScope more(4);  // an inner scope cannot raise the outer limit
+      EXPECT_EQ(gemm_threads(), 1u);
+    }
+    EXPECT_EQ(gemm_threads(), 1u);
+  }
+  EXPECT_EQ(gemm_threads(), 2u);
+  set_num_threads(0);
+}
+
+TEST(GemmBackend, InfoNamesLibraryKernelsAndThreads) {
+  const BackendInfo info = backend_info();
+  EXPECT_FALSE(info.f32_gemm.empty());
+  EXPECT_FALSE(info.f32_isa.empty());
+  EXPECT_FALSE(info.f64_gemm.empty());
+  EXPECT_GE(info.threads, 1u);
+  EXPECT_NE(backend_summary().find(info.f32_gemm), std::string::npos);
+}
+
+}  // namespace
+}  // namespace seqgrad
