@@ -14,7 +14,8 @@ cmake --build build -j "$(nproc)" --target g2p
 out=runs/demo
 # The 15-minute recipe (README, "The demos") at half the width: 6 epochs with a cool-down, about
 # 2.5 minutes on 2 cores here (test WER 32.6%); SEQGRAD_DEMO_MINUTES caps it on slower machines.
-./build/bin/g2p --out "$out" train --minutes "${SEQGRAD_DEMO_MINUTES:-3}" --hidden 128 \
+# --overwrite: each run of the demo replaces the previous one's folder.
+./build/bin/g2p --out "$out" train --overwrite --minutes "${SEQGRAD_DEMO_MINUTES:-3}" --hidden 128 \
   --dropout 0.2 --lr 3e-3 --warmup 500 --cooldown 0.3 --epochs 6
 echo
 ./build/bin/g2p --out "$out" predict seqgrad attention phoneme colonel through "$@"

@@ -17,7 +17,9 @@
 #include <fstream>
 
 #include "copy_tasks.hpp"
+#include "recipe.hpp"
 #include "seqgrad/distributed/mpi.hpp"
+#include "seqgrad/nn/atomic_file.hpp"
 #include "seqgrad/nn/seq2seq/seq2seq.hpp"
 #include "seqgrad/ops/backend.hpp"
 #include "seqgrad/pictures/heatmap.hpp"
@@ -61,6 +63,8 @@ ModelConfig config_for(const Contender& c, const Settings& s, std::size_t vocab)
   return m;
 }
 
+int run(Settings& s, const std::string& task);
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -69,22 +73,35 @@ int main(int argc, char** argv) {
   Settings s;
   std::string task = "copy";
   app.add_option("--task", task, "copy or reverse")->check(CLI::IsMember({"copy", "reverse"}));
-  app.add_option("--seconds", s.seconds, "training time of each model");
-  app.add_option("--threads", s.threads, "threads (0: every core)");
-  app.add_option("--hidden", s.hidden, "GRU, attention and transformer size");
-  app.add_option("--batch", s.batch, "examples per step");
-  app.add_option("--lr", s.lr, "Adam learning rate");
-  app.add_option("--warmup", s.warmup, "steps of linear learning-rate warm-up (then inverse square root decay)");
-  app.add_option("--train-size", s.train_size, "training examples");
-  app.add_option("--test-size", s.test_size, "test examples");
-  app.add_option("--seed", s.seed, "seed of data, initialisation and batch order");
-  app.add_option("--out", s.out, "where the table and pictures go");
+  app.add_option("--seconds", s.seconds, "training time of each model")->check(recipe::real_in(0, 1e6, true))->capture_default_str();
+  app.add_option("--threads", s.threads, "threads (0: every core)")->check(recipe::whole_in(0, 1024))->capture_default_str();
+  app.add_option("--hidden", s.hidden, "GRU, attention and transformer size (a multiple of 4, the heads)")
+      ->check(recipe::whole_in(4, 8192))->capture_default_str();
+  app.add_option("--batch", s.batch, "examples per step")->check(recipe::whole_in(1, 65536))->capture_default_str();
+  app.add_option("--lr", s.lr, "Adam learning rate")->check(recipe::real_in(0, 10, true))->capture_default_str();
+  app.add_option("--warmup", s.warmup, "steps of linear learning-rate warm-up (then inverse square root decay)")
+      ->check(recipe::whole_in(0, 100000000))->capture_default_str();
+  app.add_option("--train-size", s.train_size, "training examples")->check(recipe::whole_in(1, 100000000))->capture_default_str();
+  app.add_option("--test-size", s.test_size, "test examples")->check(recipe::whole_in(1, 10000000))->capture_default_str();
+  app.add_option("--seed", s.seed, "seed of data, initialisation and batch order")->check(recipe::whole_in(0, std::uint64_t(1) << 62))->capture_default_str();
+  app.add_option("--out", s.out, "where the table and pictures go")->capture_default_str();
   app.set_version_flag("--version", [] { return "seqgrad " + seqgrad::backend_summary(); });
-  CLI11_PARSE(app, argc, argv);
+  if (const int code = recipe::parse(app, argc, argv, "bottleneck"); code >= 0) return code;
+  if (s.hidden % 4 != 0) {
+    std::fprintf(stderr, "bottleneck: --hidden: %zu is not a multiple of 4 (the transformer's heads)\n", s.hidden);
+    return 2;
+  }
+  return recipe::guarded("bottleneck", [&] { return run(s, task); });
+}
+
+namespace {
+
+int run(Settings& s, const std::string& task) {
   std::printf("seqgrad %s\n", seqgrad::backend_summary().c_str());
   s.task = task == "copy" ? SyntheticTask::copy : SyntheticTask::reverse;
 
   const SyntheticOptions data_options{.task = s.task, .alphabet = 20, .min_length = 5, .max_length = 40};
+  fs::create_directories(s.out);  // before the data and the training: a bad --out fails at once
   const SyntheticData data = make_synthetic_split(s.train_size, s.test_size, data_options, s.seed);
   const Vocabulary vocab = synthetic_vocabulary(data_options);
   const std::vector<LengthBucket> buckets = {{5, 13}, {14, 22}, {23, 31}, {32, 40}};
@@ -92,7 +109,6 @@ int main(int argc, char** argv) {
                                              {"mean context", EncoderKind::gru, ContextKind::mean},
                                              {"additive attention", EncoderKind::gru, ContextKind::additive},
                                              {"transformer encoder", EncoderKind::transformer, ContextKind::additive}};
-  fs::create_directories(s.out);
   std::printf("task: %s random sequences of 5-40 symbols out of 20; %zu training / %zu test examples; %.0f s of "
               "training per model\n\n", task.c_str(), data.train.size(), data.test.size(), s.seconds);
 
@@ -153,7 +169,7 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("exact-sequence accuracy by input length (%s):\n\n%s\n", task.c_str(), table.c_str());
-  std::ofstream(s.out / "table.md") << table;
+  seqgrad::nn::write_file_atomically(s.out / "table.md", table);
   pictures::write_line_plot(s.out / "accuracy_by_length.png", curves,
                   {.title = "exact accuracy by input length (" + task + ")", .x_label = "input length",
                    .y_label = "exact accuracy %", .y_min = 0.0, .y_max = 100.0, .markers = true});
@@ -161,3 +177,5 @@ int main(int argc, char** argv) {
               (s.out / "attention.png").c_str());
   return 0;
 }
+
+}  // namespace

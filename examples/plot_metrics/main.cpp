@@ -6,7 +6,9 @@
 //
 // Every line of the file is one JSON object; a line with the x field and a y field adds a point to
 // that y field's series. Malformed lines are reported (file:line) and skipped.
+#include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <stdexcept>
 #include <string>
@@ -20,11 +22,11 @@ namespace pic = seqgrad::pictures;
 
 namespace {
 
+// One line: the problem, then the usage.
 int usage(const std::string& problem) {
-  std::cerr << "plot_metrics: " << problem << "\n"
-            << "usage: plot_metrics METRICS.jsonl OUT.png --x FIELD --y FIELD[,FIELD...]\n"
-            << "       [--title T] [--xlabel X] [--ylabel Y] [--width W] [--height H] [--ymin V] [--ymax V]"
-               " [--markers]\n";
+  std::cerr << "plot_metrics: " << problem
+            << " (usage: plot_metrics METRICS.jsonl OUT.png --x FIELD --y FIELD[,FIELD...] [--title T] [--xlabel X]"
+               " [--ylabel Y] [--width W in [16, 10000]] [--height H in [16, 10000]] [--ymin V] [--ymax V] [--markers])\n";
   return 2;
 }
 
@@ -41,9 +43,21 @@ std::vector<std::string> split_commas(const std::string& s) {
 
 double number(const std::string& flag, const std::string& text) {
   std::size_t used = 0;
-  const double v = std::stod(text, &used);
-  if (used != text.size()) throw std::invalid_argument(flag + " needs a number, got '" + text + "'");
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || !std::isfinite(v))
+    throw std::invalid_argument(flag + " needs a finite number, got '" + text + "'");
   return v;
+}
+
+int pixels(const std::string& flag, const std::string& text) {
+  const double v = number(flag, text);
+  if (v != std::floor(v) || v < 16 || v > 10000) throw std::invalid_argument(flag + " must be a whole number in [16, 10000], got '" + text + "'");
+  return static_cast<int>(v);
 }
 
 }  // namespace
@@ -65,8 +79,8 @@ int main(int argc, char** argv) {
       else if (arg == "--title") options.title = value();
       else if (arg == "--xlabel") options.x_label = value();
       else if (arg == "--ylabel") options.y_label = value();
-      else if (arg == "--width") options.width = static_cast<int>(number(arg, value()));
-      else if (arg == "--height") options.height = static_cast<int>(number(arg, value()));
+      else if (arg == "--width") options.width = pixels(arg, value());
+      else if (arg == "--height") options.height = pixels(arg, value());
       else if (arg == "--ymin") options.y_min = number(arg, value());
       else if (arg == "--ymax") options.y_max = number(arg, value());
       else if (arg == "--markers") options.markers = true;
@@ -79,6 +93,14 @@ int main(int argc, char** argv) {
   if (positional.size() != 2) return usage("expected the metrics file and the output PNG");
   if (x_field.empty() || y_fields.empty()) return usage("--x and --y are required");
   if (options.x_label.empty()) options.x_label = x_field;
+  if (options.y_min && options.y_max && !(*options.y_min < *options.y_max)) return usage("--ymin must be below --ymax");
+  {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(positional[0], ec)) {
+      std::cerr << "plot_metrics: " << positional[0] << ": " << (std::filesystem::exists(positional[0], ec) ? "not a regular file" : "no such file") << "\n";
+      return 1;
+    }
+  }
 
   try {
     std::size_t issues = 0;

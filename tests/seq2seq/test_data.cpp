@@ -470,3 +470,10 @@ TEST(Entries, TrainingAndEvaluationExamples) {
   EXPECT_EQ(references(eval[0]), (std::vector<TokenIds>{{4}, {5, 4}}));
   EXPECT_EQ(references(eval[1]), (std::vector<TokenIds>{{6}}));
 }
+
+// <unk> is what a symbol outside the vocabulary is read as: data, so evaluating new data works.
+TEST(Batch, UnknownSymbolsAreData) {
+  const std::vector<Example> examples = {{{4, kUnk}, {kUnk, 5}, {}}};
+  const std::vector<std::size_t> rows = {0};
+  EXPECT_NO_THROW(make_batch(examples, rows));
+}

@@ -9,13 +9,14 @@ namespace seqgrad::nn::seq2seq {
 namespace {
 
 // The sequences of a batch must hold data symbols only: the batch adds the specials itself, and a
-// <pad> inside a sequence would be masked out as if it were padding.
+// <pad> inside a sequence would be masked out as if it were padding. <unk> is data: what a symbol
+// outside the vocabulary is read as (evaluating on new data meets them).
 void check_symbols(const TokenIds& ids, std::size_t example, const char* which) {
   for (std::size_t t = 0; t < ids.size(); ++t)
-    if (ids[t] < kNumSpecials)
+    if (ids[t] < kNumSpecials && ids[t] != kUnk)
       throw std::invalid_argument("make_batch: example " + std::to_string(example) + " has id " +
                                   std::to_string(ids[t]) + " at " + which + " position " + std::to_string(t) +
-                                  " (ids below 4 are special tokens the batch adds itself)");
+                                  " (ids 0-2 are special tokens the batch adds itself)");
 }
 
 }  // namespace

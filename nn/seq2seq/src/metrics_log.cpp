@@ -3,7 +3,10 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
+
+#include "seqgrad/nn/atomic_file.hpp"
 
 namespace seqgrad::nn::seq2seq {
 
@@ -27,6 +30,29 @@ void MetricsLog::write(const MetricsRecord& record) {
   out_ << metrics_json_line(record) << '\n';
   out_.flush();
   if (!out_) throw std::runtime_error("MetricsLog: cannot write " + file_.string());
+}
+
+std::size_t truncate_metrics_log(const std::filesystem::path& file, const std::string& x_field, double max_x) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error("truncate_metrics_log: cannot open " + file.string());
+  std::string kept, line;
+  std::size_t dropped = 0;
+  bool cut = false;
+  while (std::getline(in, line)) {
+    if (!cut) {
+      const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      const bool ok = j.is_object() && j.contains(x_field) && j[x_field].is_number() && j[x_field].get<double>() <= max_x;
+      if (ok) {
+        kept += line + "\n";
+        continue;
+      }
+      cut = true;
+    }
+    ++dropped;
+  }
+  if (in.bad()) throw std::runtime_error("truncate_metrics_log: cannot read " + file.string());
+  if (dropped > 0) nn::write_file_atomically(file, kept);
+  return dropped;
 }
 
 std::vector<MetricSeries> read_metrics_series(const std::filesystem::path& file, const std::string& x_field,

@@ -98,7 +98,6 @@ struct Trainer::State {
       const auto cooldown = std::max<std::int64_t>(1, std::llround(o.cooldown_fraction * static_cast<double>(total)));
       schedule = std::make_unique<LinearCooldown>(std::move(schedule), total, cooldown);
     }
-    if (!o.metrics_file.empty() && (!o.group || o.group->is_root())) log.emplace(o.metrics_file, /*append=*/o.resume);
   }
   static std::vector<std::size_t> lengths_of(const std::vector<Example>& examples) {
     std::vector<std::size_t> out;
@@ -152,14 +151,16 @@ void Trainer::save(const std::filesystem::path& file) const {
   if (group.is_root()) {
     try {
       const Batcher::State b = state_->batcher.state();
-      save_checkpoint(file, model_, &state_->adam,
-                      {{"trainer.step", std::to_string(state_->step)},
-                       {"trainer.epoch", std::to_string(b.epoch)},
-                       {"trainer.position", std::to_string(b.position)},
-                       {"trainer.best_score", exact(state_->best_score)},
-                       {"trainer.best_loss", exact(state_->best_loss)},
-                       {"trainer.validations_without_improvement", std::to_string(state_->validations_without_improvement)},
-                       {"trainer.seed", std::to_string(options_.seed)}});
+      CheckpointMetadata metadata = options_.checkpoint_metadata;
+      metadata.merge(CheckpointMetadata{{"trainer.step", std::to_string(state_->step)},
+                                        {"trainer.epoch", std::to_string(b.epoch)},
+                                        {"trainer.position", std::to_string(b.position)},
+                                        {"trainer.best_score", exact(state_->best_score)},
+                                        {"trainer.best_loss", exact(state_->best_loss)},
+                                        {"trainer.validations_without_improvement",
+                                         std::to_string(state_->validations_without_improvement)},
+                                        {"trainer.seed", std::to_string(options_.seed)}});
+      save_checkpoint(file, model_, &state_->adam, metadata);
     } catch (const std::exception& e) {
       error = e.what();
       if (error.empty()) error = "Trainer: saving " + file.string() + " failed";
@@ -288,7 +289,9 @@ TrainSummary Trainer::run() {
   set_num_threads(options_.threads);
   if (!options_.checkpoint_dir.empty()) std::filesystem::create_directories(options_.checkpoint_dir);
   const auto last = options_.checkpoint_dir / "last.ckpt";
-  if (options_.resume && std::filesystem::exists(last)) {
+  if (options_.resume) {
+    if (!std::filesystem::exists(last))
+      throw std::runtime_error("Trainer: nothing to resume: " + last.string() + " does not exist");
     const LoadedCheckpoint ckpt = load_checkpoint(last, model_, &s.adam);
     auto get = [&](const std::string& key) {
       const auto it = ckpt.metadata.find(key);
@@ -296,17 +299,50 @@ TrainSummary Trainer::run() {
         throw std::runtime_error("Trainer: checkpoint " + last.string() + " has no '" + key + "' (not a trainer checkpoint?)");
       return it->second;
     };
-    if (std::stoull(get("trainer.seed")) != options_.seed)
+    auto whole = [&](const std::string& key) -> std::uint64_t {
+      const std::string text = get(key);
+      std::size_t used = 0;
+      try {
+        if (!text.empty() && text[0] != '-') {
+          const unsigned long long v = std::stoull(text, &used);
+          if (used == text.size()) return v;
+        }
+      } catch (const std::exception&) {
+      }
+      throw std::runtime_error("Trainer: checkpoint " + last.string() + ": '" + key + "' is '" + text + "', not a whole number");
+    };
+    auto real = [&](const std::string& key) {
+      const std::string text = get(key);
+      std::size_t used = 0;
+      try {
+        const double v = std::stod(text, &used);
+        if (used == text.size()) return v;
+      } catch (const std::out_of_range&) {
+        return text[0] == '-' ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+      } catch (const std::exception&) {
+      }
+      throw std::runtime_error("Trainer: checkpoint " + last.string() + ": '" + key + "' is '" + text + "', not a number");
+    };
+    if (whole("trainer.seed") != options_.seed)
       throw std::runtime_error("Trainer: checkpoint " + last.string() + " was trained with seed " + get("trainer.seed") +
                                ", this run has seed " + std::to_string(options_.seed));
-    s.step = std::stoull(get("trainer.step"));
-    s.batcher.restore({std::stoull(get("trainer.epoch")), std::stoull(get("trainer.position"))});
-    s.best_score = std::stod(get("trainer.best_score"));
-    s.best_loss = std::stod(get("trainer.best_loss"));
-    s.validations_without_improvement = std::stoull(get("trainer.validations_without_improvement"));
+    for (const auto& [key, value] : options_.checkpoint_metadata)
+      if (get(key) != value)
+        throw std::runtime_error("Trainer: checkpoint " + last.string() + " belongs to another run: its '" + key + "' is '" +
+                                 get(key) + "', this run's '" + value + "'");
+    s.step = whole("trainer.step");
+    s.batcher.restore({whole("trainer.epoch"), whole("trainer.position")});
+    s.best_score = real("trainer.best_score");
+    s.best_loss = real("trainer.best_loss");
+    s.validations_without_improvement = whole("trainer.validations_without_improvement");
+    // Records of steps after the checkpoint were written by the interrupted run; this run writes them again.
+    if (!options_.metrics_file.empty() && group_->is_root() && std::filesystem::exists(options_.metrics_file))
+      truncate_metrics_log(options_.metrics_file, "step", double(s.step));
     if (s.reporter) s.reporter->message("resumed from " + last.string() + " at step " + std::to_string(s.step));
   }
   check_processes_agree();
+  // One process writes the metrics log, as it writes the checkpoints.
+  if (!options_.metrics_file.empty() && group_->is_root()) s.log.emplace(options_.metrics_file, /*append=*/options_.resume);
 
   TrainSummary summary;
   summary.best_dev_score = s.best_score;

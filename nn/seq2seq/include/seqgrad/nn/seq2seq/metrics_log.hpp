@@ -37,6 +37,12 @@ class MetricsLog {
   std::ofstream out_;
 };
 
+// Keeps the records of `file` up to the first one whose x field exceeds `max_x` (or that is not a
+// JSON object with a numeric x field: a line cut by a kill) and drops that one and every later one;
+// rewrites the file atomically. A resumed run cuts its log back to its checkpoint's step this way.
+// Returns the number of records dropped. Throws std::runtime_error naming the file when it cannot.
+std::size_t truncate_metrics_log(const std::filesystem::path& file, const std::string& x_field, double max_x);
+
 // One MetricSeries per y field (named after it) with the (x, y) of every line holding both fields as
 // numbers. A line that is not a JSON object, or a chosen field that is neither a number nor null,
 // is reported to `on_issue` with its line number and skipped. Throws std::runtime_error when the

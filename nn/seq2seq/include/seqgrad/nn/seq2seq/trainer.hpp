@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "seqgrad/nn/checkpoint.hpp"
 #include "seqgrad/nn/process_group.hpp"
 #include "seqgrad/nn/seq2seq/batch.hpp"
 #include "seqgrad/nn/seq2seq/decoding.hpp"
@@ -66,8 +67,13 @@ struct TrainerOptions {
   std::size_t max_decode_length = 64;
   std::uint64_t seed = 0;
   std::filesystem::path checkpoint_dir;  // best.ckpt and last.ckpt; empty: no checkpoints
-  bool resume = false;                   // continue from checkpoint_dir/last.ckpt when it exists
+  // Continue from checkpoint_dir/last.ckpt (an error when it does not exist). The metrics file is
+  // then cut back to the records of the checkpoint's step and before, so no step is logged twice.
+  bool resume = false;
   std::filesystem::path metrics_file;    // JSON lines; empty: none
+  // Written into every checkpoint beside the trainer's own entries (a run folder's binding of its
+  // configuration and vocabularies); on resume each must equal the checkpoint's, else an error.
+  CheckpointMetadata checkpoint_metadata;
   // Where progress goes; null: nowhere. The default draws a bar on a terminal, lines in a log.
   std::shared_ptr<TrainingReporter> reporter = std::make_shared<TerminalProgress>();
   // The processes that train together; null: this process alone. On processes other than 0 the

@@ -1,0 +1,311 @@
+#include "recipe.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "seqgrad/nn/atomic_file.hpp"
+#include "seqgrad/pictures/heatmap.hpp"
+#include "seqgrad/pictures/plot.hpp"
+
+namespace recipe {
+namespace fs = std::filesystem;
+using namespace seqgrad;
+using namespace seqgrad::nn::seq2seq;
+
+namespace {
+
+std::string number_text(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
+
+}  // namespace
+
+// CLI11's own checks let NaN through.
+CLI::Validator real_in(double lo, double hi, bool lo_open) {
+  const std::string range = std::string(lo_open ? "(" : "[") + number_text(lo) + ", " + number_text(hi) + "]";
+  return CLI::Validator(
+      [=](std::string& s) -> std::string {
+        std::size_t used = 0;
+        double v = 0;
+        try {
+          v = std::stod(s, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != s.size() || !std::isfinite(v)) return "'" + s + "' is not a finite number";
+        if (v < lo || v > hi || (lo_open && v == lo)) return s + " is outside " + range;
+        return "";
+      },
+      "in " + range);
+}
+
+// A whole number in [lo, hi] (digits only: "-1" is refused, not wrapped around).
+CLI::Validator whole_in(std::uint64_t lo, std::uint64_t hi) {
+  const std::string range = "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  return CLI::Validator(
+      [=](std::string& s) -> std::string {
+        if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos)
+          return "'" + s + "' is not a whole number " + range;
+        const std::uint64_t v = std::stoull(s);
+        if (v < lo || v > hi) return s + " is outside " + range;
+        return "";
+      },
+      "in " + range);
+}
+
+void add_model_options(CLI::App& cmd, ModelFlags& m, bool all) {
+  if (all) {
+    cmd.add_option("--encoder", m.encoder, "encoder: gru, lstm or transformer")->check(CLI::IsMember({"gru", "lstm", "transformer"}))->capture_default_str();
+    cmd.add_option("--layers", m.layers, "encoder layers")->check(whole_in(1, 16))->capture_default_str();
+    cmd.add_flag("--unidirectional", m.unidirectional, "a one-directional RNN encoder (default: bidirectional)");
+    cmd.add_option("--context", m.context, "what the decoder sees of the input: none, mean, dot, scaled_dot, general, additive, multi_head")
+        ->check(CLI::IsMember({"none", "mean", "dot", "scaled_dot", "general", "additive", "multi_head"}))->capture_default_str();
+    cmd.add_option("--embedding", m.embedding, "embedding size")->check(whole_in(1, 4096))->capture_default_str();
+    cmd.add_option("--attention", m.attention, "additive attention's size (0: --hidden)")->check(whole_in(0, 8192))->capture_default_str();
+    cmd.add_option("--heads", m.heads, "heads of multi_head context and transformer encoder (must divide --hidden)")->check(whole_in(1, 64))->capture_default_str();
+    cmd.add_option("--feedforward", m.feedforward, "transformer encoder's MLP size (0: 2 x --hidden)")->check(whole_in(0, 32768))->capture_default_str();
+  }
+  cmd.add_option("--hidden", m.hidden, "RNN, attention and decoder size")->check(whole_in(1, 8192))->capture_default_str();
+  cmd.add_option("--dropout", m.dropout, "dropout on embeddings and the output layer's input")->check(real_in(0, 0.95))->capture_default_str();
+}
+
+void add_train_options(CLI::App& cmd, TrainFlags& t) {
+  cmd.add_option("--minutes", t.minutes, "training time budget in minutes (validation excluded)")->check(real_in(0, 1e6, true))->capture_default_str();
+  cmd.add_option("--epochs", t.epochs, "at most this many epochs")->check(whole_in(1, 1000000))->capture_default_str();
+  cmd.add_option("--batch", t.batch, "examples per step")->check(whole_in(1, 65536))->capture_default_str();
+  cmd.add_option("--shard", t.shard, "examples per data-parallel shard (fixed, so results do not depend on --threads)")->check(whole_in(1, 65536))->capture_default_str();
+  cmd.add_option("--threads", t.threads, "threads (0: every core)")->check(whole_in(0, 1024))->capture_default_str();
+  cmd.add_option("--lr", t.lr, "Adam learning rate")->check(real_in(0, 10, true))->capture_default_str();
+  cmd.add_option("--warmup", t.warmup, "steps of linear warm-up from 0 to --lr (0: none), then --decay")->check(whole_in(0, 100000000))->capture_default_str();
+  cmd.add_option("--decay", t.decay, "after the warm-up: inverse-sqrt (constant without --warmup), or cosine down to --min-lr at the end of --epochs")
+      ->check(CLI::IsMember({"inverse-sqrt", "cosine"}))->capture_default_str();
+  cmd.add_option("--min-lr", t.min_lr, "cosine: the rate at the end")->check(real_in(0, 10))->capture_default_str();
+  cmd.add_option("--cooldown", t.cooldown, "over this last part of --epochs the rate falls linearly to 0")->check(real_in(0, 0.99))->capture_default_str();
+  cmd.add_option("--label-smoothing", t.label_smoothing, "weight of the uniform distribution in the loss's targets")->check(real_in(0, 0.99))->capture_default_str();
+  cmd.add_option("--clip", t.clip, "gradient norm clipping (0: none)")->check(real_in(0, 1e6))->capture_default_str();
+  cmd.add_option("--teacher-forcing", t.teacher_forcing,
+                 "scheduled sampling: probability of feeding the true token, per step: constant:1, linear:K,C,MIN, exponential:K, inverse_sigmoid:K")
+      ->check(CLI::Validator(
+          [](std::string& s) -> std::string {
+            try {
+              TeacherForcingSchedule::parse(s);
+              return "";
+            } catch (const std::exception& e) {
+              return e.what();
+            }
+          },
+          "SCHEDULE"))
+      ->capture_default_str();
+  cmd.add_flag("--sample-feed", t.sample_feed, "scheduled sampling feeds a sample of the model's distribution, not its argmax");
+  cmd.add_option("--patience", t.patience, "stop after this many validations without a better dev score (0: never)")->check(whole_in(0, 1000000))->capture_default_str();
+  cmd.add_option("--seed", t.seed, "seed of initialisation, batch order, dropout and sampling")->check(whole_in(0, std::uint64_t(1) << 62))->capture_default_str();
+  auto* resume = cmd.add_flag("--resume", t.resume, "continue the run folder's run from its last checkpoint");
+  cmd.add_flag("--overwrite", t.overwrite, "replace the run that the run folder holds")->excludes(resume);
+}
+
+ModelConfig model_config(const ModelFlags& m, std::size_t src_vocab, std::size_t tgt_vocab) {
+  ModelConfig c;
+  c.src_vocab = src_vocab;
+  c.tgt_vocab = tgt_vocab;
+  c.embedding_dim = m.embedding;
+  c.hidden_dim = m.hidden;
+  c.attention_dim = m.attention > 0 ? m.attention : m.hidden;
+  c.dropout = m.dropout;
+  c.encoder = parse_encoder_kind(m.encoder);
+  c.encoder_layers = m.layers;
+  c.bidirectional = !m.unidirectional && c.encoder != EncoderKind::transformer;
+  c.context = parse_context_kind(m.context);
+  c.heads = m.heads;
+  c.feedforward_dim = m.feedforward > 0 ? m.feedforward : 2 * m.hidden;
+  if ((c.context == ContextKind::multi_head || c.encoder == EncoderKind::transformer) && c.hidden_dim % c.heads != 0)
+    throw std::invalid_argument("--heads " + std::to_string(c.heads) + " does not divide --hidden " + std::to_string(c.hidden_dim));
+  return c;
+}
+
+StartMode start_mode(const TrainFlags& t) {
+  return t.resume ? StartMode::resume : t.overwrite ? StartMode::overwrite : StartMode::fresh;
+}
+
+TrainSummary train_in_folder(const RunFolder& run, const RunSpec& spec, std::vector<Example> train,
+                             std::vector<Example> dev, const TrainFlags& t) {
+  if (train.empty()) throw std::runtime_error("no training examples");
+  if (dev.empty()) throw std::runtime_error("no validation examples");
+  const StartMode mode = start_mode(t);
+  const std::shared_ptr<nn::ProcessGroup> group = t.group ? t.group : nn::single_process();
+  run.check_start(mode, spec);  // nothing is written before this passes
+  group->barrier();             // under MPI: every process has checked the folder before one writes into it
+
+  Generator gen(t.seed);
+  Seq2Seq model(spec.model, gen);
+  std::printf("model: %zu parameters; %zu training pairs, %zu validation; vocabularies of %zu and %zu symbols\n",
+              model.num_parameters(), train.size(), dev.size(), spec.source_vocab.size() - kNumSpecials,
+              spec.target_vocab.size() - kNumSpecials);
+  TrainerOptions options;
+  options.batch_size = t.batch;
+  options.shard_size = t.shard;
+  options.threads = t.threads;
+  options.max_epochs = t.epochs;
+  options.time_budget_seconds = t.minutes * 60;
+  options.lr = t.lr;
+  options.warmup_steps = t.warmup;
+  options.lr_decay = t.decay == "cosine" ? LrDecay::cosine : LrDecay::inverse_sqrt;
+  options.min_lr = t.min_lr;
+  options.cooldown_fraction = t.cooldown;
+  options.label_smoothing = t.label_smoothing;
+  options.clip_norm = t.clip;
+  options.teacher_forcing = TeacherForcingSchedule::parse(t.teacher_forcing);
+  options.sample_feed = t.sample_feed;
+  options.patience = t.patience;
+  options.log_every_steps = t.log_every;
+  options.max_decode_length = t.max_decode;
+  options.seed = t.seed;
+  options.checkpoint_dir = run.checkpoint_dir();
+  options.resume = t.resume;
+  options.metrics_file = run.metrics_file();
+  options.checkpoint_metadata = run.binding(spec);
+  options.group = group;
+  Trainer trainer(model, std::move(train), std::move(dev), options);  // checks the options, writes nothing
+
+  if (group->is_root()) run.start(mode, spec);  // one process writes the run folder, as it writes checkpoints
+  group->barrier();
+  if (t.cooldown > 0 || options.lr_decay == LrDecay::cosine)
+    std::printf("the learning rate reaches %g at step %zu, the end of epoch %zu (if --minutes allows)\n",
+                trainer.lr_at(trainer.planned_steps()), trainer.planned_steps(), t.epochs);
+  const TrainSummary s = trainer.run();
+  std::printf("trained %zu steps (%zu epochs) in %.1f min, %.0f target tokens/s; stopped by %s\n", s.steps,
+              s.epochs_completed, s.train_seconds / 60, s.target_tokens_per_second, to_string(s.stop_reason));
+
+  std::vector<pictures::Series> curves;
+  for (const MetricSeries& m : read_metrics_series(run.metrics_file(), "step", {"train_loss", "dev_loss"}))
+    curves.push_back({m.name, m.x, m.y});
+  if (group->is_root() && !curves.empty() && !curves[0].x.empty()) {
+    // (the pictures library writes atomically)
+    pictures::write_line_plot(run.loss_plot(), curves, {.title = "training", .x_label = "step", .y_label = "loss"});
+    std::printf("loss curve: %s\n", run.loss_plot().string().c_str());
+  }
+  return s;
+}
+
+IssueSink IssueReport::sink() {
+  return [this](const ParseIssue& issue) { add(issue.source, issue.line, issue.message, issue.text); };
+}
+
+void IssueReport::add(const std::string& source, std::size_t line, const std::string& reason, const std::string& text) {
+  if (total_ < shown_) {
+    std::string shown = text.size() > 60 ? text.substr(0, 60) + "..." : text;
+    std::fprintf(stderr, "%s: %s:%zu: %s%s%s\n", program_.c_str(), source.c_str(), line, reason.c_str(),
+                 shown.empty() ? "" : ": ", shown.c_str());
+  }
+  ++total_;
+  ++by_reason_[reason];
+}
+
+void IssueReport::print_summary(const std::string& file) const {
+  if (total_ == 0) return;
+  std::string reasons;
+  for (const auto& [reason, count] : by_reason_) reasons += (reasons.empty() ? "" : "; ") + std::to_string(count) + " " + reason;
+  std::fprintf(stderr, "%s: skipped %zu lines of %s (%s)\n", program_.c_str(), total_, file.c_str(), reasons.c_str());
+}
+
+std::vector<Entry> drop_long(std::vector<Entry> entries, std::size_t max_length, IssueReport& report, const std::string& file) {
+  std::vector<Entry> kept;
+  for (Entry& e : entries) {
+    bool long_target = false;
+    for (const Symbols& t : e.targets) long_target |= t.size() > max_length;
+    if (e.source.size() > max_length || long_target) {
+      report.add(file, e.line, "longer than --max-length " + std::to_string(max_length) + " symbols");
+      continue;
+    }
+    kept.push_back(std::move(e));
+  }
+  return kept;
+}
+
+std::string safe_file_name(const std::string& text, const std::string& extension) {
+  std::string name;
+  bool changed = text.empty() || text.size() > 64;
+  for (unsigned char c : text) {
+    if (name.size() >= 64) break;
+    const bool ok = (c < 128 && std::isalnum(c)) || c == '-' || c == '_';
+    name += ok ? char(c) : '_';
+    changed |= !ok;
+  }
+  if (changed) name += "-" + content_hash(text).substr(0, 8);
+  return name + extension;
+}
+
+bool write_heatmap(const fs::path& file, const Hypothesis& h, std::vector<std::string> x_labels,
+                   std::vector<std::string> y_labels, const std::string& title) {
+  x_labels.push_back("</s>");
+  if (h.finished) y_labels.push_back("</s>");
+  std::vector<double> weights;
+  if (h.attention.size() < y_labels.size()) return false;  // no attention (context none or mean): nothing to draw
+  for (std::size_t r = 0; r < y_labels.size(); ++r) {
+    if (h.attention[r].size() != x_labels.size()) return false;
+    weights.insert(weights.end(), h.attention[r].begin(), h.attention[r].end());
+  }
+  pictures::write_attention_heatmap(file, weights, y_labels.size(), x_labels.size(), x_labels, y_labels, {.title = title});
+  return true;
+}
+
+int parse(CLI::App& app, int argc, char** argv, const std::string& program) {
+  try {
+    app.parse(argc, argv);
+    return -1;
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    for (char& c : what)
+      if (c == '\n') c = ' ';
+    std::fprintf(stderr, "%s: %s (see --help)\n", program.c_str(), what.c_str());
+    const int code = e.get_exit_code();
+    return code > 0 && code < 128 ? code : 2;
+  }
+}
+
+int guarded(const std::string& program, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "%s: out of memory\n", program.c_str());
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    for (char& c : what)
+      if (c == '\n') c = ' ';
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), what.c_str());
+  }
+  return 1;
+}
+
+std::vector<std::string> read_lines(const std::string& file) {
+  std::vector<std::string> lines;
+  std::string line;
+  const auto read = [&](std::istream& in) {
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      lines.push_back(line);
+    }
+  };
+  if (file == "-") {
+    read(std::cin);
+    return lines;
+  }
+  std::error_code ec;
+  if (!fs::exists(file, ec)) throw std::runtime_error(file + ": no such file");
+  if (!fs::is_regular_file(file, ec) && !fs::is_fifo(file, ec)) throw std::runtime_error(file + ": not a regular file");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error(file + ": cannot be read");
+  read(in);
+  return lines;
+}
+
+}  // namespace recipe

@@ -1,0 +1,102 @@
+#pragma once
+// What the seq2seq and g2p programs share: the model's and the trainer's command-line options (each
+// validated by CLI11 as it is parsed, ranges in --help), training into a run folder (validated
+// before anything is written), the readers' reports as the user sees them, file names made from
+// user text, and the pictures (every picture call of both programs is in recipe.cpp).
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "seqgrad/nn/process_group.hpp"
+#include "seqgrad/nn/seq2seq/seq2seq.hpp"
+#include "seqgrad/nn/seq2seq/run_folder.hpp"
+
+namespace recipe {
+
+namespace sq = seqgrad::nn::seq2seq;
+
+struct ModelFlags {
+  std::string encoder = "gru", context = "additive";
+  std::size_t layers = 1, embedding = 64, hidden = 256, attention = 0 /* 0: hidden */, heads = 4, feedforward = 0 /* 0: 2 x hidden */;
+  bool unidirectional = false;
+  double dropout = 0.0;
+};
+
+struct TrainFlags {
+  double minutes = 15;
+  std::size_t epochs = 100, batch = 64, shard = 32, threads = 0, warmup = 0, patience = 0, log_every = 100, max_decode = 40;
+  double lr = 2e-3, cooldown = 0.0, min_lr = 0.0, label_smoothing = 0.0, clip = 1.0;
+  std::string decay = "inverse-sqrt", teacher_forcing = "constant:1";
+  bool sample_feed = false, resume = false, overwrite = false;
+  std::uint64_t seed = 1;
+  // The processes that train together (under mpirun: seqgrad::distributed::world()); null: this one alone.
+  std::shared_ptr<seqgrad::nn::ProcessGroup> group;
+};
+
+// Validators that, unlike CLI11's own, refuse NaN and "-1" for unsigned options; they state their
+// range in --help.
+CLI::Validator real_in(double lo, double hi, bool lo_open = false);  // a finite number in [lo, hi] ((lo, hi] when lo_open)
+CLI::Validator whole_in(std::uint64_t lo, std::uint64_t hi);         // digits only, in [lo, hi]
+
+// Adds --encoder --layers --unidirectional --context --embedding --hidden --attention --heads
+// --feedforward --dropout (all: `all_model_options`; else only --hidden and --dropout).
+void add_model_options(CLI::App& cmd, ModelFlags& m, bool all_model_options);
+// Adds --minutes --epochs --batch --shard --threads --lr --warmup --decay --cooldown --min-lr
+// --label-smoothing --clip --teacher-forcing --sample-feed --patience --seed --resume --overwrite.
+void add_train_options(CLI::App& cmd, TrainFlags& t);
+
+sq::ModelConfig model_config(const ModelFlags& m, std::size_t src_vocab, std::size_t tgt_vocab);
+sq::StartMode start_mode(const TrainFlags& t);
+
+// Checks the run folder for this start (writing nothing), then starts it, trains, prints the
+// summary and draws the loss curve (loss.png).
+sq::TrainSummary train_in_folder(const sq::RunFolder& run, const sq::RunSpec& spec, std::vector<sq::Example> train,
+                                 std::vector<sq::Example> dev, const TrainFlags& t);
+
+// The readers' reports as a user sees them: the first `shown` with file and line, then one count per reason.
+class IssueReport {
+ public:
+  explicit IssueReport(std::string program, std::size_t shown = 5) : program_(std::move(program)), shown_(shown) {}
+  sq::IssueSink sink();
+  void add(const std::string& source, std::size_t line, const std::string& reason, const std::string& text = "");
+  // "<program>: skipped N lines of FILE: 3 not ..., 2 longer than ..." (nothing when none)
+  void print_summary(const std::string& file) const;
+  std::size_t total() const { return total_; }
+
+ private:
+  std::string program_;
+  std::size_t shown_, total_ = 0;
+  std::map<std::string, std::size_t> by_reason_;
+};
+
+// Entries whose source or any target is longer than max_length symbols, removed and reported.
+std::vector<sq::Entry> drop_long(std::vector<sq::Entry> entries, std::size_t max_length, IssueReport& report,
+                                 const std::string& file);
+
+// A file name for user text: the text itself when it is made of ASCII letters, digits, '-' and '_'
+// only (and at most 64 bytes); else those characters kept, every other byte '_', cut to 64 bytes,
+// and a hash of the whole text appended ("___x-6f1c0a3e.png" for "../x"), so different texts
+// never share a name. Never empty, never a path, never hidden.
+std::string safe_file_name(const std::string& text, const std::string& extension);
+
+// The attention heatmap of one decoded output, written atomically; false (nothing written) when the
+// model has no attention weights to draw (context none or mean).
+bool write_heatmap(const std::filesystem::path& file, const sq::Hypothesis& h, std::vector<std::string> x_labels,
+                   std::vector<std::string> y_labels, const std::string& title);
+
+// Parses the command line; a parse error is one line "<program>: <message>" on stderr (help as usual).
+// Returns -1 when parsing succeeded, else the exit status.
+int parse(CLI::App& app, int argc, char** argv, const std::string& program);
+// Runs `body`, turning any exception into one line "<program>: <what>" and exit status 1.
+int guarded(const std::string& program, const std::function<int()>& body);
+
+// Reads lines of a file, or of standard input when `file` is "-".
+std::vector<std::string> read_lines(const std::string& file);
+
+}  // namespace recipe

@@ -1,0 +1,107 @@
+#pragma once
+// A run folder: everything one training run leaves, kept as one safe unit.
+//
+//   config.json             {"format": "seqgrad.run", "version": 1, "model": {ModelConfig},
+//                            "settings": {the program's own: tokenization, maximum length, ...}}
+//   <source vocabulary>     e.g. source_vocab.json (g2p: letters.json), Vocabulary::to_json
+//   <target vocabulary>     e.g. target_vocab.json (g2p: phonemes.json)
+//   checkpoints/best.ckpt   the best model on dev;  checkpoints/last.ckpt  the latest state, to resume
+//   metrics.jsonl           the trainer's JSON lines
+//   loss.png, heatmaps/     pictures the program draws
+//
+// Safety rules, each checked or enforced here:
+//   - check_start() validates the folder against the intended start BEFORE anything is written: a
+//     fresh start needs an absent or empty folder (else --overwrite), a resume needs last.ckpt and
+//     a configuration and vocabularies equal to the folder's (each difference named with its file).
+//   - Every file this component writes is written atomically (nn::write_file_atomically), and the
+//     leftover temporary files of a killed write are removed by start().
+//   - binding() is metadata for every checkpoint: a hash of the canonical configuration and of each
+//     vocabulary. load() refuses a checkpoint whose binding differs from the folder's files, naming
+//     the file (an edited config.json, swapped letters in letters.json, a dropped symbol).
+//   - JSON errors name the file.
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "seqgrad/nn/checkpoint.hpp"
+#include "seqgrad/nn/seq2seq/model.hpp"
+#include "seqgrad/nn/seq2seq/vocab.hpp"
+
+namespace seqgrad::nn::seq2seq {
+
+// The file names a program chooses for its vocabularies.
+struct RunLayout {
+  std::string source_vocab = "source_vocab.json";
+  std::string target_vocab = "target_vocab.json";
+};
+
+// What a run is bound to: the model's configuration, its vocabularies, and the program's settings
+// (strings; e.g. {"source_tokens": "characters"}). Two runs with equal specs can share checkpoints.
+struct RunSpec {
+  ModelConfig model{};
+  Vocabulary source_vocab{}, target_vocab{};
+  std::map<std::string, std::string> settings{};
+};
+
+enum class StartMode {
+  fresh,      // the folder must be absent or empty
+  resume,     // continue from checkpoints/last.ckpt; the spec must equal the folder's
+  overwrite,  // replace whatever run the folder holds
+};
+
+// ModelConfig <-> the "model" object of config.json. from_json throws std::runtime_error naming
+// the missing or bad field (callers prefix the file).
+std::string model_config_to_json(const ModelConfig& config);
+ModelConfig model_config_from_json(const std::string& json);
+
+// 64-bit FNV-1a of `bytes` as 16 hex digits (detects edits; not a defence against forgery).
+std::string content_hash(std::string_view bytes);
+
+class RunFolder {
+ public:
+  explicit RunFolder(std::filesystem::path dir, RunLayout layout = {});
+
+  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path config_file() const { return dir_ / "config.json"; }
+  std::filesystem::path source_vocab_file() const { return dir_ / layout_.source_vocab; }
+  std::filesystem::path target_vocab_file() const { return dir_ / layout_.target_vocab; }
+  std::filesystem::path checkpoint_dir() const { return dir_ / "checkpoints"; }
+  std::filesystem::path best_checkpoint() const { return checkpoint_dir() / "best.ckpt"; }
+  std::filesystem::path last_checkpoint() const { return checkpoint_dir() / "last.ckpt"; }
+  std::filesystem::path metrics_file() const { return dir_ / "metrics.jsonl"; }
+  std::filesystem::path loss_plot() const { return dir_ / "loss.png"; }
+  std::filesystem::path heatmap_dir() const { return dir_ / "heatmaps"; }
+
+  // Whether a run of `spec` can start in `mode`; throws std::runtime_error saying why not (and
+  // which option would help). Writes nothing. A resume loads last.ckpt to check its binding.
+  void check_start(StartMode mode, const RunSpec& spec) const;
+  // After check_start: creates the folder, removes leftover temporary files, for overwrite removes
+  // the old run's files, and writes config.json and the vocabularies (atomically; a resume leaves
+  // them as they are, since they are equal).
+  void start(StartMode mode, const RunSpec& spec) const;
+
+  // The folder's config.json and vocabularies; throws naming the file that is missing or bad.
+  RunSpec read_spec() const;
+  // Metadata that binds a checkpoint to `spec`: "run.config" and "run.<vocab file name>" hashes.
+  CheckpointMetadata binding(const RunSpec& spec) const;
+  // Throws std::runtime_error naming `checkpoint` and the file of the folder that does not match.
+  void verify_binding(const CheckpointMetadata& metadata, const std::filesystem::path& checkpoint,
+                      const RunSpec& spec) const;
+
+  struct Loaded {
+    RunSpec spec;
+    std::unique_ptr<Seq2Seq> model;  // in eval mode
+  };
+  // read_spec(), a model of its configuration, the checkpoint's weights, the binding verified.
+  // Throws naming the folder when there is no trained model in it.
+  Loaded load(const std::filesystem::path& checkpoint) const;
+  Loaded load_best() const { return load(best_checkpoint()); }
+
+ private:
+  std::string config_json(const RunSpec& spec) const;
+  std::filesystem::path dir_;
+  RunLayout layout_;
+};
+
+}  // namespace seqgrad::nn::seq2seq

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# The table of bad invocations (issue 13, defects 7-11 and their neighbours): every program, given a
+# bad option, bad data or a bad run folder, must exit non-zero without a signal (status < 128) and
+# end its error output with one line naming the culprit. Usage: bad_invocations.sh BIN_DIR SOURCE_DIR WORK_DIR
+set -uo pipefail
+bin=$1 src=$2 work=$3
+rm -rf "$work" && mkdir -p "$work"
+cd "$work"
+sample=$src/tests/data/cmudict_sample.js
+reverse=$src/examples/seq2seq/data/reverse.tsv
+failures=0 cases=0
+
+# expect FRAGMENT PROGRAM ARGS...: non-zero, no signal, last line of stderr names FRAGMENT.
+expect() {
+  local fragment=$1; shift
+  cases=$((cases + 1))
+  timeout 120 "$@" > out.log 2> err.log < /dev/null
+  local rc=$?
+  local last
+  last=$(tail -n 1 err.log)
+  if [ $rc -eq 0 ] || [ $rc -ge 124 ]; then
+    echo "FAIL (exit $rc): $*"; tail -n 3 err.log; failures=$((failures + 1))
+  elif [[ "$last" != *"$fragment"* ]]; then
+    echo "FAIL (message): $*"; echo "  expected '$fragment' in the last line: $last"; failures=$((failures + 1))
+  fi
+}
+
+# Run folders to refuse things in: a trained g2p run and a trained seq2seq run (a second each).
+"$bin/g2p" --out g2p_run --data "$sample" train --minutes 0.05 --hidden 16 --batch 8 --epochs 1 > /dev/null 2>&1 \
+  || { echo "setup: g2p train failed"; exit 1; }
+"$bin/seq2seq" train --run s2s_run --train "$reverse" --hidden 16 --embedding 8 --epochs 1 > /dev/null 2>&1 \
+  || { echo "setup: seq2seq train failed"; exit 1; }
+: > empty.txt
+head -c 4096 /dev/urandom | tr -d '\t' > random.bin  # no tab: no line is a pair
+mkdir -p adir
+printf 'no tab here\n\ttarget only\na\tb\tc\n' > malformed.tsv
+head -n 5 "$reverse" > five.tsv
+
+g2p() { expect "$1" "$bin/g2p" "${@:2}"; }
+G="--data $sample"
+# defect 8
+g2p "--minutes" --out n1 $G train --minutes 0
+g2p "--minutes" --out n1 $G train --minutes -1
+g2p "--minutes" --out n1 $G train --minutes nan
+g2p "--threads" --out n1 $G train --threads -1
+g2p "--epochs" --out n1 $G train --epochs 0
+g2p "--shard" --out n1 $G train --shard 0
+g2p "--beam" --out n1 $G train --beam 0
+g2p "--batch" --out n1 $G train --batch 0
+g2p "--lr" --out n1 $G train --lr nan
+g2p "--lr" --out n1 $G train --lr -3
+g2p "--hidden" --out n1 $G train --hidden 0
+g2p "--dropout" --out n1 $G train --dropout 1.5
+g2p "--cooldown" --out n1 $G train --cooldown 1
+g2p "--decay" --out n1 $G train --decay linear
+g2p "--teacher-forcing" --out n1 $G train --teacher-forcing linear:x
+g2p "--overwrite" --out n1 $G train --resume --overwrite
+g2p "--bogus" --out n1 $G train --bogus
+g2p "subcommand" --out n1
+[ -e n1 ] && { echo "FAIL: a refused g2p train created its run folder"; failures=$((failures + 1)); }
+# defect 1 and 2: the run folder
+g2p "not empty" --out g2p_run $G train --minutes 0.05 --hidden 16 --batch 8 --epochs 1
+g2p "hidden_dim" --out g2p_run $G train --resume --hidden 32
+g2p "no run to resume" --out n2 $G train --resume
+# defect 10 and 11: data
+g2p "not found" --out n3 --data missing.js train
+g2p "not a regular file" --out n3 --data adir train
+g2p "no dictionary entries" --out n3 --data empty.txt train
+g2p "no dictionary entries" --out n3 --data random.bin train
+g2p "no dictionary entries" --out g2p_run --data empty.txt evaluate
+g2p "no dictionary entries" --out g2p_run --data random.bin evaluate
+g2p "not a regular file" --out g2p_run --data adir evaluate
+g2p "run \`g2p train\` first" --out n4 $G evaluate
+g2p "--beam" --out g2p_run predict --beam 0 hello
+g2p "no words" --out g2p_run predict
+g2p "no such file" --out g2p_run predict --input missing.txt
+# defect 4 and 3, through the program
+cp g2p_run/letters.json letters.bak
+python3 - g2p_run/letters.json <<'PY'
+import json, sys
+p = sys.argv[1]; j = json.load(open(p)); s = j["symbols"]; s[4], s[5] = s[5], s[4]; json.dump(j, open(p, "w"))
+PY
+g2p "letters.json" --out g2p_run $G evaluate
+cp letters.bak g2p_run/letters.json
+cp g2p_run/config.json config.bak && : > g2p_run/config.json
+g2p "config.json" --out g2p_run $G evaluate
+cp config.bak g2p_run/config.json
+
+bn() { expect "$1" "$bin/bottleneck" "${@:2}"; }
+# defect 7
+bn "--batch" --batch 0
+bn "--hidden" --hidden 0
+bn "--hidden" --hidden 30
+bn "--lr" --lr nan
+bn "--threads" --threads -1
+bn "--train-size" --train-size 0
+bn "--test-size" --test-size 0
+bn "--seconds" --seconds -1
+bn "--seconds" --seconds 0
+bn "--task" --task sort
+bn "/proc/x" --out /proc/x --seconds 0.01 --train-size 10 --test-size 10
+
+s2s() { expect "$1" "$bin/seq2seq" "${@:2}"; }
+s2s "subcommand"
+s2s "--run" train --train "$reverse"
+s2s "--train" train --run n5 --train missing.tsv
+s2s "--train" train --run n5 --train adir
+s2s "no usable pairs" train --run n5 --train empty.txt
+s2s "no usable pairs" train --run n5 --train malformed.tsv
+s2s "too few" train --run n5 --train five.tsv
+s2s "--max-length" train --run n5 --train "$reverse" --max-length 0
+s2s "--minutes" train --run n5 --train "$reverse" --minutes 0
+s2s "--epochs" train --run n5 --train "$reverse" --epochs 0
+s2s "--batch" train --run n5 --train "$reverse" --batch 0
+s2s "--threads" train --run n5 --train "$reverse" --threads -1
+s2s "--lr" train --run n5 --train "$reverse" --lr inf
+s2s "--encoder" train --run n5 --train "$reverse" --encoder rnn
+s2s "--context" train --run n5 --train "$reverse" --context luong
+s2s "--heads" train --run n5 --train "$reverse" --hidden 30 --heads 4 --context multi_head
+s2s "--dev-every" train --run n5 --train "$reverse" --dev-every 1
+[ -e n5 ] && { echo "FAIL: a refused seq2seq train created its run folder"; failures=$((failures + 1)); }
+s2s "not empty" train --run s2s_run --train "$reverse" --hidden 16 --embedding 8 --epochs 1
+s2s "hidden_dim" train --run s2s_run --train "$reverse" --hidden 8 --embedding 8 --epochs 1 --resume
+s2s "source_vocab.json" train --run s2s_run --train five.tsv --dev "$reverse" --hidden 16 --embedding 8 --epochs 1 --resume
+s2s "no run to resume" train --run n6 --train "$reverse" --resume
+s2s "no usable pairs" evaluate --run s2s_run --data empty.txt
+s2s "no usable pairs" evaluate --run s2s_run --data random.bin
+s2s "--data" evaluate --run s2s_run --data adir
+s2s "--beam" evaluate --run s2s_run --data "$reverse" --beam 0
+s2s "no trained run" evaluate --run n7 --data "$reverse"
+s2s "no such file" translate --run s2s_run --input missing.txt
+s2s "not a regular file" translate --run s2s_run --input adir
+s2s "--heatmaps" translate --run s2s_run --heatmaps -1
+
+# Defect 11: the readers' reports reach the user: the first few with file and line, then a count per reason.
+reports() {  # FILE_FRAGMENT PROGRAM ARGS...: stderr shows line-numbered reports and the summary
+  local file=$1; shift
+  cases=$((cases + 1))
+  "$@" > rep.out 2> rep.err < /dev/null
+  if ! grep -qE "$file:[0-9]+: " rep.err || ! grep -qE "skipped [0-9]+ lines of .*$file \(" rep.err; then
+    echo "FAIL (reports not shown): $*"; cat rep.err; failures=$((failures + 1))
+  fi
+}
+reports cmudict_malformed.js "$bin/g2p" --out g2p_run --data "$src/tests/data/cmudict_malformed.js" evaluate
+reports malformed.tsv "$bin/seq2seq" train --run n8 --train malformed.tsv
+
+pm() { expect "$1" "$bin/plot_metrics" "${@:2}"; }
+printf '{"step": 1, "train_loss": 2}\n' > m.jsonl
+pm "expected the metrics file"
+pm "--x and --y" m.jsonl out.png
+pm "--width" m.jsonl out.png --x step --y train_loss --width abc
+pm "--width" m.jsonl out.png --x step --y train_loss --width 0
+pm "--height" m.jsonl out.png --x step --y train_loss --height 1e9
+pm "--ymin" m.jsonl out.png --x step --y train_loss --ymin nan
+pm "--ymin" m.jsonl out.png --x step --y train_loss --ymin 2 --ymax 1
+pm "missing.jsonl" missing.jsonl out.png --x step --y train_loss
+pm "adir" adir out.png --x step --y train_loss
+pm "unknown option --bogus" m.jsonl out.png --bogus
+
+echo "bad_invocations: $cases cases, $failures failed"
+[ $failures -eq 0 ]

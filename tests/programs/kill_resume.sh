@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The kill test (issue 13): SIGKILL a `seq2seq train` run at several seeded moments; each time the
+# folder must stay loadable (or refuse cleanly when no checkpoint was saved yet), and finishing it
+# with --resume (--overwrite when no last.ckpt was saved) must give bitwise the uninterrupted run:
+# the same checkpoints, byte for byte, and the same metrics records (timing fields aside).
+# Usage: kill_resume.sh BIN_DIR SOURCE_DIR WORK_DIR [SEED]
+set -uo pipefail
+bin=$1 src=$2 work=$3 seed=${4:-7}
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+data=$src/examples/seq2seq/data/reverse.tsv
+fail() { echo "kill_resume: $*" >&2; exit 1; }
+args=(--train "$data" --hidden 32 --embedding 16 --batch 32 --shard 16 --lr 5e-3 --epochs 40 --threads 2 --seed 3)
+strip() { python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    d = json.loads(line); d.pop("tokens_per_s", None); print(json.dumps(d, sort_keys=True))' "$1"; }
+
+start=$(date +%s.%N)
+"$bin/seq2seq" train --run whole "${args[@]}" > whole.log 2>&1 || { cat whole.log; fail "the uninterrupted run failed"; }
+duration=$(echo "$(date +%s.%N) - $start" | bc)
+echo "uninterrupted run: ${duration}s"
+
+# Seeded kill moments over the run's length (setup included: reading, folder, first steps).
+read -r -a moments <<< "$(awk -v s="$seed" -v d="$duration" 'BEGIN { srand(s); for (i = 0; i < 5; i++) printf "%.3f ", (0.05 + 0.9 * rand()) * d }')"
+round=0
+for moment in "${moments[@]}"; do
+  round=$((round + 1))
+  run=killed$round
+  "$bin/seq2seq" train --run "$run" "${args[@]}" > "$run.log" 2>&1 &
+  pid=$!
+  sleep "$moment"
+  kill -KILL $pid 2> /dev/null
+  wait $pid 2> /dev/null
+  state="no last.ckpt"
+  if [ -f "$run/checkpoints/last.ckpt" ]; then
+    state="last.ckpt"
+    # The folder loads: evaluate reads config, vocabularies and best.ckpt and checks their binding.
+    "$bin/seq2seq" evaluate --run "$run" --data "$data" > "$run.eval.log" 2>&1 || { cat "$run.eval.log"; fail "round $round: the killed folder does not load"; }
+    mode=--resume
+  else
+    mode=--overwrite
+    if [ -d "$run" ]; then  # what a kill before the first checkpoint left must be refused cleanly, not crash
+      "$bin/seq2seq" evaluate --run "$run" --data "$data" > "$run.eval.log" 2>&1
+      rc=$?
+      [ $rc -ne 0 ] && [ $rc -lt 128 ] || fail "round $round: evaluate of a folder without checkpoints: exit $rc"
+    fi
+  fi
+  echo "round $round: killed after ${moment}s ($state); finishing with $mode"
+  "$bin/seq2seq" train --run "$run" "${args[@]}" $mode >> "$run.log" 2>&1 || { tail "$run.log"; fail "round $round: $mode failed"; }
+  for f in checkpoints/best.ckpt checkpoints/last.ckpt config.json source_vocab.json target_vocab.json; do
+    cmp -s "whole/$f" "$run/$f" || fail "round $round: $f differs from the uninterrupted run's"
+  done
+  diff <(strip whole/metrics.jsonl) <(strip "$run/metrics.jsonl") > /dev/null || fail "round $round: metrics.jsonl differs from the uninterrupted run's"
+  leftovers=$(find "$run" -name '.*.tmp-*' | wc -l)
+  [ "$leftovers" -eq 0 ] || fail "round $round: temporary files left: $(find "$run" -name '.*.tmp-*')"
+done
+echo "kill_resume: ok (${#moments[@]} kills)"

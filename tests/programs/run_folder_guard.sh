@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Issue 13's run-folder defects 1-5, through the g2p program (the library's own tests are in
+# tests/seq2seq/test_run_folder.cpp). Each check failed with the g2p of before the run folder.
+# Usage: run_folder_guard.sh G2P SOURCE_DIR WORK_DIR
+set -uo pipefail
+g2p=$1 src=$2 work=$3
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+data=$src/tests/data/cmudict_sample.js
+failures=0
+fail() { echo "run_folder_guard: defect $1: $2"; failures=$((failures + 1)); }
+train() { "$g2p" --out run --data "$data" train --minutes 0.05 --hidden 16 --batch 8 "$@" > train.log 2>&1; }
+snapshot() { (cd run && find . -type f ! -name '*.png' | sort | xargs sha1sum); }
+train --epochs 2 || { cat train.log; echo "setup failed"; exit 1; }
+before=$(snapshot)
+: > empty.js
+
+# 1: a failed start writes nothing.
+"$g2p" --out run --data "$data" train --minutes 0.05 --hidden 32 --batch 8 --epochs 2 --resume > refused.log 2>&1
+[ "$before" = "$(snapshot)" ] || fail 1 "a refused train (--resume with another --hidden) changed the run folder"
+"$g2p" --out run --data "$data" train --minutes 0.05 --hidden 16 --batch 0 --dropout 0.5 --epochs 2 --resume > refused.log 2>&1
+[ "$before" = "$(snapshot)" ] || fail 1 "a refused train (--batch 0) changed the run folder"
+
+"$g2p" --out run --data "$work/empty.js" train --minutes 0.05 --hidden 16 --batch 8 --epochs 2 --resume > refused.log 2>&1
+[ "$before" = "$(snapshot)" ] || fail 1 "a refused train (empty data) changed the run folder"
+# 2: no silent replacement; --resume with nothing to resume is an error.
+train --epochs 2 && fail 2 "train into an existing run without --resume/--overwrite succeeded"
+[ "$before" = "$(snapshot)" ] || fail 2 "train without --resume changed the run folder"
+mkdir -p other && cp run/config.json run/letters.json run/phonemes.json other/
+"$g2p" --out other --data "$data" train --minutes 0.05 --hidden 16 --batch 8 --epochs 2 --resume > other.log 2>&1 \
+  && fail 2 "--resume without last.ckpt succeeded"
+# 3: a damaged config.json is refused naming the file.
+cp run/config.json config.bak && : > run/config.json
+"$g2p" --out run --data "$data" evaluate > eval.log 2>&1
+grep -q "config.json" eval.log || fail 3 "an empty config.json is not named: $(tail -n 1 eval.log)"
+cp config.bak run/config.json
+# 4: swapped letters are refused.
+cp run/letters.json letters.bak
+python3 - run/letters.json <<'PY'
+import json, sys
+p = sys.argv[1]; j = json.load(open(p)); s = j["symbols"]; s[4], s[5] = s[5], s[4]; json.dump(j, open(p, "w"))
+PY
+"$g2p" --out run --data "$data" evaluate > eval.log 2>&1 && fail 4 "swapped letters in letters.json were accepted"
+cp letters.bak run/letters.json
+# 5: leftover temporaries removed, no duplicate metrics records after a resume.
+: > run/checkpoints/.last.ckpt.tmp-AbC123
+echo '{"step": 999999, "train_loss": 1}' >> run/metrics.jsonl  # a record written after the last checkpoint
+train --epochs 3 --resume || { cat train.log; fail 5 "--resume failed"; }
+[ -e run/checkpoints/.last.ckpt.tmp-AbC123 ] && fail 5 "a leftover temporary checkpoint was not removed"
+python3 - run/metrics.jsonl <<'PY' || fail 5 "metrics.jsonl holds records after the checkpoint's step or twice"
+import json, sys
+steps = [json.loads(l)["step"] for l in open(sys.argv[1]) if "train_loss" in l]
+assert 999999 not in steps and steps == sorted(set(steps)), steps
+PY
+[ $failures -eq 0 ] && echo "run_folder_guard: ok"
+[ $failures -eq 0 ]

@@ -1,0 +1,352 @@
+// The run folder (issue 13, defects 1-5) and corpus BLEU.
+//   1. a start that fails validation writes nothing (config.json and vocabularies untouched)
+//   2. a fresh start into a non-empty folder is refused; --resume without last.ckpt is an error
+//   3. files are written atomically; a damaged config.json is refused naming the file
+//   4. the configuration and vocabularies are bound to the checkpoint: swapped or dropped symbols refused
+//   5. leftover temporary files are removed at start; resume cuts the metrics log back to the checkpoint
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "seqgrad/autodiff/backward.hpp"
+#include "seqgrad/nn/atomic_file.hpp"
+#include "seqgrad/nn/seq2seq/bleu.hpp"
+#include "seqgrad/nn/seq2seq/metrics_log.hpp"
+#include "seqgrad/nn/seq2seq/run_folder.hpp"
+#include "seqgrad/nn/seq2seq/trainer.hpp"
+#include "support/expect_error.hpp"
+#include "support/temp_path.hpp"
+
+using namespace seqgrad;
+using namespace seqgrad::nn::seq2seq;
+namespace fs = std::filesystem;
+using seqgrad::test_support::expect_error;
+
+namespace {
+
+std::string slurp(const fs::path& f) {
+  std::ifstream in(f, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+void spit(const fs::path& f, const std::string& text) { std::ofstream(f, std::ios::binary) << text; }
+
+fs::path fresh_dir(const std::string& name) {
+  const auto dir = seqgrad::test_support::temp_path("run_folder_" + name);
+  fs::remove_all(dir);
+  return dir;
+}
+
+const RunLayout kLayout{.source_vocab = "letters.json", .target_vocab = "phonemes.json"};
+
+// Reversing words of 2-4 letters out of "abcdef".
+struct Task {
+  RunSpec spec;
+  std::vector<Example> train, dev;
+};
+Task task(std::size_t hidden = 16) {
+  Task t;
+  const std::string letters = "abcdef";
+  Generator gen(5);
+  std::vector<Symbols> sources;
+  for (int i = 0; i < 60; ++i) {
+    Symbols s;
+    for (std::size_t k = 0, n = 2 + gen.below(3); k < n; ++k) s.emplace_back(1, letters[gen.below(6)]);
+    sources.push_back(s);
+  }
+  t.spec.source_vocab = t.spec.target_vocab = Vocabulary::build(sources);
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    Example e;
+    e.source = t.spec.source_vocab.encode(sources[i]);
+    e.target.assign(e.source.rbegin(), e.source.rend());
+    (i % 6 == 5 ? t.dev : t.train).push_back(e);
+  }
+  ModelConfig& c = t.spec.model;
+  c.src_vocab = c.tgt_vocab = t.spec.source_vocab.size();
+  c.embedding_dim = 8;
+  c.hidden_dim = hidden;
+  c.attention_dim = 8;
+  t.spec.settings = {{"tokens", "characters"}};
+  return t;
+}
+
+TrainerOptions options(const RunFolder& run, const RunSpec& spec) {
+  TrainerOptions o;
+  o.batch_size = 10;
+  o.shard_size = 5;
+  o.max_epochs = 2;
+  o.lr = 0.01;
+  o.reporter = nullptr;
+  o.seed = 3;
+  o.log_every_steps = 1;
+  o.checkpoint_dir = run.checkpoint_dir();
+  o.metrics_file = run.metrics_file();
+  o.checkpoint_metadata = run.binding(spec);
+  return o;
+}
+
+// A trained run in `dir` (2 epochs).
+RunFolder trained(const fs::path& dir, const Task& t) {
+  RunFolder run(dir, kLayout);
+  run.check_start(StartMode::fresh, t.spec);
+  run.start(StartMode::fresh, t.spec);
+  Generator gen(1);
+  Seq2Seq model(t.spec.model, gen);
+  Trainer(model, t.train, t.dev, options(run, t.spec)).run();
+  return run;
+}
+
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) files[fs::relative(e.path(), dir).string()] = slurp(e.path());
+  return files;
+}
+
+}  // namespace
+
+TEST(RunFolder, ATrainedRunLoadsWithItsSpec) {
+  const Task t = task();
+  const fs::path dir = fresh_dir("loads");
+  const RunFolder run = trained(dir, t);
+  for (const fs::path& f : {run.config_file(), run.source_vocab_file(), run.target_vocab_file(), run.best_checkpoint(),
+                            run.last_checkpoint(), run.metrics_file()})
+    EXPECT_TRUE(fs::is_regular_file(f)) << f;
+  const RunFolder::Loaded l = RunFolder(dir, kLayout).load_best();
+  EXPECT_EQ(model_config_to_json(l.spec.model), model_config_to_json(t.spec.model));
+  EXPECT_EQ(l.spec.source_vocab, t.spec.source_vocab);
+  EXPECT_EQ(l.spec.settings, t.spec.settings);
+  fs::remove_all(dir);
+}
+
+TEST(RunFolder, ModelConfigRoundTripsThroughJsonAndBadFieldsAreNamed) {
+  ModelConfig c;
+  c.src_vocab = 9;
+  c.tgt_vocab = 11;
+  c.encoder = EncoderKind::transformer;
+  c.context = ContextKind::multi_head;
+  c.dropout = 0.25;
+  c.decoder = DecoderCell::lstm;
+  EXPECT_EQ(model_config_to_json(model_config_from_json(model_config_to_json(c))), model_config_to_json(c));
+  std::string j = model_config_to_json(c);
+  expect_error<std::runtime_error>([&] { model_config_from_json(j.replace(j.find("\"hidden_dim\""), 12, "\"hidden_dimX\"")); },
+                                   {"hidden_dim", "missing"});
+  expect_error<std::runtime_error>([&] { model_config_from_json("[1]"); }, {"not a JSON object"});
+}
+
+// Defect 1: a start that fails (another --hidden on resume, a non-empty folder) writes nothing.
+TEST(RunFolder, Defect1_AFailedStartLeavesTheFolderUntouched) {
+  const Task t = task();
+  const fs::path dir = fresh_dir("defect1");
+  const RunFolder run = trained(dir, t);
+  const auto before = snapshot(dir);
+  const Task other = task(/*hidden=*/24);
+  expect_error<std::runtime_error>([&] { run.check_start(StartMode::resume, other.spec); }, {"config.json", "hidden_dim", "16", "24"});
+  expect_error<std::runtime_error>([&] { run.check_start(StartMode::fresh, t.spec); }, {dir.string(), "--overwrite"});
+  Task fewer = t;  // the data changed: another vocabulary
+  fewer.spec.source_vocab = Vocabulary::build({{"a", "b"}});
+  fewer.spec.model.src_vocab = fewer.spec.source_vocab.size();
+  expect_error<std::runtime_error>([&] { run.check_start(StartMode::resume, fewer.spec); }, {"letters.json"});
+  EXPECT_EQ(snapshot(dir), before);
+  fs::remove_all(dir);
+}
+
+// Defect 2: no silent replacement, no silent fresh start on --resume.
+TEST(RunFolder, Defect2_FreshStartIntoARunAndResumeWithoutCheckpointAreErrors) {
+  const Task t = task();
+  const fs::path dir = fresh_dir("defect2");
+  const RunFolder run = trained(dir, t);
+  expect_error<std::runtime_error>([&] { run.check_start(StartMode::fresh, t.spec); }, {"not empty", "--resume", "--overwrite"});
+  run.check_start(StartMode::resume, t.spec);  // fine: there is a last.ckpt
+  fs::remove(run.last_checkpoint());
+  expect_error<std::runtime_error>([&] { run.check_start(StartMode::resume, t.spec); }, {"nothing to resume", "last.ckpt"});
+  // The trainer itself refuses too.
+  Generator gen(1);
+  Seq2Seq model(t.spec.model, gen);
+  TrainerOptions o = options(run, t.spec);
+  o.resume = true;
+  expect_error<std::runtime_error>([&] { Trainer(model, t.train, t.dev, o).run(); }, {"nothing to resume", "last.ckpt"});
+  // --overwrite replaces the run's files and keeps what is not the run's.
+  spit(dir / "notes.txt", "mine");
+  run.check_start(StartMode::overwrite, t.spec);
+  run.start(StartMode::overwrite, t.spec);
+  EXPECT_FALSE(fs::exists(run.best_checkpoint()));
+  EXPECT_FALSE(fs::exists(run.metrics_file()));
+  EXPECT_EQ(slurp(dir / "notes.txt"), "mine");
+  fs::remove_all(dir);
+}
+
+// Defect 3: atomic writes, and a damaged config.json is refused naming the file.
+TEST(RunFolder, Defect3_FilesAreWrittenAtomicallyAndADamagedConfigIsNamed) {
+  const fs::path dir = fresh_dir("defect3");
+  fs::create_directories(dir);
+  const fs::path f = dir / "config.json";
+  nn::write_file_atomically(f, "old");
+  EXPECT_THROW(nn::write_file_atomically_with(f, [](const fs::path& tmp) {
+                 std::ofstream(tmp) << "half";
+                 throw std::runtime_error("killed while writing");
+               }),
+               std::runtime_error);
+  EXPECT_EQ(slurp(f), "old");  // the old content, not a prefix of the new
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);  // no temporary left
+  nn::write_file_atomically(f, "new");
+  EXPECT_EQ(slurp(f), "new");
+  fs::remove_all(dir);
+
+  const Task t = task();
+  const RunFolder run = trained(dir, t);
+  spit(run.config_file(), "");  // what a kill during a non-atomic write left
+  expect_error<std::runtime_error>([&] { run.load_best(); }, {"config.json", "empty"});
+  spit(run.config_file(), "{\"format\": ");
+  expect_error<std::runtime_error>([&] { run.load_best(); }, {"config.json", "not valid JSON"});
+  spit(run.source_vocab_file(), "[");
+  expect_error<std::runtime_error>([&] { RunFolder(dir, kLayout).read_spec(); }, {"config.json"});
+  fs::remove_all(dir);
+}
+
+// Defect 4: the vocabularies and the configuration are bound to the checkpoint.
+TEST(RunFolder, Defect4_SwappedOrDroppedSymbolsAndAnEditedConfigAreRefused) {
+  const Task t = task();
+  const fs::path dir = fresh_dir("defect4");
+  const RunFolder run = trained(dir, t);
+  const std::string letters = slurp(run.source_vocab_file()), config = slurp(run.config_file());
+
+  Symbols swapped = t.spec.source_vocab.symbols();
+  std::swap(swapped[4], swapped[5]);
+  spit(run.source_vocab_file(), Vocabulary::from_symbols(swapped).to_json());
+  expect_error<std::runtime_error>([&] { run.load_best(); }, {"letters.json", "does not match", "best.ckpt"});
+
+  Symbols dropped = t.spec.source_vocab.symbols();
+  dropped.pop_back();
+  spit(run.source_vocab_file(), Vocabulary::from_symbols(dropped).to_json());
+  expect_error<std::runtime_error>([&] { run.load_best(); }, {"letters.json"});
+  spit(run.source_vocab_file(), letters);
+  run.load_best();  // restored: loads again
+
+  std::string edited = config;
+  edited.replace(edited.find("\"dropout\": 0.0"), 14, "\"dropout\": 0.5");
+  spit(run.config_file(), edited);
+  expect_error<std::runtime_error>([&] { run.load_best(); }, {"config.json", "does not match"});
+  fs::remove_all(dir);
+}
+
+// Defect 5: leftover temporaries go at the next start; resume leaves no duplicate metrics records.
+TEST(RunFolder, Defect5_LeftoverTemporariesAreRemovedAndResumeCutsTheMetricsLog) {
+  const Task t = task();
+  const fs::path dir = fresh_dir("defect5");
+  RunFolder run(dir, kLayout);
+  run.check_start(StartMode::fresh, t.spec);
+  run.start(StartMode::fresh, t.spec);
+  Generator gen(1);
+  Seq2Seq model(t.spec.model, gen);
+  TrainerOptions o = options(run, t.spec);
+  o.max_steps = 3;  // an interruption after step 3 (last.ckpt at step 3)
+  Trainer(model, t.train, t.dev, o).run();
+  // What a kill after step 5 leaves: records of steps 4 and 5, half a line, a temporary checkpoint.
+  std::ofstream(run.metrics_file(), std::ios::app) << "{\"step\":4,\"train_loss\":1}\n{\"step\":5,\"train_loss\":1}\n{\"step\":6,\"tr";
+  spit(run.checkpoint_dir() / ".last.ckpt.tmp-AbC123", "partial");
+  spit(dir / ".config.json.tmp-x1Y2z3", "partial");
+
+  run.check_start(StartMode::resume, t.spec);
+  run.start(StartMode::resume, t.spec);
+  EXPECT_FALSE(fs::exists(run.checkpoint_dir() / ".last.ckpt.tmp-AbC123"));
+  EXPECT_FALSE(fs::exists(dir / ".config.json.tmp-x1Y2z3"));
+  o.max_steps = 0;
+  o.resume = true;
+  Trainer(model, t.train, t.dev, o).run();
+  const auto series = read_metrics_series(run.metrics_file(), "step", {"train_loss"});
+  const std::vector<double>& steps = series.at(0).x;
+  ASSERT_EQ(steps.size(), 10u);  // 50 examples in batches of 10, 2 epochs: each step logged once
+  for (std::size_t i = 0; i < steps.size(); ++i) EXPECT_EQ(steps[i], double(i + 1));
+  fs::remove_all(dir);
+}
+
+TEST(MetricsLog, TruncateKeepsRecordsUpToTheStep) {
+  const fs::path dir = fresh_dir("truncate");
+  fs::create_directories(dir);
+  const fs::path f = dir / "m.jsonl";
+  spit(f, "{\"step\":1}\n{\"step\":2,\"dev_loss\":1}\n{\"step\":3}\n{\"step\":2}\n");
+  EXPECT_EQ(truncate_metrics_log(f, "step", 2), 2u);
+  EXPECT_EQ(slurp(f), "{\"step\":1}\n{\"step\":2,\"dev_loss\":1}\n");
+  EXPECT_EQ(truncate_metrics_log(f, "step", 2), 0u);
+  fs::remove_all(dir);
+}
+
+TEST(AtomicFile, RecognisesOnlyItsTemporaries) {
+  EXPECT_TRUE(nn::is_atomic_temporary(".last.ckpt.tmp-AbC123"));
+  EXPECT_FALSE(nn::is_atomic_temporary("last.ckpt"));
+  EXPECT_FALSE(nn::is_atomic_temporary(".last.ckpt.tmp-"));
+  EXPECT_FALSE(nn::is_atomic_temporary("notes.tmp-AbC123"));
+}
+
+TEST(Bleu, MatchesAHandComputedCorpusScore) {
+  // Output 1 "a b c d e" against "a b c d f": n-gram matches 4/5, 3/4, 2/3, 1/2.
+  // Output 2 "a b c" against {"a b c x", "a b"}: 3/3, 2/2, 1/1, 0/0; closest length: 4 and 2 tie, the shorter (2).
+  // p = 7/8, 5/6, 3/4, 1/2; c = 8 > r = 5 + 2, so no brevity penalty.
+  const TokenId a = 4, b = 5, c = 6, d = 7, e = 8, f = 9, x = 10;
+  const BleuScore s = corpus_bleu({{a, b, c, d, e}, {a, b, c}}, {{{a, b, c, d, f}}, {{a, b, c, x}, {a, b}}});
+  ASSERT_EQ(s.precisions.size(), 4u);
+  EXPECT_DOUBLE_EQ(s.precisions[0], 7.0 / 8);
+  EXPECT_DOUBLE_EQ(s.precisions[1], 5.0 / 6);
+  EXPECT_DOUBLE_EQ(s.precisions[2], 3.0 / 4);
+  EXPECT_DOUBLE_EQ(s.precisions[3], 1.0 / 2);
+  EXPECT_EQ(s.reference_length, 7u);
+  EXPECT_DOUBLE_EQ(s.brevity_penalty, 1.0);
+  EXPECT_NEAR(s.bleu, std::pow(105.0 / 384.0, 0.25), 1e-12);  // 0.72313...
+  EXPECT_NEAR(s.bleu, 0.7231, 1e-4);
+}
+
+TEST(Bleu, BrevityPenaltyClippingAndZeroCases) {
+  // "a b" against "a b c d": p1 = p2 = 1, c = 2 < r = 4: BP = exp(1 - 4/2).
+  const BleuScore s = corpus_bleu({{4, 5}}, {{{4, 5, 6, 7}}}, 2);
+  EXPECT_DOUBLE_EQ(s.brevity_penalty, std::exp(-1.0));
+  EXPECT_DOUBLE_EQ(s.bleu, std::exp(-1.0));
+  // "a a a a" against "a b": the unigram "a" counts once only.
+  EXPECT_DOUBLE_EQ(corpus_bleu({{4, 4, 4, 4}}, {{{4, 5}}}, 1).precisions[0], 0.25);
+  EXPECT_EQ(corpus_bleu({{4, 5, 6}}, {{{7, 8, 9}}}).bleu, 0.0);
+  EXPECT_EQ(corpus_bleu({{}}, {{{4}}}).bleu, 0.0);
+  EXPECT_THROW(corpus_bleu({{4}}, {}), std::invalid_argument);
+  EXPECT_THROW(corpus_bleu({{4}}, {{}}), std::invalid_argument);
+}
+
+// Defect 6's neighbours at the run folder's level (the checkpoint reader's own hardening is nn's):
+// a checkpoint path that is a directory, NaN weights in a checksum-valid checkpoint, and trainer
+// metadata that is not a number are refused with messages naming the file and the field.
+TEST(RunFolder, Defect6_DirectoryCheckpointNanWeightsAndNonNumericMetadataAreRefused) {
+  const Task t = task();
+  const fs::path dir = fresh_dir("defect6");
+  const RunFolder run = trained(dir, t);
+  fs::create_directories(dir / "adir");
+  expect_error<std::runtime_error>([&] { run.load(dir / "adir"); }, {"adir", "not a regular file"});
+
+  RunFolder::Loaded l = run.load_best();
+  const auto params = l.model->named_parameters();
+  std::vector<double> values = params.front().second.to_vector();
+  values[0] = std::nan("");
+  {
+    NoGradGuard no_grad;
+    Tensor p = params.front().second;
+    p.copy_from_(Tensor::from(values, p.shape(), p.dtype()));
+  }
+  // nn's checkpoints refuse non-finite weights when saving (and loading); RunFolder::load checks again.
+  expect_error<std::runtime_error>([&] { nn::save_checkpoint(dir / "nan.ckpt", *l.model, nullptr, run.binding(t.spec)); },
+                                   {"nan.ckpt", params.front().first, "NaN"});
+  EXPECT_FALSE(fs::exists(dir / "nan.ckpt"));
+
+  Generator gen(1);
+  Seq2Seq model(t.spec.model, gen);
+  nn::Adam adam(model.named_parameters(), {.lr = 0.01});
+  nn::CheckpointMetadata metadata = run.binding(t.spec);
+  metadata.merge(nn::CheckpointMetadata{{"trainer.step", "12abc"}, {"trainer.epoch", "0"}, {"trainer.position", "0"},
+                                        {"trainer.best_score", "inf"}, {"trainer.best_loss", "inf"},
+                                        {"trainer.validations_without_improvement", "0"}, {"trainer.seed", "3"}});
+  nn::save_checkpoint(run.last_checkpoint(), model, &adam, metadata);
+  TrainerOptions o = options(run, t.spec);
+  o.resume = true;
+  expect_error<std::runtime_error>([&] { Trainer(model, t.train, t.dev, o).run(); }, {"last.ckpt", "trainer.step", "12abc"});
+  fs::remove_all(dir);
+}
