@@ -128,20 +128,16 @@ ReadResult read_cmudict(std::istream& in, const CmuDictOptions& options, const s
       report(error);
       continue;
     }
-    if (base.size() > options.max_word_letters) {
-      report("a word of " + std::to_string(base.size()) + " letters, more than the maximum " +
-             std::to_string(options.max_word_letters));
-      continue;
-    }
+    const auto over = [&](std::size_t n, std::size_t max, const char* what, const char* units) {
+      if (n > max) report(std::string(what) + std::to_string(n) + units + ", more than the maximum " + std::to_string(max));
+      return n > max;
+    };
+    if (over(base.size(), options.max_word_letters, "a word of ", " letters")) continue;
     if (auto error = parse_pronunciation(line.pronunciation, options.keep_stress, phonemes); !error.empty()) {
       report(error);
       continue;
     }
-    if (phonemes.size() > options.max_phonemes) {
-      report("a pronunciation of " + std::to_string(phonemes.size()) + " phonemes, more than the maximum " +
-             std::to_string(options.max_phonemes));
-      continue;
-    }
+    if (over(phonemes.size(), options.max_phonemes, "a pronunciation of ", " phonemes")) continue;
     auto [it, inserted] = entry_of_word.try_emplace(std::string(base), result.entries.size());
     if (inserted) {
       result.entries.push_back({std::string(base), result.lines, {}, {}});

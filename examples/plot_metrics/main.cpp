@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "recipe.hpp"
 #include "seqgrad/nn/seq2seq/metrics_log.hpp"
 #include "seqgrad/pictures/plot.hpp"
 
@@ -42,16 +43,9 @@ std::vector<std::string> split_commas(const std::string& s) {
 }
 
 double number(const std::string& flag, const std::string& text) {
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size() || !std::isfinite(v))
-    throw std::invalid_argument(flag + " needs a finite number, got '" + text + "'");
-  return v;
+  const std::optional<double> v = recipe::finite_number(text);
+  if (!v) throw std::invalid_argument(flag + " needs a finite number, got '" + text + "'");
+  return *v;
 }
 
 int pixels(const std::string& flag, const std::string& text) {

@@ -24,19 +24,26 @@ std::string number_text(double v) {
 
 }  // namespace
 
+std::optional<double> finite_number(const std::string& text) {
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (used == 0 || used != text.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
 // CLI11's own checks let NaN through.
 CLI::Validator real_in(double lo, double hi, bool lo_open) {
   const std::string range = std::string(lo_open ? "(" : "[") + number_text(lo) + ", " + number_text(hi) + "]";
   return CLI::Validator(
       [=](std::string& s) -> std::string {
-        std::size_t used = 0;
-        double v = 0;
-        try {
-          v = std::stod(s, &used);
-        } catch (const std::exception&) {
-          used = 0;
-        }
-        if (used == 0 || used != s.size() || !std::isfinite(v)) return "'" + s + "' is not a finite number";
+        const std::optional<double> parsed = finite_number(s);
+        if (!parsed) return "'" + s + "' is not a finite number";
+        const double v = *parsed;
         if (v < lo || v > hi || (lo_open && v == lo)) return s + " is outside " + range;
         return "";
       },

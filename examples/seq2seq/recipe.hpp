@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,8 @@ struct TrainFlags {
 
 // Validators that, unlike CLI11's own, refuse NaN and "-1" for unsigned options; they state their
 // range in --help.
+// The whole of `text` as a finite number (no NaN, no infinity, nothing after it); nullopt otherwise.
+std::optional<double> finite_number(const std::string& text);
 CLI::Validator real_in(double lo, double hi, bool lo_open = false);  // a finite number in [lo, hi] ((lo, hi] when lo_open)
 CLI::Validator whole_in(std::uint64_t lo, std::uint64_t hi);         // digits only, in [lo, hi]
 

@@ -23,6 +23,12 @@
 
 namespace seqgrad::fuzz {
 
+// A vocabulary a reader accepted must come back equal through both of its file formats.
+template <class Vocabulary>
+void expect_round_trips(const Vocabulary& v) {
+  if (!(Vocabulary::from_text(v.to_text()) == v) || !(Vocabulary::from_json(v.to_json()) == v)) std::abort();
+}
+
 inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }

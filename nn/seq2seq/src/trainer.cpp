@@ -37,13 +37,9 @@ std::string exact(double v) {  // round-trips through a checkpoint's text metada
 }  // namespace
 
 const char* to_string(StopReason reason) {
-  switch (reason) {
-    case StopReason::max_epochs: return "max_epochs";
-    case StopReason::max_steps: return "max_steps";
-    case StopReason::time_budget: return "time_budget";
-    case StopReason::early_stopping: return "early_stopping";
-  }
-  return "?";
+  static constexpr const char* kNames[] = {"max_epochs", "max_steps", "time_budget", "early_stopping"};  // enum order
+  const auto i = static_cast<std::size_t>(reason);
+  return i < std::size(kNames) ? kNames[i] : "?";
 }
 
 Evaluation evaluate(Seq2Seq& model, const std::vector<Example>& examples, std::size_t batch_size,
