@@ -104,6 +104,23 @@ class Checkpoint : public ::testing::Test {
     nn::save_checkpoint(file, m, &opt, {{"epoch", "3"}, {"rng", "12345"}});
   }
 
+  // `parts` with metadata `key` set to `value` (checksum made right again), written to `bad`, must be
+  // refused with `expected`.
+  void expect_metadata_refused(test_support::SafetensorsParts parts, const std::string& key, const std::string& value,
+                               const fs::path& bad, const std::string& expected) {
+    parts.header["__metadata__"][key] = value;
+    write_all(bad, join_safetensors(resealed(parts)));
+    expect_refused(bad, expected);
+  }
+
+  // The bytes of a trained model's checkpoint (saved to `file`), for the tests that damage them.
+  std::string trained_checkpoint_bytes() {
+    Tiny m(1);
+    nn::Adam opt(m.named_parameters());
+    save_trained(m, opt);
+    return read_all(file);
+  }
+
   // Loading `bad` into a fresh model/optimizer throws a runtime_error that names the file and
   // contains `expected`, and changes nothing.
   void expect_refused(const fs::path& bad, const std::string& expected) {
@@ -167,10 +184,7 @@ TEST_F(Checkpoint, ModelOnlyAndSGDState) {
 }
 
 TEST_F(Checkpoint, TruncatedFilesAreRefused) {
-  Tiny m(1);
-  nn::Adam opt(m.named_parameters());
-  save_trained(m, opt);
-  const std::string good = read_all(file);
+  const std::string good = trained_checkpoint_bytes();
   std::uint64_t header_bytes = 0;
   std::memcpy(&header_bytes, good.data(), 8);
   const fs::path bad = dir / "truncated.ckpt";
@@ -184,10 +198,7 @@ TEST_F(Checkpoint, TruncatedFilesAreRefused) {
 }
 
 TEST_F(Checkpoint, CorruptedBytesAreRefused) {
-  Tiny m(1);
-  nn::Adam opt(m.named_parameters());
-  save_trained(m, opt);
-  const std::string good = read_all(file);
+  const std::string good = trained_checkpoint_bytes();
   const fs::path bad = dir / "corrupt.ckpt";
   // Bytes of parameters and of optimizer state, the first and the last byte of the data.
   for (std::size_t at : {data_position(good, "proj.weight") + 2, data_position(good, "optimizer.exp_avg_sq.embed.weight"),
@@ -244,15 +255,9 @@ TEST_F(Checkpoint, FormatVersionsOtherThanThisOneAreRefused) {
   EXPECT_EQ(parts.header["__metadata__"]["seqgrad.checkpoint_version"], std::to_string(nn::kCheckpointFormatVersion));
   const fs::path bad = dir / "version.ckpt";
   const std::string newer = std::to_string(nn::kCheckpointFormatVersion + 1);
-  parts.header["__metadata__"]["seqgrad.checkpoint_version"] = newer;
-  write_all(bad, join_safetensors(resealed(parts)));
-  expect_refused(bad, "checkpoint format version " + newer + " is newer than this build reads");
-  parts.header["__metadata__"]["seqgrad.checkpoint_version"] = "1";
-  write_all(bad, join_safetensors(resealed(parts)));
-  expect_refused(bad, "checkpoint format version 1 is no longer read");
-  parts.header["__metadata__"]["seqgrad.checkpoint_version"] = "two";
-  write_all(bad, join_safetensors(resealed(parts)));
-  expect_refused(bad, "seqgrad.checkpoint_version 'two' is not a version number");
+  expect_metadata_refused(parts, "seqgrad.checkpoint_version", newer, bad, "checkpoint format version " + newer + " is newer than this build reads");
+  expect_metadata_refused(parts, "seqgrad.checkpoint_version", "1", bad, "checkpoint format version 1 is no longer read");
+  expect_metadata_refused(parts, "seqgrad.checkpoint_version", "two", bad, "seqgrad.checkpoint_version 'two' is not a version number");
 
   // A weights file is not a checkpoint.
   nn::save_weights(bad, m);
@@ -286,12 +291,8 @@ TEST_F(Checkpoint, BadValuesInAChecksumValidFileAreRefused) {
   expect_refused(bad, "optimizer state 'optimizer.step.proj.bias' holds a negative step count");
 
   parts = split_safetensors(good);
-  parts.header["__metadata__"]["seqgrad.step_count"] = "2x";
-  write_all(bad, join_safetensors(resealed(parts)));
-  expect_refused(bad, "seqgrad.step_count '2x' is not an integer");
-  parts.header["__metadata__"]["seqgrad.step_count"] = "-3";
-  write_all(bad, join_safetensors(resealed(parts)));
-  expect_refused(bad, "negative step count -3");
+  expect_metadata_refused(parts, "seqgrad.step_count", "2x", bad, "seqgrad.step_count '2x' is not an integer");
+  expect_metadata_refused(parts, "seqgrad.step_count", "-3", bad, "negative step count -3");
 
   // Without NaN, the same edits load (the refusals above are the values', not the resealing's).
   write_all(bad, join_safetensors(resealed(split_safetensors(good))));
