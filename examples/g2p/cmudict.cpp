@@ -76,7 +76,7 @@ std::string parse_word(std::string_view w, std::string_view& base, int& variant)
   if (base.empty()) return "empty word";
   for (char c : base)
     if (!is_letter(c) && c != '\'')
-      return "the word '" + std::string(base) + "' has characters other than letters and apostrophes";
+      return "a word with characters other than letters and apostrophes";  // the line, shown beside it, names the word
   return "";
 }
 
