@@ -71,23 +71,29 @@ void write_file_atomically_with(const fs::path& file, const std::function<void(c
   tmp.commit(file);
 }
 
-void write_file_atomically(const fs::path& file, std::string_view bytes) {
+void write_file_atomically(const fs::path& file, const std::vector<std::span<const std::byte>>& pieces) {
   write_file_atomically_with(file, [&](const fs::path& temporary) {
     const int fd = ::open(temporary.c_str(), O_WRONLY | O_TRUNC);
     if (fd < 0) throw std::runtime_error("cannot write " + file.string() + ": " + reason());
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        const std::string why = reason();
-        ::close(fd);
-        throw std::runtime_error("cannot write " + file.string() + ": " + why);
+    for (const auto& piece : pieces) {
+      std::size_t done = 0;
+      while (done < piece.size()) {
+        const ssize_t n = ::write(fd, piece.data() + done, piece.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          const std::string why = reason();
+          ::close(fd);
+          throw std::runtime_error("cannot write " + file.string() + ": " + why);
+        }
+        done += static_cast<std::size_t>(n);
       }
-      done += static_cast<std::size_t>(n);
     }
     if (::close(fd) != 0) throw std::runtime_error("cannot write " + file.string() + ": " + reason());
   });
+}
+
+void write_file_atomically(const fs::path& file, std::string_view bytes) {
+  write_file_atomically(file, {std::as_bytes(std::span(bytes.data(), bytes.size()))});
 }
 
 bool is_atomic_temporary(const fs::path& name) {

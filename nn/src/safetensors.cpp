@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "safetensors_internal.hpp"
+#include "seqgrad/nn/atomic_file.hpp"
 
 namespace seqgrad::nn::safetensors {
 
@@ -309,75 +310,15 @@ std::string header(const std::vector<Entry>& entries, const Metadata& metadata, 
   return text;
 }
 
-namespace {
-
-void write_all(int fd, const void* data, std::size_t n) {
-  const auto* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) throw bad(system_error("write failed"));
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-}
-
-// A temporary file beside the target that is removed unless committed (renamed over the target).
-class TempFile {
- public:
-  explicit TempFile(const fs::path& target) {
-    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-    std::string name = target.filename().string();
-    name.insert(name.begin(), '.');  // hidden; (not "." + name: g++ 12 warns falsely about that)
-    name += ".tmp-XXXXXX";
-    path_ = (dir / name).string();
-    fd_ = ::mkstemp(path_.data());
-    if (fd_ < 0) throw bad(system_error("cannot create a temporary file in " + dir.string()));
-    ::fchmod(fd_, 0644);  // mkstemp makes it 0600; a weights file is an ordinary file
-  }
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(path_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  int fd() const { return fd_; }
-
-  // fsync, close, rename over target, fsync the directory so the rename itself is durable.
-  void commit(const fs::path& target) {
-    if (::fsync(fd_) != 0) throw bad(system_error("fsync failed"));
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) throw bad(system_error("close failed"));
-    if (::rename(path_.c_str(), target.c_str()) != 0) throw bad(system_error("cannot rename " + path_ + " over it"));
-    committed_ = true;
-    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-    const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd >= 0) {
-      ::fsync(dir_fd);  // best effort: the new file is in place whether or not this succeeds
-      ::close(dir_fd);
-    }
-  }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
-
-}  // namespace
-
 void write_file(const fs::path& file, const std::string& header, const std::vector<std::span<const std::byte>>& data) {
-  TempFile tmp(file);
   // The length and the header go out in one buffer; tensor data straight from the tensors.
   std::string head(8, '\0');
   const std::uint64_t n = header.size();
   std::memcpy(head.data(), &n, 8);
   head += header;
-  write_all(tmp.fd(), head.data(), head.size());
-  for (const auto& d : data) write_all(tmp.fd(), d.data(), d.size());
-  tmp.commit(file);
+  std::vector<std::span<const std::byte>> pieces{std::as_bytes(std::span(head.data(), head.size()))};
+  pieces.insert(pieces.end(), data.begin(), data.end());
+  write_file_atomically(file, pieces);
 }
 
 }  // namespace detail

@@ -9,13 +9,17 @@
 // and renaming the temporary file leaves it behind: remove_atomic_temporaries() clears such
 // leftovers (a run folder does it at every start).
 #include <filesystem>
+#include <cstddef>
 #include <functional>
+#include <span>
 #include <string_view>
 #include <vector>
 
 namespace seqgrad::nn {
 
 void write_file_atomically(const std::filesystem::path& file, std::string_view bytes);
+// The pieces one after the other, written from where they are (no copy into one buffer).
+void write_file_atomically(const std::filesystem::path& file, const std::vector<std::span<const std::byte>>& pieces);
 
 // For writers that want a path rather than bytes (an image encoder, say): `write` writes the whole
 // file at the temporary path it is given; then the same fsync, rename and directory fsync.
