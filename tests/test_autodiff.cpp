@@ -110,6 +110,87 @@ TEST(AnomalyMode, ChecksGradientsInBackward) {
   }
 }
 
+// A weight used by many thin products (one row each, as an RNN's at batch 1) gets its gradient terms
+// summed in one product at the end of the walk (GradInputs::accumulate_product); the result must be
+// the exact sum, also mixed with a thick use that is added at once.
+namespace {
+struct ThinUses {
+  static constexpr std::size_t steps = 12, out = 3, in = 4;
+  std::vector<Tensor> xs, cs;  // inputs [1, in] and the loss's constant weights [1, out] per use
+  ThinUses() {
+    Generator gen(7);
+    for (std::size_t t = 0; t < steps; ++t) {
+      xs.push_back(rand_uniform({1, in}, -1, 1, DType::f64, gen));
+      cs.push_back(rand_uniform({1, out}, -1, 1, DType::f64, gen));
+    }
+  }
+  // loss = sum_t sum(linear(x_t, w) * c_t), so dL/dw = sum_t c_t^T x_t (scaled by `scale`)
+  Tensor loss(const Tensor& w) const {
+    Tensor total = Tensor::zeros({}, DType::f64);
+    for (std::size_t t = 0; t < steps; ++t) total = total + sum(linear(xs[t], w) * cs[t]);
+    return total;
+  }
+  std::vector<double> expected_grad(double scale) const {
+    std::vector<double> g(out * in, 0.0);
+    for (std::size_t t = 0; t < steps; ++t) {
+      const auto x = xs[t].to_vector(), c = cs[t].to_vector();
+      for (std::size_t i = 0; i < out; ++i)
+        for (std::size_t j = 0; j < in; ++j) g[i * in + j] += scale * c[i] * x[j];
+    }
+    return g;
+  }
+};
+
+void expect_all_near(const std::vector<double>& got, const std::vector<double>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t k = 0; k < got.size(); ++k) EXPECT_NEAR(got[k], want[k], 1e-12) << "element " << k;
+}
+}  // namespace
+
+TEST(DeferredWeightGradients, ThinUsesOfALeafSumToTheExactGradient) {
+  const ThinUses uses;
+  Generator gen(3);
+  Tensor w = rand_uniform({ThinUses::out, ThinUses::in}, -1, 1, DType::f64, gen).requires_grad_();
+  Tensor thick_x = rand_uniform({40, ThinUses::in}, -1, 1, DType::f64, gen);  // 40 rows: added at once
+  backward(uses.loss(w) + sum(linear(thick_x, w)));
+  std::vector<double> want = uses.expected_grad(1.0);
+  const auto xs = thick_x.to_vector();
+  for (std::size_t r = 0; r < 40; ++r)
+    for (std::size_t i = 0; i < ThinUses::out; ++i)
+      for (std::size_t j = 0; j < ThinUses::in; ++j) want[i * ThinUses::in + j] += xs[r * ThinUses::in + j];
+  expect_all_near(w.grad().to_vector(), want);
+  // The same leaf through matmul (x w^T with the transpose flag), into a gradient that already holds a value.
+  Tensor total = Tensor::zeros({}, DType::f64);
+  for (std::size_t t = 0; t < ThinUses::steps; ++t) total = total + sum(matmul(uses.xs[t], w, false, true) * uses.cs[t]);
+  backward(total);
+  std::vector<double> twice = want;
+  const std::vector<double> once_more = uses.expected_grad(1.0);
+  for (std::size_t k = 0; k < twice.size(); ++k) twice[k] += once_more[k];
+  expect_all_near(w.grad().to_vector(), twice);
+}
+
+TEST(DeferredWeightGradients, AComputedWeightGetsItsWholeGradientBeforeItsOwnBackward) {
+  // v = 2 w is not a leaf: its node must see every use's term before it passes the gradient on to w.
+  const ThinUses uses;
+  Generator gen(5);
+  Tensor w = rand_uniform({ThinUses::out, ThinUses::in}, -1, 1, DType::f64, gen).requires_grad_();
+  backward(uses.loss(w * 2.0));
+  expect_all_near(w.grad().to_vector(), uses.expected_grad(2.0));
+}
+
+TEST(DeferredWeightGradients, AnomalyModeChecksTheSummedGradient) {
+  // Finite forward (x w^T = 1), but dL/dw = c^T x = 1e400 overflows: found when the held terms are summed.
+  Tensor w = Tensor::from({1e-200}, {1, 1}, DType::f64).requires_grad_();
+  Tensor x = Tensor::from({1e200}, {1, 1}, DType::f64), c = Tensor::from({1e200}, {1, 1}, DType::f64);
+  AnomalyModeGuard on;
+  try {
+    backward(sum(linear(x, w) * c));
+    FAIL() << "the infinite weight gradient must be reported";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("backward of linear"), std::string::npos) << e.what();
+  }
+}
+
 TEST(GraphExport, DotNamesOpsLeavesAndShapes) {
   Tensor w = leaf({1, 2, 3, 4, 5, 6}, {3, 2});
   w.set_name("weight");

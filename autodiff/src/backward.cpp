@@ -1,6 +1,7 @@
 #include "seqgrad/autodiff/backward.hpp"
 
 #include <atomic>
+#include <string>
 #include <vector>
 
 #include "seqgrad/graph/context.hpp"
@@ -64,6 +65,7 @@ void backward(const Tensor& root, const Tensor& upstream, BackwardOptions option
 
   // A node runs once every node that feeds it has run (pending reaches 0); a stack of ready nodes
   // gives a valid reverse topological order without sorting.
+  DeferredProducts deferred;  // weights' per-use gradient terms, summed once the walk is over
   std::vector<Node*> ready{root_node};
   while (!ready.empty()) {
     Node* n = ready.back();
@@ -74,7 +76,7 @@ void backward(const Tensor& root, const Tensor& upstream, BackwardOptions option
                                "first backward to run backward through it again");
     Tensor grad_out = std::move(n->grad);
     n->grad = Tensor();
-    GradInputs gi(n->next, options.grad_sinks);
+    GradInputs gi(n->next, options.grad_sinks, &deferred);
     if (grad_out.defined()) {  // undefined when no path carried a gradient here
       n->backward(grad_out, gi);
       if (anomaly)
@@ -87,6 +89,12 @@ void backward(const Tensor& root, const Tensor& upstream, BackwardOptions option
       if (--next->pending == 0) ready.push_back(next.get());
     }
   }
+  if (anomaly)
+    deferred.run([](const char* op, const Tensor& dest) {
+      check_finite(std::string("backward of ") + op + " (a weight's gradient summed over its uses)", {}, dest);
+    });
+  else
+    deferred.run();
 }
 
 NoGradGuard::NoGradGuard() : previous_(graph_context().grad_enabled) { graph_context().grad_enabled = false; }

@@ -1,6 +1,7 @@
 #include "seqgrad/graph/node.hpp"
 
 #include <cmath>
+#include <stdexcept>
 
 #include "recycling.hpp"
 #include "seqgrad/graph/context.hpp"
@@ -50,6 +51,35 @@ void GradInputs::accumulate(std::size_t i, const Tensor& g) {
       kernels::sum_to_shape_add(g.data<T>(), g.shape(), buf.data<T>(), buf.shape());
     }
   });
+}
+
+void GradInputs::accumulate_product(std::size_t i, ProductTerm term, ProductKernel kernel) {
+  Tensor& dest = buffer(i);
+  if (deferred_ && next_[i]->leaf_accumulator) return deferred_->add(dest, std::move(term), kernel);
+  kernel.add(dest, {std::move(term)});
+}
+
+void DeferredProducts::add(Tensor& dest, ProductTerm term, ProductKernel kernel) {
+  // A handful of weights per walk: a linear search beats hashing.
+  for (Sum& s : sums_)
+    if (s.dest == &dest) {
+      if (s.kernel.add != kernel.add || s.terms.front().a_cols != term.a_cols || s.terms.front().b_cols != term.b_cols)
+        throw std::logic_error("backward: weight-gradient terms of one leaf disagree in kind or shape");
+      s.terms.push_back(std::move(term));
+      return;
+    }
+  sums_.push_back({&dest, kernel, {}});
+  sums_.back().terms.reserve(32);  // a sequence's worth of time steps without regrowing
+  sums_.back().terms.push_back(std::move(term));
+}
+
+void DeferredProducts::run(const std::function<void(const char* op, const Tensor& dest)>& check) {
+  std::vector<Sum> sums = std::move(sums_);
+  sums_.clear();
+  for (Sum& s : sums) {
+    s.kernel.add(*s.dest, s.terms);
+    if (check) check(s.kernel.op, *s.dest);
+  }
 }
 
 void check_finite(const std::string& op, const std::vector<Tensor>& inputs, const Tensor& out) {

@@ -44,11 +44,44 @@ struct Node {
   int pending = 0;
 };
 
+// One term dest += a^T b of a weight's gradient: a holds `rows` rows of a_cols values, b `rows` rows of
+// b_cols values (for y = x W^T: a = dy, b = x; dest [a_cols, b_cols]).
+struct ProductTerm {
+  Tensor a, b;
+  std::size_t rows, a_cols, b_cols;
+};
+// Adds the sum of the terms (all with one a_cols and b_cols) to dest: the op that made them knows how.
+struct ProductKernel {
+  const char* op;  // named in errors
+  void (*add)(Tensor& dest, const std::vector<ProductTerm>& terms);
+};
+
+// Weight-gradient terms held back until the end of a backward walk. A weight that many ops share (a
+// recurrent cell's, used once per time step) gets one thin product per use; at batch 1 each is an outer
+// product that reads and writes all of dW for a few flops. Summed as one product over every use's rows,
+// they run at matrix-product speed. A leaf's gradient is read only after the walk, so waiting is safe;
+// the terms of each leaf are added in the order they arrived, so results do not depend on threads.
+class DeferredProducts {
+ public:
+  void add(Tensor& dest, ProductTerm term, ProductKernel kernel);
+  // Runs every held sum (first-come order) and forgets them; calls check(op, dest) after each one.
+  void run(const std::function<void(const char* op, const Tensor& dest)>& check = nullptr);
+
+ private:
+  struct Sum {
+    Tensor* dest;
+    ProductKernel kernel;
+    std::vector<ProductTerm> terms;
+  };
+  std::vector<Sum> sums_;
+};
+
 // The inputs' gradient buffers handed to a BackwardFn.
 class GradInputs {
  public:
-  explicit GradInputs(const std::vector<std::shared_ptr<Node>>& next, const GradSinks* sinks = nullptr)
-      : next_(next), sinks_(sinks) {}
+  explicit GradInputs(const std::vector<std::shared_ptr<Node>>& next, const GradSinks* sinks = nullptr,
+                      DeferredProducts* deferred = nullptr)
+      : next_(next), sinks_(sinks), deferred_(deferred) {}
   std::size_t size() const { return next_.size(); }
   bool needs(std::size_t i) const { return next_[i] != nullptr; }
   // The buffer input i's gradient accumulates into, zero-filled on first use. For a leaf this is its
@@ -57,10 +90,15 @@ class GradInputs {
   Tensor& buffer(std::size_t i);
   // buffer(i) += g, with g's broadcast dimensions summed back to input i's shape.
   void accumulate(std::size_t i, const Tensor& g);
+  // buffer(i) += term.a^T term.b through kernel: for a leaf (a weight), held back and summed with the
+  // leaf's other terms in one product at the end of the walk; for anything else, at once. The term
+  // keeps a and b alive until then; neither may change before the walk ends.
+  void accumulate_product(std::size_t i, ProductTerm term, ProductKernel kernel);
 
  private:
   const std::vector<std::shared_ptr<Node>>& next_;
   const GradSinks* sinks_;
+  DeferredProducts* deferred_;
 };
 
 // Records `out` as the result of op `op` over `inputs` with the given backward, when grad mode is on
