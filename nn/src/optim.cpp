@@ -178,16 +178,18 @@ struct AdamScalars {
 template <class T>
 void adam_update(T* __restrict p, const T* __restrict grad, T* __restrict m, T* __restrict v, std::size_t n,
                  const AdamScalars& s) {
+  // torch's step, p -= step_size m / (sqrt(v) / bc2_sqrt + eps), multiplied through by bc2_sqrt:
+  // p -= (step_size bc2_sqrt) m / (sqrt(v) + eps bc2_sqrt). One division per element instead of
+  // two (the divisions bound this loop; the results differ from torch's by rounding only).
   const T beta1 = T(s.beta1), beta2 = T(s.beta2), one_minus_beta1 = T(1.0 - s.beta1),
-          one_minus_beta2 = T(1.0 - s.beta2), eps = T(s.eps), l2 = T(s.l2), decay = T(s.decay),
-          step_size = T(s.step_size), bc2_sqrt = T(s.bc2_sqrt);
+          one_minus_beta2 = T(1.0 - s.beta2), l2 = T(s.l2), decay = T(s.decay),
+          scaled_step = T(s.step_size * s.bc2_sqrt), scaled_eps = T(s.eps * s.bc2_sqrt);
   for (std::size_t i = 0; i < n; ++i) {
     p[i] *= decay;
     const T g = grad[i] + l2 * p[i];
     m[i] = beta1 * m[i] + one_minus_beta1 * g;
     v[i] = beta2 * v[i] + one_minus_beta2 * g * g;
-    const T denom = std::sqrt(v[i]) / bc2_sqrt + eps;
-    p[i] -= step_size * (m[i] / denom);
+    p[i] -= scaled_step * m[i] / (std::sqrt(v[i]) + scaled_eps);
   }
 }
 
