@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "fma_peak.hpp"
 #include "seqgrad/distributed/mpi.hpp"
 #include "seqgrad/ops/backend.hpp"
 #include "workloads.hpp"
@@ -60,6 +61,7 @@ void BM_Workload(benchmark::State& state, const std::string& name) {
     state.counters["gemm_ms_per_step"] = 1e3 * p.seconds / kProfiled;
     state.counters["gemm_share"] = p.seconds / seconds;
     state.counters["gemm_gflops"] = p.seconds > 0 ? p.flops / p.seconds / 1e9 : 0;
+    state.counters["gemm_gflop_per_step"] = p.flops / 1e9 / kProfiled;  // the work, whatever its speed
   }
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);  // the process's peak so far: run one workload per process to read it alone
@@ -99,6 +101,8 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("seqgrad_threads", threads > 0 ? std::to_string(threads) : "default");
   benchmark::AddCustomContext("seqgrad_backend", seqgrad::backend_summary());
   benchmark::AddCustomContext("seqgrad_processes", std::to_string(group->size()));
+  // With gemm_gflop_per_step: the least time a step's matrix products could take on this machine.
+  benchmark::AddCustomContext("fp32_peak_gflops_per_core", std::to_string(seqgrad::bench::peak().gflops_per_core));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -191,6 +191,37 @@ TEST(DeferredWeightGradients, AnomalyModeChecksTheSummedGradient) {
   }
 }
 
+// An op's first gradient for an input is written into an unfilled buffer (GradInputs::buffer_to_write);
+// when both inputs are one tensor, the second must add to what the first wrote.
+TEST(FreshGradientBuffers, OneTensorAsBothInputsGetsBothTerms) {
+  Tensor w = leaf({1, 2, 3, -1, 0.5, 4}, {2, 3});
+  // L = sum(W W^T): dL/dW[i,k] = 2 sum_r W[r,k]
+  backward(sum(matmul(w, w, false, true)));
+  expect_all_near(w.grad().to_vector(), {0, 5, 14, 0, 5, 14});
+  Tensor x = leaf({1.5, -2}, {2});
+  Tensor h = tanh(x);  // an interior node: its gradient buffer starts unfilled
+  backward(sum(h * h));  // d/dx sum(tanh^2) = 2 tanh (1 - tanh^2)
+  const auto g = x.grad().to_vector();
+  for (std::size_t k = 0; k < 2; ++k) {
+    const double t = std::tanh(k == 0 ? 1.5 : -2.0);
+    EXPECT_NEAR(g[k], 2 * t * (1 - t * t), 1e-14);
+  }
+}
+
+TEST(FreshGradientBuffers, OnlyTheFirstRequestIsFresh) {
+  Tensor x = leaf({1, 2}, {2});
+  Tensor y = x * 2.0;  // y's node feeds x's accumulator: input 0 of y's node
+  bool fresh = true;
+  GradInputs g(y.grad_fn()->next);
+  Tensor& first = g.buffer_to_write(0, fresh);
+  EXPECT_TRUE(fresh);  // x has no gradient yet
+  first.fill_(3.0);
+  Tensor& again = g.buffer_to_write(0, fresh);
+  EXPECT_FALSE(fresh);
+  EXPECT_EQ(again.to_vector(), (std::vector<double>{3, 3}));
+  EXPECT_EQ(&again, &x.grad());  // a leaf's buffer is its .grad
+}
+
 TEST(GraphExport, DotNamesOpsLeavesAndShapes) {
   Tensor w = leaf({1, 2, 3, 4, 5, 6}, {3, 2});
   w.set_name("weight");

@@ -1,5 +1,6 @@
 #include "seqgrad/graph/node.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -14,33 +15,42 @@ GraphContext& graph_context() {
   return ctx;
 }
 
-Tensor& GradInputs::buffer(std::size_t i) {
+Tensor& GradInputs::slot(std::size_t i) {
   Node& n = *next_[i];
-  Tensor* slot = &n.grad;
-  if (n.leaf_accumulator) {
-    auto leaf = n.leaf.lock();
-    if (!leaf) {  // the leaf is gone: its gradient has nowhere to go, collect it in scratch
-      slot = &n.grad;
-    } else {
-      slot = &leaf->grad;
-      if (sinks_) {
-        auto it = sinks_->find(leaf.get());
-        if (it != sinks_->end()) slot = it->second;
-      }
-    }
+  if (!n.leaf_accumulator) return n.grad;
+  auto leaf = n.leaf.lock();
+  if (!leaf) return n.grad;  // the leaf is gone: its gradient has nowhere to go, collect it in scratch
+  if (sinks_) {
+    auto it = sinks_->find(leaf.get());
+    if (it != sinks_->end()) return *it->second;
   }
-  if (!slot->defined()) *slot = Tensor::zeros(n.shape, n.dtype);
-  return *slot;
+  return leaf->grad;
+}
+
+Tensor& GradInputs::buffer(std::size_t i) {
+  Tensor& s = slot(i);
+  if (!s.defined()) s = Tensor::zeros(next_[i]->shape, next_[i]->dtype);
+  return s;
+}
+
+Tensor& GradInputs::buffer_to_write(std::size_t i, bool& fresh) {
+  Tensor& s = slot(i);
+  fresh = !s.defined();
+  if (fresh) s = Tensor::empty(next_[i]->shape, next_[i]->dtype);
+  return s;
 }
 
 void GradInputs::accumulate(std::size_t i, const Tensor& g) {
-  Tensor& buf = buffer(i);
-  if (g.dtype() != buf.dtype())
+  if (g.dtype() != next_[i]->dtype)
     throw std::invalid_argument("backward of " + next_[i]->op + ": gradient dtype " + dtype_name(g.dtype()) +
-                                " does not match " + dtype_name(buf.dtype()));
+                                " does not match " + dtype_name(next_[i]->dtype));
+  bool fresh = false;
+  Tensor& buf = g.shape() == next_[i]->shape ? buffer_to_write(i, fresh) : buffer(i);
   dispatch_float(buf.dtype(), "accumulate", [&](auto tag) {
     using T = decltype(tag);
-    if (g.shape() == buf.shape()) {
+    if (fresh) {
+      std::copy_n(g.data<T>(), g.numel(), buf.data<T>());
+    } else if (g.shape() == buf.shape()) {
       T* d = buf.data<T>();
       const T* s = g.data<T>();
       for (std::size_t k = 0, n = buf.numel(); k < n; ++k) d[k] += s[k];

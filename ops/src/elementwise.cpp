@@ -42,10 +42,13 @@ Tensor unary(const char* op, const Tensor& x, Fwd forward, Bwd backward) {
       xt::noalias(xtb::flat<T>(y, b, e)) = forward(T{}, xtb::flat<T>(x, b, e));
     });
     return record(op, {x}, y, [x, y = y.detach(), backward](const Tensor& gy, GradInputs& g) {
-      Tensor& gx = g.buffer(0);
+      bool fresh;
+      Tensor& gx = g.buffer_to_write(0, fresh);
       for_blocks(x.numel(), [&](std::size_t b, std::size_t e) {
-        xt::noalias(xtb::flat<T>(gx, b, e)) +=
-            backward(T{}, xtb::flat<T>(gy, b, e), xtb::flat<T>(x, b, e), xtb::flat<T>(y, b, e));
+        // the adaptors are named: the formula's lazy expression refers to them
+        const auto dy = xtb::flat<T>(gy, b, e), xs = xtb::flat<T>(x, b, e), ys = xtb::flat<T>(y, b, e);
+        if (fresh) xt::noalias(xtb::flat<T>(gx, b, e)) = backward(T{}, dy, xs, ys);
+        else xt::noalias(xtb::flat<T>(gx, b, e)) += backward(T{}, dy, xs, ys);
       });
     });
   });
@@ -54,11 +57,14 @@ Tensor unary(const char* op, const Tensor& x, Fwd forward, Bwd backward) {
 // g.buffer(i) += expr, where expr has the broadcast (output) shape and input i may be smaller.
 template <class T, class Expr>
 void add_unbroadcast(GradInputs& g, std::size_t i, const Shape& out_shape, Expr&& expr) {
-  Tensor& buf = g.buffer(i);
-  if (buf.shape() == out_shape) {
-    xt::noalias(xtb::nd<T>(buf)) += expr;
+  bool fresh;
+  if (g.shape(i) == out_shape) {
+    Tensor& buf = g.buffer_to_write(i, fresh);
+    if (fresh) xt::noalias(xtb::nd<T>(buf)) = expr;
+    else xt::noalias(xtb::nd<T>(buf)) += expr;
     return;
   }
+  Tensor& buf = g.buffer(i);
   Tensor full = Tensor::empty(out_shape, buf.dtype());
   xt::noalias(xtb::nd<T>(full)) = expr;
   kernels::sum_to_shape_add(full.data<T>(), out_shape, buf.data<T>(), buf.shape());
@@ -77,11 +83,17 @@ Tensor binary(const char* op, const Tensor& a, const Tensor& b, Fwd forward, Gra
         xt::noalias(xtb::flat<T>(y, s, e)) = forward(T{}, xtb::flat<T>(a, s, e), xtb::flat<T>(b, s, e));
       });
       return record(op, {a, b}, y, [a, b, grad_a, grad_b](const Tensor& gy, GradInputs& g) {
-        Tensor* ga = g.needs(0) ? &g.buffer(0) : nullptr;
-        Tensor* gb = g.needs(1) ? &g.buffer(1) : nullptr;
+        // a and b may be one tensor: b's buffer is asked for after a's, and within each block a's
+        // gradient is written before b's is added.
+        bool fresh_a = false, fresh_b = false;
+        Tensor* ga = g.needs(0) ? &g.buffer_to_write(0, fresh_a) : nullptr;
+        Tensor* gb = g.needs(1) ? &g.buffer_to_write(1, fresh_b) : nullptr;
         for_blocks(a.numel(), [&](std::size_t s, std::size_t e) {
-          if (ga) xt::noalias(xtb::flat<T>(*ga, s, e)) += grad_a(T{}, xtb::flat<T>(gy, s, e), xtb::flat<T>(a, s, e), xtb::flat<T>(b, s, e));
-          if (gb) xt::noalias(xtb::flat<T>(*gb, s, e)) += grad_b(T{}, xtb::flat<T>(gy, s, e), xtb::flat<T>(a, s, e), xtb::flat<T>(b, s, e));
+          auto ya = xtb::flat<T>(a, s, e), yb = xtb::flat<T>(b, s, e), dy = xtb::flat<T>(gy, s, e);
+          if (ga && fresh_a) xt::noalias(xtb::flat<T>(*ga, s, e)) = grad_a(T{}, dy, ya, yb);
+          else if (ga) xt::noalias(xtb::flat<T>(*ga, s, e)) += grad_a(T{}, dy, ya, yb);
+          if (gb && fresh_b) xt::noalias(xtb::flat<T>(*gb, s, e)) = grad_b(T{}, dy, ya, yb);
+          else if (gb) xt::noalias(xtb::flat<T>(*gb, s, e)) += grad_b(T{}, dy, ya, yb);
         });
       });
     }

@@ -189,7 +189,7 @@ void gemm_batched(std::size_t batch, bool ta, bool tb, std::size_t M, std::size_
                   std::size_t stride_a, const T* B, std::size_t stride_b, T beta, T* C, std::size_t stride_c) {
   if (batch == 0 || M == 0 || N == 0) return;
   ProfileScope profile(batch, M, N, K);
-  if (stride_c == 0 && beta != T(1))
+  if (batch > 1 && stride_c == 0 && beta != T(1))
     throw std::invalid_argument("gemm_batched: entries accumulating into one C need beta = 1");
   const std::size_t lda = ta ? M : K, ldb = tb ? K : N;
   const std::size_t threads = gemm_threads();

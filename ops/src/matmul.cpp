@@ -99,25 +99,30 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
       // For Y = op(A) op(B):  dA = dY op(B)^T (stored as op(B) dY^T when ta),
       //                       dB = op(A)^T dY (stored as dY^T op(A) when tb).
       // A 2-D operand shared by the batch gets every batch entry's term added (beta = 1).
+      // A fresh gradient buffer is written (beta = 0) rather than zero-filled and added to, except
+      // where every batch entry adds into one shared 2-D operand's gradient (stride 0: beta = 1).
       if (g.needs(0)) {
-        T* dA = g.buffer(0).template data<T>();
+        bool fresh = false;
+        T* dA = (d.batch > 1 && sa == 0 ? g.buffer(0) : g.buffer_to_write(0, fresh)).template data<T>();
+        const T beta = fresh ? T(0) : T(1);
         if (d.a_batched && !d.b_batched && !ta)
-          gemm<T>(false, !tb, d.batch * d.M, d.K, d.N, G, B, T(1), dA);
+          gemm<T>(false, !tb, d.batch * d.M, d.K, d.N, G, B, beta, dA);
         else if (!ta)
-          gemm_batched<T>(d.batch, false, !tb, d.M, d.K, d.N, G, sy, B, sb, T(1), dA, sa);
+          gemm_batched<T>(d.batch, false, !tb, d.M, d.K, d.N, G, sy, B, sb, beta, dA, sa);
         else
-          gemm_batched<T>(d.batch, tb, true, d.K, d.M, d.N, B, sb, G, sy, T(1), dA, sa);
+          gemm_batched<T>(d.batch, tb, true, d.K, d.M, d.N, B, sb, G, sy, beta, dA, sa);
       }
       if (g.needs(1)) {
-        T* dB = g.buffer(1).template data<T>();
         if (!d.b_batched && !ta) {  // one 2-D B (usually a weight) for every row of A: see add_weight_gradient
           const std::size_t rows = d.batch * d.M;
           if (!tb) add_weight_gradient<T>(g, 1, "matmul", a, gy, rows, d.K, d.N);
           else add_weight_gradient<T>(g, 1, "matmul", gy, a, rows, d.N, d.K);
-        } else if (!tb) {
-          gemm_batched<T>(d.batch, !ta, false, d.K, d.N, d.M, A, sa, G, sy, T(1), dB, sb);
         } else {
-          gemm_batched<T>(d.batch, true, ta, d.N, d.K, d.M, G, sy, A, sa, T(1), dB, sb);
+          bool fresh = false;
+          T* dB = (d.batch > 1 && sb == 0 ? g.buffer(1) : g.buffer_to_write(1, fresh)).template data<T>();
+          const T beta = fresh ? T(0) : T(1);
+          if (!tb) gemm_batched<T>(d.batch, !ta, false, d.K, d.N, d.M, A, sa, G, sy, beta, dB, sb);
+          else gemm_batched<T>(d.batch, true, ta, d.N, d.K, d.M, G, sy, A, sa, beta, dB, sb);
         }
       }
     });
@@ -147,7 +152,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     gemm<T>(false, true, rows, out, in, x.data<T>(), weight.data<T>(), bias.defined() ? T(1) : T(0), Y);
     return record("linear", {x, weight, bias}, y, [x, weight, rows, in, out](const Tensor& gy, GradInputs& g) {
       const T* G = gy.data<T>();
-      if (g.needs(0)) gemm<T>(false, false, rows, in, out, G, weight.data<T>(), T(1), g.buffer(0).template data<T>());
+      if (g.needs(0)) {
+        bool fresh;
+        T* dX = g.buffer_to_write(0, fresh).template data<T>();
+        gemm<T>(false, false, rows, in, out, G, weight.data<T>(), fresh ? T(0) : T(1), dX);
+      }
       if (g.needs(1)) add_weight_gradient<T>(g, 1, "linear", gy, x, rows, out, in);
       if (g.needs(2)) {
         T* db = g.buffer(2).template data<T>();

@@ -84,10 +84,17 @@ class GradInputs {
       : next_(next), sinks_(sinks), deferred_(deferred) {}
   std::size_t size() const { return next_.size(); }
   bool needs(std::size_t i) const { return next_[i] != nullptr; }
+  const Shape& shape(std::size_t i) const { return next_[i]->shape; }  // input i's (and its gradient's)
   // The buffer input i's gradient accumulates into, zero-filled on first use. For a leaf this is its
   // .grad itself (or its sink, when the walk has one for it), so parameter gradients are written
   // once, not copied.
   Tensor& buffer(std::size_t i);
+  // Like buffer(i) without the zero fill when nothing has reached input i yet: then `fresh` is true,
+  // the buffer's contents are unspecified and the caller must write (=) every element rather than
+  // add (+=); a product writes with beta = 0. Fill a buffer with zeros only to add to it, and the
+  // zeros cost a pass over memory. Call it right before writing input i's gradient (two inputs may
+  // be one tensor: the second call then finds the first one's gradient and is not fresh).
+  Tensor& buffer_to_write(std::size_t i, bool& fresh);
   // buffer(i) += g, with g's broadcast dimensions summed back to input i's shape.
   void accumulate(std::size_t i, const Tensor& g);
   // buffer(i) += term.a^T term.b through kernel: for a leaf (a weight), held back and summed with the
@@ -96,6 +103,8 @@ class GradInputs {
   void accumulate_product(std::size_t i, ProductTerm term, ProductKernel kernel);
 
  private:
+  Tensor& slot(std::size_t i);  // where input i's gradient lives (possibly still undefined)
+
   const std::vector<std::shared_ptr<Node>>& next_;
   const GradSinks* sinks_;
   DeferredProducts* deferred_;
