@@ -3,11 +3,14 @@
 // [rows, D] intermediates alive per call and walk the data several times.
 #include "seqgrad/ops/nn_ops.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <vector>
 
+#include "seqgrad/graph/parallel.hpp"
 #include "seqgrad/ops/backend.hpp"
 #include "seqgrad/ops/catalogue.hpp"
 #include "xt_bridge.hpp"
@@ -43,6 +46,28 @@ void check_norm_param(const char* what, const Tensor& t, const Tensor& x, std::s
                                 to_string(t.shape()) + " " + dtype_name(t.dtype()));
 }
 
+// sum_j term(j) for j < n as 16 interleaved partial sums: independent chains the compiler vectorizes
+// (one running sum is a chain of dependent adds), in an order fixed by n alone.
+template <class T, class Term>
+T lane_sum(std::size_t n, Term term) {
+  constexpr std::size_t W = 16;
+  T part[W] = {};
+  std::size_t j = 0;
+  for (; j + W <= n; j += W)
+    for (std::size_t l = 0; l < W; ++l) part[l] += term(j + l);
+  T tail = 0;
+  for (; j < n; ++j) tail += term(j);
+  for (std::size_t h = W / 2; h >= 1; h /= 2)
+    for (std::size_t l = 0; l < h; ++l) part[l] += part[l + h];
+  return part[0] + tail;
+}
+
+// Rows in blocks of about 32K elements on the cores; each row is computed alone, so the result does
+// not depend on the split.
+void for_row_blocks(std::size_t rows, std::size_t d, const std::function<void(std::size_t, std::size_t)>& body) {
+  parallel_blocks(rows, std::max<std::size_t>(1, (std::size_t{1} << 15) / std::max<std::size_t>(d, 1)), body);
+}
+
 }  // namespace
 
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
@@ -61,53 +86,54 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
     const T* w = weight.defined() ? weight.data<T>() : nullptr;
     const T* b = bias.defined() ? bias.data<T>() : nullptr;
     T *ys = y.data<T>(), *xh = xhat.data<T>(), *rs = rstd.data<T>();
-    for (std::size_t r = 0; r < rows; ++r) {
-      const T* xr = xs + r * d;
-      T mean = 0, var = 0;
-      for (std::size_t j = 0; j < d; ++j) mean += xr[j];
-      mean /= T(d);
-      for (std::size_t j = 0; j < d; ++j) var += (xr[j] - mean) * (xr[j] - mean);
-      var /= T(d);
-      const T s = T(1) / std::sqrt(var + T(eps));
-      rs[r] = s;
-      for (std::size_t j = 0; j < d; ++j) {
-        const T h = (xr[j] - mean) * s;
-        xh[r * d + j] = h;
-        ys[r * d + j] = h * (w ? w[j] : T(1)) + (b ? b[j] : T(0));
+    for_row_blocks(rows, d, [&](std::size_t r0, std::size_t r1) {
+      for (std::size_t r = r0; r < r1; ++r) {
+        const T* xr = xs + r * d;
+        const T mean = lane_sum<T>(d, [xr](std::size_t j) { return xr[j]; }) / T(d);
+        const T var = lane_sum<T>(d, [xr, mean](std::size_t j) { return (xr[j] - mean) * (xr[j] - mean); }) / T(d);
+        const T s = T(1) / std::sqrt(var + T(eps));
+        rs[r] = s;
+        for (std::size_t j = 0; j < d; ++j) {
+          const T h = (xr[j] - mean) * s;
+          xh[r * d + j] = h;
+          ys[r * d + j] = h * (w ? w[j] : T(1)) + (b ? b[j] : T(0));
+        }
       }
-    }
+    });
     return record("layer_norm", {x, weight, bias}, y,
                   [xhat, rstd, weight, d, rows](const Tensor& gy, GradInputs& g) {
       const T *gys = gy.data<T>(), *xh = xhat.data<T>(), *rs = rstd.data<T>();
       const T* w = weight.defined() ? weight.data<T>() : nullptr;
-      if (g.needs(1)) {  // dweight = sum over rows of dy * xhat
-        T* gw = g.buffer(1).data<T>();
-        for (std::size_t r = 0; r < rows; ++r)
-          for (std::size_t j = 0; j < d; ++j) gw[j] += gys[r * d + j] * xh[r * d + j];
-      }
-      if (g.needs(2)) {  // dbias = sum over rows of dy
-        T* gb = g.buffer(2).data<T>();
-        for (std::size_t r = 0; r < rows; ++r)
-          for (std::size_t j = 0; j < d; ++j) gb[j] += gys[r * d + j];
-      }
-      if (g.needs(0)) {  // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * weight
-        T* gx = g.buffer(0).data<T>();
-        for (std::size_t r = 0; r < rows; ++r) {
+      // dweight = sum over rows of dy * xhat, dbias = sum over rows of dy: in blocks of columns, each
+      // summing its columns over the rows in row order.
+      T* gw = g.needs(1) ? g.buffer(1).data<T>() : nullptr;
+      T* gb = g.needs(2) ? g.buffer(2).data<T>() : nullptr;
+      const std::size_t column_grain = rows * d >= (std::size_t{1} << 16) ? 64 : d;
+      if (gw || gb)
+        parallel_blocks(d, column_grain, [&](std::size_t j0, std::size_t j1) {
+          for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t j = j0; j < j1; ++j) {
+              if (gw) gw[j] += gys[r * d + j] * xh[r * d + j];
+              if (gb) gb[j] += gys[r * d + j];
+            }
+        });
+      if (!g.needs(0)) return;
+      // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * weight
+      bool fresh;
+      T* gx = g.buffer_to_write(0, fresh).data<T>();
+      for_row_blocks(rows, d, [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t r = r0; r < r1; ++r) {
           const T *gr = gys + r * d, *hr = xh + r * d;
-          T mean_dxhat = 0, mean_dxhat_xhat = 0;
+          auto dxhat = [gr, w](std::size_t j) { return gr[j] * (w ? w[j] : T(1)); };
+          const T mean_dxhat = lane_sum<T>(d, dxhat) / T(d);
+          const T mean_dxhat_xhat = lane_sum<T>(d, [&](std::size_t j) { return dxhat(j) * hr[j]; }) / T(d);
+          T* out = gx + r * d;
           for (std::size_t j = 0; j < d; ++j) {
-            const T dxh = gr[j] * (w ? w[j] : T(1));
-            mean_dxhat += dxh;
-            mean_dxhat_xhat += dxh * hr[j];
-          }
-          mean_dxhat /= T(d);
-          mean_dxhat_xhat /= T(d);
-          for (std::size_t j = 0; j < d; ++j) {
-            const T dxh = gr[j] * (w ? w[j] : T(1));
-            gx[r * d + j] += rs[r] * (dxh - mean_dxhat - hr[j] * mean_dxhat_xhat);
+            const T v = rs[r] * (dxhat(j) - mean_dxhat - hr[j] * mean_dxhat_xhat);
+            out[j] = fresh ? v : out[j] + v;
           }
         }
-      }
+      });
     });
   });
 }
