@@ -1,6 +1,7 @@
 // The backward walk, grad mode, retain_graph, anomaly mode, graph export, threads and the pool.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <thread>
 
 #include "seqgrad/seqgrad.hpp"
@@ -220,6 +221,41 @@ TEST(FreshGradientBuffers, OnlyTheFirstRequestIsFresh) {
   EXPECT_FALSE(fresh);
   EXPECT_EQ(again.to_vector(), (std::vector<double>{3, 3}));
   EXPECT_EQ(&again, &x.grad());  // a leaf's buffer is its .grad
+}
+
+// Inside a WeightTransposeScope, linear over 8 to 63 rows multiplies by a cached W^T: the same
+// numbers and gradients as without, and a new scope sees a weight changed since the last one.
+TEST(WeightTransposeScope, SameResultsAndGradientsAndAFreshCopyPerScope) {
+  Generator gen(11);
+  Tensor w = rand_uniform({5, 7}, -1, 1, DType::f64, gen).requires_grad_();
+  Tensor b = rand_uniform({5}, -1, 1, DType::f64, gen).requires_grad_();
+  Tensor x = rand_uniform({16, 7}, -1, 1, DType::f64, gen).requires_grad_();
+  auto run = [&](bool scoped) {
+    w.zero_grad(), b.zero_grad(), x.zero_grad();
+    std::optional<WeightTransposeScope> scope;
+    if (scoped) scope.emplace();
+    Tensor y = linear(x, w, b);
+    Tensor y2 = linear(tanh(x), w, b);  // a second use: served by the same copy
+    backward(sum(y * y) + sum(y2));
+    return std::vector<std::vector<double>>{y.to_vector(), y2.to_vector(), w.grad().to_vector(),
+                                            b.grad().to_vector(), x.grad().to_vector()};
+  };
+  const auto plain = run(false), scoped = run(true);
+  for (std::size_t k = 0; k < plain.size(); ++k) expect_all_near(scoped[k], plain[k]);
+  {
+    WeightTransposeScope scope;
+    (void)linear(x, w);
+  }
+  w.data<double>()[0] += 1.0;  // as an optimizer step would
+  WeightTransposeScope scope;
+  NoGradGuard no_grad;
+  const auto changed = linear(x, w).to_vector();
+  const auto xs = x.to_vector(), ws = w.to_vector();
+  for (std::size_t r = 0; r < 16; ++r) {
+    double want = 0;
+    for (std::size_t j = 0; j < 7; ++j) want += xs[r * 7 + j] * ws[j];
+    EXPECT_NEAR(changed[r * 5], want, 1e-12) << "row " << r;
+  }
 }
 
 TEST(GraphExport, DotNamesOpsLeavesAndShapes) {

@@ -137,6 +137,23 @@ TEST(GemmBackend, BatchedAccumulationNeedsBetaOne) {
                std::invalid_argument);
 }
 
+template <class T>
+void check_transpose(std::size_t rows, std::size_t cols) {
+  std::vector<T> in(rows * cols), out(rows * cols, T(-1));
+  for (std::size_t k = 0; k < in.size(); ++k) in[k] = T(k) * T(0.5);
+  transpose<T>(rows, cols, in.data(), out.data());
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < cols; ++c)
+      ASSERT_EQ(out[c * rows + r], in[r * cols + c]) << rows << "x" << cols << " at " << r << "," << c;
+}
+
+TEST(GemmBackend, TransposeMatchesLoop) {
+  for (auto [rows, cols] : std::vector<std::pair<std::size_t, std::size_t>>{{3, 5}, {1, 7}, {7, 1}, {768, 256}, {0, 3}}) {
+    check_transpose<float>(rows, cols);
+    check_transpose<double>(rows, cols);
+  }
+}
+
 TEST(GemmBackend, ThreadScopeLimitsThisThreadAndNests) {
   set_num_threads(2);
   EXPECT_EQ(gemm_threads(), 2u);

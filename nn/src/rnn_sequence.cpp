@@ -132,6 +132,7 @@ const CellWeights& RecurrentLayers::cell_weights(std::size_t layer, std::size_t 
 
 SequenceOutput RecurrentLayers::run(const Tensor& input, const Tensor& lengths, const Tensor& h0,
                                     const Tensor& c0) const {
+  WeightTransposeScope transposed_weights;  // each weight_hh serves every time step: transpose it once
   const std::string n(name_);
   if (!input.defined() || input.dim() != 3 || input.size(2) != input_size_ || input.size(0) == 0 ||
       input.size(1) == 0)

@@ -211,6 +211,20 @@ void gemm_batched(std::size_t batch, bool ta, bool tb, std::size_t M, std::size_
   });
 }
 
+template <>
+void transpose<float>(std::size_t rows, std::size_t cols, const float* in, float* out) {
+  if (rows == 0 || cols == 0) return;
+  check_sizes(rows, cols, 1);
+  cblas_somatcopy(CblasRowMajor, CblasTrans, int(rows), int(cols), 1.0f, in, int(cols), out, int(rows));
+}
+
+template <>
+void transpose<double>(std::size_t rows, std::size_t cols, const double* in, double* out) {
+  if (rows == 0 || cols == 0) return;
+  check_sizes(rows, cols, 1);
+  cblas_domatcopy(CblasRowMajor, CblasTrans, int(rows), int(cols), 1.0, in, int(cols), out, int(rows));
+}
+
 template void gemm<float>(bool, bool, std::size_t, std::size_t, std::size_t, float, const float*, std::size_t,
                           const float*, std::size_t, float, float*, std::size_t);
 template void gemm<double>(bool, bool, std::size_t, std::size_t, std::size_t, double, const double*, std::size_t,

@@ -49,6 +49,7 @@ std::vector<Hypothesis> greedy_decode(const Seq2Seq& model, const Tensor& src, c
                                       const DecodeOptions& options) {
   check_options(options);
   NoGradGuard no_grad;
+  WeightTransposeScope transposed_weights;  // the decoder's weights serve every step: transpose them once
   const EncodedSource source = model.encode(src, src_lengths);
   const std::vector<std::int64_t> lengths = lengths_of(src_lengths);
   const std::size_t batch = source.batch();
@@ -88,6 +89,7 @@ std::vector<Hypothesis> beam_search(const Seq2Seq& model, const Tensor& src, con
                                     const DecodeOptions& options) {
   check_options(options);
   NoGradGuard no_grad;
+  WeightTransposeScope transposed_weights;  // the decoder's weights serve every step: transpose them once
   const std::size_t k = options.beam_width;
   const EncodedSource full = model.encode(src, src_lengths);
   const std::vector<std::int64_t> lengths = lengths_of(src_lengths);

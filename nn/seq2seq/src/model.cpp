@@ -286,6 +286,7 @@ TrainOutput Seq2Seq::forward(const Tensor& src, const Tensor& src_lengths, const
   if (!always_truth && policy.gen == nullptr)
     throw std::invalid_argument("Seq2Seq::forward: scheduled sampling needs a generator (FeedPolicy::gen)");
 
+  WeightTransposeScope transposed_weights;  // the decoder's weights serve every step: transpose them once
   const EncodedSource source = encode(src, src_lengths);
   const std::size_t batch = tgt_in.shape()[0], steps = tgt_in.shape()[1];
   TrainOutput out;

@@ -36,6 +36,11 @@ template <class T>
 void gemm_batched(std::size_t batch, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const T* A,
                   std::size_t stride_a, const T* B, std::size_t stride_b, T beta, T* C, std::size_t stride_c);
 
+// out [cols, rows] = in [rows, cols]^T, row-major, on the BLAS library's transposing copy (OpenBLAS
+// ?omatcopy: several times faster than a plain loop, whose writes stride through memory).
+template <class T>
+void transpose(std::size_t rows, std::size_t cols, const T* in, T* out);
+
 // While it lives, products called on this thread use at most n threads (n >= 1). Data-parallel
 // workers hold GemmThreadsScope(1): they already use every core. Scopes nest; each restores the
 // previous limit.
