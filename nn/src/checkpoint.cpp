@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "safetensors_internal.hpp"
+#include "seqgrad/ops/linalg.hpp"
 
 namespace seqgrad::nn {
 
@@ -225,7 +226,17 @@ void save_weights(const fs::path& file, const Module& model, const st::Metadata&
   }
 }
 
+namespace {
+// Loading overwrites weights in place: not while transposed copies of them are in use.
+void refuse_inside_transpose_scope(const char* who) {
+  if (WeightTransposeScope::active())
+    throw std::logic_error(std::string(who) + ": called inside a WeightTransposeScope, whose transposed copies of "
+                           "the weights would then be stale; end the scope (the forward pass) first");
+}
+}  // namespace
+
 LoadedWeights load_weights(const fs::path& file, Module& model, LoadWeightsOptions options) {
+  refuse_inside_transpose_scope("load_weights");
   const View view = read_view(file, "load_weights");
   Problems problems;
   std::vector<Copy> copies;
@@ -292,6 +303,7 @@ void save_checkpoint(const fs::path& file, const Module& model, const Optimizer*
 }
 
 LoadedCheckpoint load_checkpoint(const fs::path& file, Module& model, Optimizer* optimizer) {
+  refuse_inside_transpose_scope("load_checkpoint");
   const auto fail = [&](const std::string& what) {
     return std::runtime_error("load_checkpoint: " + file.string() + ": " + what);
   };

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "seqgrad/ops/linalg.hpp"
+
 namespace seqgrad::nn {
 
 namespace {
@@ -64,6 +66,9 @@ void Optimizer::set_step_count(std::int64_t steps) {
 }
 
 void Optimizer::step() {
+  if (WeightTransposeScope::active())
+    throw std::logic_error(std::string(who_) + ": step() inside a WeightTransposeScope, whose transposed copies "
+                           "of the weights would then be stale; end the scope (the forward pass) before the step");
   for (std::size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i].second;
     const Tensor& g = p.grad();

@@ -113,6 +113,8 @@ WeightTransposeScope::WeightTransposeScope() : outermost_(active_cache == nullpt
   if (outermost_) active_cache = new TransposeCache;
 }
 
+bool WeightTransposeScope::active() { return active_cache != nullptr; }
+
 WeightTransposeScope::~WeightTransposeScope() {
   if (!outermost_) return;
   delete active_cache;

@@ -18,6 +18,7 @@
 #include "seqgrad/nn/checkpoint.hpp"
 #include "seqgrad/nn/layers.hpp"
 #include "seqgrad/nn/linear.hpp"
+#include "seqgrad/ops/linalg.hpp"
 #include "support/safetensors_edit.hpp"
 #include "support/temp_path.hpp"
 
@@ -479,6 +480,23 @@ TEST_F(Checkpoint, WeightsRoundTripBitwiseWithMetadata) {
   // A format of the caller's own is kept.
   nn::save_weights(weights, a, {{"format", "seqgrad"}});
   EXPECT_EQ(nn::load_weights(weights, b).metadata.at("format"), "seqgrad");
+}
+
+TEST_F(Checkpoint, LoadingInsideAWeightTransposeScopeIsRefused) {
+  // Loading overwrites weights whose transposed copies the scope may hold.
+  Tiny a(1), b(2);
+  const fs::path weights = dir / "model.safetensors";
+  nn::save_weights(weights, a);
+  nn::save_checkpoint(dir / "ckpt.safetensors", a, nullptr);
+  const auto before = snapshot(b, nullptr);
+  {
+    WeightTransposeScope scope;
+    EXPECT_THROW(nn::load_weights(weights, b), std::logic_error);
+    EXPECT_THROW(nn::load_checkpoint(dir / "ckpt.safetensors", b, nullptr), std::logic_error);
+  }
+  EXPECT_TRUE(snapshot(b, nullptr) == before);
+  nn::load_weights(weights, b);  // fine once the scope has ended
+  EXPECT_TRUE(snapshot(a, nullptr) == snapshot(b, nullptr));
 }
 
 TEST_F(Checkpoint, WeightsOfOtherModelsStrictAndNot) {

@@ -9,6 +9,7 @@
 #include "seqgrad/graph/pool.hpp"
 #include "seqgrad/nn/optim.hpp"
 #include "seqgrad/nn/schedule.hpp"
+#include "seqgrad/ops/linalg.hpp"
 
 using namespace seqgrad;
 
@@ -195,6 +196,25 @@ TEST(Adam, Errors) {
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("Adam"), std::string::npos) << e.what();
   }
+}
+
+TEST(Adam, RefusesToStepInsideAWeightTransposeScope) {
+  // The scope's transposed copies of the weights would go stale: the step must wait for its end.
+  Tensor p = param({1.0});
+  p.grad() = Tensor::from({0.5}, {1}, DType::f64);
+  nn::Adam opt({p}, {.lr = 0.1});
+  {
+    WeightTransposeScope scope;
+    try {
+      opt.step();
+      FAIL() << "step() inside a WeightTransposeScope must throw";
+    } catch (const std::logic_error& e) {
+      EXPECT_NE(std::string(e.what()).find("WeightTransposeScope"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(p.item(), 1.0);  // untouched
+  }
+  opt.step();
+  EXPECT_LT(p.item(), 1.0);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ class WeightTransposeScope {
   ~WeightTransposeScope();
   WeightTransposeScope(const WeightTransposeScope&) = delete;
   WeightTransposeScope& operator=(const WeightTransposeScope&) = delete;
+  // Whether one is alive on this thread: optimizers and weight loading refuse to change weights then.
+  static bool active();
 
  private:
   bool outermost_;
