@@ -89,12 +89,9 @@ void backward(const Tensor& root, const Tensor& upstream, BackwardOptions option
       if (--next->pending == 0) ready.push_back(next.get());
     }
   }
-  if (anomaly)
-    deferred.run([](const char* op, const Tensor& dest) {
-      check_finite(std::string("backward of ") + op + " (a weight's gradient summed over its uses)", {}, dest);
-    });
-  else
-    deferred.run();
+  deferred.run(anomaly ? [](const char* op, const Tensor& dest) {
+    check_finite(std::string("backward of ") + op + " (a weight's gradient summed over its uses)", {}, dest);
+  } : DeferredProducts::Check());
 }
 
 NoGradGuard::NoGradGuard() : previous_(graph_context().grad_enabled) { graph_context().grad_enabled = false; }

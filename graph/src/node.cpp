@@ -83,7 +83,7 @@ void DeferredProducts::add(Tensor& dest, ProductTerm term, ProductKernel kernel)
   sums_.back().terms.push_back(std::move(term));
 }
 
-void DeferredProducts::run(const std::function<void(const char* op, const Tensor& dest)>& check) {
+void DeferredProducts::run(const Check& check) {
   std::vector<Sum> sums = std::move(sums_);
   sums_.clear();
   for (Sum& s : sums) {

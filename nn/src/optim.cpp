@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "seqgrad/graph/kernels.hpp"
 #include "seqgrad/ops/linalg.hpp"
 
 namespace seqgrad::nn {
@@ -235,19 +236,10 @@ AdamW::AdamW(const std::vector<Tensor>& params, AdamOptions options) : AdamW(num
 
 namespace {
 
-// In float64, as eight interleaved partial sums: independent chains that the compiler vectorizes,
-// in an order fixed by n alone, so the result does not vary from run to run.
+// In float64, in an order fixed by n alone, so the result does not vary from run to run.
 template <class T>
 double sum_of_squares(const T* d, std::size_t n) {
-  constexpr std::size_t kLanes = 8;
-  double part[kLanes] = {};
-  std::size_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (std::size_t k = 0; k < kLanes; ++k) part[k] += static_cast<double>(d[i + k]) * d[i + k];
-  double sum = 0.0;
-  for (; i < n; ++i) sum += static_cast<double>(d[i]) * d[i];
-  for (double x : part) sum += x;
-  return sum;
+  return kernels::lane_sum<double>(n, [d](std::size_t i) { return static_cast<double>(d[i]) * d[i]; });
 }
 
 // Over any list of parameters, given how to get the tensor out of one entry (no copy of the list).

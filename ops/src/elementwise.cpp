@@ -32,6 +32,13 @@ void for_blocks(std::size_t n, F&& body) {
   else parallel_blocks(n, kParallelGrain, body);
 }
 
+// dest = expr into a fresh gradient buffer (GradInputs::buffer_to_write), else dest += expr.
+template <class Dest, class Expr>
+void write_or_add(Dest&& dest, const Expr& expr, bool fresh) {
+  if (fresh) xt::noalias(dest) = expr;
+  else xt::noalias(dest) += expr;
+}
+
 // y = forward(x); dx += backward(gy, x, y). Formulas receive a T{} tag so constants are typed.
 template <class Fwd, class Bwd>
 Tensor unary(const char* op, const Tensor& x, Fwd forward, Bwd backward) {
@@ -47,8 +54,7 @@ Tensor unary(const char* op, const Tensor& x, Fwd forward, Bwd backward) {
       for_blocks(x.numel(), [&](std::size_t b, std::size_t e) {
         // the adaptors are named: the formula's lazy expression refers to them
         const auto dy = xtb::flat<T>(gy, b, e), xs = xtb::flat<T>(x, b, e), ys = xtb::flat<T>(y, b, e);
-        if (fresh) xt::noalias(xtb::flat<T>(gx, b, e)) = backward(T{}, dy, xs, ys);
-        else xt::noalias(xtb::flat<T>(gx, b, e)) += backward(T{}, dy, xs, ys);
+        write_or_add(xtb::flat<T>(gx, b, e), backward(T{}, dy, xs, ys), fresh);
       });
     });
   });
@@ -57,12 +63,10 @@ Tensor unary(const char* op, const Tensor& x, Fwd forward, Bwd backward) {
 // g.buffer(i) += expr, where expr has the broadcast (output) shape and input i may be smaller.
 template <class T, class Expr>
 void add_unbroadcast(GradInputs& g, std::size_t i, const Shape& out_shape, Expr&& expr) {
-  bool fresh;
   if (g.shape(i) == out_shape) {
+    bool fresh;
     Tensor& buf = g.buffer_to_write(i, fresh);
-    if (fresh) xt::noalias(xtb::nd<T>(buf)) = expr;
-    else xt::noalias(xtb::nd<T>(buf)) += expr;
-    return;
+    return write_or_add(xtb::nd<T>(buf), expr, fresh);
   }
   Tensor& buf = g.buffer(i);
   Tensor full = Tensor::empty(out_shape, buf.dtype());
@@ -90,10 +94,8 @@ Tensor binary(const char* op, const Tensor& a, const Tensor& b, Fwd forward, Gra
         Tensor* gb = g.needs(1) ? &g.buffer_to_write(1, fresh_b) : nullptr;
         for_blocks(a.numel(), [&](std::size_t s, std::size_t e) {
           auto ya = xtb::flat<T>(a, s, e), yb = xtb::flat<T>(b, s, e), dy = xtb::flat<T>(gy, s, e);
-          if (ga && fresh_a) xt::noalias(xtb::flat<T>(*ga, s, e)) = grad_a(T{}, dy, ya, yb);
-          else if (ga) xt::noalias(xtb::flat<T>(*ga, s, e)) += grad_a(T{}, dy, ya, yb);
-          if (gb && fresh_b) xt::noalias(xtb::flat<T>(*gb, s, e)) = grad_b(T{}, dy, ya, yb);
-          else if (gb) xt::noalias(xtb::flat<T>(*gb, s, e)) += grad_b(T{}, dy, ya, yb);
+          if (ga) write_or_add(xtb::flat<T>(*ga, s, e), grad_a(T{}, dy, ya, yb), fresh_a);
+          if (gb) write_or_add(xtb::flat<T>(*gb, s, e), grad_b(T{}, dy, ya, yb), fresh_b);
         });
       });
     }

@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "seqgrad/graph/kernels.hpp"
+
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #endif
@@ -23,25 +25,12 @@ T* scratch(std::size_t slot, std::size_t n) {
   return v.data();
 }
 
-// s[0] + ... + s[W-1] by halving (vector adds, then a short tree); overwrites s.
-template <std::size_t W, class T>
-inline T halving_sum(T* s) {
-  for (std::size_t h = W / 2; h >= 1; h /= 2)
-    for (std::size_t l = 0; l < h; ++l) s[l] += s[l + h];
-  return s[0];
-}
+using kernels::halving_sum;
 
-// sum_k x[k] y[k] with 16 independent partial sums (vectorized without reassociating flags).
+// sum_k x[k] y[k], as kernels::lane_sum's 16 independent partial sums.
 template <class T>
 inline T dot(const T* x, const T* y, std::size_t n) {
-  constexpr std::size_t W = 16;
-  T s[W] = {};
-  std::size_t k = 0;
-  for (; k + W <= n; k += W)
-    for (std::size_t l = 0; l < W; ++l) s[l] += x[k + l] * y[k + l];
-  T tail = 0;
-  for (; k < n; ++k) tail += x[k] * y[k];
-  return halving_sum<W>(s) + tail;
+  return kernels::lane_sum<T>(n, [x, y](std::size_t k) { return x[k] * y[k]; });
 }
 
 // acc[0..n) = sum_k x[k] rows[k * ld + 0..n): the outputs held in registers, 64 at a time, while k

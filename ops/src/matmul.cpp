@@ -1,6 +1,7 @@
 // Matrix products. Every product, forward and backward, is one GEMM call of the backend
 // (seqgrad/ops/backend.hpp): transposes are gemm flags and accumulation into gradients is beta = 1.
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -76,7 +77,9 @@ void add_weight_gradient(GradInputs& g, std::size_t i, const char* op, const Ten
                          std::size_t rows, std::size_t a_cols, std::size_t b_cols) {
   if (rows < thin_rows)
     return g.accumulate_product(i, {a, b, rows, a_cols, b_cols}, {op, &add_stacked_products<T>});
-  gemm<T>(true, false, a_cols, b_cols, rows, a.data<T>(), b.data<T>(), T(1), g.buffer(i).template data<T>());
+  bool fresh;
+  T* dest = g.buffer_to_write(i, fresh).template data<T>();
+  gemm<T>(true, false, a_cols, b_cols, rows, a.data<T>(), b.data<T>(), fresh ? T(0) : T(1), dest);
 }
 
 // The transposed weights of the active WeightTransposeScope on this thread (null when none).
@@ -86,7 +89,7 @@ struct TransposeCache {
   };
   std::vector<Entry> entries;  // a handful of weights: a linear search
 };
-thread_local TransposeCache* active_cache = nullptr;
+thread_local std::unique_ptr<TransposeCache> active_cache;
 
 // Products over this many rows read the weight transposed inside a scope (see linalg.hpp). From 64
 // rows on, x W^T runs within ~10% of x (W^T) and the copy would not pay; a single row (batch 1) is
@@ -110,15 +113,13 @@ Tensor cached_transpose(const Tensor& weight) {
 }  // namespace
 
 WeightTransposeScope::WeightTransposeScope() : outermost_(active_cache == nullptr) {
-  if (outermost_) active_cache = new TransposeCache;
+  if (outermost_) active_cache = std::make_unique<TransposeCache>();
 }
 
 bool WeightTransposeScope::active() { return active_cache != nullptr; }
 
 WeightTransposeScope::~WeightTransposeScope() {
-  if (!outermost_) return;
-  delete active_cache;
-  active_cache = nullptr;
+  if (outermost_) active_cache.reset();
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {

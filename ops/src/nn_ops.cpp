@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "seqgrad/graph/kernels.hpp"
 #include "seqgrad/graph/parallel.hpp"
 #include "seqgrad/ops/backend.hpp"
 #include "seqgrad/ops/catalogue.hpp"
@@ -46,22 +47,6 @@ void check_norm_param(const char* what, const Tensor& t, const Tensor& x, std::s
                                 to_string(t.shape()) + " " + dtype_name(t.dtype()));
 }
 
-// sum_j term(j) for j < n as 16 interleaved partial sums: independent chains the compiler vectorizes
-// (one running sum is a chain of dependent adds), in an order fixed by n alone.
-template <class T, class Term>
-T lane_sum(std::size_t n, Term term) {
-  constexpr std::size_t W = 16;
-  T part[W] = {};
-  std::size_t j = 0;
-  for (; j + W <= n; j += W)
-    for (std::size_t l = 0; l < W; ++l) part[l] += term(j + l);
-  T tail = 0;
-  for (; j < n; ++j) tail += term(j);
-  for (std::size_t h = W / 2; h >= 1; h /= 2)
-    for (std::size_t l = 0; l < h; ++l) part[l] += part[l + h];
-  return part[0] + tail;
-}
-
 // Rows in blocks of about 32K elements on the cores; each row is computed alone, so the result does
 // not depend on the split.
 void for_row_blocks(std::size_t rows, std::size_t d, const std::function<void(std::size_t, std::size_t)>& body) {
@@ -89,8 +74,8 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
     for_row_blocks(rows, d, [&](std::size_t r0, std::size_t r1) {
       for (std::size_t r = r0; r < r1; ++r) {
         const T* xr = xs + r * d;
-        const T mean = lane_sum<T>(d, [xr](std::size_t j) { return xr[j]; }) / T(d);
-        const T var = lane_sum<T>(d, [xr, mean](std::size_t j) { return (xr[j] - mean) * (xr[j] - mean); }) / T(d);
+        const T mean = kernels::lane_sum<T>(d, [xr](std::size_t j) { return xr[j]; }) / T(d);
+        const T var = kernels::lane_sum<T>(d, [xr, mean](std::size_t j) { return (xr[j] - mean) * (xr[j] - mean); }) / T(d);
         const T s = T(1) / std::sqrt(var + T(eps));
         rs[r] = s;
         for (std::size_t j = 0; j < d; ++j) {
@@ -125,8 +110,8 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
         for (std::size_t r = r0; r < r1; ++r) {
           const T *gr = gys + r * d, *hr = xh + r * d;
           auto dxhat = [gr, w](std::size_t j) { return gr[j] * (w ? w[j] : T(1)); };
-          const T mean_dxhat = lane_sum<T>(d, dxhat) / T(d);
-          const T mean_dxhat_xhat = lane_sum<T>(d, [&](std::size_t j) { return dxhat(j) * hr[j]; }) / T(d);
+          const T mean_dxhat = kernels::lane_sum<T>(d, dxhat) / T(d);
+          const T mean_dxhat_xhat = kernels::lane_sum<T>(d, [&](std::size_t j) { return dxhat(j) * hr[j]; }) / T(d);
           T* out = gx + r * d;
           for (std::size_t j = 0; j < d; ++j) {
             const T v = rs[r] * (dxhat(j) - mean_dxhat - hr[j] * mean_dxhat_xhat);

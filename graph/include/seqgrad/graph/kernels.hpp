@@ -1,6 +1,7 @@
 #pragma once
 // Plain loops shared by every op that broadcasts: summing a gradient back to an input's shape
-// ("un-broadcasting", done here once for all ops) and adding a small tensor over a larger shape.
+// ("un-broadcasting", done here once for all ops) and adding a small tensor over a larger shape;
+// and the one way seqgrad sums a long run of terms fast and reproducibly (lane_sum).
 #include <cstddef>
 #include <stdexcept>
 #include <vector>
@@ -8,6 +9,29 @@
 #include "seqgrad/graph/shape.hpp"
 
 namespace seqgrad::kernels {
+
+// s[0] + ... + s[W-1] by halving (vector adds, then a short tree); overwrites s.
+template <std::size_t W, class T>
+inline T halving_sum(T* s) {
+  for (std::size_t h = W / 2; h >= 1; h /= 2)
+    for (std::size_t l = 0; l < h; ++l) s[l] += s[l + h];
+  return s[0];
+}
+
+// sum_j term(j) for j < n as 16 interleaved partial sums: independent chains the compiler vectorizes
+// without reassociating flags (one running sum is a chain of dependent adds), in an order fixed by n
+// alone, so the result does not depend on threads or on the machine. T is the accumulator's type.
+template <class T, class Term>
+inline T lane_sum(std::size_t n, Term&& term) {
+  constexpr std::size_t W = 16;
+  T part[W] = {};
+  std::size_t j = 0;
+  for (; j + W <= n; j += W)
+    for (std::size_t l = 0; l < W; ++l) part[l] += term(j + l);
+  T tail = 0;
+  for (; j < n; ++j) tail += term(j);
+  return halving_sum<W>(part) + tail;
+}
 
 // A contiguous shape seen as [outer, size, inner] around one axis: the layout every op that works
 // along one axis (concat, narrow, index_select, softmax, logsumexp, ...) walks.

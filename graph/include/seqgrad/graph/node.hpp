@@ -63,9 +63,11 @@ struct ProductKernel {
 // the terms of each leaf are added in the order they arrived, so results do not depend on threads.
 class DeferredProducts {
  public:
+  using Check = std::function<void(const char* op, const Tensor& dest)>;
   void add(Tensor& dest, ProductTerm term, ProductKernel kernel);
-  // Runs every held sum (first-come order) and forgets them; calls check(op, dest) after each one.
-  void run(const std::function<void(const char* op, const Tensor& dest)>& check = nullptr);
+  // Runs every held sum (first-come order) and forgets them; calls check(op, dest), when given,
+  // after each one.
+  void run(const Check& check = nullptr);
 
  private:
   struct Sum {
