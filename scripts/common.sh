@@ -8,7 +8,9 @@ seqgrad_configure() {
   if [ ! -f "$dir/CMakeCache.txt" ] && command -v ninja >/dev/null 2>&1; then args+=(-G Ninja); fi
   if command -v ccache >/dev/null 2>&1; then
     args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-    export CCACHE_BASEDIR=$PWD  # cache hits across checkouts in different folders
+    # Cache hits across checkouts in different folders (a CI clone, a worktree): paths relative to
+    # the checkout, and the working directory left out of the hash of -g compilations.
+    export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=true
   fi
   cmake -S . -B "$dir" "${args[@]}" "$@"
 }

@@ -3,13 +3,16 @@
 # folder must stay loadable (or refuse cleanly when no checkpoint was saved yet), and finishing it
 # with --resume (--overwrite when no last.ckpt was saved) must give bitwise the uninterrupted run:
 # the same checkpoints, byte for byte, and the same metrics records (timing fields aside).
-# Usage: kill_resume.sh BIN_DIR SOURCE_DIR WORK_DIR [SEED]
+# EPOCHS sizes the training for the build (fewer under the sanitizers); the number of kills (2 to 5)
+# is then fitted from the uninterrupted run's time into half of TIME_LIMIT (CTest's timeout), so a
+# slow or loaded machine tests fewer moments instead of timing out.
+# Usage: kill_resume.sh BIN_DIR SOURCE_DIR WORK_DIR EPOCHS TIME_LIMIT [SEED]
 set -uo pipefail
-bin=$1 src=$2 work=$3 seed=${4:-7}
+bin=$1 src=$2 work=$3 epochs=$4 time_limit=$5 seed=${6:-7}
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 data=$src/examples/seq2seq/data/reverse.tsv
 fail() { echo "kill_resume: $*" >&2; exit 1; }
-args=(--train "$data" --hidden 32 --embedding 16 --batch 32 --shard 16 --lr 5e-3 --epochs 40 --threads 2 --seed 3)
+args=(--train "$data" --hidden 32 --embedding 16 --batch 32 --shard 16 --lr 5e-3 --epochs "$epochs" --threads 2 --seed 3)
 strip() { python3 -c '
 import json, sys
 for line in open(sys.argv[1]):
@@ -17,11 +20,13 @@ for line in open(sys.argv[1]):
 
 start=$(date +%s.%N)
 "$bin/seq2seq" train --run whole "${args[@]}" > whole.log 2>&1 || { cat whole.log; fail "the uninterrupted run failed"; }
-duration=$(echo "$(date +%s.%N) - $start" | bc)
+duration=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
 echo "uninterrupted run: ${duration}s"
 
+# A round (the killed part, evaluate, the rest) costs about 1.3 uninterrupted runs.
+kills=$(awk -v d="$duration" -v t="$time_limit" 'BEGIN { n = int(0.5 * t / (1.3 * d)); print (n < 2 ? 2 : n > 5 ? 5 : n) }')
 # Seeded kill moments over the run's length (setup included: reading, folder, first steps).
-read -r -a moments <<< "$(awk -v s="$seed" -v d="$duration" 'BEGIN { srand(s); for (i = 0; i < 5; i++) printf "%.3f ", (0.05 + 0.9 * rand()) * d }')"
+read -r -a moments <<< "$(awk -v s="$seed" -v d="$duration" -v n="$kills" 'BEGIN { srand(s); for (i = 0; i < n; i++) printf "%.3f ", (0.05 + 0.9 * rand()) * d }')"
 round=0
 for moment in "${moments[@]}"; do
   round=$((round + 1))
