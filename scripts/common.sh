@@ -1,4 +1,4 @@
-# Sourced by demo.sh and test.sh: the environment and configure step they share.
+# Sourced by demo.sh, test.sh and compare.sh: the environment and configure step they share.
 
 # seqgrad_configure DIR CMAKE_ARGS...: Ninja and ccache when present. The generator can only be
 # chosen when DIR is new.

@@ -12,8 +12,9 @@ seqgrad_configure build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$(nproc)" --target g2p
 
 out=runs/demo
-# The 15-minute recipe (README, "The demos") at half the width: 6 epochs with a cool-down, about
-# 2.5 minutes on 2 cores here (test WER 32.6%); SEQGRAD_DEMO_MINUTES caps it on slower machines.
+# The 15-minute recipe (README, "The demos") at half the width: 6 epochs with a cool-down, short
+# enough for a first run; SEQGRAD_DEMO_MINUTES caps it on slower machines. Its time and WER:
+# examples/g2p/results/README.md.
 # --overwrite: each run of the demo replaces the previous one's folder.
 ./build/bin/g2p --out "$out" train --overwrite --minutes "${SEQGRAD_DEMO_MINUTES:-3}" --hidden 128 \
   --dropout 0.2 --lr 3e-3 --warmup 500 --cooldown 0.3 --epochs 6

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds seqgrad and runs every test twice: an optimized build in build/, then a build under
-# AddressSanitizer and UndefinedBehaviorSanitizer in build-asan/. Then the libFuzzer harnesses of
-# the readers (clang, build-fuzz/, a bounded time each) and the multi-threaded tests under
-# ThreadSanitizer (build-tsan/). Exits non-zero on any failure; ends with each stage's time.
+# AddressSanitizer and UndefinedBehaviorSanitizer in build-asan/. Then the guards against what those
+# tests cannot reach, malformed input and data races: the libFuzzer harnesses of the readers (clang,
+# build-fuzz/, a bounded time each) and the multi-threaded tests under ThreadSanitizer (build-tsan/).
+# Exits non-zero on any failure; ends with each stage's time.
 #
 #   bash scripts/test.sh                      # every stage
 #   SEQGRAD_SKIP_ASAN=1 bash scripts/test.sh  # without the ASan build (likewise SEQGRAD_SKIP_FUZZ,

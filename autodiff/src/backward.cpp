@@ -103,6 +103,5 @@ AnomalyModeGuard::AnomalyModeGuard(bool on) : previous_(graph_context().anomaly_
 AnomalyModeGuard::~AnomalyModeGuard() { graph_context().anomaly_mode = previous_; }
 
 bool is_grad_enabled() { return graph_context().grad_enabled; }
-bool is_anomaly_enabled() { return graph_context().anomaly_mode; }
 
 }  // namespace seqgrad

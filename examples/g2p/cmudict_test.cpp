@@ -122,8 +122,7 @@ TEST(CmuDict, StreamWithoutFrameLines) {
   EXPECT_THROW(read_cmudict(kData / "no_such_file.js"), std::runtime_error);
 }
 
-// Issue 13, defect 11: a 20 MB word was accepted as training data (and ended in std::bad_alloc when
-// batched). Lines, words and pronunciations beyond the stated maxima are reported and skipped.
+// A 20 MB word must not become training data (batching it would end in std::bad_alloc). Lines, words and pronunciations beyond the stated maxima are reported and skipped.
 TEST(CmuDict, OverlongLinesWordsAndPronunciationsAreReportedAndSkipped) {
   std::string pron;
   for (int i = 0; i < 70; ++i) pron += "AH0 ";
@@ -149,7 +148,7 @@ TEST(CmuDict, OverlongLinesWordsAndPronunciationsAreReportedAndSkipped) {
   EXPECT_EQ(r.entries[1].key, "ok");
 }
 
-// Issue 13, defect 11: a directory is refused with its name, not read as an empty dictionary.
+// A directory is refused with its name, not read as an empty dictionary.
 TEST(CmuDict, DirectoryIsRefusedNamingIt) {
   seqgrad::test_support::expect_error<std::runtime_error>([] { read_cmudict(kData); }, {kData.string(), "directory"});
 }

@@ -65,10 +65,9 @@ void add_stacked_products(Tensor& dest, const std::vector<ProductTerm>& terms) {
 }
 
 // A weight's gradient from a product over fewer rows than this is a thin product: too few
-// multiply-adds per element of dW for a GEMM kernel to hide loading and storing dW (measured on
-// 192x64 and 768x256 weights, 12 uses: stacking the uses' rows won 6x at 1 row, 1.2x at 8, ~1.03x
-// at 32 and lost at 64, copies included). Such terms wait to be summed in one product at the end
-// of the backward walk (GradInputs::accumulate_product).
+// multiply-adds per element of dW for a GEMM kernel to hide loading and storing dW, so such terms
+// wait to be summed in one product at the end of the backward walk (GradInputs::accumulate_product).
+// Where stacking stops paying: bench/README.md, "Why the thresholds are where they are".
 constexpr std::size_t thin_rows = 32;
 
 // dest += a^T b, for input i of a matmul or linear: held back when thin, else at once.
@@ -91,10 +90,10 @@ struct TransposeCache {
 };
 thread_local std::unique_ptr<TransposeCache> active_cache;
 
-// Products over this many rows read the weight transposed inside a scope (see linalg.hpp). From 64
-// rows on, x W^T runs within ~10% of x (W^T) and the copy would not pay; a single row (batch 1) is
-// seqgrad's own vector loop, which a copy of the weight per sequence made slower (0.32 -> 0.35 ms per
-// seq2seq_b1_h64 step), while 8 to 63 rows gain 1.2-1.7x per product (measured on the AMD EPYC).
+// Products over this many rows read the weight transposed inside a scope (see linalg.hpp): with
+// more rows the kernels run x W^T about as fast as x (W^T), and a single row (batch 1) runs on
+// seqgrad's own vector loop, which the copy only slows down. The measurements: bench/README.md,
+// "Why the thresholds are where they are".
 constexpr std::size_t transposed_rows_min = 8, transposed_rows_end = 64;
 
 // W^T [in, out] from the active scope, made on first use; undefined when no scope is active.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The table of bad invocations (issue 13, defects 7-11 and their neighbours): every program, given a
+# The table of bad invocations: every program, given a
 # bad option, bad data or a bad run folder, must exit non-zero without a signal (status < 128) and
 # end its error output with one line naming the culprit. Usage: bad_invocations.sh BIN_DIR SOURCE_DIR WORK_DIR
 set -uo pipefail
@@ -38,7 +38,7 @@ head -n 5 "$reverse" > five.tsv
 
 g2p() { expect "$1" "$bin/g2p" "${@:2}"; }
 G="--data $sample"
-# defect 8
+# options out of range, unknown, or missing
 g2p "--minutes" --out n1 $G train --minutes 0
 g2p "--minutes" --out n1 $G train --minutes -1
 g2p "--minutes" --out n1 $G train --minutes nan
@@ -58,11 +58,11 @@ g2p "--overwrite" --out n1 $G train --resume --overwrite
 g2p "--bogus" --out n1 $G train --bogus
 g2p "subcommand" --out n1
 [ -e n1 ] && { echo "FAIL: a refused g2p train created its run folder"; failures=$((failures + 1)); }
-# defect 1 and 2: the run folder
+# the run folder: not empty, another model, nothing to resume
 g2p "not empty" --out g2p_run $G train --minutes 0.05 --hidden 16 --batch 8 --epochs 1
 g2p "hidden_dim" --out g2p_run $G train --resume --hidden 32
 g2p "no run to resume" --out n2 $G train --resume
-# defect 10 and 11: data
+# data: missing, not a regular file, empty, not a dictionary
 g2p "not found" --out n3 --data missing.js train
 g2p "not a regular file" --out n3 --data adir train
 g2p "no dictionary entries" --out n3 --data empty.txt train
@@ -74,7 +74,7 @@ g2p "run \`g2p train\` first" --out n4 $G evaluate
 g2p "--beam" --out g2p_run predict --beam 0 hello
 g2p "no words" --out g2p_run predict
 g2p "no such file" --out g2p_run predict --input missing.txt
-# defect 4 and 3, through the program
+# an edited vocabulary or configuration, through the program
 cp g2p_run/letters.json letters.bak
 python3 - g2p_run/letters.json <<'PY'
 import json, sys
@@ -87,7 +87,7 @@ g2p "config.json" --out g2p_run $G evaluate
 cp config.bak g2p_run/config.json
 
 bn() { expect "$1" "$bin/bottleneck" "${@:2}"; }
-# defect 7
+# the bottleneck demo's options
 bn "--batch" --batch 0
 bn "--hidden" --hidden 0
 bn "--hidden" --hidden 30
@@ -132,7 +132,7 @@ s2s "no such file" translate --run s2s_run --input missing.txt
 s2s "not a regular file" translate --run s2s_run --input adir
 s2s "--heatmaps" translate --run s2s_run --heatmaps -1
 
-# Defect 11: the readers' reports reach the user: the first few with file and line, then a count per reason.
+# The readers' reports reach the user: the first few with file and line, then a count per reason.
 reports() {  # FILE_FRAGMENT PROGRAM ARGS...: stderr shows line-numbered reports and the summary
   local file=$1; shift
   cases=$((cases + 1))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# g2p predict (issue 13, defect 9): a word is user text; its heatmap's file name is made safe and
+# g2p predict: a word is user text; its heatmap's file name is made safe and
 # stays inside the run folder, a bad word does not abandon the words after it, and words come from
 # arguments, a file or standard input. Usage: g2p_predict_names.sh BIN_DIR SOURCE_DIR WORK_DIR
 set -euo pipefail

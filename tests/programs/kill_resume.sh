@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The kill test (issue 13): SIGKILL a `seq2seq train` run at several seeded moments; each time the
+# The kill test: SIGKILL a `seq2seq train` run at several seeded moments; each time the
 # folder must stay loadable (or refuse cleanly when no checkpoint was saved yet), and finishing it
 # with --resume (--overwrite when no last.ckpt was saved) must give bitwise the uninterrupted run:
 # the same checkpoints, byte for byte, and the same metrics records (timing fields aside).

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Issue 13's run-folder defects 1-5, through the g2p program (the library's own tests are in
-# tests/seq2seq/test_run_folder.cpp). Each check failed with the g2p of before the run folder.
+# The run folder's five guarantees (numbered as in tests/seq2seq/test_run_folder.cpp, the library's
+# own tests), through the g2p program. Each check failed with the g2p of before the run folder.
 # Usage: run_folder_guard.sh G2P SOURCE_DIR WORK_DIR
 set -uo pipefail
 g2p=$1 src=$2 work=$3
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 data=$src/tests/data/cmudict_sample.js
 failures=0
-fail() { echo "run_folder_guard: defect $1: $2"; failures=$((failures + 1)); }
+fail() { echo "run_folder_guard: guarantee $1: $2"; failures=$((failures + 1)); }
 train() { "$g2p" --out run --data "$data" train --minutes 0.05 --hidden 16 --batch 8 "$@" > train.log 2>&1; }
 snapshot() { (cd run && find . -type f ! -name '*.png' | sort | xargs sha1sum); }
 train --epochs 2 || { cat train.log; echo "setup failed"; exit 1; }

@@ -396,7 +396,7 @@ TEST(TsvReader, FileOverloadAndMissingFile) {
   EXPECT_THROW(read_tsv(file), std::runtime_error);
 }
 
-// Issue 13, defect 11: a directory read as a TSV file gave 0 entries and no error.
+// A directory is not a TSV file with 0 entries: it is refused, named.
 TEST(TsvReader, DirectoryIsRefusedNamingIt) {
   const auto dir = temp_path("tsv_dir");
   fs::create_directories(dir);

@@ -1,4 +1,4 @@
-// The run folder (issue 13, defects 1-5) and corpus BLEU.
+// The run folder's guarantees, one test each, and corpus BLEU.
 //   1. a start that fails validation writes nothing (config.json and vocabularies untouched)
 //   2. a fresh start into a non-empty folder is refused; --resume without last.ckpt is an error
 //   3. files are written atomically; a damaged config.json is refused naming the file
@@ -138,10 +138,10 @@ TEST(RunFolder, ModelConfigRoundTripsThroughJsonAndBadFieldsAreNamed) {
   expect_error<std::runtime_error>([&] { model_config_from_json("[1]"); }, {"not a JSON object"});
 }
 
-// Defect 1: a start that fails (another --hidden on resume, a non-empty folder) writes nothing.
-TEST(RunFolder, Defect1_AFailedStartLeavesTheFolderUntouched) {
+// 1. A start that fails (another --hidden on resume, a non-empty folder) writes nothing.
+TEST(RunFolder, AFailedStartLeavesTheFolderUntouched) {
   const Task t = task();
-  const fs::path dir = fresh_dir("defect1");
+  const fs::path dir = fresh_dir("failed_start");
   const RunFolder run = trained(dir, t);
   const auto before = snapshot(dir);
   const Task other = task(/*hidden=*/24);
@@ -155,10 +155,10 @@ TEST(RunFolder, Defect1_AFailedStartLeavesTheFolderUntouched) {
   fs::remove_all(dir);
 }
 
-// Defect 2: no silent replacement, no silent fresh start on --resume.
-TEST(RunFolder, Defect2_FreshStartIntoARunAndResumeWithoutCheckpointAreErrors) {
+// 2. No silent replacement, no silent fresh start on --resume.
+TEST(RunFolder, FreshStartIntoARunAndResumeWithoutCheckpointAreErrors) {
   const Task t = task();
-  const fs::path dir = fresh_dir("defect2");
+  const fs::path dir = fresh_dir("fresh_start");
   const RunFolder run = trained(dir, t);
   expect_error<std::runtime_error>([&] { run.check_start(StartMode::fresh, t.spec); }, {"not empty", "--resume", "--overwrite"});
   run.check_start(StartMode::resume, t.spec);  // fine: there is a last.ckpt
@@ -180,9 +180,9 @@ TEST(RunFolder, Defect2_FreshStartIntoARunAndResumeWithoutCheckpointAreErrors) {
   fs::remove_all(dir);
 }
 
-// Defect 3: atomic writes, and a damaged config.json is refused naming the file.
-TEST(RunFolder, Defect3_FilesAreWrittenAtomicallyAndADamagedConfigIsNamed) {
-  const fs::path dir = fresh_dir("defect3");
+// 3. Atomic writes, and a damaged config.json is refused naming the file.
+TEST(RunFolder, FilesAreWrittenAtomicallyAndADamagedConfigIsNamed) {
+  const fs::path dir = fresh_dir("atomic");
   fs::create_directories(dir);
   const fs::path f = dir / "config.json";
   nn::write_file_atomically(f, "old");
@@ -208,10 +208,10 @@ TEST(RunFolder, Defect3_FilesAreWrittenAtomicallyAndADamagedConfigIsNamed) {
   fs::remove_all(dir);
 }
 
-// Defect 4: the vocabularies and the configuration are bound to the checkpoint.
-TEST(RunFolder, Defect4_SwappedOrDroppedSymbolsAndAnEditedConfigAreRefused) {
+// 4. The vocabularies and the configuration are bound to the checkpoint.
+TEST(RunFolder, SwappedOrDroppedSymbolsAndAnEditedConfigAreRefused) {
   const Task t = task();
-  const fs::path dir = fresh_dir("defect4");
+  const fs::path dir = fresh_dir("binding");
   const RunFolder run = trained(dir, t);
   const std::string letters = slurp(run.source_vocab_file()), config = slurp(run.config_file());
 
@@ -234,10 +234,10 @@ TEST(RunFolder, Defect4_SwappedOrDroppedSymbolsAndAnEditedConfigAreRefused) {
   fs::remove_all(dir);
 }
 
-// Defect 5: leftover temporaries go at the next start; resume leaves no duplicate metrics records.
-TEST(RunFolder, Defect5_LeftoverTemporariesAreRemovedAndResumeCutsTheMetricsLog) {
+// 5. Leftover temporaries go at the next start; resume leaves no duplicate metrics records.
+TEST(RunFolder, LeftoverTemporariesAreRemovedAndResumeCutsTheMetricsLog) {
   const Task t = task();
-  const fs::path dir = fresh_dir("defect5");
+  const fs::path dir = fresh_dir("leftovers");
   RunFolder run(dir, kLayout);
   run.check_start(StartMode::fresh, t.spec);
   run.start(StartMode::fresh, t.spec);
@@ -313,12 +313,12 @@ TEST(Bleu, BrevityPenaltyClippingAndZeroCases) {
   EXPECT_THROW(corpus_bleu({{4}}, {{}}), std::invalid_argument);
 }
 
-// Defect 6's neighbours at the run folder's level (the checkpoint reader's own hardening is nn's):
-// a checkpoint path that is a directory, NaN weights in a checksum-valid checkpoint, and trainer
-// metadata that is not a number are refused with messages naming the file and the field.
-TEST(RunFolder, Defect6_DirectoryCheckpointNanWeightsAndNonNumericMetadataAreRefused) {
+// At the run folder's level (the checkpoint reader's own checks are nn's tests): a checkpoint path
+// that is a directory, NaN weights in a checksum-valid checkpoint, and trainer metadata that is not
+// a number are refused with messages naming the file and the field.
+TEST(RunFolder, DirectoryCheckpointNanWeightsAndNonNumericMetadataAreRefused) {
   const Task t = task();
-  const fs::path dir = fresh_dir("defect6");
+  const fs::path dir = fresh_dir("bad_checkpoint");
   const RunFolder run = trained(dir, t);
   fs::create_directories(dir / "adir");
   expect_error<std::runtime_error>([&] { run.load(dir / "adir"); }, {"adir", "not a regular file"});

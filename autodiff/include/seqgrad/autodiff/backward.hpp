@@ -43,6 +43,5 @@ class AnomalyModeGuard {
 };
 
 bool is_grad_enabled();
-bool is_anomaly_enabled();
 
 }  // namespace seqgrad

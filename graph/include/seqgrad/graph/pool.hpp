@@ -1,8 +1,7 @@
 #pragma once
 // Buffer pool: tensor data comes from here and goes back here, so that a training step that repeats
 // the shapes of the one before allocates no new memory (glibc's mmap threshold makes fresh large
-// buffers page-fault on every step: an elementwise op on fresh 256 KiB buffers ran 30x slower than
-// on reused ones).
+// buffers page-fault on every step; bench/README.md has what that cost).
 //
 // Each thread has its own pool (worker shards in data-parallel training never contend). A buffer
 // remembers its pool, so it may be released on any thread: the free lists are guarded by a mutex,

@@ -31,7 +31,6 @@ class Tensor {
   // Copies `values` (converted to dtype); throws when their count does not match the shape.
   static Tensor from(const std::vector<double>& values, const Shape& shape, DType dtype = DType::f32);
   static Tensor from_indices(const std::vector<std::int64_t>& values, const Shape& shape);
-  static Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
   static Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.dtype()); }
 
   // --- data ---
@@ -66,7 +65,6 @@ class Tensor {
   Tensor& set_name(std::string name);
 
   TensorImpl* impl() const { return impl_.get(); }
-  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
 
  private:
   const TensorImpl& checked() const;

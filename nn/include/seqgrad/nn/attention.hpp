@@ -62,8 +62,6 @@ class Attention : public Module {
     return forward(query, keys, values, mask);
   }
 
-  const std::string& layer_name() const { return name_; }  // "AdditiveAttention", ... (for errors)
-
  protected:
   explicit Attention(std::string layer_name) : name_(std::move(layer_name)) {}
   // Scores [B, T] of each query [B, Dq] against its own sequence's projected keys [B, T, K].

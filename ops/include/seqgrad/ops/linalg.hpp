@@ -15,8 +15,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 
 // While one is alive on this thread, linear() over 8 to 63 rows multiplies by a transposed
 // copy of the weight, made at the weight's first such use and kept until the scope ends: x W^T
-// becomes x (W^T), the layout the GEMM kernels stream fastest (oneDNN, 32 rows of a 256-wide input
-// into 768 outputs: 112 GFLOP/s against 82 for x W^T). A recurrent network uses each weight once per
+// becomes x (W^T), the layout the GEMM kernels stream fastest at these sizes (bench/README.md has
+// the figures). A recurrent network uses each weight once per
 // time step, so one copy serves a whole sequence. Open it around a forward pass whose weights do not
 // change inside it (the RNN layers and the seq2seq model do); scopes nest, the outermost one owns
 // the copies. Gradients are unchanged: they still go to the weight.

@@ -37,7 +37,6 @@ class Batcher {
   // The batches of `epoch` (a pure function of the seed, the epoch, the lengths and the options).
   Batches epoch_batches(std::uint64_t epoch) const;
   std::size_t batches_per_epoch() const { return batches_per_epoch_; }
-  std::size_t num_examples() const { return lengths_.size(); }
   const BatcherOptions& options() const { return options_; }
 
   // Where iteration stands: the next batch is batch `position` of epoch `epoch`.

@@ -32,8 +32,6 @@ inline constexpr TokenId kUnk = 3;
 inline constexpr TokenId kNumSpecials = 4;
 inline constexpr std::string_view kSpecialSymbols[kNumSpecials] = {"<pad>", "<sos>", "<eos>", "<unk>"};
 
-constexpr bool is_special(TokenId id) { return id >= 0 && id < kNumSpecials; }
-
 // Length of the UTF-8 character starting at s[i], or 0 when the bytes there are not one (bad lead
 // byte, missing or bad continuation bytes, overlong form, surrogate, beyond U+10FFFF).
 std::size_t utf8_char_length(std::string_view s, std::size_t i);
