@@ -116,9 +116,8 @@ Tensor TransformerDecoderLayer::forward(const Tensor& x, const Tensor& memory, c
 
 TransformerDecoder::TransformerDecoder(std::size_t d_model, std::size_t num_heads, std::size_t num_layers,
                                        Generator& gen, TransformerDecoderOptions options) {
-  if (num_layers == 0) throw std::invalid_argument("TransformerDecoder: num_layers must be positive");
-  for (std::size_t i = 0; i < num_layers; ++i)
-    layers.push_back(std::make_shared<TransformerDecoderLayer>(d_model, num_heads, gen, options.layer));
+  layers = detail::make_layers<TransformerDecoderLayer>("TransformerDecoder", num_layers, d_model, num_heads, gen,
+                                                        options.layer);
   register_module("layers", std::make_shared<detail::LayerStack>(layers));
   if (options.final_norm) norm = register_module("norm", detail::make_norm(d_model, options.layer));
 }

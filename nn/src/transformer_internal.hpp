@@ -2,6 +2,7 @@
 // What the transformer encoder and decoder layers share (private to nn/src): the option checks, the
 // sub-modules both build the same way, the feed-forward block and the stack of layers.
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,18 @@ Tensor dropout_if(const Tensor& x, const TransformerLayerOptions& options, bool 
 Tensor feed_forward(const Tensor& x, const Tensor& linear1_weight, const Tensor& linear1_bias,
                     const Tensor& linear2_weight, const Tensor& linear2_bias, const TransformerLayerOptions& options,
                     bool training);
+
+// num_layers layers, each drawing its own initial weights from gen; `stack` names the stack in errors.
+template <class Layer>
+std::vector<std::shared_ptr<Layer>> make_layers(const std::string& stack, std::size_t num_layers, std::size_t d_model,
+                                                std::size_t num_heads, Generator& gen,
+                                                const TransformerLayerOptions& options) {
+  if (num_layers == 0) throw std::invalid_argument(stack + ": num_layers must be positive");
+  std::vector<std::shared_ptr<Layer>> layers;
+  for (std::size_t i = 0; i < num_layers; ++i)
+    layers.push_back(std::make_shared<Layer>(d_model, num_heads, gen, options));
+  return layers;
+}
 
 // A stack's layers as one sub-module with children "0", "1", ..., so that parameters are named
 // layers.0.self_attn.in_proj_weight as in torch.

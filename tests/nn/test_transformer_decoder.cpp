@@ -10,25 +10,18 @@
 #include "seqgrad/nn/transformer_decoder.hpp"
 #include "seqgrad/ops/ops.hpp"
 #include "support/expect_error.hpp"
+#include "transformer_layers.hpp"
 
 using namespace seqgrad;
 using seqgrad::test_support::expect_error;
+using seqgrad::test_support::perturb_norms;
+using seqgrad::test_support::small_layer;
 
 namespace {
 
 constexpr DType f64 = DType::f64;
 
 Tensor leaf(const Shape& shape, Generator& gen) { return rand_uniform(shape, -1.0, 1.0, f64, gen).requires_grad_(); }
-
-nn::TransformerDecoderLayerOptions small(bool norm_first, nn::Activation activation, double dropout = 0.0) {
-  return {.dim_feedforward = 6, .dropout = dropout, .activation = activation, .norm_first = norm_first, .dtype = f64};
-}
-
-// Gives the norms non-trivial weights and biases so their gradients are checked away from (1, 0).
-void perturb_norms(nn::Module& layer, Generator& gen) {
-  for (auto& [name, p] : layer.named_parameters())
-    if (name.rfind("norm", 0) == 0) p.copy_from_(rand_uniform(p.shape(), 0.5, 1.5, f64, gen));
-}
 
 // x with the values at positions `positions` of sequence `b` moved by 10.
 Tensor changed_at(const Tensor& x, std::size_t b, const std::vector<std::size_t>& positions) {
@@ -83,7 +76,7 @@ TEST(TransformerDecoderLayer, GradientsMatchFiniteDifferences) {
                            Variant{"pre-LN gelu causal", true, nn::Activation::gelu_tanh, true}}) {
     SCOPED_TRACE(v.name);
     Generator gen(52);
-    nn::TransformerDecoderLayer layer(4, 2, gen, small(v.norm_first, v.activation));
+    nn::TransformerDecoderLayer layer(4, 2, gen, small_layer(v.norm_first, v.activation));
     perturb_norms(layer, gen);
     std::vector<Tensor> inputs = {leaf({2, 3, 4}, gen), leaf({2, 4, 4}, gen)};
     for (const auto& p : layer.parameters()) inputs.push_back(p);
@@ -101,7 +94,7 @@ TEST(TransformerDecoderLayer, PostAndPreLNFollowTheirEquations) {
   const Tensor target_mask = Tensor::from_indices({1, 1, 0, 1, 1, 1}, {2, 3});
   const Tensor memory_mask = Tensor::from_indices({1, 1, 1, 0, 0, 1, 1, 1, 1, 1}, {2, 5});
   for (bool norm_first : {false, true}) {
-    nn::TransformerDecoderLayer layer(4, 2, gen, small(norm_first, nn::Activation::gelu_tanh));
+    nn::TransformerDecoderLayer layer(4, 2, gen, small_layer(norm_first, nn::Activation::gelu_tanh));
     perturb_norms(layer, gen);
     const auto& l = layer;
     auto norm = [](const std::shared_ptr<nn::LayerNorm>& n, const Tensor& t) { return n->forward(t); };
@@ -158,7 +151,7 @@ TEST(TransformerDecoderLayer, LaterTargetsAndPaddingDoNotReachRealPositions) {
 
 TEST(TransformerDecoderLayer, DropoutOnlyInTraining) {
   Generator gen(55);
-  nn::TransformerDecoderLayer layer(4, 2, gen, small(false, nn::Activation::relu, 0.3));
+  nn::TransformerDecoderLayer layer(4, 2, gen, small_layer(false, nn::Activation::relu, 0.3));
   const Tensor x = leaf({2, 5, 4}, gen), memory = leaf({2, 3, 4}, gen);
   const auto without =
       nn::transformer_decoder_layer(x, memory, layer.weights(), 2, layer.options(), false).to_vector();
@@ -174,7 +167,7 @@ TEST(TransformerDecoderLayer, BadInputsNameTheLayerAndTheShapes) {
   expect_error([&] { nn::TransformerDecoderLayer(8, 2, gen, {.dropout = 1.0}); }, {"TransformerDecoderLayer", "dropout"});
   expect_error([&] { nn::TransformerDecoderLayer(8, 2, gen, {.dim_feedforward = 0}); },
                {"TransformerDecoderLayer", "dim_feedforward"});
-  nn::TransformerDecoderLayer layer(4, 2, gen, small(false, nn::Activation::relu));
+  nn::TransformerDecoderLayer layer(4, 2, gen, small_layer(false, nn::Activation::relu));
   const Tensor x = leaf({2, 3, 4}, gen), memory = leaf({2, 5, 4}, gen);
   expect_error([&] { layer(leaf({2, 3, 5}, gen), memory); }, {"TransformerDecoderLayer", "target [2,3,5]", "d_model 4"});
   expect_error([&] { layer(leaf({3, 4}, gen), memory); }, {"TransformerDecoderLayer", "target [3,4]"});
@@ -198,7 +191,8 @@ TEST(TransformerDecoderLayer, BadInputsNameTheLayerAndTheShapes) {
 
 TEST(TransformerDecoder, StacksLayersWithTorchNames) {
   Generator gen(57);
-  nn::TransformerDecoder decoder(4, 2, 2, gen, {.layer = small(true, nn::Activation::relu), .final_norm = true});
+  nn::TransformerDecoder decoder(4, 2, 2, gen,
+                                 {.layer = small_layer(true, nn::Activation::relu), .final_norm = true});
   const auto named = decoder.named_parameters();
   EXPECT_EQ(named.size(), 2u * 18u + 2u);
   EXPECT_EQ(named.front().first, "layers.0.self_attn.in_proj_weight");
@@ -228,7 +222,7 @@ TEST(TransformerDecoder, StacksLayersWithTorchNames) {
 
 TEST(TransformerDecoder, GradientsReachEveryLayerAndTheMemory) {
   Generator gen(58);
-  nn::TransformerDecoder decoder(4, 2, 2, gen, {.layer = small(false, nn::Activation::relu)});
+  nn::TransformerDecoder decoder(4, 2, 2, gen, {.layer = small_layer(false, nn::Activation::relu)});
   std::vector<Tensor> inputs = {leaf({1, 3, 4}, gen), leaf({1, 2, 4}, gen)};
   for (const auto& p : decoder.parameters()) inputs.push_back(p);
   const GradCheckResult r = gradcheck("decoder", [&](const std::vector<Tensor>& in) {
