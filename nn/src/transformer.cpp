@@ -1,4 +1,5 @@
-// Transformer encoder blocks (post-LN and pre-LN) and the sinusoidal positional encoding.
+// Transformer encoder blocks (post-LN and pre-LN), what they share with the decoder blocks, and the
+// sinusoidal positional encoding.
 #include "seqgrad/nn/transformer.hpp"
 
 #include <cmath>
@@ -6,25 +7,46 @@
 #include <string>
 
 #include "seqgrad/ops/ops.hpp"
+#include "transformer_internal.hpp"
 
 namespace seqgrad::nn {
 
-namespace {
+namespace detail {
 
-// The encoder's layers as one sub-module with children "0", "1", ..., so that parameters are named
-// layers.0.self_attn.in_proj_weight as in torch.
-class LayerStack : public Module {
- public:
-  explicit LayerStack(const std::vector<std::shared_ptr<TransformerEncoderLayer>>& layers) {
-    for (std::size_t i = 0; i < layers.size(); ++i) register_module(std::to_string(i), layers[i]);
-  }
-};
-
-Tensor activate(const Tensor& x, Activation activation) {
-  return activation == Activation::relu ? relu(x) : gelu(x);
+void check_layer_options(const TransformerLayerOptions& options, const std::string& layer) {
+  if (options.dim_feedforward == 0) throw std::invalid_argument(layer + ": dim_feedforward must be positive");
+  if (options.dropout < 0.0 || options.dropout >= 1.0)
+    throw std::invalid_argument(layer + ": dropout " + std::to_string(options.dropout) + " is not in [0, 1)");
 }
 
-}  // namespace
+std::shared_ptr<MultiheadAttention> make_attention(std::size_t d_model, std::size_t num_heads, Generator& gen,
+                                                   const TransformerLayerOptions& options) {
+  return std::make_shared<MultiheadAttention>(
+      d_model, num_heads, gen, MultiheadAttentionOptions{.dropout = options.dropout, .dtype = options.dtype});
+}
+
+std::shared_ptr<Linear> make_linear(std::size_t in, std::size_t out, Generator& gen,
+                                    const TransformerLayerOptions& options) {
+  return std::make_shared<Linear>(in, out, gen, LinearOptions{.dtype = options.dtype});
+}
+
+std::shared_ptr<LayerNorm> make_norm(std::size_t d_model, const TransformerLayerOptions& options) {
+  return std::make_shared<LayerNorm>(d_model, LayerNormOptions{.eps = options.layer_norm_eps, .dtype = options.dtype});
+}
+
+Tensor dropout_if(const Tensor& x, const TransformerLayerOptions& options, bool training) {
+  return training && options.dropout > 0.0 ? dropout(x, options.dropout, true) : x;
+}
+
+Tensor feed_forward(const Tensor& x, const Tensor& linear1_weight, const Tensor& linear1_bias,
+                    const Tensor& linear2_weight, const Tensor& linear2_bias, const TransformerLayerOptions& o,
+                    bool training) {
+  const Tensor pre_activation = linear(x, linear1_weight, linear1_bias);
+  const Tensor hidden = o.activation == Activation::relu ? relu(pre_activation) : gelu(pre_activation);
+  return dropout_if(linear(dropout_if(hidden, o, training), linear2_weight, linear2_bias), o, training);
+}
+
+}  // namespace detail
 
 Tensor sinusoidal_positional_encoding(std::size_t length, std::size_t d_model, DType dtype) {
   std::vector<double> pe(length * d_model);
@@ -45,17 +67,15 @@ Tensor transformer_encoder_layer(const Tensor& x, const TransformerEncoderLayerW
     throw std::invalid_argument("TransformerEncoderLayer: input " +
                                 (x.defined() ? to_string(x.shape()) : std::string("(undefined)")) +
                                 " is not [B, T, " + std::to_string(D) + "] (d_model " + std::to_string(D) + ")");
-  const bool drop = training && o.dropout > 0.0;
-  auto maybe_dropout = [&](const Tensor& t) { return drop ? dropout(t, o.dropout, true) : t; };
   auto norm1 = [&](const Tensor& t) { return layer_norm(t, w.norm1_weight, w.norm1_bias, o.layer_norm_eps); };
   auto norm2 = [&](const Tensor& t) { return layer_norm(t, w.norm2_weight, w.norm2_bias, o.layer_norm_eps); };
   auto self_attention = [&](const Tensor& t) {
     const ScaledDotProductOptions attention{.causal = causal, .dropout = o.dropout, .training = training};
-    return maybe_dropout(multi_head_attention(t, t, t, w.self_attn, num_heads, padding_mask, attention).context);
+    return detail::dropout_if(multi_head_attention(t, t, t, w.self_attn, num_heads, padding_mask, attention).context,
+                              o, training);
   };
   auto feed_forward = [&](const Tensor& t) {
-    const Tensor hidden = maybe_dropout(activate(linear(t, w.linear1_weight, w.linear1_bias), o.activation));
-    return maybe_dropout(linear(hidden, w.linear2_weight, w.linear2_bias));
+    return detail::feed_forward(t, w.linear1_weight, w.linear1_bias, w.linear2_weight, w.linear2_bias, o, training);
   };
 
   if (o.norm_first) {
@@ -69,22 +89,13 @@ Tensor transformer_encoder_layer(const Tensor& x, const TransformerEncoderLayerW
 TransformerEncoderLayer::TransformerEncoderLayer(std::size_t d_model, std::size_t num_heads, Generator& gen,
                                                  TransformerEncoderLayerOptions options)
     : options_(options) {
-  if (options.dim_feedforward == 0)
-    throw std::invalid_argument("TransformerEncoderLayer: dim_feedforward must be positive");
-  if (options.dropout < 0.0 || options.dropout >= 1.0)
-    throw std::invalid_argument("TransformerEncoderLayer: dropout " + std::to_string(options.dropout) +
-                                " is not in [0, 1)");
+  detail::check_layer_options(options, "TransformerEncoderLayer");
   // Registration order = torch's parameter order.
-  self_attn = register_module("self_attn", std::make_shared<MultiheadAttention>(
-                                               d_model, num_heads, gen,
-                                               MultiheadAttentionOptions{.dropout = options.dropout, .dtype = options.dtype}));
-  linear1 = register_module("linear1", std::make_shared<Linear>(d_model, options.dim_feedforward, gen,
-                                                                LinearOptions{.dtype = options.dtype}));
-  linear2 = register_module("linear2", std::make_shared<Linear>(options.dim_feedforward, d_model, gen,
-                                                                LinearOptions{.dtype = options.dtype}));
-  const LayerNormOptions norm{.eps = options.layer_norm_eps, .dtype = options.dtype};
-  norm1 = register_module("norm1", std::make_shared<LayerNorm>(d_model, norm));
-  norm2 = register_module("norm2", std::make_shared<LayerNorm>(d_model, norm));
+  self_attn = register_module("self_attn", detail::make_attention(d_model, num_heads, gen, options));
+  linear1 = register_module("linear1", detail::make_linear(d_model, options.dim_feedforward, gen, options));
+  linear2 = register_module("linear2", detail::make_linear(options.dim_feedforward, d_model, gen, options));
+  norm1 = register_module("norm1", detail::make_norm(d_model, options));
+  norm2 = register_module("norm2", detail::make_norm(d_model, options));
 }
 
 TransformerEncoderLayerWeights TransformerEncoderLayer::weights() const {
@@ -98,13 +109,10 @@ Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& padding_m
 
 TransformerEncoder::TransformerEncoder(std::size_t d_model, std::size_t num_heads, std::size_t num_layers,
                                        Generator& gen, TransformerEncoderOptions options) {
-  if (num_layers == 0) throw std::invalid_argument("TransformerEncoder: num_layers must be positive");
-  for (std::size_t i = 0; i < num_layers; ++i)
-    layers.push_back(std::make_shared<TransformerEncoderLayer>(d_model, num_heads, gen, options.layer));
-  register_module("layers", std::make_shared<LayerStack>(layers));
-  if (options.final_norm)
-    norm = register_module("norm", std::make_shared<LayerNorm>(
-                                       d_model, LayerNormOptions{.eps = options.layer.layer_norm_eps, .dtype = options.layer.dtype}));
+  layers = detail::make_layers<TransformerEncoderLayer>("TransformerEncoder", num_layers, d_model, num_heads, gen,
+                                                        options.layer);
+  register_module("layers", std::make_shared<detail::LayerStack>(layers));
+  if (options.final_norm) norm = register_module("norm", detail::make_norm(d_model, options.layer));
 }
 
 Tensor TransformerEncoder::forward(const Tensor& x, const Tensor& padding_mask, bool causal) const {

@@ -63,7 +63,7 @@ class Registry {
 void register_core_evaluators(Registry& r);  // linear, activations, softmax, logsumexp, layer_norm, embedding, cross_entropy
 void register_nn_evaluators(Registry& r);    // all of the below
 void register_rnn_evaluators(Registry& r);        // rnn_tanh_cell, gru_cell, lstm_cell
-void register_attention_evaluators(Registry& r);  // mean_context, additive/scaled-dot attention, MHSA, transformer block
+void register_attention_evaluators(Registry& r);  // mean_context, additive/scaled-dot attention, MHSA, transformer blocks
 void register_optim_evaluators(Registry& r);      // adam_step, adamw_step, clip_grad_norm
 
 // Every evaluator: what the runner uses.

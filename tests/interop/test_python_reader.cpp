@@ -2,7 +2,8 @@
 // modules (PyTorch's names) and safetensors::write a file of every other dtype; the test dumps every
 // name, dtype, shape and value to JSON, and tests/interop/read_safetensors.py (json, struct, numpy)
 // reads the files and compares, and also checks that the modules' file has exactly the names, dtypes
-// and shapes of the file PyTorch wrote from the same modules.
+// and shapes of the file PyTorch wrote from the same modules (the interop modules, and the transformer
+// decoder's).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -13,6 +14,7 @@
 
 #include "support/safetensors_edit.hpp"
 #include "support/temp_path.hpp"
+#include "torch_decoder.hpp"
 #include "torch_modules.hpp"
 
 using namespace seqgrad;
@@ -104,6 +106,33 @@ TEST_F(PythonReader, ReadsSeqgradsWeightsWithPyTorchsNames) {
   EXPECT_EQ(reader(file, more), 1) << log;
   EXPECT_NE(log.find("missing: extra.weight"), std::string::npos) << log;
   EXPECT_NE(log.find("metadata"), std::string::npos) << log;
+}
+
+// seqgrad -> PyTorch for the transformer decoder: PyTorch's decoder weights loaded into seqgrad and
+// written again are, read by the format-only reader, exactly PyTorch's names, dtypes, shapes and
+// values, so torch's load_state_dict(strict=True) takes the file and computes the fixture's outputs.
+TEST_F(PythonReader, WritesPyTorchsDecoderWeightsBackUnchanged) {
+  const nlohmann::json fixture = test_support::read_json(test_support::torch_decoder_fixture());
+  const fs::path torch_file = fs::path(test_support::torch_decoder_fixture()).replace_extension(".safetensors");
+  Generator gen(8);
+  test_support::TorchDecoderModules model(fixture.at("config"), gen);
+  const std::string first = model.named_parameters().front().first;
+  const std::vector<double> initial = model.parameter(first).to_vector();
+  nn::load_weights(torch_file, model);
+  ASSERT_NE(model.parameter(first).to_vector(), initial);  // the file's values, not the initial ones
+  const fs::path file = dir / "decoder.safetensors";
+  nn::save_weights(file, model);
+  const nlohmann::json expected = dump(model.named_parameters(), {{"format", "pt"}});
+  EXPECT_EQ(reader(file, expected, "--same-names-as '" + torch_file.string() + "'"), 0) << log;
+  EXPECT_NE(log.find(std::to_string(model.named_parameters().size()) + " tensors, " +
+                     std::to_string(model.num_parameters()) + " values, 1 metadata entries: OK"),
+            std::string::npos)
+      << log;
+  // The same values as PyTorch's file, name by name.
+  const auto torch_tensors = nn::safetensors::read(torch_file).tensors;
+  ASSERT_EQ(torch_tensors.size(), model.named_parameters().size());
+  for (const auto& [name, p] : model.named_parameters())
+    EXPECT_EQ(p.to_vector(), torch_tensors.at(name).to_vector()) << name;
 }
 
 TEST_F(PythonReader, ReadsEveryDtype) {

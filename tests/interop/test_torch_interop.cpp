@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "agreement.hpp"
 #include "torch_modules.hpp"
 
 using namespace seqgrad;
@@ -58,18 +59,7 @@ TEST(TorchInterop, PyTorchsWeightsReproducePyTorchsOutputs) {
   const auto model = f.loaded();
   const NoGradGuard no_grad;
   const auto outputs = model->forward(f.tokens());
-  ASSERT_FALSE(f.json.at("outputs").empty());
-  for (const auto& [name, want] : f.json.at("outputs").items()) {
-    ASSERT_TRUE(outputs.count(name)) << "the fixture has an output '" << name << "' that the computation does not make";
-    const Tensor& got = outputs.at(name);
-    const auto a = agreement(got, want, f.atol, f.rtol);
-    EXPECT_TRUE(a.shape_matches) << name << ": seqgrad " << to_string(got.shape()) << ", PyTorch " << want.at("shape");
-    std::printf("  %-14s %-12s max |error| %.3g; worst element %zu at %.3f of the tolerance (atol %g, rtol %g)\n",
-                name.c_str(), to_string(got.shape()).c_str(), a.max_abs_error, a.worst_index, a.worst_ratio, f.atol,
-                f.rtol);
-    EXPECT_TRUE(a.within()) << name << ": element " << a.worst_index << " is off by " << a.worst_ratio
-                            << " times the tolerance (max |error| " << a.max_abs_error << ")";
-  }
+  test_support::expect_outputs_agree(outputs, f.json.at("outputs"), f.atol, f.rtol);
 }
 
 // The comparison above can fail: a small change to one weight of each module shows in the outputs

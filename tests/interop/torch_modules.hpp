@@ -124,34 +124,4 @@ class TorchModules : public nn::Module {
   TorchModulesConfig config_;
 };
 
-// How far an output is from PyTorch's, as torch.allclose judges: element i passes when
-// |got - want| <= atol + rtol * |want|.
-struct Agreement {
-  bool shape_matches = false;
-  double max_abs_error = 0;  // max |got - want|
-  double worst_ratio = 0;    // max |got - want| / (atol + rtol * |want|): within tolerance when <= 1
-  std::size_t worst_index = 0;
-  bool within() const { return shape_matches && worst_ratio <= 1.0; }
-};
-
-inline Agreement agreement(const Tensor& got, const nlohmann::json& want, double atol, double rtol) {
-  Agreement a;
-  const Shape want_shape = want.at("shape").get<Shape>();
-  const auto want_data = want.at("data").get<std::vector<double>>();
-  a.shape_matches = got.shape() == want_shape && got.numel() == want_data.size();
-  if (!a.shape_matches) return a;
-  const std::vector<double> g = got.to_vector();
-  for (std::size_t i = 0; i < g.size(); ++i) {
-    double err = std::abs(g[i] - want_data[i]);
-    if (std::isnan(err)) err = INFINITY;  // NaN is as far off as can be
-    const double ratio = err / (atol + rtol * std::abs(want_data[i]));
-    a.max_abs_error = std::max(a.max_abs_error, err);
-    if (ratio > a.worst_ratio) {
-      a.worst_ratio = ratio;
-      a.worst_index = i;
-    }
-  }
-  return a;
-}
-
 }  // namespace seqgrad::test_support

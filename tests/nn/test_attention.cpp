@@ -388,6 +388,66 @@ TEST(MultiheadAttention, SeparateProjectionsEqualTheFusedOne) {
   }
 }
 
+TEST(MultiheadAttention, ItsStepsGiveTheWholeComputation) {
+  // Cross-attention with the memory's keys and values projected once, then attended to.
+  Generator gen(39);
+  nn::MultiheadAttention mha(8, 4, gen, {.dtype = f64});
+  const auto w = mha.weights();
+  const Tensor query = leaf({2, 3, 8}, gen), memory = leaf({2, 5, 8}, gen);
+  const Tensor mask = Tensor::from_indices({1, 1, 1, 0, 0, 1, 1, 1, 1, 1}, {2, 5});
+  const nn::MultiheadKeysValues kv = nn::multi_head_keys_values(memory, memory, w, 4);
+  EXPECT_EQ(kv.keys.shape(), (Shape{2, 4, 5, 2}));
+  EXPECT_EQ(kv.values.shape(), (Shape{2, 4, 5, 2}));
+  const auto steps = nn::multi_head_attend(nn::multi_head_queries(query, w, 4), kv, w, mask);
+  const auto whole = mha(query, memory, memory, mask);
+  EXPECT_EQ(steps.context.to_vector(), whole.context.to_vector());
+  EXPECT_EQ(steps.weights.to_vector(), whole.weights.to_vector());
+}
+
+TEST(MultiheadAttention, OnePositionAtATimeWithGrowingKeysAndValues) {
+  // What a step-by-step decoder keeps: position t's keys and values appended to the earlier ones',
+  // its query attending over all of them (no causal mask: it is the last) is causal self-attention at t.
+  Generator gen(40);
+  nn::MultiheadAttention mha(8, 2, gen, {.dtype = f64});
+  const auto w = mha.weights();
+  const Tensor x = leaf({2, 4, 8}, gen);
+  const auto whole = mha.self_attention(x, Tensor(), true).context.to_vector();  // [2, 4, 8]
+  nn::MultiheadKeysValues cache;
+  for (std::size_t t = 0; t < 4; ++t) {
+    SCOPED_TRACE("position " + std::to_string(t));
+    const nn::MultiheadProjections p = nn::multi_head_self_projections(narrow(x, 1, t, 1), w, 2);
+    cache.keys = t == 0 ? p.keys_values.keys : concat({cache.keys, p.keys_values.keys}, 2);
+    cache.values = t == 0 ? p.keys_values.values : concat({cache.values, p.keys_values.values}, 2);
+    EXPECT_EQ(cache.keys.shape(), (Shape{2, 2, t + 1, 4}));
+    const auto step = nn::multi_head_attend(p.queries, cache, w).context.to_vector();  // [2, 1, 8]
+    for (std::size_t b = 0; b < 2; ++b)
+      for (std::size_t d = 0; d < 8; ++d) EXPECT_NEAR(step[b * 8 + d], whole[(b * 4 + t) * 8 + d], 1e-14);
+  }
+}
+
+TEST(MultiheadAttention, ItsStepsCheckTheirInputs) {
+  Generator gen(41);
+  nn::MultiheadAttention mha(4, 2, gen, {.dtype = f64});
+  const auto w = mha.weights();
+  expect_error([&] { nn::multi_head_queries(leaf({2, 3, 5}, gen), w, 2, "Decoder cross"); },
+               {"Decoder cross", "query [2,3,5]", "embed_dim 4"});
+  expect_error([&] { nn::multi_head_keys_values(leaf({2, 3, 4}, gen), leaf({2, 4, 4}, gen), w, 2); },
+               {"MultiheadAttention", "key [2,3,4]", "value [2,4,4]", "lengths differ"});
+  expect_error([&] { nn::multi_head_self_projections(leaf({2, 3, 4}, gen), w, 3); },
+               {"MultiheadAttention", "embed_dim 4", "num_heads 3"});
+  const Tensor q = nn::multi_head_queries(leaf({2, 3, 4}, gen), w, 2);  // [2, 2, 3, 2]
+  const Tensor memory = leaf({2, 5, 4}, gen);
+  const nn::MultiheadKeysValues kv = nn::multi_head_keys_values(memory, memory, w, 2);
+  expect_error([&] { nn::multi_head_attend(reshape(q, {2, 3, 4}), kv, w); },
+               {"MultiheadAttention", "queries [2,3,4]", "[B, H, T, D/H]"});
+  expect_error([&] { nn::multi_head_attend(q, {kv.keys, narrow(kv.values, 2, 0, 4)}, w); },
+               {"keys [2,2,5,2]", "values [2,2,4,2]", "lengths differ"});
+  expect_error([&] { nn::multi_head_attend(narrow(q, 0, 0, 1), kv, w); }, {"queries [1,2,3,2]", "batch"});
+  expect_error([&] { nn::multi_head_attend(q, kv, w, Tensor::from_indices({1, 1, 1}, {1, 3}), {}, "Decoder cross"); },
+               {"Decoder cross", "padding mask [1,3]", "[2, 5]"});
+  expect_error([&] { nn::multi_head_attend(q, kv, w, Tensor(), {.dropout = 1.0}); }, {"MultiheadAttention", "dropout"});
+}
+
 TEST(MultiheadAttention, HeadsAreSlicesOfTheProjections) {
   // Head h of the weights equals softmax(q_h k_h^T / sqrt(hd)) over the h-th slice of q and k.
   Generator gen(35);

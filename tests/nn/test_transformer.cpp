@@ -11,25 +11,18 @@
 #include "seqgrad/nn/transformer.hpp"
 #include "seqgrad/ops/ops.hpp"
 #include "support/expect_error.hpp"
+#include "transformer_layers.hpp"
 
 using namespace seqgrad;
 using seqgrad::test_support::expect_error;
+using seqgrad::test_support::perturb_norms;
+using seqgrad::test_support::small_layer;
 
 namespace {
 
 constexpr DType f64 = DType::f64;
 
 Tensor leaf(const Shape& shape, Generator& gen) { return rand_uniform(shape, -1.0, 1.0, f64, gen).requires_grad_(); }
-
-nn::TransformerEncoderLayerOptions small(bool norm_first, nn::Activation activation, double dropout = 0.0) {
-  return {.dim_feedforward = 6, .dropout = dropout, .activation = activation, .norm_first = norm_first, .dtype = f64};
-}
-
-// Gives the norms non-trivial weights and biases so their gradients are checked away from (1, 0).
-void perturb_norms(nn::TransformerEncoderLayer& layer, Generator& gen) {
-  for (auto& [name, p] : layer.named_parameters())
-    if (name.rfind("norm", 0) == 0) p.copy_from_(rand_uniform(p.shape(), 0.5, 1.5, f64, gen));
-}
 
 }  // namespace
 
@@ -60,7 +53,7 @@ TEST(TransformerEncoderLayer, GradientsMatchFiniteDifferences) {
                            Variant{"pre-LN gelu", true, nn::Activation::gelu_tanh, false}}) {
     SCOPED_TRACE(v.name);
     Generator gen(42);
-    nn::TransformerEncoderLayer layer(4, 2, gen, small(v.norm_first, v.activation));
+    nn::TransformerEncoderLayer layer(4, 2, gen, small_layer(v.norm_first, v.activation));
     perturb_norms(layer, gen);
     std::vector<Tensor> inputs = {leaf({2, 4, 4}, gen)};
     for (const auto& p : layer.parameters()) inputs.push_back(p);
@@ -97,7 +90,7 @@ TEST(TransformerEncoderLayer, PaddingDoesNotReachRealPositions) {
 
 TEST(TransformerEncoderLayer, DropoutOnlyInTraining) {
   Generator gen(44);
-  nn::TransformerEncoderLayer layer(4, 2, gen, small(false, nn::Activation::relu, 0.3));
+  nn::TransformerEncoderLayer layer(4, 2, gen, small_layer(false, nn::Activation::relu, 0.3));
   const Tensor x = leaf({2, 5, 4}, gen);
   const auto without = nn::transformer_encoder_layer(x, layer.weights(), 2, layer.options(), false).to_vector();
   layer.eval();
@@ -111,7 +104,7 @@ TEST(TransformerEncoderLayer, PostAndPreLNFollowTheirEquations) {
   Generator gen(45);
   const Tensor x = leaf({2, 3, 4}, gen);
   for (bool norm_first : {false, true}) {
-    nn::TransformerEncoderLayer layer(4, 2, gen, small(norm_first, nn::Activation::relu));
+    nn::TransformerEncoderLayer layer(4, 2, gen, small_layer(norm_first, nn::Activation::relu));
     perturb_norms(layer, gen);
     const auto w = layer.weights();
     auto norm = [&](const Tensor& t, const Tensor& g, const Tensor& b) { return layer_norm(t, g, b, 1e-5); };
@@ -133,7 +126,7 @@ TEST(TransformerEncoderLayer, BadInputsNameTheLayerAndTheShapes) {
   Generator gen(46);
   expect_error([&] { nn::TransformerEncoderLayer(6, 4, gen); }, {"MultiheadAttention", "embed_dim 6", "num_heads 4"});
   expect_error([&] { nn::TransformerEncoderLayer(8, 2, gen, {.dropout = 1.0}); }, {"TransformerEncoderLayer", "dropout"});
-  nn::TransformerEncoderLayer layer(4, 2, gen, small(false, nn::Activation::relu));
+  nn::TransformerEncoderLayer layer(4, 2, gen, small_layer(false, nn::Activation::relu));
   expect_error([&] { layer(leaf({2, 3, 5}, gen)); }, {"TransformerEncoderLayer", "input [2,3,5]", "d_model 4"});
   expect_error([&] { layer(leaf({3, 4}, gen)); }, {"TransformerEncoderLayer", "input [3,4]"});
   expect_error([&] { layer(leaf({2, 3, 4}, gen), Tensor::from_indices({1, 1, 1}, {1, 3})); },
@@ -143,7 +136,7 @@ TEST(TransformerEncoderLayer, BadInputsNameTheLayerAndTheShapes) {
 TEST(TransformerEncoder, StacksLayersWithTorchNames) {
   Generator gen(47);
   nn::TransformerEncoder encoder(4, 2, 2, gen,
-                                 {.layer = small(true, nn::Activation::relu), .final_norm = true});
+                                 {.layer = small_layer(true, nn::Activation::relu), .final_norm = true});
   const auto named = encoder.named_parameters();
   EXPECT_EQ(named.size(), 2u * 12u + 2u);
   EXPECT_EQ(named.front().first, "layers.0.self_attn.in_proj_weight");
@@ -166,7 +159,7 @@ TEST(TransformerEncoder, StacksLayersWithTorchNames) {
 
 TEST(TransformerEncoder, GradientsReachEveryLayer) {
   Generator gen(48);
-  nn::TransformerEncoder encoder(4, 2, 2, gen, {.layer = small(false, nn::Activation::relu)});
+  nn::TransformerEncoder encoder(4, 2, 2, gen, {.layer = small_layer(false, nn::Activation::relu)});
   std::vector<Tensor> inputs = {leaf({1, 3, 4}, gen)};
   for (const auto& p : encoder.parameters()) inputs.push_back(p);
   const GradCheckResult r = gradcheck("encoder", [&](const std::vector<Tensor>& in) { return encoder(in[0]); },

@@ -21,6 +21,7 @@
 #include "seqgrad/nn/rnn.hpp"
 #include "seqgrad/nn/schedule.hpp"
 #include "seqgrad/nn/transformer.hpp"
+#include "seqgrad/nn/transformer_decoder.hpp"
 
 #include "seqgrad/nn/data_parallel.hpp"
 #include "seqgrad/graph/parallel.hpp"

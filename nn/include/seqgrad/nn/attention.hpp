@@ -193,9 +193,51 @@ struct MultiheadAttentionOptions {
 // The computation, with the parameters passed in (the module below calls it with its own).
 // query [B, Tq, D], key [B, Tk, D], value [B, Tk, D]; when query, key and value are one tensor
 // (self-attention) the three projections are one matmul, when key and value are one tensor those two.
+// It is the steps below in turn.
 AttentionOutput multi_head_attention(const Tensor& query, const Tensor& key, const Tensor& value,
                                      const MultiheadAttentionWeights& weights, std::size_t num_heads,
                                      const Tensor& key_padding_mask = Tensor(), ScaledDotProductOptions options = {});
+
+// The same in its steps, for callers that keep a step's result: a transformer decoder projects its
+// memory's keys and values once per source sequence, and decoding one position at a time can append
+// the new position's keys and values to the earlier ones' (a cache growing by one position per step)
+// instead of projecting the whole prefix again:
+//
+//   kv = multi_head_keys_values(memory, memory, w, H);                 // once per source
+//   p = multi_head_self_projections(x_t, w_self, H);                     // x_t [B, 1, D]
+//   cache.keys = concat({cache.keys, p.keys_values.keys}, 2); ... values likewise
+//   y = multi_head_attend(p.queries, cache, w_self).context;             // not causal: x_t is last
+//
+// Errors name `layer` (e.g. "TransformerDecoderLayer multihead_attn") and the shapes.
+
+// Keys and values split into heads: [B, H, Tk, D/H] each.
+struct MultiheadKeysValues {
+  Tensor keys, values;
+};
+
+// Queries with the keys and values of the same positions (self-attention).
+struct MultiheadProjections {
+  Tensor queries;  // [B, H, T, D/H]
+  MultiheadKeysValues keys_values;
+};
+
+// q = query W_q^T + b_q, split into heads: [B, Tq, D] -> [B, H, Tq, D/H].
+Tensor multi_head_queries(const Tensor& query, const MultiheadAttentionWeights& weights, std::size_t num_heads,
+                          const std::string& layer = "MultiheadAttention");
+// k = key W_k^T + b_k and v = value W_v^T + b_v, split into heads (one matmul when key and value
+// are one tensor): [B, Tk, D] each -> [B, H, Tk, D/H] each.
+MultiheadKeysValues multi_head_keys_values(const Tensor& key, const Tensor& value,
+                                           const MultiheadAttentionWeights& weights, std::size_t num_heads,
+                                           const std::string& layer = "MultiheadAttention");
+// q, k and v of x [B, T, D] in one matmul.
+MultiheadProjections multi_head_self_projections(const Tensor& x, const MultiheadAttentionWeights& weights,
+                                                 std::size_t num_heads, const std::string& layer = "MultiheadAttention");
+// head_h = softmax(q_h k_h^T / sqrt(D/H)) v_h for each head, concatenated, through out_proj: queries
+// [B, H, Tq, D/H] over keys_values [B, H, Tk, D/H] -> context [B, Tq, D] and weights [B, H, Tq, Tk].
+// key_padding_mask [B, Tk] (true / 1 = real) or undefined.
+AttentionOutput multi_head_attend(const Tensor& queries, const MultiheadKeysValues& keys_values,
+                                  const MultiheadAttentionWeights& weights, const Tensor& key_padding_mask = Tensor(),
+                                  ScaledDotProductOptions options = {}, const std::string& layer = "MultiheadAttention");
 
 class MultiheadAttention : public Module {
  public:

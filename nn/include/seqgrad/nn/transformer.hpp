@@ -28,7 +28,9 @@ Tensor sinusoidal_positional_encoding(std::size_t length, std::size_t d_model, D
 // activation=lambda x: F.gelu(x, approximate="tanh").
 enum class Activation { relu, gelu_tanh };
 
-struct TransformerEncoderLayerOptions {
+// The settings of one encoder or decoder layer (transformer_decoder.hpp has the decoder), torch's
+// defaults.
+struct TransformerLayerOptions {
   std::size_t dim_feedforward = 2048;
   double dropout = 0.1;  // after attention, inside and after the feed-forward block, on the attention weights
   Activation activation = Activation::relu;
@@ -36,6 +38,7 @@ struct TransformerEncoderLayerOptions {
   bool norm_first = false;  // false: post-LN (the original); true: pre-LN
   DType dtype = DType::f32;
 };
+using TransformerEncoderLayerOptions = TransformerLayerOptions;
 
 // The parameters by torch's names (self_attn.*, linear1.*, linear2.*, norm1.*, norm2.*).
 struct TransformerEncoderLayerWeights {
@@ -78,12 +81,14 @@ class TransformerEncoderLayer : public Module {
   TransformerEncoderLayerOptions options_;
 };
 
-struct TransformerEncoderOptions {
-  TransformerEncoderLayerOptions layer;
-  // A last LayerNorm over the output (named "norm"), as torch's TransformerEncoder(norm=LayerNorm):
-  // pre-LN stacks need it, post-LN stacks end normalised already.
+// A stack of encoder (or decoder) layers.
+struct TransformerStackOptions {
+  TransformerLayerOptions layer;
+  // A last LayerNorm over the output (named "norm"), as torch's TransformerEncoder(norm=LayerNorm) and
+  // TransformerDecoder(norm=LayerNorm): pre-LN stacks need it, post-LN stacks end normalised already.
   bool final_norm = false;
 };
+using TransformerEncoderOptions = TransformerStackOptions;
 
 // num_layers encoder layers, parameters named layers.0.self_attn.in_proj_weight, ... as torch's
 // TransformerEncoder. Unlike torch, which deep-copies one layer (every layer starts equal), each

@@ -1,0 +1,132 @@
+// Transformer decoder blocks (post-LN and pre-LN) and their stack.
+//
+// The attention goes through multi-head attention's steps rather than multi_head_attention itself,
+// so that the two projections a step-by-step decoder keeps are separate values here: the memory's
+// keys and values (projected once per source sequence, reused by every target position) and the
+// self-attention's keys and values (those of the positions so far, which a cache would extend by one
+// position per step).
+#include "seqgrad/nn/transformer_decoder.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include "seqgrad/ops/ops.hpp"
+#include "transformer_internal.hpp"
+
+namespace seqgrad::nn {
+
+namespace {
+
+const std::string kLayer = "TransformerDecoderLayer";
+const std::string kSelfAttention = kLayer + " self_attn";
+const std::string kCrossAttention = kLayer + " multihead_attn";
+
+std::string shape_of(const Tensor& t) { return t.defined() ? to_string(t.shape()) : "(undefined)"; }
+
+void check_inputs(const Tensor& x, const Tensor& memory, const TransformerDecoderLayerWeights& w) {
+  const std::size_t D = w.self_attn.in_proj_weight.defined() ? w.self_attn.in_proj_weight.size(-1) : 0;
+  const std::string d_model = " (d_model " + std::to_string(D) + ")";
+  if (!x.defined() || x.dim() != 3 || x.size(2) != D)
+    throw std::invalid_argument(kLayer + ": target " + shape_of(x) + " is not [B, T, " + std::to_string(D) + "]" + d_model);
+  if (!memory.defined() || memory.dim() != 3 || memory.size(2) != D)
+    throw std::invalid_argument(kLayer + ": memory " + shape_of(memory) + " is not [B, S, " + std::to_string(D) + "]" +
+                                d_model);
+  if (memory.size(0) != x.size(0))
+    throw std::invalid_argument(kLayer + ": target " + shape_of(x) + " and memory " + shape_of(memory) +
+                                " have different batch sizes");
+}
+
+// The block, given the memory's keys and values already projected by multihead_attn.
+Tensor decoder_block(const Tensor& x, const MultiheadKeysValues& memory_keys_values,
+                     const TransformerDecoderLayerWeights& w, std::size_t num_heads,
+                     const TransformerDecoderLayerOptions& o, bool training, const Tensor& target_padding_mask,
+                     const Tensor& memory_padding_mask, bool causal) {
+  auto norm = [&](const Tensor& t, const Tensor& weight, const Tensor& bias) {
+    return layer_norm(t, weight, bias, o.layer_norm_eps);
+  };
+  auto norm1 = [&](const Tensor& t) { return norm(t, w.norm1_weight, w.norm1_bias); };
+  auto norm2 = [&](const Tensor& t) { return norm(t, w.norm2_weight, w.norm2_bias); };
+  auto norm3 = [&](const Tensor& t) { return norm(t, w.norm3_weight, w.norm3_bias); };
+  auto self_attention = [&](const Tensor& t) {
+    const MultiheadProjections p = multi_head_self_projections(t, w.self_attn, num_heads, kSelfAttention);
+    const ScaledDotProductOptions attention{.causal = causal, .dropout = o.dropout, .training = training};
+    return detail::dropout_if(
+        multi_head_attend(p.queries, p.keys_values, w.self_attn, target_padding_mask, attention, kSelfAttention).context,
+        o, training);
+  };
+  auto cross_attention = [&](const Tensor& t) {
+    const Tensor queries = multi_head_queries(t, w.multihead_attn, num_heads, kCrossAttention);
+    const ScaledDotProductOptions attention{.dropout = o.dropout, .training = training};
+    return detail::dropout_if(multi_head_attend(queries, memory_keys_values, w.multihead_attn, memory_padding_mask,
+                                                attention, kCrossAttention)
+                                  .context,
+                              o, training);
+  };
+  auto feed_forward = [&](const Tensor& t) {
+    return detail::feed_forward(t, w.linear1_weight, w.linear1_bias, w.linear2_weight, w.linear2_bias, o, training);
+  };
+
+  if (o.norm_first) {
+    const Tensor h1 = x + self_attention(norm1(x));
+    const Tensor h2 = h1 + cross_attention(norm2(h1));
+    return h2 + feed_forward(norm3(h2));
+  }
+  const Tensor h1 = norm1(x + self_attention(x));
+  const Tensor h2 = norm2(h1 + cross_attention(h1));
+  return norm3(h2 + feed_forward(h2));
+}
+
+}  // namespace
+
+Tensor transformer_decoder_layer(const Tensor& x, const Tensor& memory, const TransformerDecoderLayerWeights& w,
+                                 std::size_t num_heads, const TransformerDecoderLayerOptions& o, bool training,
+                                 const Tensor& target_padding_mask, const Tensor& memory_padding_mask, bool causal) {
+  check_inputs(x, memory, w);
+  const MultiheadKeysValues memory_keys_values =
+      multi_head_keys_values(memory, memory, w.multihead_attn, num_heads, kCrossAttention);
+  return decoder_block(x, memory_keys_values, w, num_heads, o, training, target_padding_mask, memory_padding_mask,
+                       causal);
+}
+
+TransformerDecoderLayer::TransformerDecoderLayer(std::size_t d_model, std::size_t num_heads, Generator& gen,
+                                                 TransformerDecoderLayerOptions options)
+    : options_(options) {
+  detail::check_layer_options(options, kLayer);
+  // Registration order = torch's parameter order.
+  self_attn = register_module("self_attn", detail::make_attention(d_model, num_heads, gen, options));
+  multihead_attn = register_module("multihead_attn", detail::make_attention(d_model, num_heads, gen, options));
+  linear1 = register_module("linear1", detail::make_linear(d_model, options.dim_feedforward, gen, options));
+  linear2 = register_module("linear2", detail::make_linear(options.dim_feedforward, d_model, gen, options));
+  norm1 = register_module("norm1", detail::make_norm(d_model, options));
+  norm2 = register_module("norm2", detail::make_norm(d_model, options));
+  norm3 = register_module("norm3", detail::make_norm(d_model, options));
+}
+
+TransformerDecoderLayerWeights TransformerDecoderLayer::weights() const {
+  return {self_attn->weights(), multihead_attn->weights(), linear1->weight, linear1->bias, linear2->weight,
+          linear2->bias,        norm1->weight,             norm1->bias,     norm2->weight,  norm2->bias,
+          norm3->weight,        norm3->bias};
+}
+
+Tensor TransformerDecoderLayer::forward(const Tensor& x, const Tensor& memory, const Tensor& target_padding_mask,
+                                        const Tensor& memory_padding_mask, bool causal) const {
+  return transformer_decoder_layer(x, memory, weights(), self_attn->num_heads(), options_, is_training(),
+                                   target_padding_mask, memory_padding_mask, causal);
+}
+
+TransformerDecoder::TransformerDecoder(std::size_t d_model, std::size_t num_heads, std::size_t num_layers,
+                                       Generator& gen, TransformerDecoderOptions options) {
+  layers = detail::make_layers<TransformerDecoderLayer>("TransformerDecoder", num_layers, d_model, num_heads, gen,
+                                                        options.layer);
+  register_module("layers", std::make_shared<detail::LayerStack>(layers));
+  if (options.final_norm) norm = register_module("norm", detail::make_norm(d_model, options.layer));
+}
+
+Tensor TransformerDecoder::forward(const Tensor& x, const Tensor& memory, const Tensor& target_padding_mask,
+                                   const Tensor& memory_padding_mask, bool causal) const {
+  Tensor h = x;
+  for (const auto& layer : layers) h = layer->forward(h, memory, target_padding_mask, memory_padding_mask, causal);
+  return norm ? norm->forward(h) : h;
+}
+
+}  // namespace seqgrad::nn

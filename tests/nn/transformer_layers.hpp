@@ -1,0 +1,21 @@
+#pragma once
+// What the transformer encoder and decoder tests build their small float64 layers with.
+#include "seqgrad/nn/transformer.hpp"
+#include "seqgrad/ops/ops.hpp"
+
+namespace seqgrad::test_support {
+
+// d_model and heads are the test's; a feed-forward block of 6, float64.
+inline nn::TransformerLayerOptions small_layer(bool norm_first, nn::Activation activation, double dropout = 0.0) {
+  return {.dim_feedforward = 6, .dropout = dropout, .activation = activation, .norm_first = norm_first,
+          .dtype = DType::f64};
+}
+
+// Gives the norms (norm1.*, norm2.*, ...) non-trivial weights and biases, so that their gradients
+// are checked away from (1, 0).
+inline void perturb_norms(nn::Module& layer, Generator& gen) {
+  for (auto& [name, p] : layer.named_parameters())
+    if (name.rfind("norm", 0) == 0) p.copy_from_(rand_uniform(p.shape(), 0.5, 1.5, DType::f64, gen));
+}
+
+}  // namespace seqgrad::test_support
