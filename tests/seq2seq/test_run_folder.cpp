@@ -136,6 +136,11 @@ TEST(RunFolder, ModelConfigRoundTripsThroughJsonAndBadFieldsAreNamed) {
   expect_error<std::runtime_error>([&] { model_config_from_json(j.replace(j.find("\"hidden_dim\""), 12, "\"hidden_dimX\"")); },
                                    {"hidden_dim", "missing"});
   expect_error<std::runtime_error>([&] { model_config_from_json("[1]"); }, {"not a JSON object"});
+  const std::string lstm = model_config_to_json(c);
+  EXPECT_NE(lstm.find("\"decoder\":\"lstm\""), std::string::npos) << lstm;
+  std::string rnn = lstm;
+  rnn.replace(rnn.find("\"decoder\":\"lstm\""), 16, "\"decoder\":\"rnn\"");
+  expect_error<std::runtime_error>([&] { model_config_from_json(rnn); }, {"decoder", "rnn", "gru, lstm"});
 }
 
 // Defect 1: a start that fails (another --hidden on resume, a non-empty folder) writes nothing.

@@ -56,7 +56,7 @@ std::string model_config_to_json(const ModelConfig& c) {
                   {"encoder", to_string(c.encoder)},
                   {"encoder_layers", c.encoder_layers},
                   {"bidirectional", c.bidirectional},
-                  {"decoder", c.decoder == DecoderCell::gru ? "gru" : "lstm"},
+                  {"decoder", to_string(c.decoder)},
                   {"context", to_string(c.context)},
                   {"heads", c.heads},
                   {"feedforward_dim", c.feedforward_dim},
@@ -97,13 +97,11 @@ ModelConfig model_config_from_json(const std::string& text) {
   c.feedforward_dim = size("feedforward_dim", 1);
   try {
     c.encoder = parse_encoder_kind(text_of("encoder"));
+    c.decoder = parse_decoder_cell(text_of("decoder"));
     c.context = parse_context_kind(text_of("context"));
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error(e.what());
   }
-  const std::string decoder = text_of("decoder");
-  if (decoder != "gru" && decoder != "lstm") throw std::runtime_error("model field \"decoder\" must be gru or lstm, got " + decoder);
-  c.decoder = decoder == "gru" ? DecoderCell::gru : DecoderCell::lstm;
   const json& bi = field("bidirectional");
   if (!bi.is_boolean()) throw std::runtime_error("model field \"bidirectional\" must be true or false, got " + bi.dump());
   c.bidirectional = bi.get<bool>();
