@@ -203,3 +203,13 @@ TEST(Trainer, RefusesBadSettings) {
   o.cooldown_fraction = 1.0;
   EXPECT_THROW(Trainer(*model, f.data.train, f.data.test, o), std::invalid_argument);
 }
+
+TEST(Trainer, LrScheduleIsTheOneTheOptionsDescribe) {
+  const auto at = [](const LrScheduleOptions& o, std::int64_t step) { return make_lr_schedule(o)->lr_at(step); };
+  EXPECT_EQ(at({.peak_lr = 0.1, .planned_steps = 10}, 7), 0.1);  // no warm-up, inverse-sqrt: constant
+  EXPECT_EQ(at({.peak_lr = 0.1, .warmup_steps = 4, .planned_steps = 10}, 9), nn::WarmupInverseSqrt(0.1, 4).lr_at(9));
+  EXPECT_EQ(at({.peak_lr = 0.1, .warmup_steps = 2, .decay = LrDecay::cosine, .min_lr = 0.01, .planned_steps = 10}, 6),
+            nn::CosineLr(0.1, 10, 0.01, 2).lr_at(6));
+  EXPECT_EQ(at({.peak_lr = 0.1, .cooldown_fraction = 0.2, .planned_steps = 10}, 9), 0.1 * 1 / 2);  // 2 cool-down steps
+  EXPECT_THROW(make_lr_schedule({.peak_lr = 0.1, .cooldown_fraction = -0.1, .planned_steps = 10}), std::invalid_argument);
+}

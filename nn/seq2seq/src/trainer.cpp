@@ -1,4 +1,4 @@
-// The training loop of trainer.hpp, and batched evaluation.
+// The training loop of trainer.hpp.
 #include "seqgrad/nn/seq2seq/trainer.hpp"
 
 #include <chrono>
@@ -42,59 +42,16 @@ const char* to_string(StopReason reason) {
   return i < std::size(kNames) ? kNames[i] : "?";
 }
 
-Evaluation evaluate(Seq2Seq& model, const std::vector<Example>& examples, std::size_t batch_size,
-                    std::size_t max_decode_length, std::size_t beam_width) {
-  Evaluation out;
-  if (examples.empty()) return out;
-  const bool was_training = model.is_training();
-  model.eval();
-  NoGradGuard no_grad;
-  std::vector<std::size_t> lengths;
-  for (const Example& e : examples) lengths.push_back(encoder_length(e));
-  // Sorted by length (no shuffling), so batches carry little padding; outputs go back to example order.
-  Batcher batcher(lengths, {.batch_size = batch_size, .chunk_batches = 0, .shuffle = false});
-  out.outputs.resize(examples.size());
-  double loss_sum = 0;
-  std::size_t tokens = 0;
-  for (const auto& indices : batcher.epoch_batches(0)) {
-    const Batch b = make_batch(examples, indices);
-    const Tensor logits = model.forward(b.src, b.src_lengths, b.tgt_in).logits;
-    loss_sum += sequence_cross_entropy(logits, b.tgt_out, kPad).item() * double(b.num_target_tokens);
-    tokens += b.num_target_tokens;
-    const DecodeOptions decode{.max_length = max_decode_length, .beam_width = beam_width};
-    const std::vector<Hypothesis> hyps = beam_width > 1 ? beam_search(model, b.src, b.src_lengths, decode)
-                                                        : greedy_decode(model, b.src, b.src_lengths, decode);
-    for (std::size_t r = 0; r < indices.size(); ++r) out.outputs[indices[r]] = hyps[r];
-  }
-  SequenceScorer scorer;
-  for (std::size_t i = 0; i < examples.size(); ++i) scorer.add(out.outputs[i].tokens, references(examples[i]));
-  out.scores = scorer.scores();
-  out.loss = tokens > 0 ? loss_sum / double(tokens) : 0.0;
-  model.train(was_training);
-  return out;
-}
-
 struct Trainer::State {
   State(Seq2Seq& model, const std::vector<Example>& train, const TrainerOptions& o)
       : batcher(lengths_of(train), {.batch_size = o.batch_size, .seed = o.seed}),
         adam(model.named_parameters(), {.lr = o.lr}),
         parallel(model.parameters(), o.group),
-        reporter(o.group && !o.group->is_root() ? nullptr : o.reporter) {
-    const auto warmup = static_cast<std::int64_t>(o.warmup_steps);
-    // The horizon is the run's planned length, not max_steps: an interrupted run (max_steps) and
-    // its resumption must follow the same schedule.
-    planned_steps = o.planned_steps > 0 ? o.planned_steps : o.max_epochs * batcher.batches_per_epoch();
-    const auto total = static_cast<std::int64_t>(planned_steps);
-    if (o.lr_decay == LrDecay::cosine) schedule = std::make_unique<CosineLr>(o.lr, total, o.min_lr, warmup);
-    else if (warmup > 0) schedule = std::make_unique<WarmupInverseSqrt>(o.lr, warmup);
-    else schedule = std::make_unique<ConstantLr>(o.lr);
-    if (!(o.cooldown_fraction >= 0.0 && o.cooldown_fraction < 1.0))
-      throw std::invalid_argument("Trainer: cooldown_fraction must be in [0, 1), got " + std::to_string(o.cooldown_fraction));
-    if (o.cooldown_fraction > 0.0) {
-      const auto cooldown = std::max<std::int64_t>(1, std::llround(o.cooldown_fraction * static_cast<double>(total)));
-      schedule = std::make_unique<LinearCooldown>(std::move(schedule), total, cooldown);
-    }
-  }
+        reporter(o.group && !o.group->is_root() ? nullptr : o.reporter),
+        planned_steps(o.planned_steps > 0 ? o.planned_steps : o.max_epochs * batcher.batches_per_epoch()),
+        schedule(make_lr_schedule({.peak_lr = o.lr, .warmup_steps = o.warmup_steps, .decay = o.lr_decay,
+                                   .min_lr = o.min_lr, .cooldown_fraction = o.cooldown_fraction,
+                                   .planned_steps = planned_steps})) {}
   static std::vector<std::size_t> lengths_of(const std::vector<Example>& examples) {
     std::vector<std::size_t> out;
     for (const Example& e : examples) out.push_back(encoder_length(e));
@@ -104,10 +61,12 @@ struct Trainer::State {
   Batcher batcher;
   Adam adam;
   DataParallel parallel;
-  std::unique_ptr<LrSchedule> schedule;
-  std::size_t planned_steps = 0;  // the schedule's horizon
-  std::optional<MetricsLog> log;
   std::shared_ptr<TrainingReporter> reporter;  // may be null
+  // The schedule's horizon: the run's planned length, not max_steps, so that an interrupted run
+  // and its resumption follow the same schedule.
+  std::size_t planned_steps = 0;
+  std::unique_ptr<LrSchedule> schedule;
+  std::optional<MetricsLog> log;
   std::size_t step = 0;  // optimizer steps so far
   double best_score = std::numeric_limits<double>::infinity(), best_loss = std::numeric_limits<double>::infinity();
   std::size_t validations_without_improvement = 0;

@@ -6,6 +6,8 @@
 #include "seqgrad/nn/seq2seq/batcher.hpp"
 #include "seqgrad/nn/seq2seq/bleu.hpp"
 #include "seqgrad/nn/seq2seq/decoding.hpp"
+#include "seqgrad/nn/seq2seq/evaluation.hpp"
+#include "seqgrad/nn/seq2seq/lr_schedule.hpp"
 #include "seqgrad/nn/seq2seq/metrics.hpp"
 #include "seqgrad/nn/seq2seq/metrics_log.hpp"
 #include "seqgrad/nn/seq2seq/model.hpp"

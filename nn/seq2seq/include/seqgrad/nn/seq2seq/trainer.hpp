@@ -30,19 +30,13 @@
 #include "seqgrad/nn/checkpoint.hpp"
 #include "seqgrad/nn/process_group.hpp"
 #include "seqgrad/nn/seq2seq/batch.hpp"
-#include "seqgrad/nn/seq2seq/decoding.hpp"
-#include "seqgrad/nn/seq2seq/metrics.hpp"
+#include "seqgrad/nn/seq2seq/evaluation.hpp"
+#include "seqgrad/nn/seq2seq/lr_schedule.hpp"
 #include "seqgrad/nn/seq2seq/model.hpp"
 #include "seqgrad/nn/seq2seq/progress.hpp"
 #include "seqgrad/nn/seq2seq/sampling.hpp"
 
 namespace seqgrad::nn::seq2seq {
-
-// What the learning rate does after its warm-up.
-enum class LrDecay {
-  inverse_sqrt,  // the Transformer's 1/sqrt(step) (constant when warmup_steps is 0)
-  cosine,        // half a cosine down to min_lr at the end of the run (planned_steps)
-};
 
 struct TrainerOptions {
   std::size_t batch_size = 64;
@@ -80,17 +74,6 @@ struct TrainerOptions {
   // reporter and the metrics file are not used.
   std::shared_ptr<ProcessGroup> group;
 };
-
-struct Evaluation {
-  double loss = 0;         // teacher-forced, per target token
-  SequenceScores scores;   // decoded outputs against every reference
-  std::vector<Hypothesis> outputs;  // per example, in the examples' order
-};
-
-// Teacher-forced loss and decoding of `examples` in batches (model in eval mode meanwhile): greedy,
-// or beam search when beam_width > 1.
-Evaluation evaluate(Seq2Seq& model, const std::vector<Example>& examples, std::size_t batch_size,
-                    std::size_t max_decode_length, std::size_t beam_width = 1);
 
 // Why Trainer::run returned.
 enum class StopReason {
