@@ -153,7 +153,9 @@ void Trainer::check_processes_agree() const {
   options.value(o.lr).value(o.warmup_steps).value(static_cast<int>(o.lr_decay)).value(o.min_lr).value(o.cooldown_fraction);
   options.value(o.planned_steps).value(o.clip_norm).value(o.label_smoothing).value(o.sample_feed);
   options.value(o.eval_every_steps).value(o.patience).value(o.max_decode_length).value(o.resume);
-  for (long i = 0; i < 8; ++i) options.value(o.teacher_forcing.at(i));
+  // The schedule's defining numbers, so schedules that differ at any step (not only early) differ here.
+  const TeacherForcingSchedule::Parameters tf = o.teacher_forcing.parameters();
+  options.value(static_cast<int>(tf.kind)).value(tf.k).value(tf.c).value(tf.eps_min);
   Fnv1a seed, step;
   seed.value(o.seed);
   step.value(state_->step);
