@@ -279,7 +279,8 @@ TEST(DataParallel, RefusesNonLeavesAndNoShards) {
 
 // The processes compare a hash of their training options before the first step. Two processes
 // whose options differ only in a setting that shows late (a teacher-forcing schedule equal for the
-// first 11 steps) are refused, each process naming the training options.
+// first 11 steps; the optimizer's momentum, which the first step does not use) are refused, each
+// process naming the training options.
 TEST(DataParallel, TrainersWithOptionsThatDifferLateAreRefused) {
   std::vector<Example> examples;
   Generator gen(4);
@@ -318,4 +319,7 @@ TEST(DataParallel, TrainersWithOptionsThatDifferLateAreRefused) {
     for (const std::string& e : errors) EXPECT_NE(e.find("differ in: training options"), std::string::npos) << e;
   };
   refused([&](TrainerOptions& o, std::size_t rank) { o.teacher_forcing = rank == 0 ? a : b; });
+  refused([&](TrainerOptions& o, std::size_t rank) {
+    o.optimizer = {.kind = nn::OptimizerKind::sgd, .lr = 0.1, .momentum = rank == 0 ? 0.9 : 0.5};
+  });
 }

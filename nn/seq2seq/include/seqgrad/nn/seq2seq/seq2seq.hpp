@@ -16,4 +16,5 @@
 #include "seqgrad/nn/seq2seq/run_folder.hpp"
 #include "seqgrad/nn/seq2seq/sampling.hpp"
 #include "seqgrad/nn/seq2seq/trainer.hpp"
+#include "seqgrad/nn/seq2seq/trainer_checkpoint.hpp"
 #include "seqgrad/nn/seq2seq/vocab.hpp"
