@@ -35,6 +35,19 @@ std::string config_dtype(DType d) {
   }
 }
 
+// The configuration object `what` ("model", "optimizer") parsed from `text`, and a reader of its
+// required fields that names a missing one.
+json config_object(const std::string& text, const char* what) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) throw std::runtime_error(std::string("the ") + what + " configuration is not a JSON object");
+  return j;
+}
+const json& required_field(const json& j, const char* what, const char* name) {
+  const auto it = j.find(name);
+  if (it == j.end()) throw std::runtime_error(std::string(what) + " field \"" + name + "\" is missing");
+  return *it;
+}
+
 }  // namespace
 
 std::string content_hash(std::string_view bytes) {
@@ -68,13 +81,8 @@ std::string model_config_to_json(const ModelConfig& c) {
 }
 
 ModelConfig model_config_from_json(const std::string& text) {
-  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) throw std::runtime_error("the model configuration is not a JSON object");
-  const auto field = [&](const char* name) -> const json& {
-    const auto it = j.find(name);
-    if (it == j.end()) throw std::runtime_error(std::string("model field \"") + name + "\" is missing");
-    return *it;
-  };
+  const json j = config_object(text, "model");
+  const auto field = [&](const char* name) -> const json& { return required_field(j, "model", name); };
   const auto size = [&](const char* name, std::size_t min) {
     const json& v = field(name);
     if (!v.is_number_unsigned() || v.get<std::uint64_t>() < min || v.get<std::uint64_t>() > (1ull << 32))
@@ -134,13 +142,8 @@ std::string optimizer_options_to_json(const nn::OptimizerOptions& o) {
 }
 
 nn::OptimizerOptions optimizer_options_from_json(const std::string& text) {
-  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) throw std::runtime_error("the optimizer configuration is not a JSON object");
-  const auto field = [&](const char* name) -> const json& {
-    const auto it = j.find(name);
-    if (it == j.end()) throw std::runtime_error(std::string("optimizer field \"") + name + "\" is missing");
-    return *it;
-  };
+  const json j = config_object(text, "optimizer");
+  const auto field = [&](const char* name) -> const json& { return required_field(j, "optimizer", name); };
   const json& kind = field("kind");
   if (!kind.is_string()) throw std::runtime_error("optimizer field \"kind\" must be a string, got " + kind.dump());
   nn::OptimizerOptions o;
