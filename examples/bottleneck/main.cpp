@@ -44,6 +44,7 @@ struct Settings {
   double seconds = 120;
   std::size_t threads = 0, hidden = 128, batch = 64, train_size = 100000, test_size = 800;
   double lr = 3e-3;
+  recipe::OptimizerFlags optimizer;
   std::size_t warmup = 100;
   std::uint64_t seed = 1;
   fs::path out = "runs/bottleneck";
@@ -78,7 +79,8 @@ int main(int argc, char** argv) {
   app.add_option("--hidden", s.hidden, "GRU, attention and transformer size (a multiple of 4, the heads)")
       ->check(recipe::whole_in(4, 8192))->capture_default_str();
   app.add_option("--batch", s.batch, "examples per step")->check(recipe::whole_in(1, 65536))->capture_default_str();
-  app.add_option("--lr", s.lr, "Adam learning rate")->check(recipe::real_in(0, 10, true))->capture_default_str();
+  app.add_option("--lr", s.lr, "peak learning rate of the optimizer (reached after --warmup)")->check(recipe::real_in(0, 10, true))->capture_default_str();
+  recipe::add_optimizer_options(app, s.optimizer);
   app.add_option("--warmup", s.warmup, "steps of linear learning-rate warm-up (then inverse square root decay)")
       ->check(recipe::whole_in(0, 100000000))->capture_default_str();
   app.add_option("--train-size", s.train_size, "training examples")->check(recipe::whole_in(1, 100000000))->capture_default_str();
@@ -125,7 +127,7 @@ int run(Settings& s, const std::string& task) {
     options.threads = s.threads;
     options.max_epochs = 1000;
     options.time_budget_seconds = s.seconds;
-    options.lr = s.lr;
+    options.optimizer = recipe::optimizer_options(s.optimizer, s.lr);
     options.warmup_steps = s.warmup;
     options.log_every_steps = 200;
     options.seed = s.seed;

@@ -87,7 +87,8 @@ void add_train_options(CLI::App& cmd, TrainFlags& t) {
   cmd.add_option("--batch", t.batch, "examples per step")->check(whole_in(1, 65536))->capture_default_str();
   cmd.add_option("--shard", t.shard, "examples per data-parallel shard (fixed, so results do not depend on --threads)")->check(whole_in(1, 65536))->capture_default_str();
   cmd.add_option("--threads", t.threads, "threads (0: every core)")->check(whole_in(0, 1024))->capture_default_str();
-  cmd.add_option("--lr", t.lr, "Adam learning rate")->check(real_in(0, 10, true))->capture_default_str();
+  cmd.add_option("--lr", t.lr, "peak learning rate of the optimizer (reached after --warmup)")->check(real_in(0, 10, true))->capture_default_str();
+  add_optimizer_options(cmd, t.optimizer);
   cmd.add_option("--warmup", t.warmup, "steps of linear warm-up from 0 to --lr (0: none), then --decay")->check(whole_in(0, 100000000))->capture_default_str();
   cmd.add_option("--decay", t.decay, "after the warm-up: inverse-sqrt (constant without --warmup), or cosine down to --min-lr at the end of --epochs")
       ->check(CLI::IsMember({"inverse-sqrt", "cosine"}))->capture_default_str();
@@ -113,6 +114,42 @@ void add_train_options(CLI::App& cmd, TrainFlags& t) {
   cmd.add_option("--seed", t.seed, "seed of initialisation, batch order, dropout and sampling")->check(whole_in(0, std::uint64_t(1) << 62))->capture_default_str();
   auto* resume = cmd.add_flag("--resume", t.resume, "continue the run folder's run from its last checkpoint");
   cmd.add_flag("--overwrite", t.overwrite, "replace the run that the run folder holds")->excludes(resume);
+}
+
+void add_optimizer_options(CLI::App& cmd, OptimizerFlags& o) {
+  cmd.add_option("--optimizer", o.optimizer, "sgd, adam or adamw (decoupled weight decay)")
+      ->check(CLI::IsMember({"sgd", "adam", "adamw"}))->capture_default_str();
+  cmd.add_option_function<double>("--weight-decay", [&o](const double& v) { o.weight_decay = v; },
+                                  "L2 penalty (sgd, adam) or decoupled decay (adamw); default 0, adamw 0.01")
+      ->check(real_in(0, 10));
+  cmd.add_option_function<double>("--momentum", [&o](const double& v) { o.momentum = v; }, "sgd only: momentum (default 0)")
+      ->check(real_in(0, 0.999));
+  cmd.add_flag("--nesterov", o.nesterov, "sgd only: Nesterov momentum (needs --momentum > 0)");
+  // After parsing, so that the error is a parse error like the options' own (one line, see --help).
+  cmd.parse_complete_callback([&o] {
+    try {
+      optimizer_options(o, 1.0);
+    } catch (const std::invalid_argument& e) {
+      throw CLI::ValidationError(e.what());
+    }
+  });
+}
+
+nn::OptimizerOptions optimizer_options(const OptimizerFlags& o, double lr) {
+  const nn::OptimizerKind kind = nn::parse_optimizer_kind(o.optimizer);
+  const bool sgd = kind == nn::OptimizerKind::sgd;
+  if (!sgd && o.momentum)
+    throw std::invalid_argument("--momentum is a setting of --optimizer sgd; " + o.optimizer + " does not use it");
+  if (!sgd && o.nesterov)
+    throw std::invalid_argument("--nesterov is a setting of --optimizer sgd; " + o.optimizer + " does not use it");
+  if (o.nesterov && !(o.momentum.value_or(0.0) > 0.0))
+    throw std::invalid_argument("--nesterov needs --momentum > 0");
+  nn::OptimizerOptions options{.kind = kind, .lr = lr, .weight_decay = o.weight_decay.value_or(nn::default_weight_decay(kind))};
+  if (sgd) {
+    options.momentum = o.momentum.value_or(0.0);
+    options.nesterov = o.nesterov;
+  }
+  return options;
 }
 
 ModelConfig model_config(const ModelFlags& m, std::size_t src_vocab, std::size_t tgt_vocab) {
@@ -144,7 +181,9 @@ TrainSummary train_in_folder(const RunFolder& run, const RunSpec& spec, std::vec
   if (dev.empty()) throw std::runtime_error("no validation examples");
   const StartMode mode = start_mode(t);
   const std::shared_ptr<nn::ProcessGroup> group = t.group ? t.group : nn::single_process();
-  run.check_start(mode, spec);  // nothing is written before this passes
+  RunSpec bound = spec;  // the run's configuration records its optimizer
+  bound.optimizer = optimizer_options(t.optimizer, t.lr);
+  run.check_start(mode, bound);  // nothing is written before this passes
   group->barrier();             // under MPI: every process has checked the folder before one writes into it
 
   Generator gen(t.seed);
@@ -158,7 +197,7 @@ TrainSummary train_in_folder(const RunFolder& run, const RunSpec& spec, std::vec
   options.threads = t.threads;
   options.max_epochs = t.epochs;
   options.time_budget_seconds = t.minutes * 60;
-  options.lr = t.lr;
+  options.optimizer = *bound.optimizer;
   options.warmup_steps = t.warmup;
   options.lr_decay = t.decay == "cosine" ? LrDecay::cosine : LrDecay::inverse_sqrt;
   options.min_lr = t.min_lr;
@@ -174,11 +213,11 @@ TrainSummary train_in_folder(const RunFolder& run, const RunSpec& spec, std::vec
   options.checkpoint_dir = run.checkpoint_dir();
   options.resume = t.resume;
   options.metrics_file = run.metrics_file();
-  options.checkpoint_metadata = run.binding(spec);
+  options.checkpoint_metadata = run.binding(bound);
   options.group = group;
   Trainer trainer(model, std::move(train), std::move(dev), options);  // checks the options, writes nothing
 
-  if (group->is_root()) run.start(mode, spec);  // one process writes the run folder, as it writes checkpoints
+  if (group->is_root()) run.start(mode, bound);  // one process writes the run folder, as it writes checkpoints
   group->barrier();
   if (t.cooldown > 0 || options.lr_decay == LrDecay::cosine)
     std::printf("the learning rate reaches %g at step %zu, the end of epoch %zu (if --minutes allows)\n",

@@ -29,12 +29,21 @@ struct ModelFlags {
   double dropout = 0.0;
 };
 
+// --optimizer --weight-decay --momentum --nesterov (the learning rate is the caller's --lr).
+struct OptimizerFlags {
+  std::string optimizer = "adam";
+  std::optional<double> weight_decay;  // not given: the optimizer's default (adamw 0.01, else 0)
+  std::optional<double> momentum;      // sgd only; not given: 0
+  bool nesterov = false;               // sgd only, with --momentum > 0
+};
+
 struct TrainFlags {
   double minutes = 15;
   std::size_t epochs = 100, batch = 64, shard = 32, threads = 0, warmup = 0, patience = 0, log_every = 100, max_decode = 40;
   double lr = 2e-3, cooldown = 0.0, min_lr = 0.0, label_smoothing = 0.0, clip = 1.0;
   std::string decay = "inverse-sqrt", teacher_forcing = "constant:1";
   bool sample_feed = false, resume = false, overwrite = false;
+  OptimizerFlags optimizer;
   std::uint64_t seed = 1;
   // The processes that train together (under mpirun: seqgrad::distributed::world()); null: this one alone.
   std::shared_ptr<seqgrad::nn::ProcessGroup> group;
@@ -50,9 +59,16 @@ CLI::Validator whole_in(std::uint64_t lo, std::uint64_t hi);         // digits o
 // Adds --encoder --layers --unidirectional --context --embedding --hidden --attention --heads
 // --feedforward --dropout (all: `all_model_options`; else only --hidden and --dropout).
 void add_model_options(CLI::App& cmd, ModelFlags& m, bool all_model_options);
-// Adds --minutes --epochs --batch --shard --threads --lr --warmup --decay --cooldown --min-lr
-// --label-smoothing --clip --teacher-forcing --sample-feed --patience --seed --resume --overwrite.
+// Adds --minutes --epochs --batch --shard --threads --lr, the optimizer's options, --warmup --decay
+// --cooldown --min-lr --label-smoothing --clip --teacher-forcing --sample-feed --patience --seed
+// --resume --overwrite.
 void add_train_options(CLI::App& cmd, TrainFlags& t);
+// Adds --optimizer --weight-decay --momentum --nesterov; once `cmd` is parsed, a flag that the chosen
+// optimizer does not use (--momentum with adam) is a parse error naming it.
+void add_optimizer_options(CLI::App& cmd, OptimizerFlags& o);
+// The optimizer the flags choose, with learning rate `lr`; throws std::invalid_argument naming the
+// option that the chosen optimizer does not use or that needs another (--nesterov without --momentum).
+seqgrad::nn::OptimizerOptions optimizer_options(const OptimizerFlags& o, double lr);
 
 sq::ModelConfig model_config(const ModelFlags& m, std::size_t src_vocab, std::size_t tgt_vocab);
 sq::StartMode start_mode(const TrainFlags& t);

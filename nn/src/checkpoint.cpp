@@ -302,18 +302,27 @@ void save_checkpoint(const fs::path& file, const Module& model, const Optimizer*
   }
 }
 
-LoadedCheckpoint load_checkpoint(const fs::path& file, Module& model, Optimizer* optimizer) {
-  refuse_inside_transpose_scope("load_checkpoint");
+namespace {
+
+// A checkpoint file read and verified (its version and checksum), with its step count; `who` prefixes
+// the errors with the file's name.
+struct VerifiedCheckpoint {
+  View view;
+  std::int64_t step_count = 0;
+  std::string steps_text;
+};
+
+VerifiedCheckpoint read_verified(const fs::path& file, const char* who) {
   const auto fail = [&](const std::string& what) {
-    return std::runtime_error("load_checkpoint: " + file.string() + ": " + what);
+    return std::runtime_error(std::string(who) + ": " + file.string() + ": " + what);
   };
-  const View view = read_view(file, "load_checkpoint");
+  VerifiedCheckpoint out{.view = read_view(file, who), .step_count = 0, .steps_text = {}};
+  const View& view = out.view;
   const st::Metadata& meta = view.metadata;
   const auto get = [&](const char* key) -> const std::string* {
     const auto it = meta.find(key);
     return it == meta.end() ? nullptr : &it->second;
   };
-
   // What kind of file, which version, and intact?
   const std::string* version = get(kVersionKey);
   if (!version)
@@ -340,6 +349,36 @@ LoadedCheckpoint load_checkpoint(const fs::path& file, Module& model, Optimizer*
   if (!steps_text) throw fail(std::string("its __metadata__ has no ") + kStepCountKey);
   const auto step_count = parse_int(*steps_text);
   if (!step_count) throw fail(std::string(kStepCountKey) + " '" + *steps_text + "' is not an integer");
+  out.step_count = *step_count;
+  out.steps_text = *steps_text;
+  return out;
+}
+
+CheckpointMetadata callers_metadata(const st::Metadata& meta) {
+  CheckpointMetadata out;
+  for (const auto& [key, value] : meta)
+    if (!reserved_key(key)) out.emplace(key, value);
+  return out;
+}
+
+}  // namespace
+
+CheckpointMetadata read_checkpoint_metadata(const fs::path& file) {
+  return callers_metadata(read_verified(file, "read_checkpoint_metadata").view.metadata);
+}
+
+LoadedCheckpoint load_checkpoint(const fs::path& file, Module& model, Optimizer* optimizer) {
+  refuse_inside_transpose_scope("load_checkpoint");
+  const auto fail = [&](const std::string& what) {
+    return std::runtime_error("load_checkpoint: " + file.string() + ": " + what);
+  };
+  const VerifiedCheckpoint checkpoint = read_verified(file, "load_checkpoint");
+  const View& view = checkpoint.view;
+  const st::Metadata& meta = view.metadata;
+  const auto get = [&](const char* key) -> const std::string* {
+    const auto it = meta.find(key);
+    return it == meta.end() ? nullptr : &it->second;
+  };
 
   // Does it fit the model and optimizer?
   Problems problems;
@@ -362,7 +401,7 @@ LoadedCheckpoint load_checkpoint(const fs::path& file, Module& model, Optimizer*
       SectionResult opt_r = match(view, optimizer->state(), optimizer_tensor_name, "optimizer state", "optimizer",
                                   problems, copies, used);
       problems.add_names("missing optimizer state (in the optimizer, not in the file)", opt_r.missing);
-      if (*step_count < 0) problems.add("negative step count " + *steps_text);
+      if (checkpoint.step_count < 0) problems.add("negative step count " + checkpoint.steps_text);
       for (std::size_t i = first_optimizer_copy; i < copies.size(); ++i) {  // the int64 "step" counts
         const Entry& e = *copies[i].source;
         if (e.dtype != DType::i64) continue;
@@ -391,11 +430,10 @@ LoadedCheckpoint load_checkpoint(const fs::path& file, Module& model, Optimizer*
 
   // Everything matched: only now is anything written.
   copy_all(view, copies);
-  if (optimizer) optimizer->set_step_count(*step_count);
+  if (optimizer) optimizer->set_step_count(checkpoint.step_count);
   LoadedCheckpoint out;
-  out.step_count = *step_count;
-  for (const auto& [key, value] : meta)
-    if (!reserved_key(key)) out.metadata.emplace(key, value);
+  out.step_count = checkpoint.step_count;
+  out.metadata = callers_metadata(meta);
   return out;
 }
 

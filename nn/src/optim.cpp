@@ -118,8 +118,10 @@ std::vector<std::string> sgd_buffers(const SGDOptions& o) {
 }
 
 const SGDOptions& checked(const SGDOptions& o) {
-  require(o.momentum >= 0.0, "SGD", "momentum must be >= 0, got " + number(o.momentum));
-  require(o.weight_decay >= 0.0, "SGD", "weight_decay must be >= 0, got " + number(o.weight_decay));
+  require(o.momentum >= 0.0 && std::isfinite(o.momentum), "SGD",
+          "momentum must be finite and >= 0, got " + number(o.momentum));
+  require(o.weight_decay >= 0.0 && std::isfinite(o.weight_decay), "SGD",
+          "weight_decay must be finite and >= 0, got " + number(o.weight_decay));
   require(std::isfinite(o.dampening), "SGD", "dampening must be finite, got " + number(o.dampening));
   require(!o.nesterov || (o.momentum > 0.0 && o.dampening == 0.0), "SGD",
           "Nesterov momentum needs momentum > 0 and dampening = 0, got momentum " + number(o.momentum) +

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "rnn_init.hpp"
+#include "rnn_steps.hpp"
 #include "seqgrad/nn/rnn.hpp"
 #include "seqgrad/ops/ops.hpp"
 
@@ -36,23 +37,38 @@ Tensor project_input(const Tensor& x, const CellWeights& w) { return linear(x, w
 
 Tensor rnn_cell_step(const Tensor& xp, const Tensor& h, const CellWeights& w, Nonlinearity nonlinearity) {
   check_step("rnn_cell_step", 1, xp, h, w);
-  const Tensor pre = xp + linear(h, w.weight_hh, w.bias_hh);
-  return nonlinearity == Nonlinearity::tanh ? tanh(pre) : relu(pre);
+  return detail::rnn_step(xp, h, w, nonlinearity);
 }
 
 Tensor gru_cell_step(const Tensor& xp, const Tensor& h, const CellWeights& w) {
   check_step("gru_cell_step", 3, xp, h, w);
+  return detail::gru_step(xp, h, w);
+}
+
+LSTMState lstm_cell_step(const Tensor& xp, const LSTMState& state, const CellWeights& w) {
+  check_step("lstm_cell_step", 4, xp, state.h, w);
+  if (!state.c.defined() || state.c.shape() != state.h.shape())
+    throw std::invalid_argument("lstm_cell_step: cell state has shape " +
+                                (state.c.defined() ? to_string(state.c.shape()) : std::string("(undefined)")) +
+                                ", expected " + to_string(state.h.shape()) + " like h");
+  return detail::lstm_step(xp, state, w);
+}
+
+namespace detail {
+
+Tensor rnn_step(const Tensor& xp, const Tensor& h, const CellWeights& w, Nonlinearity nonlinearity) {
+  const Tensor pre = xp + linear(h, w.weight_hh, w.bias_hh);
+  return nonlinearity == Nonlinearity::tanh ? tanh(pre) : relu(pre);
+}
+
+Tensor gru_step(const Tensor& xp, const Tensor& h, const CellWeights& w) {
   // With xp = W_i{r,z,n} x + b_i{r,z,n} and hp = W_h{r,z,n} h + b_h{r,z,n}:
   //   r = sigmoid(xp_r + hp_r)   z = sigmoid(xp_z + hp_z)   n = tanh(xp_n + r * hp_n)   h' = (1 - z) n + z h
   // The gate arithmetic is one fused op (fifteen small ops composed; one node and no temporaries fused).
   return gru_cell_gates(xp, linear(h, w.weight_hh, w.bias_hh), h);
 }
 
-LSTMState lstm_cell_step(const Tensor& xp, const LSTMState& state, const CellWeights& w) {
-  check_step("lstm_cell_step", 4, xp, state.h, w);
-  if (state.c.shape() != state.h.shape())
-    throw std::invalid_argument("lstm_cell_step: cell state has shape " + to_string(state.c.shape()) +
-                                ", expected " + to_string(state.h.shape()) + " like h");
+LSTMState lstm_step(const Tensor& xp, const LSTMState& state, const CellWeights& w) {
   const std::size_t H = state.h.size(1);
   const std::vector<Tensor> gates = split(xp + linear(state.h, w.weight_hh, w.bias_hh), H, 1);
   const Tensor i = sigmoid(gates[0]);
@@ -62,6 +78,8 @@ LSTMState lstm_cell_step(const Tensor& xp, const LSTMState& state, const CellWei
   const Tensor c = f * state.c + i * g;
   return {o * tanh(c), c};
 }
+
+}  // namespace detail
 
 // ---- cell modules ----
 
@@ -111,6 +129,8 @@ void RecurrentCell::check_state(const char* what, const Tensor& state, std::size
 }
 
 void RecurrentCell::check_projection(const Tensor& xp) const {
+  if (!xp.defined())
+    throw std::invalid_argument(std::string(name_) + ": the projected input is missing (undefined tensor)");
   if (xp.dim() != 2 || xp.size(1) != gates_ * hidden_size_)
     throw std::invalid_argument(std::string(name_) + ": projected input has shape " + to_string(xp.shape()) +
                                 ", expected [B, " + std::to_string(gates_ * hidden_size_) + "] (project_input of [B, " +
@@ -125,17 +145,18 @@ RNNCell::RNNCell(std::size_t input_size, std::size_t hidden_size, Generator& gen
                  Nonlinearity nonlinearity)
     : RecurrentCell("RNNCell", 1, input_size, hidden_size, gen, options), nonlinearity_(nonlinearity) {}
 
+// forward and step each check their arguments once, then run the unchecked step.
 Tensor RNNCell::forward(const Tensor& x, const Tensor& h) const {
   check_input(x);
-  if (!h.defined()) return step(project_input(x), zero_state(x.size(0)));
-  check_state("h", h, x.size(0));
-  return step(project_input(x), h);
+  if (h.defined()) check_state("h", h, x.size(0));
+  return detail::rnn_step(nn::project_input(x, weights()), h.defined() ? h : zero_state(x.size(0)), weights(),
+                          nonlinearity_);
 }
 
 Tensor RNNCell::step(const Tensor& xp, const Tensor& h) const {
   check_projection(xp);
   check_state("h", h, xp.size(0));
-  return rnn_cell_step(xp, h, weights(), nonlinearity_);
+  return detail::rnn_step(xp, h, weights(), nonlinearity_);
 }
 
 GRUCell::GRUCell(std::size_t input_size, std::size_t hidden_size, Generator& gen, CellOptions options)
@@ -143,15 +164,14 @@ GRUCell::GRUCell(std::size_t input_size, std::size_t hidden_size, Generator& gen
 
 Tensor GRUCell::forward(const Tensor& x, const Tensor& h) const {
   check_input(x);
-  if (!h.defined()) return step(project_input(x), zero_state(x.size(0)));
-  check_state("h", h, x.size(0));
-  return step(project_input(x), h);
+  if (h.defined()) check_state("h", h, x.size(0));
+  return detail::gru_step(nn::project_input(x, weights()), h.defined() ? h : zero_state(x.size(0)), weights());
 }
 
 Tensor GRUCell::step(const Tensor& xp, const Tensor& h) const {
   check_projection(xp);
   check_state("h", h, xp.size(0));
-  return gru_cell_step(xp, h, weights());
+  return detail::gru_step(xp, h, weights());
 }
 
 LSTMCell::LSTMCell(std::size_t input_size, std::size_t hidden_size, Generator& gen, CellOptions options)
@@ -163,17 +183,18 @@ LSTMState LSTMCell::forward(const Tensor& x, const LSTMState& state) const {
   // torch takes both states or neither; a lone h or c is more likely a mistake than a wish for zeros.
   if (state.h.defined() != state.c.defined())
     throw std::invalid_argument("LSTMCell: give both h and c, or neither (zeros)");
-  if (!state.h.defined()) return step(project_input(x), {zero_state(batch), zero_state(batch)});
+  if (!state.h.defined())
+    return detail::lstm_step(nn::project_input(x, weights()), {zero_state(batch), zero_state(batch)}, weights());
   check_state("h", state.h, batch);
   check_state("c", state.c, batch);
-  return step(project_input(x), state);
+  return detail::lstm_step(nn::project_input(x, weights()), state, weights());
 }
 
 LSTMState LSTMCell::step(const Tensor& xp, const LSTMState& state) const {
   check_projection(xp);
   check_state("h", state.h, xp.size(0));
   check_state("c", state.c, xp.size(0));
-  return lstm_cell_step(xp, state, weights());
+  return detail::lstm_step(xp, state, weights());
 }
 
 }  // namespace seqgrad::nn

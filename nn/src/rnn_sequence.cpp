@@ -6,6 +6,7 @@
 #include <string>
 
 #include "rnn_init.hpp"
+#include "rnn_steps.hpp"
 #include "seqgrad/nn/rnn.hpp"
 #include "seqgrad/ops/ops.hpp"
 
@@ -27,13 +28,14 @@ struct State {
   Tensor h, c;  // [B, H] each; c only for LSTM
 };
 
+// Unchecked: run() checked the input and the initial states once, and the weights are the layer's own.
 State step(CellType cell, const Tensor& xp, const State& s, const CellWeights& w) {
   switch (cell) {
-    case CellType::rnn_tanh: return {rnn_cell_step(xp, s.h, w, Nonlinearity::tanh), Tensor()};
-    case CellType::rnn_relu: return {rnn_cell_step(xp, s.h, w, Nonlinearity::relu), Tensor()};
-    case CellType::gru: return {gru_cell_step(xp, s.h, w), Tensor()};
+    case CellType::rnn_tanh: return {detail::rnn_step(xp, s.h, w, Nonlinearity::tanh), Tensor()};
+    case CellType::rnn_relu: return {detail::rnn_step(xp, s.h, w, Nonlinearity::relu), Tensor()};
+    case CellType::gru: return {detail::gru_step(xp, s.h, w), Tensor()};
     case CellType::lstm: {
-      const LSTMState next = lstm_cell_step(xp, {s.h, s.c}, w);
+      const LSTMState next = detail::lstm_step(xp, {s.h, s.c}, w);
       return {next.h, next.c};
     }
   }

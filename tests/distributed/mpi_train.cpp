@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
     o.threads = threads;
     o.max_epochs = 1000;
     o.max_steps = steps;
-    o.lr = 3e-3;
+    o.optimizer.lr = 3e-3;
     o.eval_every_steps = save_every;  // no dev set: a "validation" only saves last.ckpt
     o.log_every_steps = 0;
     o.seed = seed;

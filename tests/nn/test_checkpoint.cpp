@@ -167,6 +167,27 @@ TEST_F(Checkpoint, RoundTripIsBitwise) {
   EXPECT_TRUE(snapshot(a, &opt_a) == snapshot(b, &opt_b));
 }
 
+// The metadata alone, read before anything is loaded (what a trainer compares with its settings):
+// the caller's entries as saved, after the same verification as a load.
+TEST_F(Checkpoint, MetadataIsReadWithoutLoadingAndVerified) {
+  Tiny m(1);
+  nn::Adam opt(m.named_parameters());
+  save_trained(m, opt);
+  EXPECT_EQ(nn::read_checkpoint_metadata(file), (nn::CheckpointMetadata{{"epoch", "3"}, {"rng", "12345"}}));
+  std::string data = read_all(file);
+  data[data.size() - 1] ^= 0x10;
+  const fs::path bad = dir / "corrupt.ckpt";
+  write_all(bad, data);
+  try {
+    nn::read_checkpoint_metadata(bad);
+    ADD_FAILURE() << "read the metadata of a corrupted file";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(bad.string()), std::string::npos) << what;
+    EXPECT_NE(what.find("checksum mismatch"), std::string::npos) << what;
+  }
+}
+
 TEST_F(Checkpoint, ModelOnlyAndSGDState) {
   Tiny a(1);
   nn::SGD sgd(a.named_parameters(), {.lr = 0.1, .momentum = 0.9});

@@ -10,6 +10,7 @@
 #include "seqgrad/nn/optim.hpp"
 #include "seqgrad/nn/schedule.hpp"
 #include "seqgrad/ops/linalg.hpp"
+#include "support/expect_error.hpp"
 
 using namespace seqgrad;
 
@@ -108,6 +109,8 @@ TEST(SGD, Errors) {
   Tensor p = param({1.0});
   EXPECT_THROW(nn::SGD({p}, {.lr = -1.0}), std::invalid_argument);
   EXPECT_THROW(nn::SGD({p}, {.momentum = -0.1}), std::invalid_argument);
+  EXPECT_THROW(nn::SGD({p}, {.momentum = std::numeric_limits<double>::infinity()}), std::invalid_argument);
+  EXPECT_THROW(nn::SGD({p}, {.weight_decay = std::numeric_limits<double>::infinity()}), std::invalid_argument);
   EXPECT_THROW(nn::SGD({p}, {.nesterov = true}), std::invalid_argument);  // no momentum
   EXPECT_THROW(nn::SGD({p}, {.momentum = 0.9, .dampening = 0.1, .nesterov = true}), std::invalid_argument);
   EXPECT_THROW(nn::SGD(std::vector<Tensor>{}), std::invalid_argument);
@@ -271,6 +274,83 @@ TEST(Optimizer, StepAllocatesNoTensor) {
   EXPECT_EQ(after.fresh_allocations, before.fresh_allocations);
   EXPECT_EQ(after.reuses, before.reuses);
   EXPECT_EQ(after.bytes_in_use, before.bytes_in_use);
+}
+
+// ---------------------------------------------------------------------------------------------
+// An optimizer chosen by OptimizerOptions
+
+namespace {
+
+// The parameter after two steps of `opt` with the gradients 0.5 and -0.25.
+double after_two_steps(nn::Optimizer& opt, Tensor& p) {
+  set_grad(p, {0.5});
+  opt.step();
+  set_grad(p, {-0.25});
+  opt.step();
+  return p.item();
+}
+
+}  // namespace
+
+TEST(OptimizerOptions, KindNamesRoundTripAndUnknownNamesAreRefused) {
+  for (nn::OptimizerKind k : {nn::OptimizerKind::sgd, nn::OptimizerKind::adam, nn::OptimizerKind::adamw})
+    EXPECT_EQ(nn::parse_optimizer_kind(nn::to_string(k)), k);
+  EXPECT_EQ(nn::to_string(nn::OptimizerKind::adamw), "adamw");
+  test_support::expect_error([] { nn::parse_optimizer_kind("Adam"); }, {"'Adam'", "sgd, adam, adamw"});
+  test_support::expect_error([] { nn::parse_optimizer_kind("rmsprop"); }, {"'rmsprop'"});
+}
+
+TEST(OptimizerOptions, TextNamesTheKindAndTheSettingsItUsesExactly) {
+  EXPECT_EQ(nn::to_string(nn::OptimizerOptions{.lr = 2e-3}), "adam lr=0.002 weight_decay=0 beta1=0.9 beta2=0.999 eps=1e-08");
+  EXPECT_EQ(nn::to_string(nn::OptimizerOptions{.kind = nn::OptimizerKind::sgd, .lr = 0.1, .momentum = 0.9, .nesterov = true}),
+            "sgd lr=0.1 weight_decay=0 momentum=0.9 nesterov=true");
+  // Numbers that differ in the last bit give different texts (a resumed run compares them).
+  const double lr = 0.1;
+  EXPECT_NE(nn::to_string(nn::OptimizerOptions{.lr = lr}), nn::to_string(nn::OptimizerOptions{.lr = std::nextafter(lr, 1.0)}));
+}
+
+TEST(OptimizerOptions, MakeOptimizerBuildsEachKindWithItsSettings) {
+  const auto built = [](const nn::OptimizerOptions& o) {
+    Tensor p = param({1.0});
+    const std::unique_ptr<nn::Optimizer> opt = nn::make_optimizer({{"p", p}}, o);
+    return std::pair{std::string(opt->kind()), after_two_steps(*opt, p)};
+  };
+  const auto direct = [](auto make) {
+    Tensor p = param({1.0});
+    auto opt = make(p);
+    return after_two_steps(opt, p);
+  };
+  const auto sgd = built({.kind = nn::OptimizerKind::sgd, .lr = 0.1, .weight_decay = 0.01, .momentum = 0.9, .nesterov = true});
+  EXPECT_EQ(sgd.first, "SGD");
+  EXPECT_EQ(sgd.second, direct([](Tensor& p) {
+              return nn::SGD({p}, {.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true});
+            }));
+  const auto adam = built({.kind = nn::OptimizerKind::adam, .lr = 0.01, .weight_decay = 0.1, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-6});
+  EXPECT_EQ(adam.first, "Adam");
+  EXPECT_EQ(adam.second, direct([](Tensor& p) {
+              return nn::Adam({p}, {.lr = 0.01, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-6, .weight_decay = 0.1});
+            }));
+  const auto adamw = built({.kind = nn::OptimizerKind::adamw, .lr = 0.01, .weight_decay = 0.1});
+  EXPECT_EQ(adamw.first, "AdamW");
+  EXPECT_EQ(adamw.second, direct([](Tensor& p) { return nn::AdamW({p}, {.lr = 0.01, .weight_decay = 0.1}); }));
+  EXPECT_NE(adam.second, adamw.second);
+  EXPECT_EQ(nn::default_weight_decay(nn::OptimizerKind::adamw), nn::AdamW({param({1.0})}).options().weight_decay);
+  EXPECT_EQ(nn::default_weight_decay(nn::OptimizerKind::adam), 0.0);
+  EXPECT_EQ(nn::default_weight_decay(nn::OptimizerKind::sgd), 0.0);
+}
+
+TEST(OptimizerOptions, SettingsAKindDoesNotUseAndBadValuesAreRefused) {
+  Tensor p = param({1.0});
+  const nn::NamedParameters params{{"p", p}};
+  using K = nn::OptimizerKind;
+  test_support::expect_error([&] { nn::make_optimizer(params, {.kind = K::adam, .momentum = 0.9}); }, {"adam", "momentum 0.9"});
+  test_support::expect_error([&] { nn::make_optimizer(params, {.kind = K::adamw, .nesterov = true}); }, {"adamw", "nesterov"});
+  test_support::expect_error([&] { nn::make_optimizer(params, {.kind = K::sgd, .beta2 = 0.98}); }, {"sgd", "beta2 0.98"});
+  test_support::expect_error([&] { nn::make_optimizer(params, {.kind = K::sgd, .eps = 1e-6}); }, {"sgd", "eps"});
+  test_support::expect_error([&] { nn::make_optimizer(params, {.kind = K::sgd, .nesterov = true}); }, {"SGD", "Nesterov"});
+  test_support::expect_error([&] { nn::make_optimizer(params, {.kind = K::sgd, .lr = -1.0}); }, {"SGD", "learning rate"});
+  test_support::expect_error([&] { nn::make_optimizer(params, {.kind = K::adamw, .weight_decay = -0.1}); }, {"AdamW", "weight_decay"});
+  test_support::expect_error([&] { nn::make_optimizer(params, {.kind = K::adam, .beta1 = 1.0}); }, {"Adam", "beta1"});
 }
 
 // ---------------------------------------------------------------------------------------------

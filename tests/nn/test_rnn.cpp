@@ -227,6 +227,9 @@ TEST(RecurrentCells, Errors) {
   const nn::CellWeights w = gru.weights();
   expect_invalid([&] { nn::gru_cell_step(random64({3, 12}, gen), random64({3, 5}, gen), w); },
                  {"gru_cell_step", "[3,5]", "[3, 4]"});
+  expect_invalid([&] { nn::lstm_cell_step(random64({3, 16}, gen), {h, random64({3, 5}, gen)}, lstm.weights()); },
+                 {"lstm_cell_step", "cell state", "[3,5]"});
+  expect_invalid([&] { gru.step(Tensor(), h); }, {"GRUCell", "projected input", "missing"});
 }
 
 // ---------------------------------------------------------------- sequence layers

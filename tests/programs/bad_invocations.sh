@@ -54,6 +54,14 @@ g2p "--dropout" --out n1 $G train --dropout 1.5
 g2p "--cooldown" --out n1 $G train --cooldown 1
 g2p "--decay" --out n1 $G train --decay linear
 g2p "--teacher-forcing" --out n1 $G train --teacher-forcing linear:x
+g2p "--optimizer" --out n1 $G train --optimizer rmsprop
+g2p "--weight-decay" --out n1 $G train --weight-decay -0.1
+g2p "--weight-decay" --out n1 $G train --weight-decay nan
+g2p "--momentum" --out n1 $G train --momentum 0.9
+g2p "--momentum" --out n1 $G train --optimizer adamw --momentum 0
+g2p "--momentum" --out n1 $G train --optimizer sgd --momentum 1.5
+g2p "--nesterov" --out n1 $G train --optimizer adam --nesterov
+g2p "--nesterov needs --momentum" --out n1 $G train --optimizer sgd --nesterov
 g2p "--overwrite" --out n1 $G train --resume --overwrite
 g2p "--bogus" --out n1 $G train --bogus
 g2p "subcommand" --out n1
@@ -92,6 +100,8 @@ bn "--batch" --batch 0
 bn "--hidden" --hidden 0
 bn "--hidden" --hidden 30
 bn "--lr" --lr nan
+bn "--optimizer" --optimizer sgdm
+bn "--momentum" --optimizer adam --momentum 0.9
 bn "--threads" --threads -1
 bn "--train-size" --train-size 0
 bn "--test-size" --test-size 0
@@ -114,6 +124,10 @@ s2s "--epochs" train --run n5 --train "$reverse" --epochs 0
 s2s "--batch" train --run n5 --train "$reverse" --batch 0
 s2s "--threads" train --run n5 --train "$reverse" --threads -1
 s2s "--lr" train --run n5 --train "$reverse" --lr inf
+s2s "--optimizer" train --run n5 --train "$reverse" --optimizer Adam
+s2s "--momentum" train --run n5 --train "$reverse" --optimizer adam --momentum 0.5
+s2s "--nesterov" train --run n5 --train "$reverse" --optimizer adamw --nesterov
+s2s "--weight-decay" train --run n5 --train "$reverse" --weight-decay x
 s2s "--encoder" train --run n5 --train "$reverse" --encoder rnn
 s2s "--context" train --run n5 --train "$reverse" --context luong
 s2s "--heads" train --run n5 --train "$reverse" --hidden 30 --heads 4 --context multi_head
@@ -121,6 +135,8 @@ s2s "--dev-every" train --run n5 --train "$reverse" --dev-every 1
 [ -e n5 ] && { echo "FAIL: a refused seq2seq train created its run folder"; failures=$((failures + 1)); }
 s2s "not empty" train --run s2s_run --train "$reverse" --hidden 16 --embedding 8 --epochs 1
 s2s "hidden_dim" train --run s2s_run --train "$reverse" --hidden 8 --embedding 8 --epochs 1 --resume
+s2s "optimizer differs" train --run s2s_run --train "$reverse" --hidden 16 --embedding 8 --epochs 1 --resume --optimizer adamw
+s2s "optimizer differs" train --run s2s_run --train "$reverse" --hidden 16 --embedding 8 --epochs 1 --resume --lr 1e-3
 s2s "source_vocab.json" train --run s2s_run --train five.tsv --dev "$reverse" --hidden 16 --embedding 8 --epochs 1 --resume
 s2s "no run to resume" train --run n6 --train "$reverse" --resume
 s2s "no usable pairs" evaluate --run s2s_run --data empty.txt

@@ -1,12 +1,15 @@
 // Data-parallel training: losses and parameters after several steps are bitwise identical for 1, 2
 // and 8 threads, whatever order the shards finish in, and for several processes (simulated here by
 // threads with a group of their own: tests/distributed runs the real thing through mpirun); the
-// shard-summed gradient equals the whole minibatch's.
+// shard-summed gradient equals the whole minibatch's. Trainers on several processes refuse to train
+// when their options differ, also in settings that matter only late in the run.
 #include <gtest/gtest.h>
 
 #include <barrier>
 #include <chrono>
 #include <cmath>
+#include <functional>
+#include <string>
 #include <thread>
 
 #include "seqgrad/autodiff/backward.hpp"
@@ -14,6 +17,7 @@
 #include "seqgrad/nn/data_parallel.hpp"
 #include "seqgrad/nn/optim.hpp"
 #include "seqgrad/nn/seq2seq/model.hpp"
+#include "seqgrad/nn/seq2seq/trainer.hpp"
 #include "seqgrad/ops/ops.hpp"
 
 using namespace seqgrad;
@@ -271,4 +275,51 @@ TEST(DataParallel, RefusesNonLeavesAndNoShards) {
   EXPECT_THROW(nn::DataParallel({Tensor::ones({2})}), std::invalid_argument);
   nn::DataParallel parallel({leaf});
   EXPECT_THROW(parallel.backward(0, [&](std::size_t) { return sum(leaf); }), std::invalid_argument);
+}
+
+// The processes compare a hash of their training options before the first step. Two processes
+// whose options differ only in a setting that shows late (a teacher-forcing schedule equal for the
+// first 11 steps; the optimizer's momentum, which the first step does not use) are refused, each
+// process naming the training options.
+TEST(DataParallel, TrainersWithOptionsThatDifferLateAreRefused) {
+  std::vector<Example> examples;
+  Generator gen(4);
+  for (int i = 0; i < 16; ++i) {
+    Example e;
+    for (std::size_t k = 0, n = 2 + gen.below(3); k < n; ++k) e.source.push_back(4 + static_cast<TokenId>(gen.below(8)));
+    e.target.assign(e.source.rbegin(), e.source.rend());
+    examples.push_back(e);
+  }
+  // linear:1,0.01,0.5 and linear:1,0.01,0.9 agree on eps_0..eps_10 (1, 0.99, ..., 0.9), then part.
+  const auto a = TeacherForcingSchedule::linear(1, 0.01, 0.5), b = TeacherForcingSchedule::linear(1, 0.01, 0.9);
+  for (long i = 0; i <= 10; ++i) ASSERT_EQ(a.at(i), b.at(i)) << "step " << i;
+  ASSERT_NE(a.at(11), b.at(11));
+  const auto refused = [&](const std::function<void(TrainerOptions&, std::size_t rank)>& differ) {
+    std::vector<std::string> errors(2);
+    ThreadGroup group(2);
+    group.run([&](std::shared_ptr<nn::ProcessGroup> g) {
+      Generator init(1);
+      Seq2Seq model(config(), init);
+      TrainerOptions o;
+      o.batch_size = 8;
+      o.shard_size = 4;
+      o.threads = 1;
+      o.max_epochs = 1;
+      o.reporter = nullptr;
+      o.group = g;
+      differ(o, g->rank());
+      try {
+        Trainer(model, examples, {}, o).run();
+      } catch (const std::runtime_error& e) {
+        errors[g->rank()] = e.what();
+      }
+      return RunResult{};
+    });
+    set_num_threads(0);
+    for (const std::string& e : errors) EXPECT_NE(e.find("differ in: training options"), std::string::npos) << e;
+  };
+  refused([&](TrainerOptions& o, std::size_t rank) { o.teacher_forcing = rank == 0 ? a : b; });
+  refused([&](TrainerOptions& o, std::size_t rank) {
+    o.optimizer = {.kind = nn::OptimizerKind::sgd, .lr = 0.1, .momentum = rank == 0 ? 0.9 : 0.5};
+  });
 }

@@ -211,3 +211,24 @@ TEST(Seq2Seq, BadInputsAreClearErrors) {
   EXPECT_THROW(Seq2Seq(bad, gen), std::invalid_argument);
   EXPECT_THROW(parse_context_kind("luong"), std::invalid_argument);
 }
+
+// The kinds' names are what the programs and config.json read and write: every kind survives the
+// round trip, and an unknown name is refused naming the known ones.
+TEST(Seq2Seq, KindNamesRoundTripAndUnknownNamesAreRefused) {
+  for (EncoderKind k : {EncoderKind::gru, EncoderKind::lstm, EncoderKind::transformer})
+    EXPECT_EQ(parse_encoder_kind(to_string(k)), k);
+  for (DecoderCell c : {DecoderCell::gru, DecoderCell::lstm}) EXPECT_EQ(parse_decoder_cell(to_string(c)), c);
+  EXPECT_EQ(to_string(DecoderCell::gru), "gru");
+  EXPECT_EQ(to_string(DecoderCell::lstm), "lstm");
+  for (ContextKind k : {ContextKind::none, ContextKind::mean, ContextKind::dot, ContextKind::scaled_dot,
+                        ContextKind::general, ContextKind::additive, ContextKind::multi_head})
+    EXPECT_EQ(parse_context_kind(to_string(k)), k);
+  try {
+    parse_decoder_cell("transformer");  // an encoder kind, not a decoder cell
+    ADD_FAILURE() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("decoder 'transformer'"), std::string::npos) << what;
+    EXPECT_NE(what.find("gru, lstm"), std::string::npos) << what;
+  }
+}

@@ -17,6 +17,7 @@
 #include "seqgrad/nn/seq2seq/metrics_log.hpp"
 #include "seqgrad/nn/seq2seq/run_folder.hpp"
 #include "seqgrad/nn/seq2seq/trainer.hpp"
+#include "seqgrad/nn/seq2seq/trainer_checkpoint.hpp"
 #include "support/expect_error.hpp"
 #include "support/temp_path.hpp"
 
@@ -79,7 +80,7 @@ TrainerOptions options(const RunFolder& run, const RunSpec& spec) {
   o.batch_size = 10;
   o.shard_size = 5;
   o.max_epochs = 2;
-  o.lr = 0.01;
+  o.optimizer.lr = 0.01;
   o.reporter = nullptr;
   o.seed = 3;
   o.log_every_steps = 1;
@@ -136,6 +137,69 @@ TEST(RunFolder, ModelConfigRoundTripsThroughJsonAndBadFieldsAreNamed) {
   expect_error<std::runtime_error>([&] { model_config_from_json(j.replace(j.find("\"hidden_dim\""), 12, "\"hidden_dimX\"")); },
                                    {"hidden_dim", "missing"});
   expect_error<std::runtime_error>([&] { model_config_from_json("[1]"); }, {"not a JSON object"});
+  const std::string lstm = model_config_to_json(c);
+  EXPECT_NE(lstm.find("\"decoder\":\"lstm\""), std::string::npos) << lstm;
+  std::string rnn = lstm;
+  rnn.replace(rnn.find("\"decoder\":\"lstm\""), 16, "\"decoder\":\"rnn\"");
+  expect_error<std::runtime_error>([&] { model_config_from_json(rnn); }, {"decoder", "rnn", "gru, lstm"});
+}
+
+TEST(RunFolder, OptimizerOptionsRoundTripThroughJsonExactlyAndBadFieldsAreNamed) {
+  using K = nn::OptimizerKind;
+  for (const nn::OptimizerOptions& o : {nn::OptimizerOptions{.kind = K::sgd, .lr = 0.1 + 0.2, .momentum = 0.9, .nesterov = true},
+                                        nn::OptimizerOptions{.kind = K::adam, .lr = 2e-3, .beta2 = 0.98, .eps = 1e-9},
+                                        nn::OptimizerOptions{.kind = K::adamw, .lr = 1.0 / 3, .weight_decay = 0.01}})
+    EXPECT_EQ(optimizer_options_from_json(optimizer_options_to_json(o)), o) << optimizer_options_to_json(o);
+  EXPECT_EQ(optimizer_options_to_json({.kind = K::sgd, .lr = 0.5}),
+            R"({"kind":"sgd","lr":0.5,"momentum":0.0,"nesterov":false,"weight_decay":0.0})");
+  expect_error<std::runtime_error>([] { optimizer_options_from_json(R"({"kind":"adam","lr":0.1,"weight_decay":0,"beta1":0.9,"beta2":0.999,"eps":1e-8,"momentum":0.9})"); },
+                                   {"\"momentum\"", "not a setting of adam"});
+  expect_error<std::runtime_error>([] { optimizer_options_from_json(R"({"kind":"sgd","weight_decay":0,"momentum":0,"nesterov":false})"); },
+                                   {"\"lr\"", "missing"});
+  expect_error<std::runtime_error>([] { optimizer_options_from_json(R"({"kind":"rmsprop"})"); }, {"rmsprop", "sgd, adam, adamw"});
+  expect_error<std::runtime_error>([] { optimizer_options_from_json(R"({"kind":"sgd","lr":"fast","weight_decay":0,"momentum":0,"nesterov":false})"); },
+                                   {"\"lr\"", "\"fast\""});
+  expect_error<std::runtime_error>([] { optimizer_options_from_json(R"({"kind":"sgd","lr":1,"weight_decay":0,"momentum":0,"nesterov":1})"); },
+                                   {"\"nesterov\"", "true or false"});
+}
+
+// config.json records the optimizer; a resume with other optimizer settings is refused naming
+// config.json and the setting, before anything is written.
+TEST(RunFolder, TheOptimizerIsRecordedAndAResumeWithAnotherIsRefused) {
+  Task t = task();
+  t.spec.optimizer = nn::OptimizerOptions{.kind = nn::OptimizerKind::sgd, .lr = 0.05, .momentum = 0.9};
+  const fs::path dir = fresh_dir("optimizer");
+  RunFolder run(dir, kLayout);
+  run.check_start(StartMode::fresh, t.spec);
+  run.start(StartMode::fresh, t.spec);
+  EXPECT_NE(slurp(run.config_file()).find(R"("momentum": 0.9)"), std::string::npos) << slurp(run.config_file());
+  EXPECT_EQ(run.read_spec().optimizer, t.spec.optimizer);
+  Generator gen(1);
+  Seq2Seq model(t.spec.model, gen);
+  TrainerOptions o = options(run, t.spec);
+  o.optimizer = *t.spec.optimizer;
+  o.max_steps = 2;
+  Trainer(model, t.train, t.dev, o).run();
+  run.check_start(StartMode::resume, t.spec);  // the same optimizer resumes
+
+  const auto before = snapshot(dir);
+  Task other = t;
+  other.spec.optimizer->momentum = 0.5;
+  expect_error<std::runtime_error>([&] { run.check_start(StartMode::resume, other.spec); },
+                                   {"config.json", "optimizer", "\"momentum\" is 0.9 in the run, 0.5 in this command"});
+  other.spec.optimizer = nn::OptimizerOptions{.kind = nn::OptimizerKind::adamw, .lr = 0.05};
+  expect_error<std::runtime_error>([&] { run.check_start(StartMode::resume, other.spec); },
+                                   {"config.json", "optimizer", "\"kind\" is \"sgd\" in the run, \"adamw\" in this command"});
+  EXPECT_EQ(snapshot(dir), before);
+
+  // A run whose config.json records no optimizer (an older seqgrad's) is not resumed with one.
+  const fs::path old_dir = fresh_dir("optimizer_old");
+  const RunFolder old_run = trained(old_dir, task());
+  EXPECT_EQ(old_run.read_spec().optimizer, std::nullopt);
+  expect_error<std::runtime_error>([&] { old_run.check_start(StartMode::resume, t.spec); },
+                                   {"config.json", "optimizer", "records none"});
+  fs::remove_all(dir);
+  fs::remove_all(old_dir);
 }
 
 // 1. A start that fails (another --hidden on resume, a non-empty folder) writes nothing.
@@ -341,11 +405,10 @@ TEST(RunFolder, DirectoryCheckpointNanWeightsAndNonNumericMetadataAreRefused) {
   Seq2Seq model(t.spec.model, gen);
   nn::Adam adam(model.named_parameters(), {.lr = 0.01});
   nn::CheckpointMetadata metadata = run.binding(t.spec);
-  metadata.merge(nn::CheckpointMetadata{{"trainer.step", "12abc"}, {"trainer.epoch", "0"}, {"trainer.position", "0"},
-                                        {"trainer.best_score", "inf"}, {"trainer.best_loss", "inf"},
-                                        {"trainer.validations_without_improvement", "0"}, {"trainer.seed", "3"}});
-  nn::save_checkpoint(run.last_checkpoint(), model, &adam, metadata);
   TrainerOptions o = options(run, t.spec);
+  metadata.merge(TrainerCheckpointMetadata{.seed = o.seed, .optimizer = nn::to_string(o.optimizer)}.to_metadata());
+  metadata["trainer.step"] = "12abc";
+  nn::save_checkpoint(run.last_checkpoint(), model, &adam, metadata);
   o.resume = true;
   expect_error<std::runtime_error>([&] { Trainer(model, t.train, t.dev, o).run(); }, {"last.ckpt", "trainer.step", "12abc"});
   fs::remove_all(dir);

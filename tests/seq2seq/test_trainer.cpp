@@ -1,13 +1,19 @@
 // The trainer: a run interrupted and resumed from its last checkpoint takes exactly the steps of an
-// uninterrupted one (the same losses, bit for bit, also with another thread count), early stopping
-// stops, and bad settings are refused.
+// uninterrupted one (the same losses, bit for bit, also with another thread count, with each
+// optimizer), a resume with other optimizer settings is refused, early stopping stops, and bad
+// settings are refused. The checkpoint metadata the trainer writes reads back as written.
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
 
 #include "seqgrad/nn/schedule.hpp"
 #include "seqgrad/nn/seq2seq/metrics_log.hpp"
 #include "seqgrad/nn/seq2seq/trainer.hpp"
+#include "seqgrad/nn/seq2seq/trainer_checkpoint.hpp"
+#include "support/expect_error.hpp"
 #include "support/temp_path.hpp"
 
 using namespace seqgrad;
@@ -50,7 +56,7 @@ struct Fixture {
     o.batch_size = 12;
     o.shard_size = 4;
     o.max_epochs = 3;
-    o.lr = 0.01;
+    o.optimizer.lr = 0.01;
     o.teacher_forcing = TeacherForcingSchedule::linear(1.0, 0.05, 0.5);  // exercises scheduled sampling
     o.reporter = nullptr;
     o.seed = 17;
@@ -65,22 +71,36 @@ std::filesystem::path fresh_dir(const std::string& name) {
   return dir;
 }
 
-}  // namespace
+std::string file_bytes(const std::filesystem::path& f) {
+  std::ifstream in(f, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
 
-TEST(Trainer, ResumedRunEqualsUninterruptedRunForAnyThreadCount) {
-  const Fixture f;
+std::vector<std::vector<double>> parameter_values(const Seq2Seq& model) {
+  std::vector<std::vector<double>> out;
+  for (const Tensor& p : model.parameters()) out.push_back(p.to_vector());
+  return out;
+}
+
+// Trains with `optimizer` uninterrupted on 1 thread, and interrupted after `stop` steps and resumed
+// on 2 threads from other initial weights; expects the same losses, parameters and last.ckpt (the
+// optimizer's state with them) bit for bit. Returns the uninterrupted run's summary.
+TrainSummary expect_resume_is_exact(const Fixture& f, const nn::OptimizerOptions& optimizer, std::size_t stop) {
   const auto dir_a = fresh_dir("a"), dir_b = fresh_dir("b");
-
   auto model_a = f.model(1);
   TrainerOptions oa = f.options(dir_a);
+  oa.optimizer = optimizer;
   oa.threads = 1;
   const TrainSummary a = Trainer(*model_a, f.data.train, f.data.test, oa).run();
-  ASSERT_EQ(a.steps, 3u * 4u);  // 48 examples in batches of 12, 3 epochs
+  EXPECT_EQ(a.steps, 3u * 4u);  // 48 examples in batches of 12, 3 epochs
 
   auto model_b = f.model(1);
   TrainerOptions ob = f.options(dir_b);
+  ob.optimizer = optimizer;
   ob.threads = 2;
-  ob.max_steps = 5;  // interrupted mid-epoch
+  ob.max_steps = stop;  // interrupted mid-epoch
   const TrainSummary b1 = Trainer(*model_b, f.data.train, f.data.test, ob).run();
   EXPECT_EQ(b1.stop_reason, StopReason::max_steps);
 
@@ -93,11 +113,19 @@ TEST(Trainer, ResumedRunEqualsUninterruptedRunForAnyThreadCount) {
   resumed.insert(resumed.end(), b2.step_losses.begin(), b2.step_losses.end());
   EXPECT_EQ(resumed, a.step_losses);
   EXPECT_EQ(b2.steps, a.steps);
-  const auto pa = model_a->parameters(), pc = model_c->parameters();
-  for (std::size_t i = 0; i < pa.size(); ++i) EXPECT_EQ(pa[i].to_vector(), pc[i].to_vector()) << "parameter " << i;
+  EXPECT_EQ(parameter_values(*model_c), parameter_values(*model_a));
+  EXPECT_EQ(file_bytes(dir_b / "last.ckpt"), file_bytes(dir_a / "last.ckpt"));
   EXPECT_TRUE(std::filesystem::exists(dir_a / "best.ckpt"));
   std::filesystem::remove_all(dir_a);
   std::filesystem::remove_all(dir_b);
+  return a;
+}
+
+}  // namespace
+
+TEST(Trainer, ResumedRunEqualsUninterruptedRunForAnyThreadCount) {
+  const Fixture f;
+  expect_resume_is_exact(f, f.options("").optimizer, 5);  // the default optimizer, Adam
 }
 
 // Dropout between a multi-layer GRU's layers and inside transformer layers draws from the thread's
@@ -135,7 +163,7 @@ TEST(Trainer, CosineDecayRunsOverThePlannedEpochsAndResumesOnTheSameSchedule) {
   const TrainSummary s = Trainer(*model, f.data.train, f.data.test, o).run();
   ASSERT_EQ(s.steps, 12u);
 
-  const nn::CosineLr expected(o.lr, 12, o.min_lr, 2);
+  const nn::CosineLr expected(o.optimizer.lr, 12, o.min_lr, 2);
   const auto lr = read_metrics_series(o.metrics_file, "step", {"lr"});
   ASSERT_EQ(lr.size(), 1u);
   ASSERT_EQ(lr[0].x.size(), 12u);  // one line per step, both runs together
@@ -144,7 +172,7 @@ TEST(Trainer, CosineDecayRunsOverThePlannedEpochsAndResumesOnTheSameSchedule) {
     EXPECT_DOUBLE_EQ(lr[0].y[i], expected.lr_at(static_cast<std::int64_t>(i + 1))) << "step " << i + 1;
   }
   EXPECT_DOUBLE_EQ(lr[0].y.back(), o.min_lr);  // the last step of the run reaches the floor
-  EXPECT_DOUBLE_EQ(lr[0].y[1], o.lr);          // the end of the warm-up reaches the peak
+  EXPECT_DOUBLE_EQ(lr[0].y[1], o.optimizer.lr);  // the end of the warm-up reaches the peak
   std::filesystem::remove_all(dir);
 }
 
@@ -161,7 +189,7 @@ TEST(Trainer, CooldownBringsTheRateToZeroAtTheEndOfThePlannedEpochs) {
   Trainer trainer(*model, f.data.train, f.data.test, o);
   EXPECT_EQ(trainer.planned_steps(), 12u);
   trainer.run();
-  const nn::LinearCooldown expected(std::make_unique<nn::WarmupInverseSqrt>(o.lr, 2), 12, 3);
+  const nn::LinearCooldown expected(std::make_unique<nn::WarmupInverseSqrt>(o.optimizer.lr, 2), 12, 3);
   EXPECT_EQ(trainer.lr_at(12), 0.0);
   EXPECT_DOUBLE_EQ(trainer.lr_at(5), expected.lr_at(5));
   const auto lr = read_metrics_series(o.metrics_file, "step", {"lr"});
@@ -177,7 +205,7 @@ TEST(Trainer, EarlyStoppingStopsWhenTheDevScoreStopsImproving) {
   const Fixture f;
   auto model = f.model(2);
   TrainerOptions o = f.options("");
-  o.lr = 0.0;  // nothing changes after the first validation
+  o.optimizer.lr = 0.0;  // nothing changes after the first validation
   o.patience = 1;
   o.max_epochs = 10;
   const TrainSummary s = Trainer(*model, f.data.train, f.data.test, o).run();
@@ -202,4 +230,120 @@ TEST(Trainer, RefusesBadSettings) {
   o = f.options("");
   o.cooldown_fraction = 1.0;
   EXPECT_THROW(Trainer(*model, f.data.train, f.data.test, o), std::invalid_argument);
+}
+
+// The other optimizers resume as exactly as Adam: SGD's momentum buffers and AdamW's moments are in
+// the checkpoint, so an interrupted run resumed on another thread count ends bitwise where the
+// uninterrupted run ends (losses, parameters, and last.ckpt byte for byte).
+TEST(Trainer, ResumedSgdMomentumAndAdamWRunsEqualUninterruptedRuns) {
+  const Fixture f;
+  const std::vector<nn::OptimizerOptions> optimizers = {
+      {.kind = nn::OptimizerKind::sgd, .lr = 0.1, .weight_decay = 1e-4, .momentum = 0.9, .nesterov = true},
+      {.kind = nn::OptimizerKind::sgd, .lr = 0.2, .momentum = 0.8},
+      {.kind = nn::OptimizerKind::adamw, .lr = 0.01, .weight_decay = 0.05}};
+  std::vector<double> adam_losses;
+  {
+    auto model = f.model(1);
+    adam_losses = Trainer(*model, f.data.train, f.data.test, f.options("")).run().step_losses;
+  }
+  for (const nn::OptimizerOptions& optimizer : optimizers) {
+    SCOPED_TRACE(nn::to_string(optimizer));
+    const TrainSummary a = expect_resume_is_exact(f, optimizer, 7);
+    EXPECT_NE(a.step_losses, adam_losses);  // the chosen optimizer is the one that steps
+
+    // Its checkpoint holds this optimizer's state: it loads into this optimizer, not into Adam.
+    const auto dir = fresh_dir("opt");
+    auto model = f.model(1);
+    TrainerOptions o = f.options(dir);
+    o.optimizer = optimizer;
+    o.max_steps = 2;
+    Trainer(*model, f.data.train, f.data.test, o).run();
+    auto fresh = f.model(5);
+    nn::load_checkpoint(dir / "last.ckpt", *fresh, nn::make_optimizer(fresh->named_parameters(), optimizer).get());
+    nn::Adam adam(fresh->named_parameters());
+    EXPECT_THROW(nn::load_checkpoint(dir / "last.ckpt", *fresh, &adam), std::runtime_error);
+    std::filesystem::remove_all(dir);
+  }
+}
+
+// A resume must continue with the optimizer the run was trained with: another kind, or the same
+// kind with another setting, is refused naming both, before anything is loaded.
+TEST(Trainer, ResumeWithOtherOptimizerSettingsIsRefusedBeforeLoading) {
+  const Fixture f;
+  const auto dir = fresh_dir("other_optimizer");
+  auto model = f.model(1);
+  TrainerOptions o = f.options(dir);
+  o.optimizer = {.kind = nn::OptimizerKind::sgd, .lr = 0.1, .momentum = 0.9};
+  o.max_steps = 3;
+  Trainer(*model, f.data.train, f.data.test, o).run();
+
+  auto other = f.model(2);
+  const auto before = parameter_values(*other);
+  o.max_steps = 0;
+  o.resume = true;
+  TrainerOptions changed = o;
+  changed.optimizer.momentum = 0.5;
+  test_support::expect_error<std::runtime_error>([&] { Trainer(*other, f.data.train, f.data.test, changed).run(); },
+                                                 {"last.ckpt", "momentum=0.9", "momentum=0.5", "optimizer"});
+  changed = o;
+  changed.optimizer = {.kind = nn::OptimizerKind::adam, .lr = 0.1};
+  test_support::expect_error<std::runtime_error>([&] { Trainer(*other, f.data.train, f.data.test, changed).run(); },
+                                                 {"last.ckpt", "'sgd lr=0.1", "'adam lr=0.1"});
+  changed = o;
+  changed.optimizer.lr = 0.2;
+  test_support::expect_error<std::runtime_error>([&] { Trainer(*other, f.data.train, f.data.test, changed).run(); },
+                                                 {"lr=0.1", "lr=0.2"});
+  EXPECT_EQ(parameter_values(*other), before);  // refused before loading: the model is untouched
+  EXPECT_EQ(Trainer(*other, f.data.train, f.data.test, o).run().steps, 12u);  // the same settings resume
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TrainerCheckpointMetadata, RoundTripsEveryFieldExactly) {
+  const TrainerCheckpointMetadata m{.step = 123,
+                                    .epoch = 4,
+                                    .position = 7,
+                                    .best_score = 0.1 + 0.2,  // not a short decimal
+                                    .best_loss = std::numeric_limits<double>::infinity(),
+                                    .validations_without_improvement = 2,
+                                    .seed = std::numeric_limits<std::uint64_t>::max(),
+                                    .optimizer = "sgd lr=0.1 weight_decay=0 momentum=0.9 nesterov=false"};
+  const nn::CheckpointMetadata written = m.to_metadata();
+  EXPECT_EQ(written.size(), 8u);
+  for (const auto& [key, value] : written) EXPECT_TRUE(key.starts_with("trainer.")) << key;
+  EXPECT_EQ(TrainerCheckpointMetadata::from_metadata(written, "x.ckpt"), m);
+  nn::CheckpointMetadata with_others = written;
+  with_others["run.config.json"] = "0123";  // the caller's own entries are left alone
+  EXPECT_EQ(TrainerCheckpointMetadata::from_metadata(with_others, "x.ckpt"), m);
+}
+
+TEST(TrainerCheckpointMetadata, MissingAndMalformedFieldsAreNamed) {
+  const nn::CheckpointMetadata good = TrainerCheckpointMetadata{.optimizer = "adam"}.to_metadata();
+  for (const auto& [key, value] : good) {
+    nn::CheckpointMetadata missing = good;
+    missing.erase(key);
+    test_support::expect_error<std::runtime_error>([&] { TrainerCheckpointMetadata::from_metadata(missing, "x.ckpt"); },
+                                                   {"x.ckpt", "has no '" + key + "'"});
+  }
+  const auto refused = [&](const std::string& key, const std::string& text, const std::string& expected) {
+    nn::CheckpointMetadata bad = good;
+    bad[key] = text;
+    test_support::expect_error<std::runtime_error>([&] { TrainerCheckpointMetadata::from_metadata(bad, "x.ckpt"); },
+                                                   {"x.ckpt", key, "'" + text + "'", expected});
+  };
+  refused("trainer.step", "12abc", "whole number");
+  refused("trainer.step", "-1", "whole number");
+  refused("trainer.seed", "", "whole number");
+  refused("trainer.epoch", "99999999999999999999999", "whole number");
+  refused("trainer.best_loss", "1.5x", "a number");
+  refused("trainer.best_score", "", "a number");
+}
+
+TEST(Trainer, LrScheduleIsTheOneTheOptionsDescribe) {
+  const auto at = [](const LrScheduleOptions& o, std::int64_t step) { return make_lr_schedule(o)->lr_at(step); };
+  EXPECT_EQ(at({.peak_lr = 0.1, .planned_steps = 10}, 7), 0.1);  // no warm-up, inverse-sqrt: constant
+  EXPECT_EQ(at({.peak_lr = 0.1, .warmup_steps = 4, .planned_steps = 10}, 9), nn::WarmupInverseSqrt(0.1, 4).lr_at(9));
+  EXPECT_EQ(at({.peak_lr = 0.1, .warmup_steps = 2, .decay = LrDecay::cosine, .min_lr = 0.01, .planned_steps = 10}, 6),
+            nn::CosineLr(0.1, 10, 0.01, 2).lr_at(6));
+  EXPECT_EQ(at({.peak_lr = 0.1, .cooldown_fraction = 0.2, .planned_steps = 10}, 9), 0.1 * 1 / 2);  // 2 cool-down steps
+  EXPECT_THROW(make_lr_schedule({.peak_lr = 0.1, .cooldown_fraction = -0.1, .planned_steps = 10}), std::invalid_argument);
 }

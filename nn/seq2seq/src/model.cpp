@@ -14,6 +14,7 @@ using seqgrad::to_string;  // shapes, beside the kinds' to_string
 namespace {
 
 const char* const kEncoderNames[] = {"gru", "lstm", "transformer"};
+const char* const kDecoderNames[] = {"gru", "lstm"};
 const char* const kContextNames[] = {"none", "mean", "dot", "scaled_dot", "general", "additive", "multi_head"};
 
 template <class Enum, std::size_t N>
@@ -93,8 +94,10 @@ std::vector<std::int64_t> checked_lengths(const Tensor& lengths, std::size_t bat
 }  // namespace
 
 EncoderKind parse_encoder_kind(const std::string& name) { return parse_enum<EncoderKind>("encoder", name, kEncoderNames); }
+DecoderCell parse_decoder_cell(const std::string& name) { return parse_enum<DecoderCell>("decoder", name, kDecoderNames); }
 ContextKind parse_context_kind(const std::string& name) { return parse_enum<ContextKind>("context", name, kContextNames); }
 std::string to_string(EncoderKind kind) { return kEncoderNames[static_cast<int>(kind)]; }
+std::string to_string(DecoderCell cell) { return kDecoderNames[static_cast<int>(cell)]; }
 std::string to_string(ContextKind kind) { return kContextNames[static_cast<int>(kind)]; }
 
 Seq2Seq::Seq2Seq(const ModelConfig& c, Generator& gen) : config_(c) {

@@ -1,5 +1,6 @@
 #include "seqgrad/nn/seq2seq/run_folder.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -34,6 +35,19 @@ std::string config_dtype(DType d) {
   }
 }
 
+// The configuration object `what` ("model", "optimizer") parsed from `text`, and a reader of its
+// required fields that names a missing one.
+json config_object(const std::string& text, const char* what) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) throw std::runtime_error(std::string("the ") + what + " configuration is not a JSON object");
+  return j;
+}
+const json& required_field(const json& j, const char* what, const char* name) {
+  const auto it = j.find(name);
+  if (it == j.end()) throw std::runtime_error(std::string(what) + " field \"" + name + "\" is missing");
+  return *it;
+}
+
 }  // namespace
 
 std::string content_hash(std::string_view bytes) {
@@ -56,7 +70,7 @@ std::string model_config_to_json(const ModelConfig& c) {
                   {"encoder", to_string(c.encoder)},
                   {"encoder_layers", c.encoder_layers},
                   {"bidirectional", c.bidirectional},
-                  {"decoder", c.decoder == DecoderCell::gru ? "gru" : "lstm"},
+                  {"decoder", to_string(c.decoder)},
                   {"context", to_string(c.context)},
                   {"heads", c.heads},
                   {"feedforward_dim", c.feedforward_dim},
@@ -67,13 +81,8 @@ std::string model_config_to_json(const ModelConfig& c) {
 }
 
 ModelConfig model_config_from_json(const std::string& text) {
-  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) throw std::runtime_error("the model configuration is not a JSON object");
-  const auto field = [&](const char* name) -> const json& {
-    const auto it = j.find(name);
-    if (it == j.end()) throw std::runtime_error(std::string("model field \"") + name + "\" is missing");
-    return *it;
-  };
+  const json j = config_object(text, "model");
+  const auto field = [&](const char* name) -> const json& { return required_field(j, "model", name); };
   const auto size = [&](const char* name, std::size_t min) {
     const json& v = field(name);
     if (!v.is_number_unsigned() || v.get<std::uint64_t>() < min || v.get<std::uint64_t>() > (1ull << 32))
@@ -97,13 +106,11 @@ ModelConfig model_config_from_json(const std::string& text) {
   c.feedforward_dim = size("feedforward_dim", 1);
   try {
     c.encoder = parse_encoder_kind(text_of("encoder"));
+    c.decoder = parse_decoder_cell(text_of("decoder"));
     c.context = parse_context_kind(text_of("context"));
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error(e.what());
   }
-  const std::string decoder = text_of("decoder");
-  if (decoder != "gru" && decoder != "lstm") throw std::runtime_error("model field \"decoder\" must be gru or lstm, got " + decoder);
-  c.decoder = decoder == "gru" ? DecoderCell::gru : DecoderCell::lstm;
   const json& bi = field("bidirectional");
   if (!bi.is_boolean()) throw std::runtime_error("model field \"bidirectional\" must be true or false, got " + bi.dump());
   c.bidirectional = bi.get<bool>();
@@ -121,6 +128,58 @@ ModelConfig model_config_from_json(const std::string& text) {
   return c;
 }
 
+std::string optimizer_options_to_json(const nn::OptimizerOptions& o) {
+  json j = {{"kind", nn::to_string(o.kind)}, {"lr", o.lr}, {"weight_decay", o.weight_decay}};
+  if (o.kind == nn::OptimizerKind::sgd) {
+    j["momentum"] = o.momentum;
+    j["nesterov"] = o.nesterov;
+  } else {
+    j["beta1"] = o.beta1;
+    j["beta2"] = o.beta2;
+    j["eps"] = o.eps;
+  }
+  return j.dump();  // nlohmann writes each double in its shortest exact form
+}
+
+nn::OptimizerOptions optimizer_options_from_json(const std::string& text) {
+  const json j = config_object(text, "optimizer");
+  const auto field = [&](const char* name) -> const json& { return required_field(j, "optimizer", name); };
+  const json& kind = field("kind");
+  if (!kind.is_string()) throw std::runtime_error("optimizer field \"kind\" must be a string, got " + kind.dump());
+  nn::OptimizerOptions o;
+  try {
+    o.kind = nn::parse_optimizer_kind(kind.get<std::string>());
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(e.what());
+  }
+  const auto number = [&](const char* name, double& to) {
+    const json& v = field(name);
+    if (!v.is_number() || !std::isfinite(v.get<double>()))
+      throw std::runtime_error(std::string("optimizer field \"") + name + "\" must be a finite number, got " + v.dump());
+    to = v.get<double>();
+  };
+  const bool sgd = o.kind == nn::OptimizerKind::sgd;
+  const std::vector<std::string> names = sgd ? std::vector<std::string>{"kind", "lr", "weight_decay", "momentum", "nesterov"}
+                                             : std::vector<std::string>{"kind", "lr", "weight_decay", "beta1", "beta2", "eps"};
+  for (const auto& [name, _] : j.items())
+    if (std::find(names.begin(), names.end(), name) == names.end())
+      throw std::runtime_error("optimizer field \"" + name + "\" is not a setting of " + nn::to_string(o.kind));
+  number("lr", o.lr);
+  number("weight_decay", o.weight_decay);
+  if (sgd) {
+    number("momentum", o.momentum);
+    const json& nesterov = field("nesterov");
+    if (!nesterov.is_boolean())
+      throw std::runtime_error("optimizer field \"nesterov\" must be true or false, got " + nesterov.dump());
+    o.nesterov = nesterov.get<bool>();
+  } else {
+    number("beta1", o.beta1);
+    number("beta2", o.beta2);
+    number("eps", o.eps);
+  }
+  return o;
+}
+
 RunFolder::RunFolder(fs::path dir, RunLayout layout) : dir_(std::move(dir)), layout_(std::move(layout)) {
   if (dir_.empty()) throw std::invalid_argument("run folder: the path is empty");
 }
@@ -128,10 +187,11 @@ RunFolder::RunFolder(fs::path dir, RunLayout layout) : dir_(std::move(dir)), lay
 std::string RunFolder::config_json(const RunSpec& spec) const {
   json settings = json::object();
   for (const auto& [k, v] : spec.settings) settings[k] = v;
-  const json j = {{"format", "seqgrad.run"},
-                  {"version", 1},
-                  {"model", json::parse(model_config_to_json(spec.model))},
-                  {"settings", settings}};
+  json j = {{"format", "seqgrad.run"},
+            {"version", 1},
+            {"model", json::parse(model_config_to_json(spec.model))},
+            {"settings", settings}};
+  if (spec.optimizer) j["optimizer"] = json::parse(optimizer_options_to_json(*spec.optimizer));
   return j.dump(2) + "\n";
 }
 
@@ -153,6 +213,13 @@ RunSpec RunFolder::read_spec() const {
     spec.model = model_config_from_json(j["model"].dump());
   } catch (const std::exception& e) {
     throw bad(e.what());
+  }
+  if (j.contains("optimizer")) {
+    try {
+      spec.optimizer = optimizer_options_from_json(j["optimizer"].dump());
+    } catch (const std::exception& e) {
+      throw bad(e.what());
+    }
   }
   for (const auto& [k, v] : j["settings"].items()) {
     if (!v.is_string()) throw bad("setting \"" + k + "\" must be a string, got " + v.dump());
@@ -281,6 +348,15 @@ void RunFolder::check_start(StartMode mode, const RunSpec& spec) const {
       if (a != b)
         throw std::runtime_error(config_file().string() + ": this command's model differs from the run's (" +
                                  describe_difference(a, b) + "); resume with the run's options or use --overwrite");
+      if (stored.optimizer != spec.optimizer) {
+        const auto text = [](const std::optional<nn::OptimizerOptions>& o) {
+          return o ? optimizer_options_to_json(*o) : std::string("{}");
+        };
+        throw std::runtime_error(config_file().string() + ": this command's optimizer differs from the run's (" +
+                                 (stored.optimizer ? describe_difference(text(stored.optimizer), text(spec.optimizer))
+                                                   : std::string("the run records none: an older seqgrad trained it")) +
+                                 "); resume with the run's optimizer options or use --overwrite");
+      }
       if (stored.settings != spec.settings) {
         json sa = json::object(), sb = json::object();
         for (const auto& [k, v] : stored.settings) sa[k] = v;

@@ -1,4 +1,4 @@
-// The training loop of trainer.hpp, and batched evaluation.
+// The training loop of trainer.hpp.
 #include "seqgrad/nn/seq2seq/trainer.hpp"
 
 #include <chrono>
@@ -18,6 +18,7 @@
 #include "seqgrad/nn/schedule.hpp"
 #include "seqgrad/nn/seq2seq/batcher.hpp"
 #include "seqgrad/nn/seq2seq/metrics_log.hpp"
+#include "seqgrad/nn/seq2seq/trainer_checkpoint.hpp"
 #include "seqgrad/ops/ops.hpp"
 
 namespace seqgrad::nn::seq2seq {
@@ -28,12 +29,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-std::string exact(double v) {  // round-trips through a checkpoint's text metadata
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
 }  // namespace
 
 const char* to_string(StopReason reason) {
@@ -42,59 +37,16 @@ const char* to_string(StopReason reason) {
   return i < std::size(kNames) ? kNames[i] : "?";
 }
 
-Evaluation evaluate(Seq2Seq& model, const std::vector<Example>& examples, std::size_t batch_size,
-                    std::size_t max_decode_length, std::size_t beam_width) {
-  Evaluation out;
-  if (examples.empty()) return out;
-  const bool was_training = model.is_training();
-  model.eval();
-  NoGradGuard no_grad;
-  std::vector<std::size_t> lengths;
-  for (const Example& e : examples) lengths.push_back(encoder_length(e));
-  // Sorted by length (no shuffling), so batches carry little padding; outputs go back to example order.
-  Batcher batcher(lengths, {.batch_size = batch_size, .chunk_batches = 0, .shuffle = false});
-  out.outputs.resize(examples.size());
-  double loss_sum = 0;
-  std::size_t tokens = 0;
-  for (const auto& indices : batcher.epoch_batches(0)) {
-    const Batch b = make_batch(examples, indices);
-    const Tensor logits = model.forward(b.src, b.src_lengths, b.tgt_in).logits;
-    loss_sum += sequence_cross_entropy(logits, b.tgt_out, kPad).item() * double(b.num_target_tokens);
-    tokens += b.num_target_tokens;
-    const DecodeOptions decode{.max_length = max_decode_length, .beam_width = beam_width};
-    const std::vector<Hypothesis> hyps = beam_width > 1 ? beam_search(model, b.src, b.src_lengths, decode)
-                                                        : greedy_decode(model, b.src, b.src_lengths, decode);
-    for (std::size_t r = 0; r < indices.size(); ++r) out.outputs[indices[r]] = hyps[r];
-  }
-  SequenceScorer scorer;
-  for (std::size_t i = 0; i < examples.size(); ++i) scorer.add(out.outputs[i].tokens, references(examples[i]));
-  out.scores = scorer.scores();
-  out.loss = tokens > 0 ? loss_sum / double(tokens) : 0.0;
-  model.train(was_training);
-  return out;
-}
-
 struct Trainer::State {
   State(Seq2Seq& model, const std::vector<Example>& train, const TrainerOptions& o)
       : batcher(lengths_of(train), {.batch_size = o.batch_size, .seed = o.seed}),
-        adam(model.named_parameters(), {.lr = o.lr}),
+        optimizer(make_optimizer(model.named_parameters(), o.optimizer)),
         parallel(model.parameters(), o.group),
-        reporter(o.group && !o.group->is_root() ? nullptr : o.reporter) {
-    const auto warmup = static_cast<std::int64_t>(o.warmup_steps);
-    // The horizon is the run's planned length, not max_steps: an interrupted run (max_steps) and
-    // its resumption must follow the same schedule.
-    planned_steps = o.planned_steps > 0 ? o.planned_steps : o.max_epochs * batcher.batches_per_epoch();
-    const auto total = static_cast<std::int64_t>(planned_steps);
-    if (o.lr_decay == LrDecay::cosine) schedule = std::make_unique<CosineLr>(o.lr, total, o.min_lr, warmup);
-    else if (warmup > 0) schedule = std::make_unique<WarmupInverseSqrt>(o.lr, warmup);
-    else schedule = std::make_unique<ConstantLr>(o.lr);
-    if (!(o.cooldown_fraction >= 0.0 && o.cooldown_fraction < 1.0))
-      throw std::invalid_argument("Trainer: cooldown_fraction must be in [0, 1), got " + std::to_string(o.cooldown_fraction));
-    if (o.cooldown_fraction > 0.0) {
-      const auto cooldown = std::max<std::int64_t>(1, std::llround(o.cooldown_fraction * static_cast<double>(total)));
-      schedule = std::make_unique<LinearCooldown>(std::move(schedule), total, cooldown);
-    }
-  }
+        reporter(o.group && !o.group->is_root() ? nullptr : o.reporter),
+        planned_steps(o.planned_steps > 0 ? o.planned_steps : o.max_epochs * batcher.batches_per_epoch()),
+        schedule(make_lr_schedule({.peak_lr = o.optimizer.lr, .warmup_steps = o.warmup_steps, .decay = o.lr_decay,
+                                   .min_lr = o.min_lr, .cooldown_fraction = o.cooldown_fraction,
+                                   .planned_steps = planned_steps})) {}
   static std::vector<std::size_t> lengths_of(const std::vector<Example>& examples) {
     std::vector<std::size_t> out;
     for (const Example& e : examples) out.push_back(encoder_length(e));
@@ -102,12 +54,14 @@ struct Trainer::State {
   }
 
   Batcher batcher;
-  Adam adam;
+  std::unique_ptr<Optimizer> optimizer;
   DataParallel parallel;
-  std::unique_ptr<LrSchedule> schedule;
-  std::size_t planned_steps = 0;  // the schedule's horizon
-  std::optional<MetricsLog> log;
   std::shared_ptr<TrainingReporter> reporter;  // may be null
+  // The schedule's horizon: the run's planned length, not max_steps, so that an interrupted run
+  // and its resumption follow the same schedule.
+  std::size_t planned_steps = 0;
+  std::unique_ptr<LrSchedule> schedule;
+  std::optional<MetricsLog> log;
   std::size_t step = 0;  // optimizer steps so far
   double best_score = std::numeric_limits<double>::infinity(), best_loss = std::numeric_limits<double>::infinity();
   std::size_t validations_without_improvement = 0;
@@ -146,17 +100,19 @@ void Trainer::save(const std::filesystem::path& file) const {
   std::string error;
   if (group.is_root()) {
     try {
-      const Batcher::State b = state_->batcher.state();
+      const State& s = *state_;
+      const Batcher::State b = s.batcher.state();
       CheckpointMetadata metadata = options_.checkpoint_metadata;
-      metadata.merge(CheckpointMetadata{{"trainer.step", std::to_string(state_->step)},
-                                        {"trainer.epoch", std::to_string(b.epoch)},
-                                        {"trainer.position", std::to_string(b.position)},
-                                        {"trainer.best_score", exact(state_->best_score)},
-                                        {"trainer.best_loss", exact(state_->best_loss)},
-                                        {"trainer.validations_without_improvement",
-                                         std::to_string(state_->validations_without_improvement)},
-                                        {"trainer.seed", std::to_string(options_.seed)}});
-      save_checkpoint(file, model_, &state_->adam, metadata);
+      metadata.merge(TrainerCheckpointMetadata{.step = s.step,
+                                               .epoch = b.epoch,
+                                               .position = b.position,
+                                               .best_score = s.best_score,
+                                               .best_loss = s.best_loss,
+                                               .validations_without_improvement = s.validations_without_improvement,
+                                               .seed = options_.seed,
+                                               .optimizer = to_string(options_.optimizer)}
+                         .to_metadata());
+      save_checkpoint(file, model_, s.optimizer.get(), metadata);
     } catch (const std::exception& e) {
       error = e.what();
       if (error.empty()) error = "Trainer: saving " + file.string() + " failed";
@@ -191,10 +147,15 @@ void Trainer::check_processes_agree() const {
   }
   const TrainerOptions& o = options_;
   options.value(o.batch_size).value(o.shard_size).value(o.max_epochs).value(o.max_steps).value(o.time_budget_seconds);
-  options.value(o.lr).value(o.warmup_steps).value(static_cast<int>(o.lr_decay)).value(o.min_lr).value(o.cooldown_fraction);
+  const OptimizerOptions& opt = o.optimizer;
+  options.value(static_cast<int>(opt.kind)).value(opt.lr).value(opt.weight_decay).value(opt.momentum);
+  options.value(opt.nesterov).value(opt.beta1).value(opt.beta2).value(opt.eps);
+  options.value(o.warmup_steps).value(static_cast<int>(o.lr_decay)).value(o.min_lr).value(o.cooldown_fraction);
   options.value(o.planned_steps).value(o.clip_norm).value(o.label_smoothing).value(o.sample_feed);
   options.value(o.eval_every_steps).value(o.patience).value(o.max_decode_length).value(o.resume);
-  for (long i = 0; i < 8; ++i) options.value(o.teacher_forcing.at(i));
+  // The schedule's defining numbers, so schedules that differ at any step (not only early) differ here.
+  const TeacherForcingSchedule::Parameters tf = o.teacher_forcing.parameters();
+  options.value(static_cast<int>(tf.kind)).value(tf.k).value(tf.c).value(tf.eps_min);
   Fnv1a seed, step;
   seed.value(o.seed);
   step.value(state_->step);
@@ -234,8 +195,8 @@ Trainer::StepResult Trainer::train_step(const std::vector<std::size_t>& indices)
     total_tokens += shards.back().num_target_tokens;
   }
   const double eps = options_.teacher_forcing.at(static_cast<long>(s.step));
-  s.schedule->apply(s.adam);
-  s.adam.zero_grad();
+  s.schedule->apply(*s.optimizer);
+  s.optimizer->zero_grad();
   const double loss = s.parallel.backward(num_shards, [&](std::size_t k) {
     // This shard's random draws, from its own generators: the same for any thread that runs it.
     Generator feed(mix_seed(options_.seed, s.step * 4096 + k)), drop(mix_seed(~options_.seed, s.step * 4096 + k));
@@ -250,7 +211,7 @@ Trainer::StepResult Trainer::train_step(const std::vector<std::size_t>& indices)
     throw std::runtime_error("Trainer: the loss of step " + std::to_string(s.step + 1) + " is not finite (" +
                              std::to_string(loss) + "); lower the learning rate or clip harder");
   if (options_.clip_norm > 0) clip_grad_norm(model_.named_parameters(), options_.clip_norm);
-  s.adam.step();
+  s.optimizer->step();
   ++s.step;
   return {loss, total_tokens};
 }
@@ -280,6 +241,38 @@ bool Trainer::validate(TrainSummary& summary) {
   return improved;
 }
 
+// Restores the model, the optimizer and the loop's state from `last`, after checking that it
+// continues this run (its seed, optimizer and the caller's metadata equal this run's) before
+// anything is loaded.
+void Trainer::resume_from(const std::filesystem::path& last) {
+  State& s = *state_;
+  const CheckpointMetadata stored = read_checkpoint_metadata(last);
+  const TrainerCheckpointMetadata at = TrainerCheckpointMetadata::from_metadata(stored, last);
+  if (at.seed != options_.seed)
+    throw std::runtime_error("Trainer: checkpoint " + last.string() + " was trained with seed " + std::to_string(at.seed) +
+                             ", this run has seed " + std::to_string(options_.seed));
+  if (at.optimizer != to_string(options_.optimizer))
+    throw std::runtime_error("Trainer: checkpoint " + last.string() + " was trained with the optimizer '" + at.optimizer +
+                             "', this run has '" + to_string(options_.optimizer) +
+                             "'; resume with the run's optimizer settings");
+  for (const auto& [key, value] : options_.checkpoint_metadata) {
+    const auto it = stored.find(key);
+    if (it == stored.end() || it->second != value)
+      throw std::runtime_error("Trainer: checkpoint " + last.string() + " belongs to another run: its '" + key + "' is " +
+                               (it == stored.end() ? "absent" : "'" + it->second + "'") + ", this run's '" + value + "'");
+  }
+  load_checkpoint(last, model_, s.optimizer.get());
+  s.step = at.step;
+  s.batcher.restore({at.epoch, at.position});
+  s.best_score = at.best_score;
+  s.best_loss = at.best_loss;
+  s.validations_without_improvement = at.validations_without_improvement;
+  // Records of steps after the checkpoint were written by the interrupted run; this run writes them again.
+  if (!options_.metrics_file.empty() && group_->is_root() && std::filesystem::exists(options_.metrics_file))
+    truncate_metrics_log(options_.metrics_file, "step", double(s.step));
+  if (s.reporter) s.reporter->message("resumed from " + last.string() + " at step " + std::to_string(s.step));
+}
+
 TrainSummary Trainer::run() {
   State& s = *state_;
   set_num_threads(options_.threads);
@@ -288,53 +281,7 @@ TrainSummary Trainer::run() {
   if (options_.resume) {
     if (!std::filesystem::exists(last))
       throw std::runtime_error("Trainer: nothing to resume: " + last.string() + " does not exist");
-    const LoadedCheckpoint ckpt = load_checkpoint(last, model_, &s.adam);
-    auto get = [&](const std::string& key) {
-      const auto it = ckpt.metadata.find(key);
-      if (it == ckpt.metadata.end())
-        throw std::runtime_error("Trainer: checkpoint " + last.string() + " has no '" + key + "' (not a trainer checkpoint?)");
-      return it->second;
-    };
-    auto whole = [&](const std::string& key) -> std::uint64_t {
-      const std::string text = get(key);
-      std::size_t used = 0;
-      try {
-        if (!text.empty() && text[0] != '-') {
-          const unsigned long long v = std::stoull(text, &used);
-          if (used == text.size()) return v;
-        }
-      } catch (const std::exception&) {
-      }
-      throw std::runtime_error("Trainer: checkpoint " + last.string() + ": '" + key + "' is '" + text + "', not a whole number");
-    };
-    auto real = [&](const std::string& key) {
-      const std::string text = get(key);
-      std::size_t used = 0;
-      try {
-        const double v = std::stod(text, &used);
-        if (used == text.size()) return v;
-      } catch (const std::out_of_range&) {
-        return text[0] == '-' ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
-      } catch (const std::exception&) {
-      }
-      throw std::runtime_error("Trainer: checkpoint " + last.string() + ": '" + key + "' is '" + text + "', not a number");
-    };
-    if (whole("trainer.seed") != options_.seed)
-      throw std::runtime_error("Trainer: checkpoint " + last.string() + " was trained with seed " + get("trainer.seed") +
-                               ", this run has seed " + std::to_string(options_.seed));
-    for (const auto& [key, value] : options_.checkpoint_metadata)
-      if (get(key) != value)
-        throw std::runtime_error("Trainer: checkpoint " + last.string() + " belongs to another run: its '" + key + "' is '" +
-                                 get(key) + "', this run's '" + value + "'");
-    s.step = whole("trainer.step");
-    s.batcher.restore({whole("trainer.epoch"), whole("trainer.position")});
-    s.best_score = real("trainer.best_score");
-    s.best_loss = real("trainer.best_loss");
-    s.validations_without_improvement = whole("trainer.validations_without_improvement");
-    // Records of steps after the checkpoint were written by the interrupted run; this run writes them again.
-    if (!options_.metrics_file.empty() && group_->is_root() && std::filesystem::exists(options_.metrics_file))
-      truncate_metrics_log(options_.metrics_file, "step", double(s.step));
-    if (s.reporter) s.reporter->message("resumed from " + last.string() + " at step " + std::to_string(s.step));
+    resume_from(last);
   }
   check_processes_agree();
   // One process writes the metrics log, as it writes the checkpoints.
@@ -387,7 +334,7 @@ TrainSummary Trainer::run() {
       if (log_now || epoch_end) {
         if (s.log)
           s.log->write({{"step", double(s.step)}, {"epoch", double(b.epoch)}, {"train_loss", interval_loss / double(interval_steps)},
-                        {"lr", s.adam.lr()}, {"teacher_forcing", options_.teacher_forcing.at(static_cast<long>(s.step - 1))},
+                        {"lr", s.optimizer->lr()}, {"teacher_forcing", options_.teacher_forcing.at(static_cast<long>(s.step - 1))},
                         {"tokens_per_s", interval_tokens / std::max(elapsed - interval_start, 1e-9)}});
         interval_loss = interval_tokens = 0;
         interval_steps = 0;

@@ -89,4 +89,9 @@ struct LoadedCheckpoint {
 // optimizer is given). Anything else: std::runtime_error, nothing changed.
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& file, Module& model, Optimizer* optimizer = nullptr);
 
+// The caller's metadata of a checkpoint (as LoadedCheckpoint::metadata), after the same reading and
+// verification of the whole file (version, checksum) but without loading anything: what a trainer
+// compares with its own settings before it loads the state. Throws std::runtime_error naming the file.
+CheckpointMetadata read_checkpoint_metadata(const std::filesystem::path& file);
+
 }  // namespace seqgrad::nn

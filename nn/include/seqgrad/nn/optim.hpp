@@ -5,6 +5,7 @@
 // is built, so a step allocates nothing. Parameters whose .grad is undefined are skipped (their
 // state, including their own step count, is left as it is), as in PyTorch.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -123,6 +124,43 @@ class AdamW : public Adam {
   AdamW(const std::vector<Tensor>& params, AdamOptions options = AdamOptions{.weight_decay = 0.01});
   const char* kind() const override { return "AdamW"; }
 };
+
+// ---- an optimizer chosen by name: what a program's --optimizer and a run's configuration hold ----
+
+// The shapes' and dtypes' to_string stay visible in namespace nn beside the ones declared here.
+using seqgrad::to_string;
+
+enum class OptimizerKind { sgd, adam, adamw };
+// "sgd", "adam", "adamw"; parse throws std::invalid_argument naming the known names.
+OptimizerKind parse_optimizer_kind(const std::string& name);
+std::string to_string(OptimizerKind kind);
+
+// One optimizer: its kind and settings. Each kind uses some of the settings (SGD: lr, weight_decay,
+// momentum, nesterov; Adam and AdamW: lr, weight_decay, beta1, beta2, eps); the others must keep
+// their defaults, so that a setting is never silently ignored. SGD's dampening stays 0.
+struct OptimizerOptions {
+  OptimizerKind kind = OptimizerKind::adam;
+  double lr = 1e-3;
+  double weight_decay = 0.0;  // SGD, Adam: L2 added to the gradient; AdamW: decoupled decay
+  double momentum = 0.0;      // SGD
+  bool nesterov = false;      // SGD, with momentum > 0
+  double beta1 = 0.9;         // Adam, AdamW
+  double beta2 = 0.999;       // Adam, AdamW
+  double eps = 1e-8;          // Adam, AdamW
+  bool operator==(const OptimizerOptions&) const = default;
+};
+
+// torch's default weight decay of each kind: 0.01 for AdamW, 0 for SGD and Adam.
+double default_weight_decay(OptimizerKind kind);
+
+// The kind and the settings it uses, each number in its shortest form that reads back exactly:
+// "adam lr=0.002 weight_decay=0 beta1=0.9 beta2=0.999 eps=1e-08", "sgd lr=0.1 weight_decay=0
+// momentum=0.9 nesterov=true". Equal texts mean equal options.
+std::string to_string(const OptimizerOptions& options);
+
+// The optimizer of `options` over `params`. Throws std::invalid_argument naming the setting when a
+// kind is given a setting it does not use, or when the optimizer refuses a value (its own checks).
+std::unique_ptr<Optimizer> make_optimizer(NamedParameters params, const OptimizerOptions& options);
 
 struct ClipOptions {
   // As torch: throw (std::runtime_error) when the total norm is NaN or infinite, leaving the

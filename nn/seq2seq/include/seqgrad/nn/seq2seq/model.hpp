@@ -33,9 +33,13 @@ enum class EncoderKind { gru, lstm, transformer };
 enum class DecoderCell { gru, lstm };
 enum class ContextKind { none, mean, dot, scaled_dot, general, additive, multi_head };
 
+// Each kind by the name the programs and config.json use; parse throws std::invalid_argument naming
+// the known names.
 EncoderKind parse_encoder_kind(const std::string& name);  // "gru", "lstm", "transformer"
+DecoderCell parse_decoder_cell(const std::string& name);  // "gru", "lstm"
 ContextKind parse_context_kind(const std::string& name);  // "none", "mean", "dot", ..., "multi_head"
 std::string to_string(EncoderKind kind);
+std::string to_string(DecoderCell cell);
 std::string to_string(ContextKind kind);
 
 struct ModelConfig {

@@ -2,6 +2,7 @@
 // A run folder: everything one training run leaves, kept as one safe unit.
 //
 //   config.json             {"format": "seqgrad.run", "version": 1, "model": {ModelConfig},
+//                            "optimizer": {"kind": "adam", "lr": ..., the settings the kind uses},
 //                            "settings": {the program's own: tokenization, maximum length, ...}}
 //   <source vocabulary>     e.g. source_vocab.json (g2p: letters.json), Vocabulary::to_json
 //   <target vocabulary>     e.g. target_vocab.json (g2p: phonemes.json)
@@ -12,7 +13,8 @@
 // Safety rules, each checked or enforced here:
 //   - check_start() validates the folder against the intended start BEFORE anything is written: a
 //     fresh start needs an absent or empty folder (else --overwrite), a resume needs last.ckpt and
-//     a configuration and vocabularies equal to the folder's (each difference named with its file).
+//     a configuration (model, optimizer, settings) and vocabularies equal to the folder's (each
+//     difference named with its file).
 //   - Every file this component writes is written atomically (nn::write_file_atomically), and the
 //     leftover temporary files of a killed write are removed by start().
 //   - binding() is metadata for every checkpoint: a hash of the canonical configuration and of each
@@ -22,9 +24,11 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "seqgrad/nn/checkpoint.hpp"
+#include "seqgrad/nn/optim.hpp"
 #include "seqgrad/nn/seq2seq/model.hpp"
 #include "seqgrad/nn/seq2seq/vocab.hpp"
 
@@ -36,11 +40,14 @@ struct RunLayout {
   std::string target_vocab = "target_vocab.json";
 };
 
-// What a run is bound to: the model's configuration, its vocabularies, and the program's settings
-// (strings; e.g. {"source_tokens": "characters"}). Two runs with equal specs can share checkpoints.
+// What a run is bound to: the model's configuration, its vocabularies, the optimizer it trains with
+// (absent in the configuration of a run that only loads, and in an older seqgrad's config.json), and
+// the program's settings (strings; e.g. {"source_tokens": "characters"}). Two runs with equal specs
+// can share checkpoints.
 struct RunSpec {
   ModelConfig model{};
   Vocabulary source_vocab{}, target_vocab{};
+  std::optional<nn::OptimizerOptions> optimizer{};
   std::map<std::string, std::string> settings{};
 };
 
@@ -54,6 +61,10 @@ enum class StartMode {
 // the missing or bad field (callers prefix the file).
 std::string model_config_to_json(const ModelConfig& config);
 ModelConfig model_config_from_json(const std::string& json);
+// OptimizerOptions <-> the "optimizer" object of config.json: the kind and exactly the settings it
+// uses. from_json throws std::runtime_error naming the missing, bad or foreign field.
+std::string optimizer_options_to_json(const nn::OptimizerOptions& options);
+nn::OptimizerOptions optimizer_options_from_json(const std::string& json);
 
 // 64-bit FNV-1a of `bytes` as 16 hex digits (detects edits; not a defence against forgery).
 std::string content_hash(std::string_view bytes);

@@ -20,6 +20,13 @@ class TeacherForcingSchedule {
   double at(long step) const;  // eps_i, in [0, 1]
   Kind kind() const { return kind_; }
   std::string describe() const;
+  // The numbers that define every eps_i (what a comparison or hash of two schedules reads): k, c and
+  // eps_min of the formulas above (unused ones 0; constant's eps is k).
+  struct Parameters {
+    Kind kind;
+    double k, c, eps_min;
+  };
+  Parameters parameters() const { return {kind_, k_, c_, eps_min_}; }
 
  private:
   TeacherForcingSchedule(Kind kind, double k, double c, double eps_min) : kind_(kind), k_(k), c_(c), eps_min_(eps_min) {}

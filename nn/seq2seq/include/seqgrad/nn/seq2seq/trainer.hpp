@@ -5,7 +5,8 @@
 //
 // One step: the batch's examples are cut into shards of `shard_size`; each shard's loss (its mean
 // over target tokens, weighted by its share of the batch's tokens) is differentiated on a worker
-// (nn::DataParallel); the gradients are clipped to `clip_norm`; Adam steps. Everything random in a
+// (nn::DataParallel); the gradients are clipped to `clip_norm`; the optimizer (TrainerOptions::
+// optimizer: SGD, Adam or AdamW) steps. Everything random in a
 // step (scheduled sampling, dropout) comes from generators seeded by (seed, step, shard), and the
 // batch order is a pure function of (seed, epoch), so a run resumed from its last checkpoint prints
 // the same losses as one never interrupted, for any number of threads.
@@ -28,21 +29,16 @@
 #include <vector>
 
 #include "seqgrad/nn/checkpoint.hpp"
+#include "seqgrad/nn/optim.hpp"
 #include "seqgrad/nn/process_group.hpp"
 #include "seqgrad/nn/seq2seq/batch.hpp"
-#include "seqgrad/nn/seq2seq/decoding.hpp"
-#include "seqgrad/nn/seq2seq/metrics.hpp"
+#include "seqgrad/nn/seq2seq/evaluation.hpp"
+#include "seqgrad/nn/seq2seq/lr_schedule.hpp"
 #include "seqgrad/nn/seq2seq/model.hpp"
 #include "seqgrad/nn/seq2seq/progress.hpp"
 #include "seqgrad/nn/seq2seq/sampling.hpp"
 
 namespace seqgrad::nn::seq2seq {
-
-// What the learning rate does after its warm-up.
-enum class LrDecay {
-  inverse_sqrt,  // the Transformer's 1/sqrt(step) (constant when warmup_steps is 0)
-  cosine,        // half a cosine down to min_lr at the end of the run (planned_steps)
-};
 
 struct TrainerOptions {
   std::size_t batch_size = 64;
@@ -51,8 +47,9 @@ struct TrainerOptions {
   std::size_t max_epochs = 10;
   std::size_t max_steps = 0;         // 0: no limit (a stop here saves last.ckpt, to resume later)
   double time_budget_seconds = 0;    // 0: no limit; training time, validation excluded
-  double lr = 2e-3;
-  std::size_t warmup_steps = 0;      // linear warm-up from 0 to lr over this many steps, then lr_decay
+  // The optimizer and its settings; its lr is the schedule's peak rate (make_lr_schedule).
+  nn::OptimizerOptions optimizer{.kind = nn::OptimizerKind::adam, .lr = 2e-3};
+  std::size_t warmup_steps = 0;      // linear warm-up from 0 to optimizer.lr over this many steps, then lr_decay
   LrDecay lr_decay = LrDecay::inverse_sqrt;
   double min_lr = 0.0;               // cosine: the rate at the end
   double cooldown_fraction = 0.0;    // in [0, 1): over this last part of the planned steps the rate falls linearly to 0
@@ -67,8 +64,9 @@ struct TrainerOptions {
   std::size_t max_decode_length = 64;
   std::uint64_t seed = 0;
   std::filesystem::path checkpoint_dir;  // best.ckpt and last.ckpt; empty: no checkpoints
-  // Continue from checkpoint_dir/last.ckpt (an error when it does not exist). The metrics file is
-  // then cut back to the records of the checkpoint's step and before, so no step is logged twice.
+  // Continue from checkpoint_dir/last.ckpt (an error when it does not exist, or when its seed or
+  // optimizer settings differ from these). The metrics file is then cut back to the records of the
+  // checkpoint's step and before, so no step is logged twice.
   bool resume = false;
   std::filesystem::path metrics_file;    // JSON lines; empty: none
   // Written into every checkpoint beside the trainer's own entries (a run folder's binding of its
@@ -80,17 +78,6 @@ struct TrainerOptions {
   // reporter and the metrics file are not used.
   std::shared_ptr<ProcessGroup> group;
 };
-
-struct Evaluation {
-  double loss = 0;         // teacher-forced, per target token
-  SequenceScores scores;   // decoded outputs against every reference
-  std::vector<Hypothesis> outputs;  // per example, in the examples' order
-};
-
-// Teacher-forced loss and decoding of `examples` in batches (model in eval mode meanwhile): greedy,
-// or beam search when beam_width > 1.
-Evaluation evaluate(Seq2Seq& model, const std::vector<Example>& examples, std::size_t batch_size,
-                    std::size_t max_decode_length, std::size_t beam_width = 1);
 
 // Why Trainer::run returned.
 enum class StopReason {
@@ -131,6 +118,8 @@ class Trainer {
   // Scores the dev set, saves best.ckpt when it improved; returns whether it did.
   bool validate(TrainSummary& summary);
   void save(const std::filesystem::path& file) const;
+  // Continues from checkpoint `last`; throws std::runtime_error when it belongs to another run.
+  void resume_from(const std::filesystem::path& last);
   // Compares hashes of the data, model, parameters, seed and options across the processes; throws
   // std::runtime_error naming what differs.
   void check_processes_agree() const;

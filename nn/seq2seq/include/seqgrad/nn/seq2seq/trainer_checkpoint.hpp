@@ -1,0 +1,33 @@
+#pragma once
+// What a trainer checkpoint records beside the model and the optimizer's state: where the run is
+// (step, batch order position, early-stopping bookkeeping) and what it was trained with (seed,
+// optimizer), as the checkpoint's metadata "trainer.<field>". One list of fields serves writing
+// and reading, so the two cannot drift apart.
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <string>
+
+#include "seqgrad/nn/checkpoint.hpp"
+
+namespace seqgrad::nn::seq2seq {
+
+struct TrainerCheckpointMetadata {
+  std::uint64_t step = 0;      // optimizer steps taken
+  std::uint64_t epoch = 0;     // the batcher's position: epoch and batch within it
+  std::uint64_t position = 0;
+  double best_score = std::numeric_limits<double>::infinity();  // the best validation so far
+  double best_loss = std::numeric_limits<double>::infinity();
+  std::uint64_t validations_without_improvement = 0;
+  std::uint64_t seed = 0;
+  std::string optimizer;       // nn::to_string(OptimizerOptions)
+
+  // Every field under its key; numbers in texts that read back exactly.
+  CheckpointMetadata to_metadata() const;
+  // The fields from a checkpoint's metadata (other keys are ignored); throws std::runtime_error
+  // naming `file` and the key that is missing or does not hold a value of its type.
+  static TrainerCheckpointMetadata from_metadata(const CheckpointMetadata& metadata, const std::filesystem::path& file);
+  bool operator==(const TrainerCheckpointMetadata&) const = default;
+};
+
+}  // namespace seqgrad::nn::seq2seq
