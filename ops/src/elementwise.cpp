@@ -4,6 +4,7 @@
 #include "seqgrad/ops/elementwise.hpp"
 
 #include <cmath>
+#include <functional>
 #include <numbers>
 
 #include "seqgrad/graph/kernels.hpp"
@@ -60,61 +61,79 @@ Tensor unary(const char* op, const Tensor& x, Fwd forward, Bwd backward) {
   });
 }
 
-// g.buffer(i) += expr, where expr has the broadcast (output) shape and input i may be smaller.
-template <class T, class Expr>
-void add_unbroadcast(GradInputs& g, std::size_t i, const Shape& out_shape, Expr&& expr) {
-  if (g.shape(i) == out_shape) {
-    bool fresh;
-    Tensor& buf = g.buffer_to_write(i, fresh);
-    return write_or_add(xtb::nd<T>(buf), expr, fresh);
-  }
-  Tensor& buf = g.buffer(i);
-  Tensor full = Tensor::empty(out_shape, buf.dtype());
-  xt::noalias(xtb::nd<T>(full)) = expr;
-  kernels::sum_to_shape_add(full.data<T>(), out_shape, buf.data<T>(), buf.shape());
+// x's values broadcast to `shape`, contiguous: x itself when it has that shape already.
+template <class T>
+Tensor expanded(const Tensor& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  Tensor full = Tensor::empty(shape, x.dtype());
+  kernels::broadcast_rows(x.data<T>(), x.shape(), full.data<T>(), shape);
+  return full;
+}
+
+// Where input i's gradient is written: its own buffer when it has the output's shape, else a
+// scratch buffer of the output's shape (always fresh) for sum_back() to sum into the input's.
+template <class T>
+T* gradient_target(GradInputs& g, std::size_t i, const Shape& out, Tensor& scratch, bool& fresh) {
+  if (!g.needs(i)) return nullptr;
+  if (g.shape(i) == out) return g.buffer_to_write(i, fresh).template data<T>();
+  scratch = Tensor::empty(out, g.buffer(i).dtype());
+  fresh = true;
+  return scratch.data<T>();
+}
+
+template <class T>
+void sum_back(GradInputs& g, std::size_t i, const Tensor& scratch) {
+  if (scratch.defined()) kernels::sum_to_shape_add(scratch.data<T>(), scratch.shape(), g.buffer(i).data<T>(), g.shape(i));
 }
 
 // y = forward(a, b) with broadcasting; da += grad_a(gy, a, b), db += grad_b(gy, a, b), each summed
-// back to its input's shape.
+// back to its input's shape. A broadcast input is expanded to the result's shape first, so that
+// one flat, vectorized loop serves every case: the formulas are instantiated once per element
+// type, not once more for xtensor's n-dimensional broadcasting (which took minutes to compile).
 template <class Fwd, class GradA, class GradB>
 Tensor binary(const char* op, const Tensor& a, const Tensor& b, Fwd forward, GradA grad_a, GradB grad_b) {
   require_same_dtype(op, a, b);
+  const Shape out = a.shape() == b.shape() ? a.shape() : broadcast_shapes(a.shape(), b.shape(), op);
   return dispatch_float(a.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    if (a.shape() == b.shape()) {  // the common case: one flat vectorized loop
-      Tensor y = Tensor::empty_like(a);
-      for_blocks(a.numel(), [&](std::size_t s, std::size_t e) {
-        xt::noalias(xtb::flat<T>(y, s, e)) = forward(T{}, xtb::flat<T>(a, s, e), xtb::flat<T>(b, s, e));
-      });
-      return record(op, {a, b}, y, [a, b, grad_a, grad_b](const Tensor& gy, GradInputs& g) {
-        // a and b may be one tensor: b's buffer is asked for after a's, and within each block a's
-        // gradient is written before b's is added.
-        bool fresh_a = false, fresh_b = false;
-        Tensor* ga = g.needs(0) ? &g.buffer_to_write(0, fresh_a) : nullptr;
-        Tensor* gb = g.needs(1) ? &g.buffer_to_write(1, fresh_b) : nullptr;
-        for_blocks(a.numel(), [&](std::size_t s, std::size_t e) {
-          auto ya = xtb::flat<T>(a, s, e), yb = xtb::flat<T>(b, s, e), dy = xtb::flat<T>(gy, s, e);
-          if (ga) write_or_add(xtb::flat<T>(*ga, s, e), grad_a(T{}, dy, ya, yb), fresh_a);
-          if (gb) write_or_add(xtb::flat<T>(*gb, s, e), grad_b(T{}, dy, ya, yb), fresh_b);
-        });
-      });
-    }
-    Tensor y = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), op), a.dtype());
-    xt::noalias(xtb::nd<T>(y)) = forward(T{}, xtb::nd<T>(a), xtb::nd<T>(b));
+    const Tensor fa = expanded<T>(a, out), fb = expanded<T>(b, out);
+    Tensor y = Tensor::empty(out, a.dtype());
+    for_blocks(y.numel(), [&](std::size_t s, std::size_t e) {
+      xt::noalias(xtb::flat<T>(y, s, e)) = forward(T{}, xtb::flat<T>(fa, s, e), xtb::flat<T>(fb, s, e));
+    });
     return record(op, {a, b}, y, [a, b, grad_a, grad_b](const Tensor& gy, GradInputs& g) {
-      if (g.needs(0)) add_unbroadcast<T>(g, 0, gy.shape(), grad_a(T{}, xtb::nd<T>(gy), xtb::nd<T>(a), xtb::nd<T>(b)));
-      if (g.needs(1)) add_unbroadcast<T>(g, 1, gy.shape(), grad_b(T{}, xtb::nd<T>(gy), xtb::nd<T>(a), xtb::nd<T>(b)));
+      const Shape& out = gy.shape();
+      // expanded again rather than kept from the forward: the graph holds only the inputs
+      const Tensor fa = expanded<T>(a, out), fb = expanded<T>(b, out);
+      // a and b may be one tensor: b's buffer is asked for after a's, and within each block a's
+      // gradient is written before b's is added.
+      bool fresh_a = false, fresh_b = false;
+      Tensor scratch_a, scratch_b;
+      T* ga = gradient_target<T>(g, 0, out, scratch_a, fresh_a);
+      T* gb = gradient_target<T>(g, 1, out, scratch_b, fresh_b);
+      for_blocks(gy.numel(), [&](std::size_t s, std::size_t e) {
+        auto ya = xtb::flat<T>(fa, s, e), yb = xtb::flat<T>(fb, s, e), dy = xtb::flat<T>(gy, s, e);
+        if (ga) write_or_add(xtb::flat<T>(ga, s, e), grad_a(T{}, dy, ya, yb), fresh_a);
+        if (gb) write_or_add(xtb::flat<T>(gb, s, e), grad_b(T{}, dy, ya, yb), fresh_b);
+      });
+      sum_back<T>(g, 0, scratch_a);
+      sum_back<T>(g, 1, scratch_b);
     });
   });
 }
 
+// y = cmp(a, b) elementwise, with broadcasting; a bool tensor.
 template <class Cmp>
 Tensor compare(const char* op, const Tensor& a, const Tensor& b, Cmp cmp) {
   require_same_dtype(op, a, b);
-  Tensor y = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), op), DType::b8);
+  const Shape out = broadcast_shapes(a.shape(), b.shape(), op);
+  Tensor y = Tensor::empty(out, DType::b8);
   auto run = [&](auto tag) {
     using T = decltype(tag);
-    xt::noalias(xtb::nd<bool>(y)) = cmp(xtb::nd<T>(a), xtb::nd<T>(b));
+    const Tensor fa = expanded<T>(a, out), fb = expanded<T>(b, out);
+    const T *pa = fa.data<T>(), *pb = fb.data<T>();
+    bool* py = y.data<bool>();
+    for (std::size_t i = 0, n = y.numel(); i < n; ++i) py[i] = cmp(pa[i], pb[i]);
   };
   if (a.dtype() == DType::i64) run(std::int64_t{});
   else dispatch_float(a.dtype(), op, run);
@@ -208,32 +227,48 @@ SEQGRAD_BINARY(div,     a / b,             gy / b,                            -g
 SEQGRAD_BINARY(maximum, xt::maximum(a, b), xt::where(a >= b, gy, T(0)),      xt::where(a >= b, T(0), gy))
 #undef SEQGRAD_BINARY
 
-Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, [](const auto& x, const auto& y) { return xt::equal(x, y); }); }
-Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", a, b, [](const auto& x, const auto& y) { return xt::not_equal(x, y); }); }
-Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", a, b, [](const auto& x, const auto& y) { return x < y; }); }
-Tensor le(const Tensor& a, const Tensor& b) { return compare("le", a, b, [](const auto& x, const auto& y) { return x <= y; }); }
-Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", a, b, [](const auto& x, const auto& y) { return x > y; }); }
-Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", a, b, [](const auto& x, const auto& y) { return x >= y; }); }
+Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, std::equal_to<>{}); }
+Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", a, b, std::not_equal_to<>{}); }
+Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", a, b, std::less<>{}); }
+Tensor le(const Tensor& a, const Tensor& b) { return compare("le", a, b, std::less_equal<>{}); }
+Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", a, b, std::greater<>{}); }
+Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", a, b, std::greater_equal<>{}); }
 Tensor eq(const Tensor& a, double b) { return eq(a, Tensor::scalar(b, a.dtype())); }
 Tensor ne(const Tensor& a, double b) { return ne(a, Tensor::scalar(b, a.dtype())); }
 Tensor gt(const Tensor& a, double b) { return gt(a, Tensor::scalar(b, a.dtype())); }
 Tensor lt(const Tensor& a, double b) { return lt(a, Tensor::scalar(b, a.dtype())); }
 
+// y = cond ? a : b, with broadcasting (cond, a and b expanded as in binary()).
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   require_mask("where", cond);
   require_same_dtype("where", a, b);
   const Shape out = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   return dispatch_float(a.dtype(), "where", [&](auto tag) {
     using T = decltype(tag);
+    const Tensor fc = expanded<bool>(cond, out), fa = expanded<T>(a, out), fb = expanded<T>(b, out);
     Tensor y = Tensor::empty(out, a.dtype());
-    xt::noalias(xtb::nd<T>(y)) = xt::where(xtb::nd<bool>(cond), xtb::nd<T>(a), xtb::nd<T>(b));
+    const bool* c = fc.data<bool>();
+    const T *pa = fa.data<T>(), *pb = fb.data<T>();
+    T* py = y.data<T>();
+    for (std::size_t i = 0, n = y.numel(); i < n; ++i) py[i] = c[i] ? pa[i] : pb[i];
     return record("where", {cond, a, b}, y, [cond](const Tensor& gy, GradInputs& g) {
-      if (g.needs(1)) add_unbroadcast<T>(g, 1, gy.shape(), xt::where(xtb::nd<bool>(cond), xtb::nd<T>(gy), T(0)));
-      if (g.needs(2)) add_unbroadcast<T>(g, 2, gy.shape(), xt::where(xtb::nd<bool>(cond), T(0), xtb::nd<T>(gy)));
+      const Tensor fc = expanded<bool>(cond, gy.shape());
+      const bool* c = fc.data<bool>();
+      const T* dy = gy.data<T>();
+      const std::size_t n = gy.numel();
+      bool fresh_a = false, fresh_b = false;
+      Tensor scratch_a, scratch_b;
+      T* ga = gradient_target<T>(g, 1, gy.shape(), scratch_a, fresh_a);
+      T* gb = gradient_target<T>(g, 2, gy.shape(), scratch_b, fresh_b);
+      if (ga) for (std::size_t i = 0; i < n; ++i) ga[i] = (fresh_a ? T(0) : ga[i]) + (c[i] ? dy[i] : T(0));
+      if (gb) for (std::size_t i = 0; i < n; ++i) gb[i] = (fresh_b ? T(0) : gb[i]) + (c[i] ? T(0) : dy[i]);
+      sum_back<T>(g, 1, scratch_a);
+      sum_back<T>(g, 2, scratch_b);
     });
   });
 }
 
+// y = mask ? value : x; mask broadcasts to x's shape.
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   require_mask("masked_fill", mask);
   if (broadcast_shapes(x.shape(), mask.shape(), "masked_fill") != x.shape())
@@ -241,10 +276,18 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
                                 to_string(x.shape()));
   return dispatch_float(x.dtype(), "masked_fill", [&](auto tag) {
     using T = decltype(tag);
+    const Tensor fm = expanded<bool>(mask, x.shape());
     Tensor y = Tensor::empty_like(x);
-    xt::noalias(xtb::nd<T>(y)) = xt::where(xtb::nd<bool>(mask), T(value), xtb::nd<T>(x));
+    const bool* m = fm.data<bool>();
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+    for (std::size_t i = 0, n = y.numel(); i < n; ++i) py[i] = m[i] ? T(value) : px[i];
     return record("masked_fill", {x, mask}, y, [mask](const Tensor& gy, GradInputs& g) {
-      xt::noalias(xtb::nd<T>(g.buffer(0))) += xt::where(xtb::nd<bool>(mask), T(0), xtb::nd<T>(gy));
+      const Tensor fm = expanded<bool>(mask, gy.shape());
+      const bool* m = fm.data<bool>();
+      const T* dy = gy.data<T>();
+      T* gx = g.buffer(0).data<T>();
+      for (std::size_t i = 0, n = gy.numel(); i < n; ++i) gx[i] += m[i] ? T(0) : dy[i];
     });
   });
 }

@@ -27,10 +27,10 @@ auto flat(const Tensor& t, std::size_t begin, std::size_t end) {
                    std::array<std::size_t, 1>{end - begin});
 }
 
-// With the tensor's shape, for broadcasting expressions.
+// Elements [begin, end) of a raw buffer.
 template <class T>
-auto nd(const Tensor& t) {
-  return xt::adapt(const_cast<T*>(t.data<T>()), t.numel(), xt::no_ownership(), t.shape());
+auto flat(T* p, std::size_t begin, std::size_t end) {
+  return xt::adapt(p + begin, end - begin, xt::no_ownership(), std::array<std::size_t, 1>{end - begin});
 }
 
 // A [rows, cols] matrix over a pointer (for gemm).

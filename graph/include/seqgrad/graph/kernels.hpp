@@ -106,20 +106,30 @@ void sum_to_shape_add(const T* src, const Shape& big, T* dst, const Shape& small
                });
 }
 
-// dst (shape `big`) += src (shape `small`) broadcast over `big`.
-template <class T>
-void broadcast_add(const T* src, const Shape& small, T* dst, const Shape& big) {
+// dst (shape `big`) = src (shape `small`) broadcast over `big`; with Add, dst += instead.
+template <bool Add = false, class T>
+void broadcast_rows(const T* src, const Shape& small, T* dst, const Shape& big) {
   for_each_row(big, broadcast_strides(small, big),
                [&](std::size_t so, std::size_t bo, std::size_t inner, std::size_t n) {
                  const T* s = src + so;
                  T* d = dst + bo;
+                 auto put = [](T& to, T v) {
+                   if constexpr (Add) to += v;
+                   else to = v;
+                 };
                  if (inner == 0) {
                    const T v = *s;
-                   for (std::size_t j = 0; j < n; ++j) d[j] += v;
+                   for (std::size_t j = 0; j < n; ++j) put(d[j], v);
                  } else {
-                   for (std::size_t j = 0; j < n; ++j) d[j] += s[j];
+                   for (std::size_t j = 0; j < n; ++j) put(d[j], s[j]);
                  }
                });
+}
+
+// dst (shape `big`) += src (shape `small`) broadcast over `big`.
+template <class T>
+void broadcast_add(const T* src, const Shape& small, T* dst, const Shape& big) {
+  broadcast_rows<true>(src, small, dst, big);
 }
 
 }  // namespace seqgrad::kernels
