@@ -12,8 +12,8 @@
 
 namespace seqgrad::op_cases {
 
-// One gradient-check situation of an op: float64 inputs (the checker differentiates every float
-// input; index inputs are int64) and a label such as "broadcast [3,1] with [4]".
+// One gradient-check situation of an op: its inputs (the checker differentiates every float64
+// input and leaves int64 indices and bool masks alone) and a label such as "broadcast [3,1] with [4]".
 struct OpCase {
   std::string label;
   std::vector<Tensor> inputs;
