@@ -1,6 +1,7 @@
-// Every op in the catalogue passes a float64 gradient check on each of its cases. The test
-// enumerates the catalogue and looks up each op's cases in tests/op_cases/, so an op registered
-// without cases, with cases of the wrong number of inputs, or without float64 is a failing test.
+// Every op in the catalogue passes a float64 gradient check on each of its cases. The cases, with
+// the parameters they call each op with, are in tests/op_cases/; an op of the catalogue without
+// cases, cases naming no op, inputs not matching the op's arity, an op without float64, or an op
+// that needs parameters checked without a call giving them is a failing test.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,31 +13,31 @@
 using namespace seqgrad;
 using op_cases::case_tensor;
 using op_cases::OpCase;
+using op_cases::OpCases;
 
 namespace {
-
-// The cases of an op, or nullptr when the table has none.
-const op_cases::CaseGenerator* find_cases(const std::string& name) {
-  for (const auto& c : op_cases::all_cases())
-    if (c.op == name) return &c.cases;
-  return nullptr;
-}
 
 bool lists_dtype(const OpEntry& op, DType dtype) {
   return std::find(op.dtypes.begin(), op.dtypes.end(), dtype) != op.dtypes.end();
 }
 
-std::vector<std::string> op_names() {
-  std::vector<std::string> names;
-  for (const auto& e : op_catalogue().entries()) names.push_back(e.name);
-  return names;
+// How a set of cases calls its op: its own call, else the catalogue's apply (empty when neither).
+const op_cases::OpCall& call_of(const OpCases& set, const OpEntry& op) { return set.call ? set.call : op.apply; }
+
+std::string set_name(const OpCases& set) { return set.setting.empty() ? set.op : set.op + " (" + set.setting + ")"; }
+
+std::vector<std::size_t> set_indices() {
+  std::vector<std::size_t> indices(op_cases::all_cases().size());
+  for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = i;
+  return indices;
 }
 
-// Test names take letters and digits only: "log_softmax_last" -> "logSoftmaxLast".
-std::string param_name(const testing::TestParamInfo<std::string>& info) {
+// Test names take letters and digits only: "log_softmax", "first axis" -> "logSoftmaxFirstAxis".
+std::string param_name(const testing::TestParamInfo<std::size_t>& info) {
+  const OpCases& set = op_cases::all_cases()[info.param];
   std::string s;
   bool upper = false;
-  for (char ch : info.param) {
+  for (char ch : set.op + " " + set.setting) {
     if (!std::isalnum(static_cast<unsigned char>(ch))) {
       upper = true;
       continue;
@@ -49,36 +50,38 @@ std::string param_name(const testing::TestParamInfo<std::string>& info) {
 
 }  // namespace
 
-class OpGradient : public testing::TestWithParam<std::string> {};
+class OpGradient : public testing::TestWithParam<std::size_t> {};
 
 TEST_P(OpGradient, MatchesFiniteDifferences) {
-  const OpEntry& op = op_catalogue().find(GetParam());
+  const OpCases& set = op_cases::all_cases()[GetParam()];
+  const OpEntry& op = op_catalogue().find(set.op);
   ASSERT_TRUE(lists_dtype(op, DType::f64)) << "op '" << op.name << "' does not list float64, which gradcheck needs";
-  const op_cases::CaseGenerator* generate = find_cases(op.name);
-  ASSERT_NE(generate, nullptr) << "op '" << op.name << "' has no gradient-check cases in tests/op_cases/";
+  const op_cases::OpCall& call = call_of(set, op);
+  ASSERT_TRUE(call) << "op '" << op.name << "' takes parameters without defaults (no apply in the catalogue): the "
+                    << "cases '" << set.setting << "' must give a call";
   Generator gen(42);
-  const auto cases = (*generate)(gen);
-  ASSERT_FALSE(cases.empty()) << "op '" << op.name << "' has no gradient-check case";
+  const auto cases = set.cases(gen);
+  ASSERT_FALSE(cases.empty()) << set_name(set) << " has no gradient-check case";
   for (const OpCase& c : cases) {
+    const std::string label = set_name(set) + " " + c.label;
     if (op.arity == OpEntry::any_arity)
-      ASSERT_FALSE(c.inputs.empty()) << "op '" << op.name << "', case '" << c.label << "': no inputs";
-    else
-      ASSERT_EQ(c.inputs.size(), op.arity)
-          << "op '" << op.name << "', case '" << c.label << "': inputs do not match the op's arity";
+      ASSERT_FALSE(c.inputs.empty()) << label << ": no inputs";
+    else if (!set.call)
+      ASSERT_EQ(c.inputs.size(), op.arity) << label << ": inputs do not match the op's arity";
     std::vector<Tensor> inputs;
     for (const Tensor& t : c.inputs) {
       Tensor in = t;
       if (is_floating(t.dtype())) in = t.clone().requires_grad_();
       inputs.push_back(in);
     }
-    const GradCheckResult full = gradcheck(op.name + " " + c.label, op.apply, inputs);
+    const GradCheckResult full = gradcheck(label, call, inputs);
     EXPECT_TRUE(full.ok) << full.report;
-    const GradCheckResult fast = gradcheck(op.name + " " + c.label, op.apply, inputs, {.fast = true, .seed = 3});
+    const GradCheckResult fast = gradcheck(label, call, inputs, {.fast = true, .seed = 3});
     EXPECT_TRUE(fast.ok) << fast.report;
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Catalogue, OpGradient, testing::ValuesIn(op_names()), param_name);
+INSTANTIATE_TEST_SUITE_P(Catalogue, OpGradient, testing::ValuesIn(set_indices()), param_name);
 
 TEST(OpCatalogue, ListsTheCoreOps) {
   for (const char* name : {"add", "sub", "mul", "div", "exp", "log", "tanh", "sigmoid", "relu", "gelu", "matmul",
@@ -87,26 +90,36 @@ TEST(OpCatalogue, ListsTheCoreOps) {
   EXPECT_THROW(op_catalogue().find("no_such_op"), std::invalid_argument);
 }
 
-// No stale cases: every op named in tests/op_cases/ is an op of the catalogue, and once only.
+TEST(OpCatalogue, EveryOpHasCases) {
+  for (const OpEntry& op : op_catalogue().entries()) {
+    const auto& all = op_cases::all_cases();
+    EXPECT_TRUE(std::any_of(all.begin(), all.end(), [&](const OpCases& set) { return set.op == op.name; }))
+        << "op '" << op.name << "' has no gradient-check cases in tests/op_cases/";
+  }
+}
+
+// No stale cases: every op named in tests/op_cases/ is an op of the catalogue, and each of an op's
+// sets of cases says what it checks that the others do not.
 TEST(OpCatalogue, EveryCaseNamesAnOp) {
-  std::set<std::string> seen;
-  for (const auto& c : op_cases::all_cases()) {
-    EXPECT_NO_THROW(op_catalogue().find(c.op)) << "cases for '" << c.op << "', which is not in the catalogue";
-    EXPECT_TRUE(seen.insert(c.op).second) << "cases for '" << c.op << "' are listed twice";
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const OpCases& set : op_cases::all_cases()) {
+    EXPECT_NO_THROW(op_catalogue().find(set.op)) << "cases for '" << set.op << "', which is not in the catalogue";
+    EXPECT_TRUE(seen.insert({set.op, set.setting}).second) << set_name(set) << " is listed twice";
   }
 }
 
 // The dtypes an entry lists are dtypes it runs in: each op applies to its cases cast to each.
 TEST(OpCatalogue, OpsRunInTheirListedDtypes) {
-  for (const OpEntry& op : op_catalogue().entries()) {
-    const op_cases::CaseGenerator* generate = find_cases(op.name);
-    if (generate == nullptr) continue;  // OpGradient fails for it
+  for (const OpCases& set : op_cases::all_cases()) {
+    const OpEntry& op = op_catalogue().find(set.op);
+    const op_cases::OpCall& call = call_of(set, op);
+    if (!call) continue;  // OpGradient fails for it
     Generator gen(42);
-    for (const OpCase& c : (*generate)(gen))
+    for (const OpCase& c : set.cases(gen))
       for (DType dtype : op.dtypes) {
         std::vector<Tensor> inputs;
         for (const Tensor& t : c.inputs) inputs.push_back(is_floating(t.dtype()) ? cast(t, dtype) : t);
-        EXPECT_NO_THROW(op.apply(inputs)) << op.name << " " << c.label << " in " << dtype_name(dtype);
+        EXPECT_NO_THROW(call(inputs)) << set_name(set) << " " << c.label << " in " << dtype_name(dtype);
       }
   }
 }

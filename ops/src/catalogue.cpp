@@ -19,12 +19,9 @@ const OpEntry& OpCatalogue::find(const std::string& name) const {
 const OpCatalogue& op_catalogue() {
   static const OpCatalogue catalogue = [] {
     OpCatalogue c;
-    register_elementwise_ops(c);
-    register_linalg_ops(c);
-    register_reduce_ops(c);
-    register_shape_ops(c);
-    register_index_ops(c);
-    register_nn_ops(c);
+#define SEQGRAD_OP_FAMILY(FAMILY, HEADER, SOURCE) register_##FAMILY##_ops(c);
+#include "seqgrad/ops/op_families.def"
+#undef SEQGRAD_OP_FAMILY
     return c;
   }();
   return catalogue;

@@ -148,7 +148,7 @@ void require_mask(const char* op, const Tensor& mask) {
 
 }  // namespace
 
-// Formulas see T (the element type), x, y (the result) and gy (the result's gradient).
+// The ops of elementwise_formulas.def, each the formulas of its line given to unary() or binary().
 #define SEQGRAD_UNARY(NAME, FORWARD, BACKWARD)                                                    \
   Tensor NAME(const Tensor& input) {                                                             \
     return unary(                                                                                \
@@ -158,24 +158,24 @@ void require_mask(const char* op, const Tensor& mask) {
           return BACKWARD;                                                                       \
         });                                                                                      \
   }
+#define SEQGRAD_BINARY(NAME, FORWARD, GRAD_A, GRAD_B)                                             \
+  Tensor NAME(const Tensor& lhs, const Tensor& rhs) {                                            \
+    return binary(                                                                               \
+        #NAME, lhs, rhs,                                                                         \
+        [](auto t, const auto& a, const auto& b) { using T = decltype(t); (void)T{}; return FORWARD; }, \
+        [](auto t, const auto& gy, const auto& a, const auto& b) {                               \
+          using T = decltype(t); (void)T{}; (void)a; (void)b;                                    \
+          return GRAD_A;                                                                         \
+        },                                                                                       \
+        [](auto t, const auto& gy, const auto& a, const auto& b) {                               \
+          using T = decltype(t); (void)T{}; (void)a; (void)b;                                    \
+          return GRAD_B;                                                                         \
+        });                                                                                      \
+  }
 
-//            op       forward                              backward (dL/dx)
-SEQGRAD_UNARY(neg,     -x,                                  -gy)
-SEQGRAD_UNARY(exp,     xt::exp(x),                          gy * y)
-SEQGRAD_UNARY(log,     xt::log(x),                          gy / x)
-SEQGRAD_UNARY(sqrt,    xt::sqrt(x),                         gy / (T(2) * y))
-SEQGRAD_UNARY(abs,     xt::abs(x),                          gy * xt::sign(x))
-SEQGRAD_UNARY(tanh,    xt::tanh(x),                         gy * (T(1) - y * y))
-SEQGRAD_UNARY(sigmoid, T(1) / (T(1) + xt::exp(-x)),         gy * y * (T(1) - y))
-SEQGRAD_UNARY(relu,    xt::maximum(x, T(0)),                xt::where(x > T(0), gy, T(0)))
-// gelu(x) = x/2 (1 + tanh(k (x + c x^3))), k = sqrt(2/pi), c = 0.044715
-SEQGRAD_UNARY(gelu,
-              T(0.5) * x * (T(1) + xt::tanh(T(0.7978845608028654) * (x + T(0.044715) * x * x * x))),
-              gy * (T(0.5) * (T(1) + xt::tanh(T(0.7978845608028654) * (x + T(0.044715) * x * x * x))) +
-                    T(0.5) * x *
-                        (T(1) - xt::square(xt::tanh(T(0.7978845608028654) * (x + T(0.044715) * x * x * x)))) *
-                        T(0.7978845608028654) * (T(1) + T(3 * 0.044715) * x * x)))
+#include "seqgrad/ops/elementwise_formulas.def"
 #undef SEQGRAD_UNARY
+#undef SEQGRAD_BINARY
 
 Tensor pow(const Tensor& input, double p) {
   return unary(
@@ -203,29 +203,6 @@ Tensor affine(const Tensor& input, double scale, double shift) {
       "affine", input, [=](auto t, const auto& x) { using T = decltype(t); return T(scale) * x + T(shift); },
       [=](auto t, const auto& gy, const auto&, const auto&) { return decltype(t)(scale) * gy; });
 }
-
-#define SEQGRAD_BINARY(NAME, FORWARD, GRAD_A, GRAD_B)                                             \
-  Tensor NAME(const Tensor& lhs, const Tensor& rhs) {                                            \
-    return binary(                                                                               \
-        #NAME, lhs, rhs,                                                                         \
-        [](auto t, const auto& a, const auto& b) { using T = decltype(t); (void)T{}; return FORWARD; }, \
-        [](auto t, const auto& gy, const auto& a, const auto& b) {                               \
-          using T = decltype(t); (void)T{}; (void)a; (void)b;                                    \
-          return GRAD_A;                                                                         \
-        },                                                                                       \
-        [](auto t, const auto& gy, const auto& a, const auto& b) {                               \
-          using T = decltype(t); (void)T{}; (void)a; (void)b;                                    \
-          return GRAD_B;                                                                         \
-        });                                                                                      \
-  }
-
-//             op       forward            dL/da                              dL/db
-SEQGRAD_BINARY(add,     a + b,             gy,                                gy)
-SEQGRAD_BINARY(sub,     a - b,             gy,                                -gy)
-SEQGRAD_BINARY(mul,     a * b,             gy * b,                            gy * a)
-SEQGRAD_BINARY(div,     a / b,             gy / b,                            -gy * a / (b * b))
-SEQGRAD_BINARY(maximum, xt::maximum(a, b), xt::where(a >= b, gy, T(0)),      xt::where(a >= b, T(0), gy))
-#undef SEQGRAD_BINARY
 
 Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, std::equal_to<>{}); }
 Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", a, b, std::not_equal_to<>{}); }
@@ -294,38 +271,19 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
 
 // ---- catalogue ----
 
-namespace {
-
-using In = const std::vector<Tensor>&;
-
-void add_unary(OpCatalogue& c, const std::string& name, Tensor (*fn)(const Tensor&)) {
-  c.add({name, 1, [fn](In in) { return fn(in[0]); }});
-}
-
-}  // namespace
-
 void register_elementwise_ops(OpCatalogue& c) {
-  add_unary(c, "neg", neg);
-  add_unary(c, "exp", exp);
-  add_unary(c, "log", log);
-  add_unary(c, "sqrt", sqrt);
-  add_unary(c, "tanh", tanh);
-  add_unary(c, "sigmoid", sigmoid);
-  add_unary(c, "gelu", gelu);
-  add_unary(c, "abs", abs);
-  add_unary(c, "abs_negative", abs);  // the same op, checked on the other side of its kink
-  add_unary(c, "relu", relu);
-  add_unary(c, "relu_negative", relu);
-  c.add({"pow", 1, [](In in) { return pow(in[0], 2.5); }});
-  c.add({"clamp", 1, [](In in) { return clamp(in[0], -0.5, 0.5); }});
-  c.add({"affine", 1, [](In in) { return affine(in[0], -1.5, 0.25); }});
-  c.add({"add", 2, [](In in) { return add(in[0], in[1]); }});
-  c.add({"sub", 2, [](In in) { return sub(in[0], in[1]); }});
-  c.add({"mul", 2, [](In in) { return mul(in[0], in[1]); }});
-  c.add({"div", 2, [](In in) { return div(in[0], in[1]); }});
-  c.add({"maximum", 2, [](In in) { return maximum(in[0], in[1]); }});
-  c.add({"where", 3, [](In in) { return where(gt(in[0], 0.0), in[1], in[2]); }});
-  c.add({"masked_fill", 2, [](In in) { return masked_fill(in[1], gt(in[0], 0.0), -3.0); }});
+  using In = const std::vector<Tensor>&;
+#define SEQGRAD_UNARY(NAME, FORWARD, GRAD) c.add({#NAME, 1, [](In in) { return NAME(in[0]); }});
+#define SEQGRAD_BINARY(NAME, FORWARD, GRAD_A, GRAD_B) c.add({#NAME, 2, [](In in) { return NAME(in[0], in[1]); }});
+#include "seqgrad/ops/elementwise_formulas.def"
+#undef SEQGRAD_UNARY
+#undef SEQGRAD_BINARY
+  // No apply where a parameter has no default: the exponent, the bounds, the scale, the value.
+  c.add({"pow", 1});
+  c.add({"clamp", 1});
+  c.add({"affine", 1});
+  c.add({"where", 3, [](In in) { return where(in[0], in[1], in[2]); }});
+  c.add({"masked_fill", 2});
 }
 
 }  // namespace seqgrad

@@ -168,18 +168,8 @@ Tensor gather(const Tensor& x, long axis, const Tensor& index) {
 void register_index_ops(OpCatalogue& c) {
   using In = const std::vector<Tensor>&;
   c.add({"embedding", 2, [](In in) { return embedding(in[0], in[1]); }});
-  // padding_idx stops the padding row's gradient although the forward reads that row, so finite
-  // differences agree only where padding positions do not reach the result: they are masked out
-  // here, as a model's loss masks them. This checks that the other rows' gradients are untouched by
-  // padding; that the padding row gets nothing is tested in test_shape_index_ops.cpp.
-  c.add({"embedding_padding_idx", 2,
-         [](In in) { return masked_fill(embedding(in[0], in[1], 0), unsqueeze(eq(in[1], 0.0), -1), 0.0); }});
-  c.add({"index_select", 2, [](In in) { return index_select(in[0], 1, in[1]); }});
-  c.add({"index_select_first_axis", 2, [](In in) { return index_select(in[0], 0, in[1]); }});
-  c.add({"index_select_last_axis", 2, [](In in) { return index_select(in[0], -1, in[1]); }});
-  c.add({"gather", 2, [](In in) { return gather(in[0], 1, in[1]); }});
-  c.add({"gather_first_axis", 2, [](In in) { return gather(in[0], 0, in[1]); }});
-  c.add({"gather_last_axis", 2, [](In in) { return gather(in[0], -1, in[1]); }});
+  c.add({"index_select", 2});  // no apply: the axis has no default
+  c.add({"gather", 2});
 }
 
 }  // namespace seqgrad

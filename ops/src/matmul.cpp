@@ -213,15 +213,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 }
 
 void register_linalg_ops(OpCatalogue& c) {
-  auto mm = [](bool ta, bool tb) {
-    return [ta, tb](const std::vector<Tensor>& in) { return matmul(in[0], in[1], ta, tb); };
-  };
-  c.add({"matmul", 2, mm(false, false)});
-  c.add({"matmul_transpose_b", 2, mm(false, true)});
-  c.add({"matmul_transpose_a", 2, mm(true, false)});
-  c.add({"matmul_transpose_both", 2, mm(true, true)});
-  c.add({"linear", 3, [](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2]); }});
-  c.add({"linear_no_bias", 2, [](const std::vector<Tensor>& in) { return linear(in[0], in[1]); }});
+  using In = const std::vector<Tensor>&;
+  c.add({"matmul", 2, [](In in) { return matmul(in[0], in[1]); }});
+  c.add({"linear", 3, [](In in) { return linear(in[0], in[1], in[2]); }});
 }
 
 }  // namespace seqgrad

@@ -298,24 +298,13 @@ Tensor log_softmax(const Tensor& x, long axis) {
 
 void register_reduce_ops(OpCatalogue& c) {
   using In = const std::vector<Tensor>&;
-  c.add({"sum_all", 1, [](In in) { return sum(in[0]); }});
-  c.add({"sum_axis", 1, [](In in) { return sum(in[0], {1}); }});
-  c.add({"sum_axes_keepdim", 1, [](In in) { return sum(in[0], {0, -1}, true); }});
-  c.add({"mean_axis", 1, [](In in) { return mean(in[0], {-1}); }});
-  c.add({"mean_all", 1, [](In in) { return mean(in[0]); }});
-  c.add({"max_axis", 1, [](In in) { return max(in[0], {1}); }});
-  c.add({"max_all_keepdim", 1, [](In in) { return max(in[0], {}, true); }});
-  c.add({"var_axis", 1, [](In in) { return var(in[0], {-1}); }});
-  c.add({"var_unbiased_axes", 1, [](In in) { return var(in[0], {0, 2}, true, true); }});
-  c.add({"logsumexp_last", 1, [](In in) { return logsumexp(in[0], -1); }});
-  c.add({"logsumexp_inner_keepdim", 1, [](In in) { return logsumexp(in[0], 1, true); }});
-  c.add({"logsumexp_large", 1, [](In in) { return logsumexp(in[0], -1); }});  // cases near 1000: checks stability
-  c.add({"softmax_last", 1, [](In in) { return softmax(in[0], -1); }});
-  c.add({"softmax_inner", 1, [](In in) { return softmax(in[0], 1); }});
-  c.add({"softmax_large", 1, [](In in) { return softmax(in[0], -1); }});
-  c.add({"log_softmax_last", 1, [](In in) { return log_softmax(in[0], -1); }});
-  c.add({"log_softmax_first", 1, [](In in) { return log_softmax(in[0], 0); }});
-  c.add({"log_softmax_large", 1, [](In in) { return log_softmax(in[0], -1); }});
+  c.add({"sum", 1, [](In in) { return sum(in[0]); }});
+  c.add({"mean", 1, [](In in) { return mean(in[0]); }});
+  c.add({"max", 1, [](In in) { return max(in[0]); }});
+  c.add({"var", 1, [](In in) { return var(in[0]); }});
+  c.add({"logsumexp", 1});  // no apply: the axis has no default
+  c.add({"softmax", 1, [](In in) { return softmax(in[0]); }});
+  c.add({"log_softmax", 1, [](In in) { return log_softmax(in[0]); }});
 }
 
 }  // namespace seqgrad

@@ -322,33 +322,13 @@ Tensor cast(const Tensor& x, DType dtype) {
 // ---- catalogue ----
 
 void register_shape_ops(OpCatalogue& c) {
-  using In = const std::vector<Tensor>&;
-  constexpr std::size_t any = OpEntry::any_arity;
-  c.add({"reshape", 1, [](In in) { return reshape(in[0], {3, 8}); }});
-  c.add({"reshape_infer", 1, [](In in) { return reshape_infer(in[0], {-1, 2}); }});
-  c.add({"reshape_scalar", 1, [](In in) { return reshape(in[0], {1, 1}); }});
-  c.add({"permute", 1, [](In in) { return permute(in[0], {2, 0, 1}); }});
-  c.add({"permute_inner_kept", 1, [](In in) { return permute(in[0], {1, 0, 2}); }});
-  c.add({"transpose", 1, [](In in) { return transpose(in[0], 0, -1); }});
-  c.add({"unsqueeze", 1, [](In in) { return unsqueeze(in[0], -1); }});
-  c.add({"unsqueeze_front", 1, [](In in) { return unsqueeze(in[0], 0); }});
-  c.add({"squeeze", 1, [](In in) { return squeeze(in[0], -2); }});
-  c.add({"broadcast_to", 1, [](In in) { return broadcast_to(in[0], {2, 3, 4}); }});
-  c.add({"concat", any, [](In in) { return concat(in, 1); }});
-  c.add({"concat_first_axis", any, [](In in) { return concat(in, 0); }});
-  c.add({"concat_last_axis", any, [](In in) { return concat(in, -1); }});
-  c.add({"stack", any, [](In in) { return stack(in, 0); }});
-  c.add({"stack_last_axis", any, [](In in) { return stack(in, -1); }});
-  c.add({"narrow", 1, [](In in) { return narrow(in[0], -1, 1, 2); }});
-  c.add({"narrow_middle_axis", 1, [](In in) { return narrow(in[0], 1, 2, 1); }});
-  // The pieces are joined in another order, so every piece's gradient is checked at a moved place.
-  c.add({"split", 1, [](In in) {
-           std::vector<Tensor> parts = split(in[0], 2, 1);
-           std::reverse(parts.begin(), parts.end());
-           return concat(parts, 1);
-         }});
-  // Through float32 and back.
-  c.add({"cast", 1, [](In in) { return cast(cast(in[0], DType::f32), DType::f64); }});
+  // No apply: every shape op but cast takes a shape or an axis, which has no default; split gives
+  // several tensors; cast takes the dtype.
+  for (const char* name : {"reshape", "reshape_infer", "permute", "transpose", "unsqueeze", "squeeze",
+                           "broadcast_to", "narrow", "split", "cast"})
+    c.add({name, 1});
+  c.add({"concat", OpEntry::any_arity});
+  c.add({"stack", OpEntry::any_arity});
 }
 
 }  // namespace seqgrad

@@ -30,43 +30,45 @@ CaseGenerator binary_cases(double lo_b, double hi_b) {
 // Kinks (abs, relu, clamp, maximum) are kept away from the sampled values by the ranges below.
 std::vector<OpCases> elementwise_cases() {
   return {
-      {"neg", unary_cases(-1, 1)},
-      {"exp", unary_cases(-1, 1)},
-      {"log", unary_cases(0.5, 2)},
-      {"sqrt", unary_cases(0.5, 2)},
-      {"tanh", unary_cases(-2, 2)},
-      {"sigmoid", unary_cases(-3, 3)},
-      {"gelu", unary_cases(-3, 3)},
-      {"abs", unary_cases(0.1, 1)},
-      {"abs_negative", unary_cases(-1, -0.1)},
-      {"relu", unary_cases(0.1, 1)},
-      {"relu_negative", unary_cases(-1, -0.1)},
-      {"pow", unary_cases(0.5, 2)},
-      {"clamp",
+      {"neg", "", unary_cases(-1, 1)},
+      {"exp", "", unary_cases(-1, 1)},
+      {"log", "", unary_cases(0.5, 2)},
+      {"sqrt", "", unary_cases(0.5, 2)},
+      {"tanh", "", unary_cases(-2, 2)},
+      {"sigmoid", "", unary_cases(-3, 3)},
+      {"gelu", "", unary_cases(-3, 3)},
+      {"abs", "positive side", unary_cases(0.1, 1)},
+      {"abs", "negative side", unary_cases(-1, -0.1)},
+      {"relu", "positive side", unary_cases(0.1, 1)},
+      {"relu", "negative side", unary_cases(-1, -0.1)},
+      {"pow", "exponent 2.5", unary_cases(0.5, 2), [](In in) { return pow(in[0], 2.5); }},
+      {"clamp", "bounds -0.5, 0.5",
        [](Generator&) {  // values inside, below and above the bounds, none within eps of them
          return std::vector<OpCase>{{"mixed [6]", {Tensor::from({-0.9, -0.3, 0.1, 0.45, 0.7, -0.6}, {6}, DType::f64)}}};
-       }},
-      {"affine", unary_cases(-1, 1)},
-      {"add", binary_cases(-1, 1)},
-      {"sub", binary_cases(-1, 1)},
-      {"mul", binary_cases(-1, 1)},
-      {"div", binary_cases(0.5, 2)},
-      {"maximum",
+       },
+       [](In in) { return clamp(in[0], -0.5, 0.5); }},
+      {"affine", "scale -1.5, shift 0.25", unary_cases(-1, 1), [](In in) { return affine(in[0], -1.5, 0.25); }},
+      {"add", "", binary_cases(-1, 1)},
+      {"sub", "", binary_cases(-1, 1)},
+      {"mul", "", binary_cases(-1, 1)},
+      {"div", "", binary_cases(0.5, 2)},
+      {"maximum", "",
        [](Generator& gen) {  // a and b differ by at least 0.1 everywhere, so no tie sits within eps
          Tensor a = case_tensor({3, 4}, gen, -1, 1);
          std::vector<double> bv = a.to_vector();
          for (std::size_t i = 0; i < bv.size(); ++i) bv[i] += (i % 2 ? 0.3 : -0.3);
          return std::vector<OpCase>{{"[3,4] with [3,4]", {a, Tensor::from(bv, {3, 4}, DType::f64)}}};
        }},
-      {"where",
+      {"where", "",
        [](Generator& gen) {
          return std::vector<OpCase>{{"cond [3,1], a [3,4], b [4]",
-                                     {case_tensor({3, 1}, gen), case_tensor({3, 4}, gen), case_tensor({4}, gen)}}};
+                                     {gt(case_tensor({3, 1}, gen), 0.0), case_tensor({3, 4}, gen), case_tensor({4}, gen)}}};
        }},
-      {"masked_fill",
+      {"masked_fill", "value -3",
        [](Generator& gen) {
-         return std::vector<OpCase>{{"mask [1,4] over [3,4]", {case_tensor({1, 4}, gen), case_tensor({3, 4}, gen)}}};
-       }},
+         return std::vector<OpCase>{{"mask [1,4] over [3,4]", {case_tensor({3, 4}, gen), gt(case_tensor({1, 4}, gen), 0.0)}}};
+       },
+       [](In in) { return masked_fill(in[0], in[1], -3.0); }},
   };
 }
 

@@ -6,13 +6,19 @@ namespace seqgrad::op_cases {
 
 namespace {
 
-Tensor ids(std::vector<std::int64_t> v, Shape s) { return Tensor::from_indices(v, s); }
+OpCall index_select_on(long axis) {
+  return [axis](In in) { return index_select(in[0], axis, in[1]); };
+}
+
+OpCall gather_on(long axis) {
+  return [axis](In in) { return gather(in[0], axis, in[1]); };
+}
 
 }  // namespace
 
 std::vector<OpCases> index_cases() {
   return {
-      {"embedding",
+      {"embedding", "",
        [](Generator& gen) {
          return std::vector<OpCase>{
              {"weight [7,5], indices [3,4]",
@@ -20,29 +26,36 @@ std::vector<OpCases> index_cases() {
              {"weight [4,3], indices [5]", {case_tensor({4, 3}, gen), ids({3, 3, 0, 3, 1}, {5})}},
              {"weight [3,2], scalar index", {case_tensor({3, 2}, gen), ids({2}, {})}}};
        }},
-      // Padding positions are masked out of the result (see the op's entry in index_ops.cpp).
-      {"embedding_padding_idx",
+      // padding_idx stops the padding row's gradient although the forward reads that row, so finite
+      // differences agree only where padding positions do not reach the result: they are masked out
+      // here, as a model's loss masks them. This checks that the other rows' gradients are untouched
+      // by padding; that the padding row gets nothing is tested in test_shape_index_ops.cpp.
+      {"embedding", "padding_idx 0",
        [](Generator& gen) {
          return std::vector<OpCase>{{"weight [5,3], indices [2,4] with padding 0 masked out",
                                      {case_tensor({5, 3}, gen), ids({1, 0, 4, 0, 0, 4, 4, 2}, {2, 4})}}};
-       }},
-      {"index_select",
+       },
+       [](In in) { return masked_fill(embedding(in[0], in[1], 0), unsqueeze(eq(in[1], 0.0), -1), 0.0); }},
+      {"index_select", "axis 1",
        [](Generator& gen) {
          return std::vector<OpCase>{
              {"x [2,5,3] axis 1, indices [4,1,1,0]", {case_tensor({2, 5, 3}, gen), ids({4, 1, 1, 0}, {4})}},
              {"x [3,4] axis 1, indices [2,2]", {case_tensor({3, 4}, gen), ids({2, 2}, {2})}}};
-       }},
-      {"index_select_first_axis",
+       },
+       index_select_on(1)},
+      {"index_select", "first axis",
        [](Generator& gen) {
          return std::vector<OpCase>{
              {"x [4,3], indices [2,0,2,3,2]", {case_tensor({4, 3}, gen), ids({2, 0, 2, 3, 2}, {5})}},
              {"x [3], indices [1,1]", {case_tensor({3}, gen), ids({1, 1}, {2})}}};
-       }},
-      {"index_select_last_axis",
+       },
+       index_select_on(0)},
+      {"index_select", "last axis",
        [](Generator& gen) {
          return std::vector<OpCase>{{"x [2,3,4], indices [3,0,3]", {case_tensor({2, 3, 4}, gen), ids({3, 0, 3}, {3})}}};
-       }},
-      {"gather",
+       },
+       index_select_on(-1)},
+      {"gather", "axis 1",
        [](Generator& gen) {
          return std::vector<OpCase>{
              {"x [3,4] axis 1, index [3,2]", {case_tensor({3, 4}, gen), ids({3, 3, 0, 1, 2, 0}, {3, 2})}},
@@ -50,17 +63,20 @@ std::vector<OpCases> index_cases() {
               {case_tensor({3, 4}, gen), ids({0, 1, 2, 3, 0, 3, 3, 3, 1, 2}, {2, 5})}},
              {"x [2,3,4] axis 1, index [2,2,3]",
               {case_tensor({2, 3, 4}, gen), ids({0, 2, 2, 1, 1, 1, 2, 0, 0, 0, 1, 2}, {2, 2, 3})}}};
-       }},
-      {"gather_first_axis",
+       },
+       gather_on(1)},
+      {"gather", "first axis",
        [](Generator& gen) {
          return std::vector<OpCase>{
              {"x [3,2], index [4,2]", {case_tensor({3, 2}, gen), ids({2, 0, 2, 2, 0, 1, 1, 1}, {4, 2})}}};
-       }},
-      {"gather_last_axis",
+       },
+       gather_on(0)},
+      {"gather", "last axis",
        [](Generator& gen) {
          return std::vector<OpCase>{{"x [2,3,4], index [2,3,1] (as picking target logits)",
                                      {case_tensor({2, 3, 4}, gen), ids({3, 0, 0, 2, 3, 3}, {2, 3, 1})}}};
-       }},
+       },
+       gather_on(-1)},
   };
 }
 

@@ -5,24 +5,35 @@ namespace seqgrad::op_cases {
 
 std::vector<OpCases> nn_cases() {
   return {
-      {"dropout",
+      {"dropout", "p 0.3, training",
        [](Generator& gen) {
          return std::vector<OpCase>{{"[4,5]", {case_tensor({4, 5}, gen)}}, {"[7]", {case_tensor({7}, gen)}}};
+       },
+       [](In in) {
+         Generator gen(42);  // the same mask on every call, as finite differences need
+         return dropout(in[0], 0.3, /*training=*/true, gen);
        }},
-      {"layer_norm",
+      {"layer_norm", "",
        [](Generator& gen) {
          return std::vector<OpCase>{
              {"[3,5] with weight and bias", {case_tensor({3, 5}, gen), case_tensor({5}, gen), case_tensor({5}, gen)}},
              {"[2,2,4]", {case_tensor({2, 2, 4}, gen), case_tensor({4}, gen), case_tensor({4}, gen)}},
              {"[1,1] (one feature)", {case_tensor({1, 1}, gen), case_tensor({1}, gen), case_tensor({1}, gen)}}};
        }},
-      {"layer_norm_no_affine",
-       [](Generator& gen) { return std::vector<OpCase>{{"[3,6]", {case_tensor({3, 6}, gen)}}}; }},
-      {"cross_entropy",
-       [](Generator& gen) { return std::vector<OpCase>{{"[4,5]", {case_tensor({4, 5}, gen, -3, 3)}}}; }},
-      {"cross_entropy_ignore_smoothing",
-       [](Generator& gen) { return std::vector<OpCase>{{"[2,3,4]", {case_tensor({2, 3, 4}, gen, -3, 3)}}}; }},
-      {"gru_cell_gates",
+      {"layer_norm", "no weight and bias",
+       [](Generator& gen) { return std::vector<OpCase>{{"[3,6]", {case_tensor({3, 6}, gen)}}}; },
+       [](In in) { return layer_norm(in[0], Tensor(), Tensor()); }},
+      {"cross_entropy", "",
+       [](Generator& gen) {
+         return std::vector<OpCase>{{"logits [4,5]", {case_tensor({4, 5}, gen, -3, 3), ids({2, 0, 4, 1}, {4})}}};
+       }},
+      {"cross_entropy", "ignore_index 0, label_smoothing 0.1",
+       [](Generator& gen) {
+         return std::vector<OpCase>{
+             {"logits [2,3,4]", {case_tensor({2, 3, 4}, gen, -3, 3), ids({1, 0, 3, 0, 2, 0}, {2, 3})}}};
+       },
+       [](In in) { return cross_entropy(in[0], in[1], {.ignore_index = 0, .label_smoothing = 0.1}); }},
+      {"gru_cell_gates", "",
        [](Generator& gen) {
          return std::vector<OpCase>{
              {"B 3, H 4",
@@ -30,7 +41,7 @@ std::vector<OpCases> nn_cases() {
              {"B 1, H 1",
               {case_tensor({1, 3}, gen, -2, 2), case_tensor({1, 3}, gen, -2, 2), case_tensor({1, 1}, gen)}}};
        }},
-      {"additive_attention_scores",
+      {"additive_attention_scores", "",
        [](Generator& gen) {
          return std::vector<OpCase>{
              {"B 2, T 3, A 4", {case_tensor({2, 3, 4}, gen), case_tensor({2, 4}, gen), case_tensor({4}, gen)}},

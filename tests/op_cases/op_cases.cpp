@@ -6,6 +6,8 @@ Tensor case_tensor(const Shape& shape, Generator& gen, double lo, double hi) {
   return rand_uniform(shape, lo, hi, DType::f64, gen);
 }
 
+Tensor ids(std::vector<std::int64_t> values, Shape shape) { return Tensor::from_indices(values, shape); }
+
 CaseGenerator shaped_cases(std::vector<Shape> shapes) {
   return [shapes](Generator& gen) {
     std::vector<OpCase> cases;
@@ -17,8 +19,10 @@ CaseGenerator shaped_cases(std::vector<Shape> shapes) {
 const std::vector<OpCases>& all_cases() {
   static const std::vector<OpCases> table = [] {
     std::vector<OpCases> all;
-    for (auto family : {elementwise_cases, linalg_cases, reduce_cases, shape_cases, index_cases, nn_cases})
-      for (OpCases& c : family()) all.push_back(std::move(c));
+#define SEQGRAD_OP_FAMILY(FAMILY, HEADER, SOURCE) \
+  for (OpCases& c : FAMILY##_cases()) all.push_back(std::move(c));
+#include "seqgrad/ops/op_families.def"
+#undef SEQGRAD_OP_FAMILY
     return all;
   }();
   return table;

@@ -1,7 +1,9 @@
 #pragma once
-// Gradient-check cases of the ops of the catalogue, keyed by op name. The library lists the ops
-// (op_catalogue()); the cases live here, one file per family of ops, and test_op_gradients.cpp
-// fails for an op of the catalogue without cases and for cases that name no op.
+// Gradient-check cases of the ops of the catalogue, keyed by op name. The library lists each op once
+// (op_catalogue()); the cases live here, one file per family of ops (op_families.def), with the
+// parameters an op is checked at: an op may have several sets of cases (abs on each side of its
+// kink, softmax over each axis), each calling the op its own way. test_op_gradients.cpp fails for
+// an op of the catalogue without cases and for cases that name no op.
 #include <functional>
 #include <string>
 #include <vector>
@@ -10,8 +12,8 @@
 
 namespace seqgrad::op_cases {
 
-// One gradient-check situation of an op: float64 inputs (the checker differentiates every float
-// input; index inputs are int64) and a label such as "broadcast [3,1] with [4]".
+// One gradient-check situation of an op: its inputs (the checker differentiates every float64
+// input and leaves int64 indices and bool masks alone) and a label such as "broadcast [3,1] with [4]".
 struct OpCase {
   std::string label;
   std::vector<Tensor> inputs;
@@ -19,24 +21,31 @@ struct OpCase {
 
 using CaseGenerator = std::function<std::vector<OpCase>(Generator&)>;
 
+using In = const std::vector<Tensor>&;  // the inputs of an op's call
+using OpCall = std::function<Tensor(In)>;
+
 struct OpCases {
-  std::string op;  // the name of an op of the catalogue
+  std::string op;       // the name of an op of the catalogue
+  std::string setting;  // what this set checks, unique among the op's sets; "" for the plain op
   CaseGenerator cases;
+  // The op called with this set's parameters (pow's exponent, an axis, an option); when empty,
+  // the catalogue's apply, and the cases' inputs must match the op's arity.
+  OpCall call = {};
 };
 
 // float64 values uniform in [lo, hi).
 Tensor case_tensor(const Shape& shape, Generator& gen, double lo = -1.0, double hi = 1.0);
 
+// An int64 index tensor (indices, targets) holding `values`.
+Tensor ids(std::vector<std::int64_t> values, Shape shape);
+
 // One case of one input per shape, labelled by the shape.
 CaseGenerator shaped_cases(std::vector<Shape> shapes);
 
-// The families, in the catalogue's order, and all of them together.
-std::vector<OpCases> elementwise_cases();
-std::vector<OpCases> linalg_cases();
-std::vector<OpCases> reduce_cases();
-std::vector<OpCases> shape_cases();
-std::vector<OpCases> index_cases();
-std::vector<OpCases> nn_cases();
+// Each family's cases (in tests/op_cases/<family>.cpp), and all of them together.
+#define SEQGRAD_OP_FAMILY(FAMILY, HEADER, SOURCE) std::vector<OpCases> FAMILY##_cases();
+#include "seqgrad/ops/op_families.def"
+#undef SEQGRAD_OP_FAMILY
 const std::vector<OpCases>& all_cases();
 
 }  // namespace seqgrad::op_cases

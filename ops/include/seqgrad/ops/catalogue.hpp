@@ -1,9 +1,9 @@
 #pragma once
-// The op catalogue: the one list of differentiable ops that tools iterate. Each entry says what an
-// op is (name, number of inputs, float dtypes, how to apply it), not how to test it: the
-// gradient-check cases live in tests/op_cases/, and tests/test_op_gradients.cpp fails for an op of
-// the catalogue that has none. Adding an op is one function plus one `add` in its file's register
-// function (called by op_catalogue()), plus its cases in tests/op_cases/.
+// The op catalogue: the one list of differentiable ops that tools iterate, each op once. An entry
+// says what an op is (name, number of tensor inputs, float dtypes, how to apply it), not how to test
+// it: the gradient-check cases, with the parameters they call an op with, live in tests/op_cases/,
+// and tests/test_op_gradients.cpp fails for an op of the catalogue that has none. Where an op and
+// a family of ops go: op_families.def.
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -18,7 +18,9 @@ struct OpEntry {
 
   std::string name;
   std::size_t arity;  // number of inputs, index tensors included; any_arity when variadic
-  std::function<Tensor(const std::vector<Tensor>&)> apply;  // inputs -> result
+  // inputs -> result, with the op's other parameters at their defaults; empty when a parameter has
+  // none (pow's exponent, reshape's shape, an axis), so a caller must say it.
+  std::function<Tensor(const std::vector<Tensor>&)> apply;
   std::vector<DType> dtypes{DType::f32, DType::f64};     // float dtypes of the float inputs
 };
 
@@ -35,12 +37,9 @@ class OpCatalogue {
 // Every op of the library, registered on first use.
 const OpCatalogue& op_catalogue();
 
-// Per-file registration functions, called by op_catalogue().
-void register_elementwise_ops(OpCatalogue& c);
-void register_linalg_ops(OpCatalogue& c);
-void register_reduce_ops(OpCatalogue& c);
-void register_shape_ops(OpCatalogue& c);
-void register_index_ops(OpCatalogue& c);
-void register_nn_ops(OpCatalogue& c);
+// Each family's registration function, in its source file; op_catalogue() calls them in order.
+#define SEQGRAD_OP_FAMILY(FAMILY, HEADER, SOURCE) void register_##FAMILY##_ops(OpCatalogue& c);
+#include "seqgrad/ops/op_families.def"
+#undef SEQGRAD_OP_FAMILY
 
 }  // namespace seqgrad

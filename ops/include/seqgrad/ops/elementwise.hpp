@@ -5,23 +5,15 @@
 
 namespace seqgrad {
 
-// Binary, broadcasting.
-Tensor add(const Tensor& a, const Tensor& b);
-Tensor sub(const Tensor& a, const Tensor& b);
-Tensor mul(const Tensor& a, const Tensor& b);
-Tensor div(const Tensor& a, const Tensor& b);
-Tensor maximum(const Tensor& a, const Tensor& b);  // gradient goes to a where a >= b, else to b
+// The ops that are one formula each (add, mul, exp, relu, ...), declared from their list, which
+// holds each one's formulas and notes.
+#define SEQGRAD_UNARY(NAME, FORWARD, GRAD) Tensor NAME(const Tensor& x);
+#define SEQGRAD_BINARY(NAME, FORWARD, GRAD_A, GRAD_B) Tensor NAME(const Tensor& a, const Tensor& b);
+#include "seqgrad/ops/elementwise_formulas.def"
+#undef SEQGRAD_UNARY
+#undef SEQGRAD_BINARY
 
-// Unary.
-Tensor neg(const Tensor& x);
-Tensor exp(const Tensor& x);
-Tensor log(const Tensor& x);
-Tensor sqrt(const Tensor& x);
-Tensor abs(const Tensor& x);
-Tensor tanh(const Tensor& x);
-Tensor sigmoid(const Tensor& x);
-Tensor relu(const Tensor& x);
-Tensor gelu(const Tensor& x);  // tanh approximation, as torch's gelu(approximate='tanh')
+// Unary with parameters.
 Tensor pow(const Tensor& x, double exponent);
 Tensor clamp(const Tensor& x, double lo, double hi);  // gradient passes where lo <= x <= hi
 Tensor affine(const Tensor& x, double scale, double shift);  // scale * x + shift
