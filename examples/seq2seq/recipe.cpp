@@ -6,7 +6,6 @@
 #include <fstream>
 #include <iostream>
 
-#include "seqgrad/nn/atomic_file.hpp"
 #include "seqgrad/pictures/heatmap.hpp"
 #include "seqgrad/pictures/plot.hpp"
 

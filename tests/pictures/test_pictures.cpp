@@ -2,14 +2,18 @@
 // say, are written as PNG (read back) or SVG by the file's extension, atomically; bad inputs are
 // refused with messages naming the function and the bad value or file.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <string>
 
+#include "seqgrad/graph/atomic_file.hpp"
 #include "seqgrad/pictures/heatmap.hpp"
 #include "seqgrad/pictures/heatmap_tensor.hpp"
 #include "seqgrad/pictures/image.hpp"
@@ -111,6 +115,39 @@ TEST(Image, WritesAreAtomic) {
   expect_error<std::runtime_error>([&] { write_line_plot(folder / "blocked.svg", {{"a", {0, 1}, {0, 1}}}); },
                                    {"write_line_plot: cannot write", "blocked.svg"});
   EXPECT_EQ(temporaries(folder, "blocked"), 0u);
+  fs::remove_all(folder);
+}
+
+// A kill in the middle of writing a picture leaves its temporary; it must have the one pattern a
+// run folder sweeps at its next start (remove_atomic_temporaries). The kill: a file-size limit
+// with SIGXFSZ's default action ends a child process inside the write.
+TEST(Image, AKilledWriteLeavesATemporaryThatTheSweepRemoves) {
+  GTEST_FLAG_SET(death_test_style, "fast");  // the child forks from here: `folder` is the same path
+  const auto folder = temp_path("killed");
+  fs::remove_all(folder);
+  fs::create_directories(folder / "heatmaps");
+  const auto killed_while = [](const std::function<void()>& write) {
+    const rlimit no_core{0, 0}, small{256, RLIM_INFINITY};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    std::signal(SIGXFSZ, SIG_DFL);
+    ::setrlimit(RLIMIT_FSIZE, &small);
+    write();
+  };
+  Image noise(64, 64);
+  for (std::size_t i = 0; i < noise.pixels.size(); ++i) noise.pixels[i] = static_cast<std::uint8_t>(i * 2654435761u >> 24);
+  EXPECT_EXIT(killed_while([&] { write_png(folder / "loss.png", noise); }), ::testing::KilledBySignal(SIGXFSZ), "");
+  EXPECT_EXIT(killed_while([&] { write_attention_heatmap(folder / "heatmaps" / "hey.png", kWeights, 3, 4, kIn, kOut); }),
+              ::testing::KilledBySignal(SIGXFSZ), "");
+  EXPECT_EXIT(killed_while([&] { write_line_plot(folder / "loss.svg", {{"a", {0, 1}, {0, 1}}}); }),
+              ::testing::KilledBySignal(SIGXFSZ), "");
+  for (const auto& [where, name] : {std::pair{folder, "loss.png"}, {folder / "heatmaps", "hey.png"}, {folder, "loss.svg"}}) {
+    EXPECT_EQ(temporaries(where, name), 1u) << name;
+    EXPECT_FALSE(fs::exists(where / name)) << name;
+  }
+  EXPECT_EQ(remove_atomic_temporaries(folder).size(), 2u);
+  EXPECT_EQ(remove_atomic_temporaries(folder / "heatmaps").size(), 1u);
+  EXPECT_EQ(std::distance(fs::directory_iterator(folder), fs::directory_iterator()), 1);  // heatmaps/ alone
+  EXPECT_TRUE(fs::is_empty(folder / "heatmaps"));
   fs::remove_all(folder);
 }
 

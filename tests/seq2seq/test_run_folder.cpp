@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "seqgrad/autodiff/backward.hpp"
-#include "seqgrad/nn/atomic_file.hpp"
+#include "seqgrad/graph/atomic_file.hpp"
 #include "seqgrad/nn/seq2seq/bleu.hpp"
 #include "seqgrad/nn/seq2seq/metrics_log.hpp"
 #include "seqgrad/nn/seq2seq/run_folder.hpp"
@@ -185,15 +185,17 @@ TEST(RunFolder, Defect3_FilesAreWrittenAtomicallyAndADamagedConfigIsNamed) {
   const fs::path dir = fresh_dir("defect3");
   fs::create_directories(dir);
   const fs::path f = dir / "config.json";
-  nn::write_file_atomically(f, "old");
-  EXPECT_THROW(nn::write_file_atomically_with(f, [](const fs::path& tmp) {
-                 std::ofstream(tmp) << "half";
-                 throw std::runtime_error("killed while writing");
-               }),
-               std::runtime_error);
+  write_file_atomically(f, "old", ExistingFile::replace);
+  EXPECT_THROW(
+      {
+        AtomicFile out(f, ExistingFile::replace);
+        out.write(std::string_view("half"));
+        throw std::runtime_error("killed while writing");
+      },
+      std::runtime_error);
   EXPECT_EQ(slurp(f), "old");  // the old content, not a prefix of the new
   EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);  // no temporary left
-  nn::write_file_atomically(f, "new");
+  write_file_atomically(f, "new", ExistingFile::replace);
   EXPECT_EQ(slurp(f), "new");
   fs::remove_all(dir);
 
@@ -248,13 +250,17 @@ TEST(RunFolder, Defect5_LeftoverTemporariesAreRemovedAndResumeCutsTheMetricsLog)
   Trainer(model, t.train, t.dev, o).run();
   // What a kill after step 5 leaves: records of steps 4 and 5, half a line, a temporary checkpoint.
   std::ofstream(run.metrics_file(), std::ios::app) << "{\"step\":4,\"train_loss\":1}\n{\"step\":5,\"train_loss\":1}\n{\"step\":6,\"tr";
-  spit(run.checkpoint_dir() / ".last.ckpt.tmp-AbC123", "partial");
-  spit(dir / ".config.json.tmp-x1Y2z3", "partial");
+  // And the temporaries of every kind of file a run writes, pictures included (one pattern).
+  fs::create_directories(run.heatmap_dir());
+  const std::vector<fs::path> leftovers{run.checkpoint_dir() / ".last.ckpt.tmp-AbC123", dir / ".config.json.tmp-x1Y2z3",
+                                        dir / ".loss.png.tmp-Qx7Z9a", run.heatmap_dir() / ".hello.png.tmp-000aZz"};
+  for (const fs::path& f : leftovers) spit(f, "partial");
+  spit(run.heatmap_dir() / "notes.tmp-AbC123", "the user's");
 
   run.check_start(StartMode::resume, t.spec);
   run.start(StartMode::resume, t.spec);
-  EXPECT_FALSE(fs::exists(run.checkpoint_dir() / ".last.ckpt.tmp-AbC123"));
-  EXPECT_FALSE(fs::exists(dir / ".config.json.tmp-x1Y2z3"));
+  for (const fs::path& f : leftovers) EXPECT_FALSE(fs::exists(f)) << f;
+  EXPECT_EQ(slurp(run.heatmap_dir() / "notes.tmp-AbC123"), "the user's");
   o.max_steps = 0;
   o.resume = true;
   Trainer(model, t.train, t.dev, o).run();
@@ -274,13 +280,6 @@ TEST(MetricsLog, TruncateKeepsRecordsUpToTheStep) {
   EXPECT_EQ(slurp(f), "{\"step\":1}\n{\"step\":2,\"dev_loss\":1}\n");
   EXPECT_EQ(truncate_metrics_log(f, "step", 2), 0u);
   fs::remove_all(dir);
-}
-
-TEST(AtomicFile, RecognisesOnlyItsTemporaries) {
-  EXPECT_TRUE(nn::is_atomic_temporary(".last.ckpt.tmp-AbC123"));
-  EXPECT_FALSE(nn::is_atomic_temporary("last.ckpt"));
-  EXPECT_FALSE(nn::is_atomic_temporary(".last.ckpt.tmp-"));
-  EXPECT_FALSE(nn::is_atomic_temporary("notes.tmp-AbC123"));
 }
 
 TEST(Bleu, MatchesAHandComputedCorpusScore) {

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "seqgrad/nn/atomic_file.hpp"
+#include "seqgrad/graph/atomic_file.hpp"
 
 namespace seqgrad::nn::seq2seq {
 namespace fs = std::filesystem;
@@ -304,9 +304,10 @@ void RunFolder::start(StartMode mode, const RunSpec& spec) const {
       fs::remove(f);
     fs::remove_all(heatmap_dir());
   }
-  write_file_atomically(source_vocab_file(), spec.source_vocab.to_json());
-  write_file_atomically(target_vocab_file(), spec.target_vocab.to_json());
-  write_file_atomically(config_file(), config_json(spec));
+  // Replaced when they exist: check_start() allowed this start (an overwrite, or a folder without them).
+  write_file_atomically(source_vocab_file(), spec.source_vocab.to_json(), ExistingFile::replace);
+  write_file_atomically(target_vocab_file(), spec.target_vocab.to_json(), ExistingFile::replace);
+  write_file_atomically(config_file(), config_json(spec), ExistingFile::replace);
 }
 
 }  // namespace seqgrad::nn::seq2seq

@@ -47,6 +47,6 @@ void write_attention_heatmap(const std::filesystem::path& file, const std::vecto
                              std::size_t out_len, std::size_t in_len, const std::vector<std::string>& x_labels,
                              const std::vector<std::string>& y_labels, const HeatmapOptions& options = {});
 
-// The overloads taking a Tensor are in heatmap_tensor.hpp (inline, so this library needs no tensors).
+// The overloads taking a Tensor are in heatmap_tensor.hpp.
 
 }  // namespace seqgrad::pictures
