@@ -233,6 +233,23 @@ TEST(RunFolder, Defect4_SwappedOrDroppedSymbolsAndAnEditedConfigAreRefused) {
   edited.replace(edited.find("\"dropout\": 0.0"), 14, "\"dropout\": 0.5");
   spit(run.config_file(), edited);
   expect_error<std::runtime_error>([&] { run.load_best(); }, {"config.json", "does not match"});
+
+  // Another hidden size: the tensors no longer fit the model, and the error blames config.json
+  // (its hash in the checkpoint differs), naming the checkpoint and the shapes too.
+  edited = config;
+  edited.replace(edited.find("\"hidden_dim\": 16"), 16, "\"hidden_dim\": 32");
+  spit(run.config_file(), edited);
+  try {
+    run.load_best();
+    ADD_FAILURE() << "a config.json with another hidden_dim was accepted";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_TRUE(what.starts_with(run.config_file().string() + ": does not match the checkpoint")) << what;
+    for (const char* fragment : {"best.ckpt", "does not fit the checkpoint's tensors", "has shape"})
+      EXPECT_NE(what.find(fragment), std::string::npos) << fragment << " not in: " << what;
+  }
+  spit(run.config_file(), config);
+  run.load_best();  // restored: loads again
   fs::remove_all(dir);
 }
 
