@@ -231,6 +231,19 @@ TEST(Heatmap, BadInputsThrow) {
   expect_error([&] { write_attention_heatmap(file, {0.5, 0.5}, 1, 2, x, y); },
                {"write_attention_heatmap", file.string(), ".png or .svg"});
   EXPECT_FALSE(fs::exists(file));
+  // Too large a picture (a 2,000-token input): refused naming its cells, its size and the limit,
+  // before anything is drawn or written; the largest that fits is drawn.
+  const std::size_t fits = 1300, too_many = 2000;
+  std::vector<std::string> long_x(too_many, "a");
+  const auto png = temp_path("huge.png"), svg = temp_path("huge.svg");
+  for (const auto& f : {png, svg})
+    expect_error([&] { write_attention_heatmap(f, std::vector<double>(too_many, 0.5), 1, too_many, long_x, y); },
+                 {"write_attention_heatmap", "a heatmap of 1x2000 cells of 24 pixels", "x", "more than the 32767 pixels a side"});
+  EXPECT_FALSE(fs::exists(png));
+  EXPECT_FALSE(fs::exists(svg));
+  EXPECT_EQ(temporaries(png.parent_path(), "huge."), 0u);
+  long_x.resize(fits);
+  EXPECT_LE(attention_heatmap(std::vector<double>(fits, 0.5), 1, fits, long_x, y).width, std::size_t(kMaxPictureSide));
 }
 
 TEST(LinePlot, SeriesAreDrawnWhereTheLayoutSays) {
@@ -286,6 +299,7 @@ TEST(LinePlot, FixedRangesMarkersAndErrors) {
   expect_error([] { line_plot({{"a", {1, 2}, {1, NAN}}}); }, {"line_plot", "'a'", "point 1"});
   expect_error([] { line_plot({{"a", {}, {}}}); }, {"line_plot", "no data points"});
   expect_error([&] { line_plot(acc, {.width = 60, .height = 40}); }, {"line_plot", "60x40"});
+  expect_error([&] { line_plot(acc, {.width = 40000, .height = 500}); }, {"line_plot", "40000x500", "32767 pixels a side"});
   expect_error([&] { line_plot(acc, {.font_size = -1}); }, {"line_plot", "font_size"});
   EXPECT_NO_THROW(line_plot({{"one point", {3}, {7}}}));
 }

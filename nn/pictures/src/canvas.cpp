@@ -39,7 +39,15 @@ void paint_on(cairo_surface_t* surface, const Drawing& drawing, const std::strin
 
 }  // namespace
 
+void check_picture_size(long width, long height, const std::string& who, const std::string& what) {
+  if (width > kMaxPictureSide || height > kMaxPictureSide)
+    throw std::invalid_argument(who + ": " + what + " would be " + std::to_string(width) + "x" + std::to_string(height) +
+                                " pixels, more than the " + std::to_string(kMaxPictureSide) +
+                                " pixels a side that a picture can have");
+}
+
 Surface image_surface(int width, int height, const std::string& who) {
+  check_picture_size(width, height, who);
   Surface surface(cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height));
   if (const auto status = cairo_surface_status(surface.get()); status != CAIRO_STATUS_SUCCESS)
     throw std::runtime_error(who + ": cannot make a " + std::to_string(width) + "x" + std::to_string(height) +
@@ -102,6 +110,7 @@ void write_png_surface(cairo_surface_t* surface, const std::filesystem::path& fi
 
 void write_drawing(const std::filesystem::path& file, const Drawing& drawing, const std::string& who) {
   const Format format = format_of(file, who);
+  check_picture_size(drawing.width, drawing.height, who);
   if (format == Format::png) {
     Surface surface = image_surface(drawing.width, drawing.height, who);
     paint_on(surface.get(), drawing, who);
