@@ -1,12 +1,10 @@
 // AtomicFile, the one writer of every file seqgrad writes: commit, abandon, permissions, replacing
 // only when asked, the temporaries' pattern and their sweep.
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +15,7 @@
 
 #include "seqgrad/graph/atomic_file.hpp"
 #include "support/expect_error.hpp"
+#include "support/file_size_limit.hpp"
 #include "support/temp_path.hpp"
 
 using namespace seqgrad;
@@ -149,16 +148,11 @@ TEST_F(AtomicFileTest, FailuresThrowNamingTheFileAndTheSystemsReason) {
   // that must not throw says so, keeps the reason, and commit() throws it; the old file stays.
   const fs::path file = dir / "big.bin";
   spit(file, "old");
-  rlimit old_limit{};
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
-  rlimit small = old_limit;
-  small.rlim_cur = 64;
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
   const std::string bytes(1000, 'x');
   bool written = true, failed = false;
   std::string error;
   {
+    const test_support::FileSizeLimit full_disk(64);
     AtomicFile out(file, ExistingFile::replace, "draw");
     written = out.write_noexcept(bytes.data(), bytes.size());
     failed = out.failed();
@@ -168,8 +162,6 @@ TEST_F(AtomicFileTest, FailuresThrowNamingTheFileAndTheSystemsReason) {
       error = e.what();
     }
   }
-  ::setrlimit(RLIMIT_FSIZE, &old_limit);
-  std::signal(SIGXFSZ, old_handler);
   EXPECT_FALSE(written);
   EXPECT_TRUE(failed);
   EXPECT_NE(error.find("draw: cannot write " + file.string()), std::string::npos) << error;
