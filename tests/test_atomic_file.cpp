@@ -7,14 +7,13 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "seqgrad/graph/atomic_file.hpp"
 #include "support/expect_error.hpp"
+#include "support/file_bytes.hpp"
 #include "support/file_size_limit.hpp"
 #include "support/temp_path.hpp"
 
@@ -42,13 +41,8 @@ class AtomicFileTest : public ::testing::Test {
   fs::path dir;
 };
 
-std::string slurp(const fs::path& f) {
-  std::ifstream in(f, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-void spit(const fs::path& f, const std::string& text) { std::ofstream(f, std::ios::binary) << text; }
+std::string slurp(const fs::path& f) { return test_support::read_file_bytes(f); }
+void spit(const fs::path& f, const std::string& text) { test_support::write_file_bytes(f, text); }
 
 unsigned permissions(const fs::path& f) {
   struct stat st {};

@@ -9,7 +9,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "seqgrad/autodiff/backward.hpp"
 #include "seqgrad/nn/seq2seq/bleu.hpp"
@@ -17,6 +16,7 @@
 #include "seqgrad/nn/seq2seq/run_folder.hpp"
 #include "seqgrad/nn/seq2seq/trainer.hpp"
 #include "support/expect_error.hpp"
+#include "support/file_bytes.hpp"
 #include "support/temp_path.hpp"
 
 using namespace seqgrad;
@@ -26,13 +26,8 @@ using seqgrad::test_support::expect_error;
 
 namespace {
 
-std::string slurp(const fs::path& f) {
-  std::ifstream in(f, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-void spit(const fs::path& f, const std::string& text) { std::ofstream(f, std::ios::binary) << text; }
+std::string slurp(const fs::path& f) { return test_support::read_file_bytes(f); }
+void spit(const fs::path& f, const std::string& text) { test_support::write_file_bytes(f, text); }
 
 fs::path fresh_dir(const std::string& name) {
   const auto dir = seqgrad::test_support::temp_path("run_folder_" + name);
