@@ -19,7 +19,7 @@
 #include "copy_tasks.hpp"
 #include "recipe.hpp"
 #include "seqgrad/distributed/mpi.hpp"
-#include "seqgrad/nn/atomic_file.hpp"
+#include "seqgrad/graph/atomic_file.hpp"
 #include "seqgrad/nn/seq2seq/seq2seq.hpp"
 #include "seqgrad/ops/backend.hpp"
 #include "seqgrad/pictures/heatmap.hpp"
@@ -171,7 +171,7 @@ int run(Settings& s, const std::string& task) {
     }
   }
   std::printf("exact-sequence accuracy by input length (%s):\n\n%s\n", task.c_str(), table.c_str());
-  seqgrad::nn::write_file_atomically(s.out / "table.md", table);
+  seqgrad::write_file_atomically(s.out / "table.md", table, seqgrad::ExistingFile::replace);
   pictures::write_line_plot(s.out / "accuracy_by_length.png", curves,
                   {.title = "exact accuracy by input length (" + task + ")", .x_label = "input length",
                    .y_label = "exact accuracy %", .y_min = 0.0, .y_max = 100.0, .markers = true});

@@ -83,7 +83,7 @@ std::string parse_word(std::string_view w, std::string_view& base, int& variant)
 // ARPAbet phonemes ("HH AH0 L OW1"): upper-case letters, then an optional stress digit 0-2.
 std::string parse_pronunciation(std::string_view p, bool keep_stress, Symbols& phonemes) {
   if (const auto hash = p.find('#'); hash != std::string_view::npos) p = p.substr(0, hash);  // "# comment"
-  tokenize(p, Tokenization::whitespace, phonemes);
+  if (!tokenize(p, Tokenization::whitespace, phonemes)) return "a pronunciation that is not valid UTF-8";
   if (phonemes.empty()) return "empty pronunciation";
   for (auto& ph : phonemes) {
     std::size_t letters = 0;

@@ -18,7 +18,7 @@
 // pronunciations in variant order) and reports and skips a line that is not exactly such an entry:
 // a word with characters other than letters and apostrophes (the file's "a.d.", "ad-hoc", ...:
 // 1,193 lines in 3.0.0), a phoneme that is not upper-case letters with an optional stress digit, an
-// empty pronunciation, a variant number given twice, a line, word or pronunciation beyond the stated
+// empty pronunciation or one that is not valid UTF-8, a variant number given twice, a line, word or pronunciation beyond the stated
 // maxima (CmuDictOptions). The file's JavaScript lines (the doc comment,
 // `export const dictionary = {`, the closing `}`) are recognised and passed over.
 #include <cstdint>

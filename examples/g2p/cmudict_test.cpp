@@ -122,6 +122,20 @@ TEST(CmuDict, StreamWithoutFrameLines) {
   EXPECT_THROW(read_cmudict(kData / "no_such_file.js"), std::runtime_error);
 }
 
+// A pronunciation of invalid UTF-8 is reported as such, not as an empty one (which a comment-only
+// pronunciation is).
+TEST(CmuDict, InvalidUtf8IsCalledSo) {
+  std::istringstream in("\"bad\": \"B \xff\xfe D\",\n\"none\": \"# just a comment\",\n\"ok\": \"OW1 K EY1\"\n");
+  Collected c;
+  const auto r = read_cmudict(in, {.on_issue = c.sink()}, "utf.js");
+  ASSERT_EQ(c.issues.size(), 2u);
+  EXPECT_EQ(c.issues[0].line, 1u);
+  EXPECT_EQ(c.issues[0].message, "a pronunciation that is not valid UTF-8");
+  EXPECT_EQ(c.issues[1].message, "empty pronunciation");
+  ASSERT_EQ(r.entries.size(), 1u);
+  EXPECT_EQ(r.entries[0].key, "ok");
+}
+
 // A 20 MB word must not become training data (batching it would end in std::bad_alloc). Lines, words and pronunciations beyond the stated maxima are reported and skipped.
 TEST(CmuDict, OverlongLinesWordsAndPronunciationsAreReportedAndSkipped) {
   std::string pron;

@@ -96,7 +96,12 @@ int predict(const fs::path& dir, std::vector<std::string> words, const std::stri
   const fs::path heatmaps = RunFolder(dir, kLayout).heatmap_dir();
   fs::create_directories(heatmaps);
   std::size_t failed = 0;
-  for (std::string word : words) {
+  for (std::size_t n = 0; n < words.size(); ++n) {
+    std::string word = words[n];
+    if (word.empty()) {  // an argument "": nothing to spell, and no name for its heatmap
+      std::fprintf(stderr, "%s: predict: word %zu is empty: skipped\n", kProgram, n + 1);
+      continue;
+    }
     for (char& ch : word) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     Symbols letters;
     for (char ch : word) letters.emplace_back(1, ch);
@@ -109,14 +114,18 @@ int predict(const fs::path& dir, std::vector<std::string> words, const std::stri
     std::string phones;
     for (const auto& p : out) phones += (phones.empty() ? "" : " ") + p;
     // Heatmap: input letters (and <eos>) across, output phonemes (and <eos>) down; the file name
-    // is made safe (a word is user text) and stays inside the run folder.
+    // is made safe (a word is user text) and stays inside the run folder. One failed picture is
+    // reported on stderr and does not abandon the other words.
     const fs::path png = heatmaps / recipe::safe_file_name(word, ".png");
+    const std::string what = "word " + std::to_string(n + 1) + " ('" + recipe::shortened(word, 40) + "')";
     std::string shown = png.string();
-    try {
-      if (!recipe::write_heatmap(png, h, letters, out, word + " -> " + phones)) shown = "(no attention to draw)";
-    } catch (const std::exception& e) {  // one failed picture does not abandon the other words
-      shown = std::string("(no heatmap: ") + e.what() + ")";
-      ++failed;
+    switch (recipe::write_heatmap(kProgram, what, png, h, letters, out, word + " -> " + phones)) {
+      case recipe::HeatmapResult::written: break;
+      case recipe::HeatmapResult::no_attention: shown = "(no attention to draw)"; break;
+      case recipe::HeatmapResult::failed:
+        shown = "(no heatmap)";
+        ++failed;
+        break;
     }
     std::printf("%-16s %-40s %s\n", word.c_str(), phones.c_str(), shown.c_str());
   }

@@ -10,7 +10,9 @@
 // pairs with a side longer than --max-length symbols. Without --dev, every --dev-every'th pair of
 // the training file is held out for validation. The vocabularies are built from the training file.
 // At translate and evaluate time a symbol that is not in the vocabulary is read as <unk> (and
-// counted on stderr); outputs are cut at 2 x --max-length symbols.
+// counted on stderr); outputs are cut at 2 x --max-length symbols. A --heatmaps picture that
+// cannot be drawn (one of a line too long for kMaxPictureSide pixels, say) is reported on stderr
+// with its line; every line is still translated, and the exit status is then 1.
 #include <cstdio>
 #include <iostream>
 
@@ -130,7 +132,7 @@ int translate(const std::string& dir, const std::string& input, std::size_t beam
   const std::vector<std::string> lines = recipe::read_lines(input);
   const std::string name = input == "-" ? "<stdin>" : input;
   recipe::IssueReport report(kProgram);
-  std::size_t unknown = 0;
+  std::size_t unknown = 0, failed_heatmaps = 0;
   if (heatmaps > 0) fs::create_directories(run.heatmap_dir());
   for (std::size_t i = 0; i < lines.size(); ++i) {
     Symbols source;
@@ -155,16 +157,23 @@ int translate(const std::string& dir, const std::string& input, std::size_t beam
     std::fflush(stdout);
     if (i < heatmaps) {
       const fs::path png = run.heatmap_dir() / recipe::safe_file_name(lines[i], ".png");
-      if (recipe::write_heatmap(png, h, source, l.spec.target_vocab.decode(h.tokens), lines[i] + " -> " + out))
-        std::fprintf(stderr, "%s: heatmap %s\n", kProgram, png.string().c_str());
-      else
-        std::fprintf(stderr, "%s: no heatmap for line %zu: the model's context (%s) has no attention weights\n", kProgram,
-                     i + 1, to_string(l.spec.model.context).c_str());
+      const std::string what = "--heatmaps: line " + std::to_string(i + 1) + " of " + name;
+      switch (recipe::write_heatmap(kProgram, what, png, h, source, l.spec.target_vocab.decode(h.tokens), lines[i] + " -> " + out)) {
+        case recipe::HeatmapResult::written: std::fprintf(stderr, "%s: heatmap %s\n", kProgram, png.string().c_str()); break;
+        case recipe::HeatmapResult::no_attention:
+          std::fprintf(stderr, "%s: %s: no heatmap: the model's context (%s) has no attention weights\n", kProgram,
+                       what.c_str(), to_string(l.spec.model.context).c_str());
+          break;
+        case recipe::HeatmapResult::failed: ++failed_heatmaps; break;
+      }
     }
   }
   report.print_summary(name);
   if (unknown > 0) std::fprintf(stderr, "%s: %zu input symbols not in the vocabulary were read as <unk>\n", kProgram, unknown);
-  return 0;
+  if (failed_heatmaps > 0)
+    std::fprintf(stderr, "%s: --heatmaps: %zu heatmaps could not be drawn (each named above); every line is translated\n",
+                 kProgram, failed_heatmaps);
+  return failed_heatmaps > 0 ? 1 : 0;
 }
 
 }  // namespace

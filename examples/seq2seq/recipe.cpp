@@ -6,7 +6,6 @@
 #include <fstream>
 #include <iostream>
 
-#include "seqgrad/nn/atomic_file.hpp"
 #include "seqgrad/pictures/heatmap.hpp"
 #include "seqgrad/pictures/plot.hpp"
 
@@ -239,9 +238,12 @@ TrainSummary train_in_folder(const RunFolder& run, const RunSpec& spec, std::vec
 
 namespace {
 
+bool is_letter(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
+
 // The kind of a reason, for counting: the quoted text and the numbers of one report ("the word
 // 'a.' has ...", "a word of 70 letters ...") become '...' and N, so that the summary counts
-// 1,193 lines under one reason instead of listing each.
+// 1,193 lines under one reason instead of listing each. Digits that belong to a name ("UTF-8",
+// "UTF-16", "x86") are no number and stay.
 std::string reason_kind(const std::string& reason) {
   std::string kind;
   for (std::size_t i = 0; i < reason.size(); ++i) {
@@ -255,8 +257,11 @@ std::string reason_kind(const std::string& reason) {
       }
     }
     if (std::isdigit(static_cast<unsigned char>(c))) {
-      while (i + 1 < reason.size() && std::isdigit(static_cast<unsigned char>(reason[i + 1]))) ++i;
-      kind += 'N';
+      const bool in_name = i > 0 && (is_letter(reason[i - 1]) || (reason[i - 1] == '-' && i > 1 && is_letter(reason[i - 2])));
+      std::size_t end = i;
+      while (end + 1 < reason.size() && std::isdigit(static_cast<unsigned char>(reason[end + 1]))) ++end;
+      kind += in_name ? reason.substr(i, end - i + 1) : "N";
+      i = end;
       continue;
     }
     kind += c;
@@ -302,8 +307,9 @@ std::vector<Entry> drop_long(std::vector<Entry> entries, std::size_t max_length,
 }
 
 std::string safe_file_name(const std::string& text, const std::string& extension) {
+  if (text.empty()) throw std::invalid_argument("safe_file_name: empty text has no file name");
   std::string name;
-  bool changed = text.empty() || text.size() > 64;
+  bool changed = text.size() > 64;
   for (unsigned char c : text) {
     if (name.size() >= 64) break;
     const bool ok = (c < 128 && std::isalnum(c)) || c == '-' || c == '_';
@@ -314,18 +320,33 @@ std::string safe_file_name(const std::string& text, const std::string& extension
   return name + extension;
 }
 
-bool write_heatmap(const fs::path& file, const Hypothesis& h, std::vector<std::string> x_labels,
-                   std::vector<std::string> y_labels, const std::string& title) {
+std::string shortened(const std::string& text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  std::size_t end = max_bytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;  // not inside a character
+  return text.substr(0, end) + "...";
+}
+
+HeatmapResult write_heatmap(const std::string& program, const std::string& what, const fs::path& file,
+                            const Hypothesis& h, std::vector<std::string> x_labels, std::vector<std::string> y_labels,
+                            const std::string& title) {
   x_labels.push_back("</s>");
   if (h.finished) y_labels.push_back("</s>");
   std::vector<double> weights;
-  if (h.attention.size() < y_labels.size()) return false;  // no attention (context none or mean): nothing to draw
+  if (h.attention.size() < y_labels.size()) return HeatmapResult::no_attention;  // context none or mean
   for (std::size_t r = 0; r < y_labels.size(); ++r) {
-    if (h.attention[r].size() != x_labels.size()) return false;
+    if (h.attention[r].size() != x_labels.size()) return HeatmapResult::no_attention;
     weights.insert(weights.end(), h.attention[r].begin(), h.attention[r].end());
   }
-  pictures::write_attention_heatmap(file, weights, y_labels.size(), x_labels.size(), x_labels, y_labels, {.title = title});
-  return true;
+  try {
+    // A title is a caption: a long input's whole text would make the picture wider than its cells.
+    pictures::write_attention_heatmap(file, weights, y_labels.size(), x_labels.size(), x_labels, y_labels,
+                                      {.title = shortened(title, 100)});
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s: no heatmap: %s\n", program.c_str(), what.c_str(), e.what());
+    return HeatmapResult::failed;
+  }
+  return HeatmapResult::written;
 }
 
 int parse(CLI::App& app, int argc, char** argv, const std::string& program) {

@@ -101,13 +101,24 @@ std::vector<sq::Entry> drop_long(std::vector<sq::Entry> entries, std::size_t max
 // A file name for user text: the text itself when it is made of ASCII letters, digits, '-' and '_'
 // only (and at most 64 bytes); else those characters kept, every other byte '_', cut to 64 bytes,
 // and a hash of the whole text appended ("___x-6f1c0a3e.png" for "../x"), so different texts
-// never share a name. Never empty, never a path, never hidden.
+// never share a name. Never a path, never hidden. Empty text has no name: std::invalid_argument
+// (callers skip empty inputs before they draw).
 std::string safe_file_name(const std::string& text, const std::string& extension);
 
-// The attention heatmap of one decoded output, written atomically; false (nothing written) when the
-// model has no attention weights to draw (context none or mean).
-bool write_heatmap(const std::filesystem::path& file, const sq::Hypothesis& h, std::vector<std::string> x_labels,
-                   std::vector<std::string> y_labels, const std::string& title);
+// The first `max_bytes` of UTF-8 text (never half a character), with "..." when cut: user text in
+// messages and picture titles.
+std::string shortened(const std::string& text, std::size_t max_bytes);
+
+enum class HeatmapResult { written, no_attention, failed };
+// The attention heatmap of one decoded output, written atomically, its title shortened. A picture
+// that cannot be drawn (too large: kMaxPictureSide; a full disk) costs only itself: one line
+// "<program>: <what>: no heatmap: <reason>" goes to standard error (`what` names the input as the
+// user knows it, e.g. "--heatmaps: line 7 of in.txt") and the caller carries on with the next
+// input. no_attention: the model has no attention weights to draw (context none or mean); nothing
+// is written or said.
+HeatmapResult write_heatmap(const std::string& program, const std::string& what, const std::filesystem::path& file,
+                            const sq::Hypothesis& h, std::vector<std::string> x_labels, std::vector<std::string> y_labels,
+                            const std::string& title);
 
 // Parses the command line; a parse error is one line "<program>: <message>" on stderr (help as usual).
 // Returns -1 when parsing succeeded, else the exit status.

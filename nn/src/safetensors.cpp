@@ -14,7 +14,7 @@
 #include <stdexcept>
 
 #include "safetensors_internal.hpp"
-#include "seqgrad/nn/atomic_file.hpp"
+#include "seqgrad/graph/atomic_file.hpp"
 
 namespace seqgrad::nn::safetensors {
 
@@ -316,9 +316,10 @@ void write_file(const fs::path& file, const std::string& header, const std::vect
   const std::uint64_t n = header.size();
   std::memcpy(head.data(), &n, 8);
   head += header;
-  std::vector<std::span<const std::byte>> pieces{std::as_bytes(std::span(head.data(), head.size()))};
-  pieces.insert(pieces.end(), data.begin(), data.end());
-  write_file_atomically(file, pieces);
+  AtomicFile out(file, ExistingFile::replace);
+  out.write(head);
+  for (const auto& piece : data) out.write(piece);
+  out.commit();
 }
 
 }  // namespace detail

@@ -44,7 +44,7 @@ std::vector<Entry> layout(const NamedTensors& tensors, const char* who);
 // The header (JSON padded with spaces to a multiple of 8 bytes) for that layout and metadata.
 std::string header(const std::vector<Entry>& entries, const Metadata& metadata, const char* who);
 // Writes the 8-byte length, the header and then each tensor's data in layout order to `file`
-// atomically (nn::write_file_atomically); throws std::runtime_error naming the file and the reason.
+// atomically (seqgrad::AtomicFile); throws std::runtime_error naming the file and the reason.
 void write_file(const std::filesystem::path& file, const std::string& header,
                 const std::vector<std::span<const std::byte>>& data);
 

@@ -4,10 +4,8 @@
 // untouched; a failed save leaves the previous checkpoint intact. The format's own checks (any
 // safetensors file) are in test_safetensors.cpp.
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 
 #include <cmath>
-#include <csignal>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -19,6 +17,7 @@
 #include "seqgrad/nn/layers.hpp"
 #include "seqgrad/nn/linear.hpp"
 #include "seqgrad/ops/linalg.hpp"
+#include "support/file_size_limit.hpp"
 #include "support/safetensors_edit.hpp"
 #include "support/temp_path.hpp"
 
@@ -449,20 +448,13 @@ TEST_F(Checkpoint, FailedWriteLeavesTheOldFileIntact) {
   train_step(m, opt, 300);
 
   // The disk fills up in the middle of the write: a file-size limit makes write() fail with EFBIG.
-  rlimit old_limit{};
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
-  rlimit small = old_limit;
-  small.rlim_cur = 64;
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
   std::string error;
   try {
+    const test_support::FileSizeLimit full_disk(64);
     nn::save_checkpoint(file, m, &opt);
   } catch (const std::runtime_error& e) {
     error = e.what();
   }
-  ::setrlimit(RLIMIT_FSIZE, &old_limit);
-  std::signal(SIGXFSZ, old_handler);
 
   EXPECT_NE(error.find(file.string()), std::string::npos) << "no error naming the file: '" << error << "'";
   EXPECT_NE(error.find("cannot write"), std::string::npos) << error;

@@ -2,14 +2,18 @@
 // say, are written as PNG (read back) or SVG by the file's extension, atomically; bad inputs are
 // refused with messages naming the function and the bad value or file.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <string>
 
+#include "seqgrad/graph/atomic_file.hpp"
 #include "seqgrad/pictures/heatmap.hpp"
 #include "seqgrad/pictures/heatmap_tensor.hpp"
 #include "seqgrad/pictures/image.hpp"
@@ -114,6 +118,39 @@ TEST(Image, WritesAreAtomic) {
   fs::remove_all(folder);
 }
 
+// A kill in the middle of writing a picture leaves its temporary; it must have the one pattern a
+// run folder sweeps at its next start (remove_atomic_temporaries). The kill: a file-size limit
+// with SIGXFSZ's default action ends a child process inside the write.
+TEST(Image, AKilledWriteLeavesATemporaryThatTheSweepRemoves) {
+  GTEST_FLAG_SET(death_test_style, "fast");  // the child forks from here: `folder` is the same path
+  const auto folder = temp_path("killed");
+  fs::remove_all(folder);
+  fs::create_directories(folder / "heatmaps");
+  const auto killed_while = [](const std::function<void()>& write) {
+    const rlimit no_core{0, 0}, small{256, RLIM_INFINITY};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    std::signal(SIGXFSZ, SIG_DFL);
+    ::setrlimit(RLIMIT_FSIZE, &small);
+    write();
+  };
+  Image noise(64, 64);
+  for (std::size_t i = 0; i < noise.pixels.size(); ++i) noise.pixels[i] = static_cast<std::uint8_t>(i * 2654435761u >> 24);
+  EXPECT_EXIT(killed_while([&] { write_png(folder / "loss.png", noise); }), ::testing::KilledBySignal(SIGXFSZ), "");
+  EXPECT_EXIT(killed_while([&] { write_attention_heatmap(folder / "heatmaps" / "hey.png", kWeights, 3, 4, kIn, kOut); }),
+              ::testing::KilledBySignal(SIGXFSZ), "");
+  EXPECT_EXIT(killed_while([&] { write_line_plot(folder / "loss.svg", {{"a", {0, 1}, {0, 1}}}); }),
+              ::testing::KilledBySignal(SIGXFSZ), "");
+  for (const auto& [where, name] : {std::pair{folder, "loss.png"}, {folder / "heatmaps", "hey.png"}, {folder, "loss.svg"}}) {
+    EXPECT_EQ(temporaries(where, name), 1u) << name;
+    EXPECT_FALSE(fs::exists(where / name)) << name;
+  }
+  EXPECT_EQ(remove_atomic_temporaries(folder).size(), 2u);
+  EXPECT_EQ(remove_atomic_temporaries(folder / "heatmaps").size(), 1u);
+  EXPECT_EQ(std::distance(fs::directory_iterator(folder), fs::directory_iterator()), 1);  // heatmaps/ alone
+  EXPECT_TRUE(fs::is_empty(folder / "heatmaps"));
+  fs::remove_all(folder);
+}
+
 TEST(Heatmap, CellsHaveTheColourMapColours) {
   HeatmapLayout layout;
   const auto file = temp_path("heatmap.png");
@@ -194,6 +231,19 @@ TEST(Heatmap, BadInputsThrow) {
   expect_error([&] { write_attention_heatmap(file, {0.5, 0.5}, 1, 2, x, y); },
                {"write_attention_heatmap", file.string(), ".png or .svg"});
   EXPECT_FALSE(fs::exists(file));
+  // Too large a picture (a 2,000-token input): refused naming its cells, its size and the limit,
+  // before anything is drawn or written; the largest that fits is drawn.
+  const std::size_t fits = 1300, too_many = 2000;
+  std::vector<std::string> long_x(too_many, "a");
+  const auto png = temp_path("huge.png"), svg = temp_path("huge.svg");
+  for (const auto& f : {png, svg})
+    expect_error([&] { write_attention_heatmap(f, std::vector<double>(too_many, 0.5), 1, too_many, long_x, y); },
+                 {"write_attention_heatmap", "a heatmap of 1x2000 cells of 24 pixels", "x", "more than the 32767 pixels a side"});
+  EXPECT_FALSE(fs::exists(png));
+  EXPECT_FALSE(fs::exists(svg));
+  EXPECT_EQ(temporaries(png.parent_path(), "huge."), 0u);
+  long_x.resize(fits);
+  EXPECT_LE(attention_heatmap(std::vector<double>(fits, 0.5), 1, fits, long_x, y).width, std::size_t(kMaxPictureSide));
 }
 
 TEST(LinePlot, SeriesAreDrawnWhereTheLayoutSays) {
@@ -249,6 +299,7 @@ TEST(LinePlot, FixedRangesMarkersAndErrors) {
   expect_error([] { line_plot({{"a", {1, 2}, {1, NAN}}}); }, {"line_plot", "'a'", "point 1"});
   expect_error([] { line_plot({{"a", {}, {}}}); }, {"line_plot", "no data points"});
   expect_error([&] { line_plot(acc, {.width = 60, .height = 40}); }, {"line_plot", "60x40"});
+  expect_error([&] { line_plot(acc, {.width = 40000, .height = 500}); }, {"line_plot", "40000x500", "32767 pixels a side"});
   expect_error([&] { line_plot(acc, {.font_size = -1}); }, {"line_plot", "font_size"});
   EXPECT_NO_THROW(line_plot({{"one point", {3}, {7}}}));
 }

@@ -41,11 +41,13 @@ p = sys.argv[1]; j = json.load(open(p)); s = j["symbols"]; s[4], s[5] = s[5], s[
 PY
 "$g2p" --out run --data "$data" evaluate > eval.log 2>&1 && fail 4 "swapped letters in letters.json were accepted"
 cp letters.bak run/letters.json
-# 5: leftover temporaries removed, no duplicate metrics records after a resume.
-: > run/checkpoints/.last.ckpt.tmp-AbC123
+# 5: leftover temporaries removed (a checkpoint's, and the pictures': one pattern), no duplicate
+# metrics records after a resume.
+leftovers="run/checkpoints/.last.ckpt.tmp-AbC123 run/.loss.png.tmp-Qx7Z9a run/heatmaps/.hello.png.tmp-000aZz"
+mkdir -p run/heatmaps && for f in $leftovers; do : > "$f"; done
 echo '{"step": 999999, "train_loss": 1}' >> run/metrics.jsonl  # a record written after the last checkpoint
 train --epochs 3 --resume || { cat train.log; fail 5 "--resume failed"; }
-[ -e run/checkpoints/.last.ckpt.tmp-AbC123 ] && fail 5 "a leftover temporary checkpoint was not removed"
+for f in $leftovers; do [ -e "$f" ] && fail 5 "a leftover temporary ($f) was not removed"; done
 python3 - run/metrics.jsonl <<'PY' || fail 5 "metrics.jsonl holds records after the checkpoint's step or twice"
 import json, sys
 steps = [json.loads(l)["step"] for l in open(sys.argv[1]) if "train_loss" in l]

@@ -9,16 +9,15 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "seqgrad/autodiff/backward.hpp"
-#include "seqgrad/nn/atomic_file.hpp"
 #include "seqgrad/nn/seq2seq/bleu.hpp"
 #include "seqgrad/nn/seq2seq/metrics_log.hpp"
 #include "seqgrad/nn/seq2seq/run_folder.hpp"
 #include "seqgrad/nn/seq2seq/trainer.hpp"
 #include "seqgrad/nn/seq2seq/trainer_checkpoint.hpp"
 #include "support/expect_error.hpp"
+#include "support/file_bytes.hpp"
 #include "support/temp_path.hpp"
 
 using namespace seqgrad;
@@ -28,13 +27,8 @@ using seqgrad::test_support::expect_error;
 
 namespace {
 
-std::string slurp(const fs::path& f) {
-  std::ifstream in(f, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-void spit(const fs::path& f, const std::string& text) { std::ofstream(f, std::ios::binary) << text; }
+std::string slurp(const fs::path& f) { return test_support::read_file_bytes(f); }
+void spit(const fs::path& f, const std::string& text) { test_support::write_file_bytes(f, text); }
 
 fs::path fresh_dir(const std::string& name) {
   const auto dir = seqgrad::test_support::temp_path("run_folder_" + name);
@@ -244,23 +238,10 @@ TEST(RunFolder, FreshStartIntoARunAndResumeWithoutCheckpointAreErrors) {
   fs::remove_all(dir);
 }
 
-// 3. Atomic writes, and a damaged config.json is refused naming the file.
-TEST(RunFolder, FilesAreWrittenAtomicallyAndADamagedConfigIsNamed) {
-  const fs::path dir = fresh_dir("atomic");
-  fs::create_directories(dir);
-  const fs::path f = dir / "config.json";
-  nn::write_file_atomically(f, "old");
-  EXPECT_THROW(nn::write_file_atomically_with(f, [](const fs::path& tmp) {
-                 std::ofstream(tmp) << "half";
-                 throw std::runtime_error("killed while writing");
-               }),
-               std::runtime_error);
-  EXPECT_EQ(slurp(f), "old");  // the old content, not a prefix of the new
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);  // no temporary left
-  nn::write_file_atomically(f, "new");
-  EXPECT_EQ(slurp(f), "new");
-  fs::remove_all(dir);
-
+// 3. A damaged config.json is refused naming the file. (The files are written through
+// seqgrad::AtomicFile, whose own tests are tests/test_atomic_file.cpp.)
+TEST(RunFolder, ADamagedConfigIsNamed) {
+  const fs::path dir = fresh_dir("damaged_config");
   const Task t = task();
   const RunFolder run = trained(dir, t);
   spit(run.config_file(), "");  // what a kill during a non-atomic write left
@@ -295,6 +276,23 @@ TEST(RunFolder, SwappedOrDroppedSymbolsAndAnEditedConfigAreRefused) {
   edited.replace(edited.find("\"dropout\": 0.0"), 14, "\"dropout\": 0.5");
   spit(run.config_file(), edited);
   expect_error<std::runtime_error>([&] { run.load_best(); }, {"config.json", "does not match"});
+
+  // Another hidden size: the tensors no longer fit the model, and the error blames config.json
+  // (its hash in the checkpoint differs), naming the checkpoint and the shapes too.
+  edited = config;
+  edited.replace(edited.find("\"hidden_dim\": 16"), 16, "\"hidden_dim\": 32");
+  spit(run.config_file(), edited);
+  try {
+    run.load_best();
+    ADD_FAILURE() << "a config.json with another hidden_dim was accepted";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_TRUE(what.starts_with(run.config_file().string() + ": does not match the checkpoint")) << what;
+    for (const char* fragment : {"best.ckpt", "does not fit the checkpoint's tensors", "has shape"})
+      EXPECT_NE(what.find(fragment), std::string::npos) << fragment << " not in: " << what;
+  }
+  spit(run.config_file(), config);
+  run.load_best();  // restored: loads again
   fs::remove_all(dir);
 }
 
@@ -312,13 +310,17 @@ TEST(RunFolder, LeftoverTemporariesAreRemovedAndResumeCutsTheMetricsLog) {
   Trainer(model, t.train, t.dev, o).run();
   // What a kill after step 5 leaves: records of steps 4 and 5, half a line, a temporary checkpoint.
   std::ofstream(run.metrics_file(), std::ios::app) << "{\"step\":4,\"train_loss\":1}\n{\"step\":5,\"train_loss\":1}\n{\"step\":6,\"tr";
-  spit(run.checkpoint_dir() / ".last.ckpt.tmp-AbC123", "partial");
-  spit(dir / ".config.json.tmp-x1Y2z3", "partial");
+  // And the temporaries of every kind of file a run writes, pictures included (one pattern).
+  fs::create_directories(run.heatmap_dir());
+  const std::vector<fs::path> leftovers{run.checkpoint_dir() / ".last.ckpt.tmp-AbC123", dir / ".config.json.tmp-x1Y2z3",
+                                        dir / ".loss.png.tmp-Qx7Z9a", run.heatmap_dir() / ".hello.png.tmp-000aZz"};
+  for (const fs::path& f : leftovers) spit(f, "partial");
+  spit(run.heatmap_dir() / "notes.tmp-AbC123", "the user's");
 
   run.check_start(StartMode::resume, t.spec);
   run.start(StartMode::resume, t.spec);
-  EXPECT_FALSE(fs::exists(run.checkpoint_dir() / ".last.ckpt.tmp-AbC123"));
-  EXPECT_FALSE(fs::exists(dir / ".config.json.tmp-x1Y2z3"));
+  for (const fs::path& f : leftovers) EXPECT_FALSE(fs::exists(f)) << f;
+  EXPECT_EQ(slurp(run.heatmap_dir() / "notes.tmp-AbC123"), "the user's");
   o.max_steps = 0;
   o.resume = true;
   Trainer(model, t.train, t.dev, o).run();
@@ -338,13 +340,6 @@ TEST(MetricsLog, TruncateKeepsRecordsUpToTheStep) {
   EXPECT_EQ(slurp(f), "{\"step\":1}\n{\"step\":2,\"dev_loss\":1}\n");
   EXPECT_EQ(truncate_metrics_log(f, "step", 2), 0u);
   fs::remove_all(dir);
-}
-
-TEST(AtomicFile, RecognisesOnlyItsTemporaries) {
-  EXPECT_TRUE(nn::is_atomic_temporary(".last.ckpt.tmp-AbC123"));
-  EXPECT_FALSE(nn::is_atomic_temporary("last.ckpt"));
-  EXPECT_FALSE(nn::is_atomic_temporary(".last.ckpt.tmp-"));
-  EXPECT_FALSE(nn::is_atomic_temporary("notes.tmp-AbC123"));
 }
 
 TEST(Bleu, MatchesAHandComputedCorpusScore) {

@@ -5,23 +5,13 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 
+#include "support/file_bytes.hpp"
+
 namespace seqgrad::test_support {
-
-inline std::string read_file_bytes(const std::filesystem::path& f) {
-  std::ifstream in(f, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-inline void write_file_bytes(const std::filesystem::path& f, const std::string& data) {
-  std::ofstream out(f, std::ios::binary | std::ios::trunc);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-}
 
 struct SafetensorsParts {
   nlohmann::json header;

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "atomic_file.hpp"
+#include "seqgrad/graph/atomic_file.hpp"
 
 namespace seqgrad::pictures::detail {
 
@@ -27,7 +27,7 @@ Format format_of(const std::filesystem::path& file, const std::string& who) {
 
 // cairo's stream writers call this with each piece of the file.
 cairo_status_t write_callback(void* closure, const unsigned char* data, unsigned int length) {
-  return static_cast<AtomicFile*>(closure)->write(data, length) ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
+  return static_cast<AtomicFile*>(closure)->write_noexcept(data, length) ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
 }
 
 void paint_on(cairo_surface_t* surface, const Drawing& drawing, const std::string& who) {
@@ -39,7 +39,15 @@ void paint_on(cairo_surface_t* surface, const Drawing& drawing, const std::strin
 
 }  // namespace
 
+void check_picture_size(long width, long height, const std::string& who, const std::string& what) {
+  if (width > kMaxPictureSide || height > kMaxPictureSide)
+    throw std::invalid_argument(who + ": " + what + " would be " + std::to_string(width) + "x" + std::to_string(height) +
+                                " pixels, more than the " + std::to_string(kMaxPictureSide) +
+                                " pixels a side that a picture can have");
+}
+
 Surface image_surface(int width, int height, const std::string& who) {
+  check_picture_size(width, height, who);
   Surface surface(cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height));
   if (const auto status = cairo_surface_status(surface.get()); status != CAIRO_STATUS_SUCCESS)
     throw std::runtime_error(who + ": cannot make a " + std::to_string(width) + "x" + std::to_string(height) +
@@ -94,7 +102,7 @@ Image render(const Drawing& drawing, const std::string& who) {
 }
 
 void write_png_surface(cairo_surface_t* surface, const std::filesystem::path& file, const std::string& who) {
-  AtomicFile out(file, who);
+  AtomicFile out(file, ExistingFile::replace, who);
   const auto status = cairo_surface_write_to_png_stream(surface, write_callback, &out);
   if (status != CAIRO_STATUS_SUCCESS) out.fail(cairo_status_to_string(status));
   out.commit();
@@ -102,13 +110,14 @@ void write_png_surface(cairo_surface_t* surface, const std::filesystem::path& fi
 
 void write_drawing(const std::filesystem::path& file, const Drawing& drawing, const std::string& who) {
   const Format format = format_of(file, who);
+  check_picture_size(drawing.width, drawing.height, who);
   if (format == Format::png) {
     Surface surface = image_surface(drawing.width, drawing.height, who);
     paint_on(surface.get(), drawing, who);
     write_png_surface(surface.get(), file, who);
     return;
   }
-  AtomicFile out(file, who);
+  AtomicFile out(file, ExistingFile::replace, who);
   {
     Surface surface(cairo_svg_surface_create_for_stream(write_callback, &out, drawing.width, drawing.height));
     if (const auto status = cairo_surface_status(surface.get()); status != CAIRO_STATUS_SUCCESS)

@@ -27,6 +27,9 @@ struct Drawing {
   std::function<void(cairo_t*)> paint;
 };
 
+// Throws std::invalid_argument "<who>: <what> would be WxH pixels, more than the 32767 a side ..."
+// when either side exceeds kMaxPictureSide.
+void check_picture_size(long width, long height, const std::string& who, const std::string& what = "the picture");
 // An RGB24 image surface of that size; throws std::runtime_error "<who>: cannot make a WxH image: ...".
 Surface image_surface(int width, int height, const std::string& who);
 // The pixels of an RGB24 or ARGB32 image surface (ARGB32's premultiplied alpha is undone, then dropped).

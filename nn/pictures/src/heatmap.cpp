@@ -196,6 +196,10 @@ detail::Drawing drawing(const std::vector<double>& weights, std::size_t out_len,
   // Drawing is painted before the caller returns.
   auto m = std::make_shared<detail::TextMetrics>(o.font_size);
   const Geometry g = layout_of(out_len, in_len, x_labels, y_labels, o, *m);
+  // Before the sizes become ints: a 2,000-token input is 48,000 pixels wide at 24 a cell.
+  detail::check_picture_size(g.width, g.height, who,
+                              "a heatmap of " + std::to_string(out_len) + "x" + std::to_string(in_len) + " cells of " +
+                                  std::to_string(o.cell_px) + " pixels");
   if (layout) *layout = {g.grid_x, g.grid_y, o.cell_px};
   return {static_cast<int>(g.width), static_cast<int>(g.height), [=, &weights, &x_labels, &y_labels](cairo_t* cr) {
             paint(cr, g, weights, out_len, in_len, x_labels, y_labels, o, *m);

@@ -6,7 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "seqgrad/nn/atomic_file.hpp"
+#include "seqgrad/graph/atomic_file.hpp"
 
 namespace seqgrad::nn::seq2seq {
 
@@ -51,7 +51,7 @@ std::size_t truncate_metrics_log(const std::filesystem::path& file, const std::s
     ++dropped;
   }
   if (in.bad()) throw std::runtime_error("truncate_metrics_log: cannot read " + file.string());
-  if (dropped > 0) nn::write_file_atomically(file, kept);
+  if (dropped > 0) write_file_atomically(file, kept, ExistingFile::replace);
   return dropped;
 }
 

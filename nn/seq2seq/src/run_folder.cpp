@@ -8,7 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "seqgrad/nn/atomic_file.hpp"
+#include "seqgrad/graph/atomic_file.hpp"
 
 namespace seqgrad::nn::seq2seq {
 namespace fs = std::filesystem;
@@ -244,6 +244,23 @@ RunSpec RunFolder::read_spec() const {
   return spec;
 }
 
+namespace {
+
+// "<file>: does not match the checkpoint ..." for the first file of the folder whose hash differs
+// from the one the checkpoint carries ("" when every hash it carries matches).
+std::string edited_file(const CheckpointMetadata& binding, const CheckpointMetadata& metadata, const fs::path& dir,
+                        const fs::path& checkpoint) {
+  for (const auto& [key, hash] : binding) {
+    const auto it = metadata.find(key);
+    if (it != metadata.end() && it->second != hash)
+      return (dir / key.substr(4)).string() + ": does not match the checkpoint " + checkpoint.string() +
+             " (edited or replaced after training; hash " + hash + ", the checkpoint's " + it->second + ")";
+  }
+  return "";
+}
+
+}  // namespace
+
 CheckpointMetadata RunFolder::binding(const RunSpec& spec) const {
   return {{"run.config.json", content_hash(config_json(spec))},
           {"run." + layout_.source_vocab, content_hash(spec.source_vocab.to_json())},
@@ -251,16 +268,13 @@ CheckpointMetadata RunFolder::binding(const RunSpec& spec) const {
 }
 
 void RunFolder::verify_binding(const CheckpointMetadata& metadata, const fs::path& checkpoint, const RunSpec& spec) const {
-  for (const auto& [key, hash] : binding(spec)) {
-    const std::string file = (dir_ / key.substr(4)).string();
-    const auto it = metadata.find(key);
-    if (it == metadata.end())
-      throw std::runtime_error(checkpoint.string() + ": carries no hash of " + file +
+  const CheckpointMetadata expected = binding(spec);
+  for (const auto& [key, hash] : expected)
+    if (!metadata.contains(key))
+      throw std::runtime_error(checkpoint.string() + ": carries no hash of " + (dir_ / key.substr(4)).string() +
                                " (written by another program or an older seqgrad), so the folder cannot be checked against it");
-    if (it->second != hash)
-      throw std::runtime_error(file + ": does not match the checkpoint " + checkpoint.string() +
-                               " (edited or replaced after training; hash " + hash + ", the checkpoint's " + it->second + ")");
-  }
+  if (const std::string edited = edited_file(expected, metadata, dir_, checkpoint); !edited.empty())
+    throw std::runtime_error(edited);
 }
 
 RunFolder::Loaded RunFolder::load(const fs::path& checkpoint) const {
@@ -272,7 +286,22 @@ RunFolder::Loaded RunFolder::load(const fs::path& checkpoint) const {
   if (!fs::is_regular_file(checkpoint, ec)) throw std::runtime_error(checkpoint.string() + ": not a regular file");
   Generator gen(0);
   l.model = std::make_unique<Seq2Seq>(l.spec.model, gen);
-  const LoadedCheckpoint loaded = load_checkpoint(checkpoint, *l.model);
+  LoadedCheckpoint loaded;
+  try {
+    loaded = load_checkpoint(checkpoint, *l.model);
+  } catch (const std::runtime_error& e) {
+    // Tensors that do not fit the model config.json describes (another hidden_dim, say): when the
+    // checkpoint's hash of config.json differs from the file, the file is the likely culprit.
+    std::string edited;
+    try {
+      edited = edited_file(binding(l.spec), safetensors::read(checkpoint).metadata, dir_, checkpoint);
+    } catch (const std::exception&) {
+      // the checkpoint itself is bad: load_checkpoint's error says how
+    }
+    if (!edited.empty())
+      throw std::runtime_error(edited + "; the model it describes does not fit the checkpoint's tensors: " + e.what());
+    throw;
+  }
   verify_binding(loaded.metadata, checkpoint, l.spec);
   for (const auto& [name, p] : l.model->named_parameters())
     for (double v : p.to_vector())
@@ -380,9 +409,10 @@ void RunFolder::start(StartMode mode, const RunSpec& spec) const {
       fs::remove(f);
     fs::remove_all(heatmap_dir());
   }
-  write_file_atomically(source_vocab_file(), spec.source_vocab.to_json());
-  write_file_atomically(target_vocab_file(), spec.target_vocab.to_json());
-  write_file_atomically(config_file(), config_json(spec));
+  // Replaced when they exist: check_start() allowed this start (an overwrite, or a folder without them).
+  write_file_atomically(source_vocab_file(), spec.source_vocab.to_json(), ExistingFile::replace);
+  write_file_atomically(target_vocab_file(), spec.target_vocab.to_json(), ExistingFile::replace);
+  write_file_atomically(config_file(), config_json(spec), ExistingFile::replace);
 }
 
 }  // namespace seqgrad::nn::seq2seq

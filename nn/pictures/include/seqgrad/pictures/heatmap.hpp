@@ -36,7 +36,8 @@ struct HeatmapLayout {
 // beyond is tolerated; anything else throws std::invalid_argument naming the cell). Row i (output
 // token y_labels[i]) is drawn top to bottom, column j (input token x_labels[j]) left to right.
 // Input labels too wide for their cell are written vertically (reading upwards). Labels are UTF-8;
-// invalid bytes show as '?'.
+// invalid bytes show as '?'. A heatmap wider or taller than kMaxPictureSide pixels (over 1,300
+// tokens at the default cell_px) throws std::invalid_argument naming its cells, size and the limit.
 Image attention_heatmap(const std::vector<double>& weights, std::size_t out_len, std::size_t in_len,
                         const std::vector<std::string>& x_labels, const std::vector<std::string>& y_labels,
                         const HeatmapOptions& options = {}, HeatmapLayout* layout = nullptr);
@@ -47,6 +48,6 @@ void write_attention_heatmap(const std::filesystem::path& file, const std::vecto
                              std::size_t out_len, std::size_t in_len, const std::vector<std::string>& x_labels,
                              const std::vector<std::string>& y_labels, const HeatmapOptions& options = {});
 
-// The overloads taking a Tensor are in heatmap_tensor.hpp (inline, so this library needs no tensors).
+// The overloads taking a Tensor are in heatmap_tensor.hpp.
 
 }  // namespace seqgrad::pictures

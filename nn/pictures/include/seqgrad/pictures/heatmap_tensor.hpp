@@ -1,7 +1,7 @@
 #pragma once
 // attention_heatmap and write_attention_heatmap for a 2-D float tensor [out_len, in_len] (one
-// example's attention weights). Inline, so that seqgrad::pictures itself does not depend on the
-// tensor library: whoever includes this header links seqgrad::graph (seqgrad::seqgrad has it).
+// example's attention weights). Apart from heatmap.hpp, so that a picture of plain numbers needs
+// no tensor header (seqgrad::pictures links seqgrad::graph, which holds Tensor).
 #include <stdexcept>
 #include <string>
 #include <vector>

@@ -8,6 +8,11 @@
 
 namespace seqgrad::pictures {
 
+// The largest width or height of a picture, in pixels: cairo's limit for an image surface. A
+// larger one is refused (std::invalid_argument naming the size and this limit) before anything is
+// drawn or written.
+inline constexpr long kMaxPictureSide = 32767;
+
 struct Rgb {
   std::uint8_t r = 0, g = 0, b = 0;
   bool operator==(const Rgb&) const = default;

@@ -15,8 +15,9 @@
 //     fresh start needs an absent or empty folder (else --overwrite), a resume needs last.ckpt and
 //     a configuration (model, optimizer, settings) and vocabularies equal to the folder's (each
 //     difference named with its file).
-//   - Every file this component writes is written atomically (nn::write_file_atomically), and the
-//     leftover temporary files of a killed write are removed by start().
+//   - Every file this component writes is written atomically (seqgrad::AtomicFile, as every file of
+//     the run is: checkpoints, metrics, pictures), and the leftover temporary files of a killed
+//     write are removed by start(), in the folder, checkpoints/ and heatmaps/.
 //   - binding() is metadata for every checkpoint: a hash of the canonical configuration and of each
 //     vocabulary. load() refuses a checkpoint whose binding differs from the folder's files, naming
 //     the file (an edited config.json, swapped letters in letters.json, a dropped symbol).
