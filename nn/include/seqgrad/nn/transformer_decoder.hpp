@@ -99,8 +99,10 @@ class TransformerDecoder : public Module {
   // stepped so far, at the cost of one position instead of the whole prefix. reorder keeps the rows
   // `indices` (int64, 1-D, any length: beams may be dropped or repeated) of every cached tensor, as
   // beam search needs after each step. The ops record gradients as forward does when recording is
-  // on (a step's output then depends on the earlier steps' keys and values); decoding normally runs
-  // under NoGradGuard, which keeps nothing for backward.
+  // on (the gradients through the steps equal forward's); decoding normally runs under NoGradGuard,
+  // which keeps nothing for backward. In training mode dropout draws its masks per step. Bad shapes
+  // throw std::invalid_argument naming start, step or reorder; a step or reorder that throws leaves
+  // the cache as it was.
   TransformerDecoderCache start(const Tensor& memory, const Tensor& memory_padding_mask = Tensor()) const;
   Tensor step(TransformerDecoderCache& cache, const Tensor& x_t) const;
   static void reorder(TransformerDecoderCache& cache, const Tensor& indices);
