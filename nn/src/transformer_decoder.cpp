@@ -3,12 +3,15 @@
 // The attention goes through multi-head attention's steps rather than multi_head_attention itself,
 // so that the two projections a step-by-step decoder keeps are separate values here: the memory's
 // keys and values (projected once per source sequence, reused by every target position) and the
-// self-attention's keys and values (those of the positions so far, which a cache would extend by one
-// position per step).
+// self-attention's keys and values (those of the positions so far, which the cache extends by one
+// position per step). TransformerDecoder::start / step / reorder keep both in a cache and run the
+// same block on one position at a time.
 #include "seqgrad/nn/transformer_decoder.hpp"
 
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "seqgrad/ops/ops.hpp"
 #include "transformer_internal.hpp"
@@ -36,11 +39,20 @@ void check_inputs(const Tensor& x, const Tensor& memory, const TransformerDecode
                                 " have different batch sizes");
 }
 
-// The block, given the memory's keys and values already projected by multihead_attn.
+// The earlier positions' keys and values [B, H, t, D/H] followed by the new ones' [B, H, 1, D/H].
+MultiheadKeysValues appended(const MultiheadKeysValues& earlier, const MultiheadKeysValues& next) {
+  if (!earlier.keys.defined()) return next;
+  return {concat({earlier.keys, next.keys}, 2), concat({earlier.values, next.values}, 2)};
+}
+
+// The block, given the memory's keys and values already projected by multihead_attn. With
+// `self_attention_cache`, x is the next position only: its keys and values are appended to the
+// cache's and its query attends over all of them (unmasked: it is the last position).
 Tensor decoder_block(const Tensor& x, const MultiheadKeysValues& memory_keys_values,
                      const TransformerDecoderLayerWeights& w, std::size_t num_heads,
                      const TransformerDecoderLayerOptions& o, bool training, const Tensor& target_padding_mask,
-                     const Tensor& memory_padding_mask, bool causal) {
+                     const Tensor& memory_padding_mask, bool causal,
+                     MultiheadKeysValues* self_attention_cache = nullptr) {
   auto norm = [&](const Tensor& t, const Tensor& weight, const Tensor& bias) {
     return layer_norm(t, weight, bias, o.layer_norm_eps);
   };
@@ -49,9 +61,12 @@ Tensor decoder_block(const Tensor& x, const MultiheadKeysValues& memory_keys_val
   auto norm3 = [&](const Tensor& t) { return norm(t, w.norm3_weight, w.norm3_bias); };
   auto self_attention = [&](const Tensor& t) {
     const MultiheadProjections p = multi_head_self_projections(t, w.self_attn, num_heads, kSelfAttention);
-    const ScaledDotProductOptions attention{.causal = causal, .dropout = o.dropout, .training = training};
+    if (self_attention_cache) *self_attention_cache = appended(*self_attention_cache, p.keys_values);
+    const MultiheadKeysValues& keys_values = self_attention_cache ? *self_attention_cache : p.keys_values;
+    const ScaledDotProductOptions attention{
+        .causal = causal && !self_attention_cache, .dropout = o.dropout, .training = training};
     return detail::dropout_if(
-        multi_head_attend(p.queries, p.keys_values, w.self_attn, target_padding_mask, attention, kSelfAttention).context,
+        multi_head_attend(p.queries, keys_values, w.self_attn, target_padding_mask, attention, kSelfAttention).context,
         o, training);
   };
   auto cross_attention = [&](const Tensor& t) {
@@ -127,6 +142,75 @@ Tensor TransformerDecoder::forward(const Tensor& x, const Tensor& memory, const 
   Tensor h = x;
   for (const auto& layer : layers) h = layer->forward(h, memory, target_padding_mask, memory_padding_mask, causal);
   return norm ? norm->forward(h) : h;
+}
+
+}  // namespace seqgrad::nn
+
+// ---- incremental decoding ----
+
+namespace seqgrad::nn {
+
+namespace {
+
+const std::string kStack = "TransformerDecoder";
+
+}  // namespace
+
+TransformerDecoderCache TransformerDecoder::start(const Tensor& memory, const Tensor& memory_padding_mask) const {
+  const std::size_t D = layers.front()->self_attn->weights().in_proj_weight.size(-1);
+  if (!memory.defined() || memory.dim() != 3 || memory.size(2) != D)
+    throw std::invalid_argument(kStack + "::start: memory " + shape_of(memory) + " is not [B, S, " +
+                                std::to_string(D) + "] (d_model " + std::to_string(D) + ")");
+  if (memory_padding_mask.defined() && memory_padding_mask.shape() != Shape{memory.size(0), memory.size(1)})
+    throw std::invalid_argument(kStack + "::start: memory_padding_mask " + shape_of(memory_padding_mask) +
+                                " is not [B, S] of memory " + shape_of(memory));
+  TransformerDecoderCache cache;
+  cache.memory_padding_mask = memory_padding_mask;
+  for (const auto& layer : layers) {
+    TransformerDecoderCache::Layer& cached = cache.layers.emplace_back();
+    cached.memory = multi_head_keys_values(memory, memory, layer->multihead_attn->weights(),
+                                           layer->multihead_attn->num_heads(), kCrossAttention);
+  }
+  return cache;
+}
+
+Tensor TransformerDecoder::step(TransformerDecoderCache& cache, const Tensor& x_t) const {
+  if (cache.layers.size() != layers.size())
+    throw std::invalid_argument(kStack + "::step: the cache holds " + std::to_string(cache.layers.size()) +
+                                " layers, the decoder " + std::to_string(layers.size()) + " (not started by it?)");
+  const std::size_t B = cache.layers.front().memory.keys.size(0);
+  const std::size_t D = layers.front()->self_attn->weights().in_proj_weight.size(-1);
+  if (!x_t.defined() || x_t.shape() != Shape{B, 1, D})
+    throw std::invalid_argument(kStack + "::step: x_t " + shape_of(x_t) + " is not [B, 1, D] = [" +
+                                std::to_string(B) + ", 1, " + std::to_string(D) + "] (the cache's batch, d_model)");
+  // The layers extend a copy of the cache (handles, not data), so that a step that throws leaves it whole.
+  std::vector<TransformerDecoderCache::Layer> extended = cache.layers;
+  Tensor h = x_t;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const TransformerDecoderLayer& layer = *layers[i];
+    h = decoder_block(h, extended[i].memory, layer.weights(), layer.self_attn->num_heads(), layer.options(),
+                      is_training(), Tensor(), cache.memory_padding_mask, true, &extended[i].self_attention);
+  }
+  const Tensor y_t = norm ? norm->forward(h) : h;
+  cache.layers = std::move(extended);
+  ++cache.positions;
+  return y_t;
+}
+
+void TransformerDecoder::reorder(TransformerDecoderCache& cache, const Tensor& indices) {
+  if (!indices.defined() || indices.dim() != 1 || indices.dtype() != DType::i64)
+    throw std::invalid_argument(kStack + "::reorder: indices " + shape_of(indices) +
+                                " are not a 1-D int64 tensor of batch rows");
+  auto pick = [&](Tensor& t) {
+    if (t.defined()) t = index_select(t, 0, indices);
+  };
+  // Into a copy, so that an index out of range leaves the cache whole.
+  TransformerDecoderCache reordered = cache;
+  for (auto& layer : reordered.layers)
+    for (Tensor* t : {&layer.self_attention.keys, &layer.self_attention.values, &layer.memory.keys, &layer.memory.values})
+      pick(*t);
+  pick(reordered.memory_padding_mask);
+  cache = std::move(reordered);
 }
 
 }  // namespace seqgrad::nn

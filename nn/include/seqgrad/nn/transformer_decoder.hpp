@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "seqgrad/nn/attention.hpp"
 #include "seqgrad/nn/transformer.hpp"
 
 namespace seqgrad::nn {
@@ -63,6 +64,20 @@ class TransformerDecoderLayer : public Module {
   TransformerDecoderLayerOptions options_;
 };
 
+// What a step-by-step decoder keeps between steps (TransformerDecoder::start / step / reorder), as
+// torch's / fairseq's incremental state: per layer, the self-attention's keys and values of the
+// positions decoded so far (one position longer after every step) and the memory's keys and values
+// for the cross-attention (projected once, by start). Every tensor's first dimension is the batch.
+struct TransformerDecoderCache {
+  struct Layer {
+    MultiheadKeysValues self_attention;  // [B, H, t, D/H] after t steps; undefined before the first
+    MultiheadKeysValues memory;          // [B, H, S, D/H]
+  };
+  std::vector<Layer> layers;
+  Tensor memory_padding_mask;  // [B, S] or undefined
+  std::size_t positions = 0;   // steps taken
+};
+
 // num_layers decoder layers, parameters named layers.0.self_attn.in_proj_weight, ..., norm.* as
 // torch's TransformerDecoder; each layer draws its own initial weights from gen (torch's copies one).
 class TransformerDecoder : public Module {
@@ -77,6 +92,20 @@ class TransformerDecoder : public Module {
                     const Tensor& memory_padding_mask = Tensor(), bool causal = true) const {
     return forward(x, memory, target_padding_mask, memory_padding_mask, causal);
   }
+
+  // Incremental decoding: start projects the memory [B, S, D] for every layer's cross-attention;
+  // each step takes the target at the next position, x_t [B, 1, D], and returns the stack's output
+  // there [B, 1, D], equal to position t of forward (causal, no target padding) over the positions
+  // stepped so far, at the cost of one position instead of the whole prefix. reorder keeps the rows
+  // `indices` (int64, 1-D, any length: beams may be dropped or repeated) of every cached tensor, as
+  // beam search needs after each step. The ops record gradients as forward does when recording is
+  // on (the gradients through the steps equal forward's); decoding normally runs under NoGradGuard,
+  // which keeps nothing for backward. In training mode dropout draws its masks per step. Bad shapes
+  // throw std::invalid_argument naming start, step or reorder; a step or reorder that throws leaves
+  // the cache as it was.
+  TransformerDecoderCache start(const Tensor& memory, const Tensor& memory_padding_mask = Tensor()) const;
+  Tensor step(TransformerDecoderCache& cache, const Tensor& x_t) const;
+  static void reorder(TransformerDecoderCache& cache, const Tensor& indices);
 
   std::vector<std::shared_ptr<TransformerDecoderLayer>> layers;
   std::shared_ptr<LayerNorm> norm;  // null without final_norm
