@@ -7,12 +7,13 @@
 #include <cmath>
 
 #include "seqgrad/seqgrad.hpp"
+#include "support/float64_inputs.hpp"
 
 using namespace seqgrad;
+using seqgrad::test_support::t64;
 
 namespace {
 using Values = std::vector<double>;
-Tensor t64(Values v, const Shape& s) { return Tensor::from(v, s, DType::f64); }
 Tensor ids(std::vector<std::int64_t> v) { return Tensor::from_indices(v, {v.size()}); }
 }  // namespace
 

@@ -7,12 +7,13 @@
 #include <limits>
 
 #include "seqgrad/seqgrad.hpp"
+#include "support/float64_inputs.hpp"
 
 using namespace seqgrad;
+using seqgrad::test_support::t64;
 
 namespace {
 using Values = std::vector<double>;
-Tensor t64(Values v, const Shape& s) { return Tensor::from(v, s, DType::f64); }
 void expect_near_all(const Values& got, const Values& want, double tol = 1e-12) {
   ASSERT_EQ(got.size(), want.size());
   for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "element " << i;

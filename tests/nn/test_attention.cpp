@@ -12,25 +12,17 @@
 #include "seqgrad/nn/attention.hpp"
 #include "seqgrad/ops/ops.hpp"
 #include "support/expect_error.hpp"
+#include "support/float64_inputs.hpp"
 
 using namespace seqgrad;
 using seqgrad::test_support::expect_error;
+using namespace seqgrad::test_support;
 
 namespace {
-
-constexpr DType f64 = DType::f64;
-
-Tensor leaf(const Shape& shape, Generator& gen) { return rand_uniform(shape, -1.0, 1.0, f64, gen).requires_grad_(); }
 
 // Sequence 0 has 3 real tokens of 5, sequence 1 all 5, sequence 2 one.
 Tensor padding_mask() { return Tensor::from_indices({1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0}, {3, 5}); }
 bool is_real(std::size_t b, std::size_t t) { return padding_mask().to_vector()[b * 5 + t] != 0.0; }
-
-void expect_gradcheck(const std::string& name, const TensorFunction& f, const std::vector<Tensor>& inputs,
-                      GradCheckOptions options = {}) {
-  const GradCheckResult r = gradcheck(name, f, inputs, options);
-  EXPECT_TRUE(r.ok) << r.report;
-}
 
 // The scorers with their sizes: query Dq, keys Dk.
 struct ScorerCase {

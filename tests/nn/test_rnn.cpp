@@ -11,12 +11,12 @@
 #include "seqgrad/autodiff/gradcheck.hpp"
 #include "seqgrad/nn/rnn.hpp"
 #include "seqgrad/ops/ops.hpp"
+#include "support/float64_inputs.hpp"
 
 using namespace seqgrad;
+using namespace seqgrad::test_support;
 
 namespace {
-
-constexpr DType f64 = DType::f64;
 
 Tensor random64(const Shape& shape, Generator& gen, bool grad = false) {
   Tensor t = rand_uniform(shape, -1.0, 1.0, f64, gen);
@@ -53,11 +53,8 @@ void expect_invalid(const std::function<void()>& f, const std::vector<std::strin
   }
 }
 
-void expect_gradcheck(const std::string& name, const TensorFunction& f, const std::vector<Tensor>& inputs,
-                      bool fast = false) {
-  const GradCheckResult r = gradcheck(name, f, inputs, {.fast = fast, .seed = 3});
-  EXPECT_TRUE(r.ok) << r.report;
-}
+// The recurrent layers' checks use one seed, whatever the default.
+const GradCheckOptions kChecked{.seed = 3};
 
 // ---- the cell equations as plain loops over doubles, independent of the ops ----
 
@@ -201,14 +198,14 @@ TEST(RecurrentCells, GradientsOfParametersInputAndState) {
     in.insert(in.end(), extra.begin(), extra.end());
     return in;
   };
-  expect_gradcheck("RNNCell tanh", [&](auto&) { return rnn_tanh(x, h); }, with(rnn_tanh, {x, h}));
-  expect_gradcheck("RNNCell relu", [&](auto&) { return rnn_relu(x, h); }, with(rnn_relu, {x, h}));
-  expect_gradcheck("GRUCell", [&](auto&) { return gru(x, h); }, with(gru, {x, h}));
-  expect_gradcheck("GRUCell without bias", [&](auto&) { return gru_no_bias(x, h); }, with(gru_no_bias, {x, h}));
+  expect_gradcheck("RNNCell tanh", [&](auto&) { return rnn_tanh(x, h); }, with(rnn_tanh, {x, h}), kChecked);
+  expect_gradcheck("RNNCell relu", [&](auto&) { return rnn_relu(x, h); }, with(rnn_relu, {x, h}), kChecked);
+  expect_gradcheck("GRUCell", [&](auto&) { return gru(x, h); }, with(gru, {x, h}), kChecked);
+  expect_gradcheck("GRUCell without bias", [&](auto&) { return gru_no_bias(x, h); }, with(gru_no_bias, {x, h}), kChecked);
   expect_gradcheck("LSTMCell", [&](auto&) {
     const nn::LSTMState s = lstm(x, {h, c});
     return flat({s.h, s.c});
-  }, with(lstm, {x, h, c}));
+  }, with(lstm, {x, h, c}), kChecked);
 }
 
 TEST(RecurrentCells, Errors) {
@@ -436,7 +433,7 @@ TEST_P(SequenceLayers, GradientsOfParametersInputsAndInitialStates) {
   expect_gradcheck(kind + " 2 layers bidirectional", [&](auto&) {
     const nn::SequenceOutput out = run_layers(kind, *m, x, lengths_3(), h0, c0);
     return flat(c0.defined() ? std::vector<Tensor>{out.output, out.h_n, out.c_n} : std::vector<Tensor>{out.output, out.h_n});
-  }, inputs);
+  }, inputs, kChecked);
 }
 
 TEST_P(SequenceLayers, LongerSequenceGradientsFastMode) {
@@ -450,7 +447,7 @@ TEST_P(SequenceLayers, LongerSequenceGradientsFastMode) {
   expect_gradcheck(kind + " 3 layers, 9 steps", [&](auto&) {
     const nn::SequenceOutput out = run_layers(kind, *m, x, lengths);
     return flat({out.output, out.h_n});
-  }, inputs, /*fast=*/true);
+  }, inputs, {.fast = true, .seed = kChecked.seed});
 }
 
 INSTANTIATE_TEST_SUITE_P(Cells, SequenceLayers, ::testing::Values("tanh", "gru", "lstm"),

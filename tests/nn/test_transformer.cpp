@@ -12,17 +12,15 @@
 #include "seqgrad/ops/ops.hpp"
 #include "support/expect_error.hpp"
 #include "transformer_layers.hpp"
+#include "support/float64_inputs.hpp"
 
 using namespace seqgrad;
-using seqgrad::test_support::expect_error;
+using namespace seqgrad::test_support;
 using seqgrad::test_support::perturb_norms;
 using seqgrad::test_support::small_layer;
 
 namespace {
 
-constexpr DType f64 = DType::f64;
-
-Tensor leaf(const Shape& shape, Generator& gen) { return rand_uniform(shape, -1.0, 1.0, f64, gen).requires_grad_(); }
 
 }  // namespace
 

@@ -30,12 +30,6 @@ namespace {
 std::string slurp(const fs::path& f) { return test_support::read_file_bytes(f); }
 void spit(const fs::path& f, const std::string& text) { test_support::write_file_bytes(f, text); }
 
-fs::path fresh_dir(const std::string& name) {
-  const auto dir = seqgrad::test_support::temp_path("run_folder_" + name);
-  fs::remove_all(dir);
-  return dir;
-}
-
 const RunLayout kLayout{.source_vocab = "letters.json", .target_vocab = "phonemes.json"};
 
 // Reversing words of 2-4 letters out of "abcdef".
@@ -106,7 +100,7 @@ std::map<std::string, std::string> snapshot(const fs::path& dir) {
 
 TEST(RunFolder, ATrainedRunLoadsWithItsSpec) {
   const Task t = task();
-  const fs::path dir = fresh_dir("loads");
+  const fs::path dir = test_support::fresh_temp_path("run_folder_loads");
   const RunFolder run = trained(dir, t);
   for (const fs::path& f : {run.config_file(), run.source_vocab_file(), run.target_vocab_file(), run.best_checkpoint(),
                             run.last_checkpoint(), run.metrics_file()})
@@ -162,7 +156,7 @@ TEST(RunFolder, OptimizerOptionsRoundTripThroughJsonExactlyAndBadFieldsAreNamed)
 TEST(RunFolder, TheOptimizerIsRecordedAndAResumeWithAnotherIsRefused) {
   Task t = task();
   t.spec.optimizer = nn::OptimizerOptions{.kind = nn::OptimizerKind::sgd, .lr = 0.05, .momentum = 0.9};
-  const fs::path dir = fresh_dir("optimizer");
+  const fs::path dir = test_support::fresh_temp_path("run_folder_optimizer");
   RunFolder run(dir, kLayout);
   run.check_start(StartMode::fresh, t.spec);
   run.start(StartMode::fresh, t.spec);
@@ -187,7 +181,7 @@ TEST(RunFolder, TheOptimizerIsRecordedAndAResumeWithAnotherIsRefused) {
   EXPECT_EQ(snapshot(dir), before);
 
   // A run whose config.json records no optimizer (an older seqgrad's) is not resumed with one.
-  const fs::path old_dir = fresh_dir("optimizer_old");
+  const fs::path old_dir = test_support::fresh_temp_path("run_folder_optimizer_old");
   const RunFolder old_run = trained(old_dir, task());
   EXPECT_EQ(old_run.read_spec().optimizer, std::nullopt);
   expect_error<std::runtime_error>([&] { old_run.check_start(StartMode::resume, t.spec); },
@@ -199,7 +193,7 @@ TEST(RunFolder, TheOptimizerIsRecordedAndAResumeWithAnotherIsRefused) {
 // 1. A start that fails (another --hidden on resume, a non-empty folder) writes nothing.
 TEST(RunFolder, AFailedStartLeavesTheFolderUntouched) {
   const Task t = task();
-  const fs::path dir = fresh_dir("failed_start");
+  const fs::path dir = test_support::fresh_temp_path("run_folder_failed_start");
   const RunFolder run = trained(dir, t);
   const auto before = snapshot(dir);
   const Task other = task(/*hidden=*/24);
@@ -216,7 +210,7 @@ TEST(RunFolder, AFailedStartLeavesTheFolderUntouched) {
 // 2. No silent replacement, no silent fresh start on --resume.
 TEST(RunFolder, FreshStartIntoARunAndResumeWithoutCheckpointAreErrors) {
   const Task t = task();
-  const fs::path dir = fresh_dir("fresh_start");
+  const fs::path dir = test_support::fresh_temp_path("run_folder_fresh_start");
   const RunFolder run = trained(dir, t);
   expect_error<std::runtime_error>([&] { run.check_start(StartMode::fresh, t.spec); }, {"not empty", "--resume", "--overwrite"});
   run.check_start(StartMode::resume, t.spec);  // fine: there is a last.ckpt
@@ -241,7 +235,7 @@ TEST(RunFolder, FreshStartIntoARunAndResumeWithoutCheckpointAreErrors) {
 // 3. A damaged config.json is refused naming the file. (The files are written through
 // seqgrad::AtomicFile, whose own tests are tests/test_atomic_file.cpp.)
 TEST(RunFolder, ADamagedConfigIsNamed) {
-  const fs::path dir = fresh_dir("damaged_config");
+  const fs::path dir = test_support::fresh_temp_path("run_folder_damaged_config");
   const Task t = task();
   const RunFolder run = trained(dir, t);
   spit(run.config_file(), "");  // what a kill during a non-atomic write left
@@ -256,7 +250,7 @@ TEST(RunFolder, ADamagedConfigIsNamed) {
 // 4. The vocabularies and the configuration are bound to the checkpoint.
 TEST(RunFolder, SwappedOrDroppedSymbolsAndAnEditedConfigAreRefused) {
   const Task t = task();
-  const fs::path dir = fresh_dir("binding");
+  const fs::path dir = test_support::fresh_temp_path("run_folder_binding");
   const RunFolder run = trained(dir, t);
   const std::string letters = slurp(run.source_vocab_file()), config = slurp(run.config_file());
 
@@ -299,7 +293,7 @@ TEST(RunFolder, SwappedOrDroppedSymbolsAndAnEditedConfigAreRefused) {
 // 5. Leftover temporaries go at the next start; resume leaves no duplicate metrics records.
 TEST(RunFolder, LeftoverTemporariesAreRemovedAndResumeCutsTheMetricsLog) {
   const Task t = task();
-  const fs::path dir = fresh_dir("leftovers");
+  const fs::path dir = test_support::fresh_temp_path("run_folder_leftovers");
   RunFolder run(dir, kLayout);
   run.check_start(StartMode::fresh, t.spec);
   run.start(StartMode::fresh, t.spec);
@@ -332,7 +326,7 @@ TEST(RunFolder, LeftoverTemporariesAreRemovedAndResumeCutsTheMetricsLog) {
 }
 
 TEST(MetricsLog, TruncateKeepsRecordsUpToTheStep) {
-  const fs::path dir = fresh_dir("truncate");
+  const fs::path dir = test_support::fresh_temp_path("run_folder_truncate");
   fs::create_directories(dir);
   const fs::path f = dir / "m.jsonl";
   spit(f, "{\"step\":1}\n{\"step\":2,\"dev_loss\":1}\n{\"step\":3}\n{\"step\":2}\n");
@@ -377,7 +371,7 @@ TEST(Bleu, BrevityPenaltyClippingAndZeroCases) {
 // a number are refused with messages naming the file and the field.
 TEST(RunFolder, DirectoryCheckpointNanWeightsAndNonNumericMetadataAreRefused) {
   const Task t = task();
-  const fs::path dir = fresh_dir("bad_checkpoint");
+  const fs::path dir = test_support::fresh_temp_path("run_folder_bad_checkpoint");
   const RunFolder run = trained(dir, t);
   fs::create_directories(dir / "adir");
   expect_error<std::runtime_error>([&] { run.load(dir / "adir"); }, {"adir", "not a regular file"});

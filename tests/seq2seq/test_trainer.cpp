@@ -65,12 +65,6 @@ struct Fixture {
   }
 };
 
-std::filesystem::path fresh_dir(const std::string& name) {
-  const auto dir = seqgrad::test_support::temp_path("trainer_" + name);
-  std::filesystem::remove_all(dir);
-  return dir;
-}
-
 std::string file_bytes(const std::filesystem::path& f) {
   std::ifstream in(f, std::ios::binary);
   std::ostringstream s;
@@ -88,7 +82,7 @@ std::vector<std::vector<double>> parameter_values(const Seq2Seq& model) {
 // on 2 threads from other initial weights; expects the same losses, parameters and last.ckpt (the
 // optimizer's state with them) bit for bit. Returns the uninterrupted run's summary.
 TrainSummary expect_resume_is_exact(const Fixture& f, const nn::OptimizerOptions& optimizer, std::size_t stop) {
-  const auto dir_a = fresh_dir("a"), dir_b = fresh_dir("b");
+  const auto dir_a = test_support::fresh_temp_path("trainer_a"), dir_b = test_support::fresh_temp_path("trainer_b");
   auto model_a = f.model(1);
   TrainerOptions oa = f.options(dir_a);
   oa.optimizer = optimizer;
@@ -147,7 +141,7 @@ TEST(Trainer, DropoutInsideEncoderLayersIsTheSameForAnyThreadCount) {
 
 TEST(Trainer, CosineDecayRunsOverThePlannedEpochsAndResumesOnTheSameSchedule) {
   const Fixture f;
-  const auto dir = fresh_dir("cosine");
+  const auto dir = test_support::fresh_temp_path("trainer_cosine");
   std::filesystem::create_directories(dir);
   auto model = f.model(4);
   TrainerOptions o = f.options(dir);
@@ -178,7 +172,7 @@ TEST(Trainer, CosineDecayRunsOverThePlannedEpochsAndResumesOnTheSameSchedule) {
 
 TEST(Trainer, CooldownBringsTheRateToZeroAtTheEndOfThePlannedEpochs) {
   const Fixture f;
-  const auto dir = fresh_dir("cooldown");
+  const auto dir = test_support::fresh_temp_path("trainer_cooldown");
   std::filesystem::create_directories(dir);
   auto model = f.model(6);
   TrainerOptions o = f.options("");
@@ -252,7 +246,7 @@ TEST(Trainer, ResumedSgdMomentumAndAdamWRunsEqualUninterruptedRuns) {
     EXPECT_NE(a.step_losses, adam_losses);  // the chosen optimizer is the one that steps
 
     // Its checkpoint holds this optimizer's state: it loads into this optimizer, not into Adam.
-    const auto dir = fresh_dir("opt");
+    const auto dir = test_support::fresh_temp_path("trainer_opt");
     auto model = f.model(1);
     TrainerOptions o = f.options(dir);
     o.optimizer = optimizer;
@@ -270,7 +264,7 @@ TEST(Trainer, ResumedSgdMomentumAndAdamWRunsEqualUninterruptedRuns) {
 // kind with another setting, is refused naming both, before anything is loaded.
 TEST(Trainer, ResumeWithOtherOptimizerSettingsIsRefusedBeforeLoading) {
   const Fixture f;
-  const auto dir = fresh_dir("other_optimizer");
+  const auto dir = test_support::fresh_temp_path("trainer_other_optimizer");
   auto model = f.model(1);
   TrainerOptions o = f.options(dir);
   o.optimizer = {.kind = nn::OptimizerKind::sgd, .lr = 0.1, .momentum = 0.9};

@@ -12,6 +12,9 @@
 
 namespace seqgrad::pictures::detail {
 
+// The space between a picture's parts and around them, in pixels (heatmaps and plots alike).
+constexpr long kPad = 8;
+
 struct SurfaceDeleter {
   void operator()(cairo_surface_t* s) const { cairo_surface_destroy(s); }
 };

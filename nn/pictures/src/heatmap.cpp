@@ -19,7 +19,7 @@ using detail::kFrameGray;
 using detail::kWhite;
 using detail::set_colour;
 
-constexpr long kPad = 8;
+using detail::kPad;
 constexpr long kBarGap = 16, kBarWidth = 16, kBarTick = 4;
 // Tolerance for attention weights a little outside [0, 1] from float rounding.
 constexpr double kWeightSlack = 1e-6;
@@ -58,7 +58,7 @@ double colorbar_step(double height, const detail::TextMetrics& m) {
 }
 
 // Where everything goes: computed from text sizes before anything is drawn.
-struct Geometry {
+struct HeatmapGeometry {
   long width = 0, height = 0;
   long grid_x = 0, grid_y = 0, grid_w = 0, grid_h = 0;
   long x_labels_y = 0, x_labels_h = 0;  // the band under the grid holding the input tokens
@@ -67,9 +67,9 @@ struct Geometry {
   long left = 0;  // the content's left edge (more than kPad when a long title centres it)
 };
 
-Geometry layout_of(std::size_t out_len, std::size_t in_len, const std::vector<std::string>& x_labels,
+HeatmapGeometry layout_of(std::size_t out_len, std::size_t in_len, const std::vector<std::string>& x_labels,
                 const std::vector<std::string>& y_labels, const HeatmapOptions& o, const detail::TextMetrics& m) {
-  Geometry g;
+  HeatmapGeometry g;
   const long c = o.cell_px, line = std::lround(std::ceil(m.line()));
   const auto w = [&](const std::string& s) { return std::lround(std::ceil(m.width(s))); };
   long y_labels_w = 0;
@@ -110,9 +110,9 @@ Geometry layout_of(std::size_t out_len, std::size_t in_len, const std::vector<st
   return g;
 }
 
-void paint_colorbar(cairo_t* cr, const Geometry& g, const HeatmapOptions& o, const detail::TextMetrics& m);
+void paint_colorbar(cairo_t* cr, const HeatmapGeometry& g, const HeatmapOptions& o, const detail::TextMetrics& m);
 
-void paint(cairo_t* cr, const Geometry& g, const std::vector<double>& weights, std::size_t out_len, std::size_t in_len,
+void paint(cairo_t* cr, const HeatmapGeometry& g, const std::vector<double>& weights, std::size_t out_len, std::size_t in_len,
            const std::vector<std::string>& x_labels, const std::vector<std::string>& y_labels,
            const HeatmapOptions& o, const detail::TextMetrics& m) {
   const long c = o.cell_px;
@@ -155,7 +155,7 @@ void paint(cairo_t* cr, const Geometry& g, const std::vector<double>& weights, s
   if (o.colorbar) paint_colorbar(cr, g, o, m);
 }
 
-void paint_colorbar(cairo_t* cr, const Geometry& g, const HeatmapOptions& o, const detail::TextMetrics& m) {
+void paint_colorbar(cairo_t* cr, const HeatmapGeometry& g, const HeatmapOptions& o, const detail::TextMetrics& m) {
   // The scale: 1 at the top. cairo's gradient interpolates linearly between stops, as the colour
   // map does, so stops at the map's own stops (every 1/8) reproduce it exactly.
   const double top = static_cast<double>(g.grid_y), bottom = top + static_cast<double>(g.bar_h);
@@ -195,7 +195,7 @@ detail::Drawing drawing(const std::vector<double>& weights, std::size_t out_len,
   // shared_ptr: the Drawing's std::function must be copyable. The references stay valid: the
   // Drawing is painted before the caller returns.
   auto m = std::make_shared<detail::TextMetrics>(o.font_size);
-  const Geometry g = layout_of(out_len, in_len, x_labels, y_labels, o, *m);
+  const HeatmapGeometry g = layout_of(out_len, in_len, x_labels, y_labels, o, *m);
   // Before the sizes become ints: a 2,000-token input is 48,000 pixels wide at 24 a cell.
   detail::check_picture_size(g.width, g.height, who,
                               "a heatmap of " + std::to_string(out_len) + "x" + std::to_string(in_len) + " cells of " +

@@ -27,7 +27,8 @@ using detail::kGridGray;
 using detail::kWhite;
 using detail::set_colour;
 
-constexpr long kPad = 8, kTick = 6;
+using detail::kPad;
+constexpr long kTick = 6;
 
 void check(const std::vector<Series>& series, const LinePlotOptions& o, const std::string& who) {
   if (series.empty()) throw std::invalid_argument(who + ": no series");
@@ -82,13 +83,13 @@ Ticks fitting_ticks(double lo, double hi, long pixels, bool horizontal, const de
   return t;
 }
 
-struct Geometry {
+struct PlotGeometry {
   PlotLayout L;
   Ticks x_ticks, y_ticks;
   detail::Legend legend;
 };
 
-Geometry layout_of(const std::vector<Series>& series, const LinePlotOptions& o, const detail::TextMetrics& m,
+PlotGeometry layout_of(const std::vector<Series>& series, const LinePlotOptions& o, const detail::TextMetrics& m,
                    const std::string& who) {
   double x_min = INFINITY, x_max = -INFINITY, y_min = INFINITY, y_max = -INFINITY;
   for (const auto& s : series)
@@ -96,7 +97,7 @@ Geometry layout_of(const std::vector<Series>& series, const LinePlotOptions& o, 
       x_min = std::min(x_min, s.x[k]), x_max = std::max(x_max, s.x[k]);
       y_min = std::min(y_min, s.y[k]), y_max = std::max(y_max, s.y[k]);
     }
-  Geometry g;
+  PlotGeometry g;
   PlotLayout& L = g.L;
   // Markers at the ends of the x range would be cut in half: give them a margin.
   axis_range(x_min, x_max, o.x_min, o.x_max, o.markers ? 0.03 : 0.0, L.x_lo, L.x_hi, "x", who);
@@ -126,7 +127,7 @@ Geometry layout_of(const std::vector<Series>& series, const LinePlotOptions& o, 
 // Pixel (column or row) p covers [p, p + 1): its centre is p + 0.5, where a 1-pixel line is crisp.
 double centre(double p) { return p + 0.5; }
 
-void paint_axes(cairo_t* cr, const Geometry& g, const LinePlotOptions& o, const detail::TextMetrics& m) {
+void paint_axes(cairo_t* cr, const PlotGeometry& g, const LinePlotOptions& o, const detail::TextMetrics& m) {
   const PlotLayout& L = g.L;
   const auto left = static_cast<double>(L.left), right = static_cast<double>(L.right);
   const auto top = static_cast<double>(L.top), bottom = static_cast<double>(L.bottom);
@@ -165,7 +166,7 @@ void paint_axes(cairo_t* cr, const Geometry& g, const LinePlotOptions& o, const 
   if (!o.y_label.empty()) detail::show_text_up(cr, o.y_label, kPad + m.ascent, (top + bottom + 1) / 2, 0.5);
 }
 
-void paint_series(cairo_t* cr, const Geometry& g, const std::vector<Series>& series, const LinePlotOptions& o) {
+void paint_series(cairo_t* cr, const PlotGeometry& g, const std::vector<Series>& series, const LinePlotOptions& o) {
   const PlotLayout& L = g.L;
   cairo_save(cr);
   cairo_rectangle(cr, static_cast<double>(L.left), static_cast<double>(L.top), static_cast<double>(L.right - L.left + 1),
@@ -190,7 +191,7 @@ detail::Drawing drawing(const std::vector<Series>& series, const LinePlotOptions
                         PlotLayout* layout) {
   check(series, o, who);
   auto m = std::make_shared<detail::TextMetrics>(o.font_size);
-  const Geometry g = layout_of(series, o, *m, who);
+  const PlotGeometry g = layout_of(series, o, *m, who);
   if (layout) *layout = g.L;
   // The reference to series stays valid: the Drawing is painted before the caller returns.
   return {o.width, o.height, [=, &series](cairo_t* cr) {

@@ -4,13 +4,14 @@
 #include <cmath>
 #include <cstdint>
 
+#include "canvas.hpp"
 #include "colour.hpp"
 
 namespace seqgrad::pictures::detail {
 
 namespace {
 
-constexpr long kPad = 8, kSampleWidth = 28, kRowGap = 3;
+constexpr long kSampleWidth = 28, kRowGap = 3;
 
 // Points sampled along the lines (8 per segment): how many fall inside the box (plus a margin).
 std::size_t points_hidden(const std::vector<Series>& series, const PlotLayout& L, const Legend& box) {

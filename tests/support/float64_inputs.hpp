@@ -1,0 +1,27 @@
+#pragma once
+// The float64 inputs and the gradient-check expectation that the op and layer tests share.
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "seqgrad/seqgrad.hpp"
+
+namespace seqgrad::test_support {
+
+inline constexpr DType f64 = DType::f64;
+
+// Values of the given shape, float64.
+inline Tensor t64(const std::vector<double>& values, const Shape& shape) { return Tensor::from(values, shape, f64); }
+
+// A float64 leaf of uniform values in [-1, 1) that requires its gradient: a gradient check's input.
+inline Tensor leaf(const Shape& shape, Generator& gen) { return rand_uniform(shape, -1.0, 1.0, f64, gen).requires_grad_(); }
+
+// A gradient check as a test expectation, its report printed when it fails.
+inline void expect_gradcheck(const std::string& name, const TensorFunction& f, const std::vector<Tensor>& inputs,
+                             GradCheckOptions options = {}) {
+  const GradCheckResult r = gradcheck(name, f, inputs, options);
+  EXPECT_TRUE(r.ok) << r.report;
+}
+
+}  // namespace seqgrad::test_support
