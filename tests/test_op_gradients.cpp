@@ -64,10 +64,11 @@ TEST_P(OpGradient, MatchesFiniteDifferences) {
   ASSERT_FALSE(cases.empty()) << set_name(set) << " has no gradient-check case";
   for (const OpCase& c : cases) {
     const std::string label = set_name(set) + " " + c.label;
-    if (op.arity == OpEntry::any_arity)
+    if (op.arity == OpEntry::any_arity) {
       ASSERT_FALSE(c.inputs.empty()) << label << ": no inputs";
-    else if (!set.call)
+    } else if (!set.call) {
       ASSERT_EQ(c.inputs.size(), op.arity) << label << ": inputs do not match the op's arity";
+    }
     std::vector<Tensor> inputs;
     for (const Tensor& t : c.inputs) {
       Tensor in = t;
