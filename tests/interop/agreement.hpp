@@ -62,4 +62,13 @@ inline void expect_outputs_agree(const std::map<std::string, Tensor>& outputs, c
   }
 }
 
+// The fixture's model, loaded, with one element of one parameter moved by 1e-2: its effect must show
+// in exactly the outputs that the parameter reaches.
+template <class Fixture>
+auto loaded_and_nudged(const Fixture& f, const std::string& parameter, std::size_t element) {
+  auto model = f.loaded();
+  model->parameter(parameter).template data<float>()[element] += 1e-2f;
+  return model;
+}
+
 }  // namespace seqgrad::test_support

@@ -63,9 +63,7 @@ TEST(TorchDecoderInterop, APerturbedWeightIsCaught) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.parameter);
-    const auto model = f.loaded();
-    Tensor p = model->parameter(c.parameter);
-    p.data<float>()[c.element] += 1e-2f;
+    const auto model = loaded_and_nudged(f, c.parameter, c.element);
     const NoGradGuard no_grad;
     const auto outputs = model->forward(f.json.at("inputs"));
     for (const auto& [name, want] : f.json.at("outputs").items())

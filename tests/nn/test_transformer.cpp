@@ -16,20 +16,11 @@
 
 using namespace seqgrad;
 using namespace seqgrad::test_support;
-using seqgrad::test_support::perturb_norms;
-using seqgrad::test_support::small_layer;
-
-namespace {
-
-
-}  // namespace
 
 TEST(TransformerEncoderLayer, ParametersHaveTorchNamesAndShapes) {
   Generator gen(41);
   nn::TransformerEncoderLayer layer(8, 2, gen, {.dim_feedforward = 16});
-  std::vector<std::string> names;
-  for (const auto& [name, p] : layer.named_parameters()) names.push_back(name + to_string(p.shape()));
-  EXPECT_EQ(names, (std::vector<std::string>{
+  EXPECT_EQ(names_and_shapes(layer), (std::vector<std::string>{
                        "self_attn.in_proj_weight[24,8]", "self_attn.in_proj_bias[24]", "self_attn.out_proj.weight[8,8]",
                        "self_attn.out_proj.bias[8]", "linear1.weight[16,8]", "linear1.bias[16]", "linear2.weight[8,16]",
                        "linear2.bias[8]", "norm1.weight[8]", "norm1.bias[8]", "norm2.weight[8]", "norm2.bias[8]"}));
@@ -39,16 +30,10 @@ TEST(TransformerEncoderLayer, ParametersHaveTorchNamesAndShapes) {
 
 TEST(TransformerEncoderLayer, GradientsMatchFiniteDifferences) {
   const Tensor mask = Tensor::from_indices({1, 1, 1, 0, 1, 1, 1, 1}, {2, 4});
-  struct Variant {
-    const char* name;
-    bool norm_first;
-    nn::Activation activation;
-    bool causal;
-  };
-  for (const Variant& v : {Variant{"post-LN relu", false, nn::Activation::relu, false},
-                           Variant{"post-LN gelu causal", false, nn::Activation::gelu_tanh, true},
-                           Variant{"pre-LN relu causal", true, nn::Activation::relu, true},
-                           Variant{"pre-LN gelu", true, nn::Activation::gelu_tanh, false}}) {
+  for (const LayerVariant& v : {LayerVariant{"post-LN relu", false, nn::Activation::relu, false},
+                                 LayerVariant{"post-LN gelu causal", false, nn::Activation::gelu_tanh, true},
+                                 LayerVariant{"pre-LN relu causal", true, nn::Activation::relu, true},
+                                 LayerVariant{"pre-LN gelu", true, nn::Activation::gelu_tanh, false}}) {
     SCOPED_TRACE(v.name);
     Generator gen(42);
     nn::TransformerEncoderLayer layer(4, 2, gen, small_layer(v.norm_first, v.activation));

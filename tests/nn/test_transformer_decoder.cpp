@@ -15,8 +15,6 @@
 
 using namespace seqgrad;
 using namespace seqgrad::test_support;
-using seqgrad::test_support::perturb_norms;
-using seqgrad::test_support::small_layer;
 
 namespace {
 
@@ -44,9 +42,7 @@ bool same_position(const Tensor& a, const Tensor& b_out, std::size_t b, std::siz
 TEST(TransformerDecoderLayer, ParametersHaveTorchNamesAndShapes) {
   Generator gen(51);
   nn::TransformerDecoderLayer layer(8, 2, gen, {.dim_feedforward = 16});
-  std::vector<std::string> names;
-  for (const auto& [name, p] : layer.named_parameters()) names.push_back(name + to_string(p.shape()));
-  EXPECT_EQ(names, (std::vector<std::string>{
+  EXPECT_EQ(names_and_shapes(layer), (std::vector<std::string>{
                        "self_attn.in_proj_weight[24,8]", "self_attn.in_proj_bias[24]", "self_attn.out_proj.weight[8,8]",
                        "self_attn.out_proj.bias[8]", "multihead_attn.in_proj_weight[24,8]",
                        "multihead_attn.in_proj_bias[24]", "multihead_attn.out_proj.weight[8,8]",
@@ -62,16 +58,10 @@ TEST(TransformerDecoderLayer, GradientsMatchFiniteDifferences) {
   // Sequence 0 has a padded last target and two padded memory positions.
   const Tensor target_mask = Tensor::from_indices({1, 1, 0, 1, 1, 1}, {2, 3});
   const Tensor memory_mask = Tensor::from_indices({1, 1, 0, 0, 1, 1, 1, 1}, {2, 4});
-  struct Variant {
-    const char* name;
-    bool norm_first;
-    nn::Activation activation;
-    bool causal;
-  };
-  for (const Variant& v : {Variant{"post-LN relu causal", false, nn::Activation::relu, true},
-                           Variant{"post-LN gelu", false, nn::Activation::gelu_tanh, false},
-                           Variant{"pre-LN relu causal", true, nn::Activation::relu, true},
-                           Variant{"pre-LN gelu causal", true, nn::Activation::gelu_tanh, true}}) {
+  for (const LayerVariant& v : {LayerVariant{"post-LN relu causal", false, nn::Activation::relu, true},
+                                 LayerVariant{"post-LN gelu", false, nn::Activation::gelu_tanh, false},
+                                 LayerVariant{"pre-LN relu causal", true, nn::Activation::relu, true},
+                                 LayerVariant{"pre-LN gelu causal", true, nn::Activation::gelu_tanh, true}}) {
     SCOPED_TRACE(v.name);
     Generator gen(52);
     nn::TransformerDecoderLayer layer(4, 2, gen, small_layer(v.norm_first, v.activation));

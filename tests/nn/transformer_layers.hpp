@@ -3,6 +3,9 @@
 #include "seqgrad/nn/transformer.hpp"
 #include "seqgrad/ops/ops.hpp"
 
+#include <string>
+#include <vector>
+
 namespace seqgrad::test_support {
 
 // d_model and heads are the test's; a feed-forward block of 6, float64.
@@ -17,5 +20,20 @@ inline void perturb_norms(nn::Module& layer, Generator& gen) {
   for (auto& [name, p] : layer.named_parameters())
     if (name.rfind("norm", 0) == 0) p.copy_from_(rand_uniform(p.shape(), 0.5, 1.5, DType::f64, gen));
 }
+
+// "name[shape]" of each parameter, in registration order: what PyTorch's state_dict lists.
+inline std::vector<std::string> names_and_shapes(const nn::Module& module) {
+  std::vector<std::string> out;
+  for (const auto& [name, p] : module.named_parameters()) out.push_back(name + to_string(p.shape()));
+  return out;
+}
+
+// One setting of a layer's gradient check: its norm placement, activation and masking.
+struct LayerVariant {
+  const char* name;
+  bool norm_first;
+  nn::Activation activation;
+  bool causal;
+};
 
 }  // namespace seqgrad::test_support

@@ -20,19 +20,21 @@ gone_soon() { for _ in $(seq 50); do alive "$1" || return 0; sleep 0.1; done; ki
 wait_for_file left.pid
 gone_soon "$(cat left.pid)" || fail "a background process outlived its command"
 
+# signal_launcher SIGNAL COMMAND PIDFILE: runs COMMAND under the launcher, waits until COMMAND has
+# written PIDFILE, sends SIGNAL to the launcher and waits for it to end.
+signal_launcher() {
+  "$launcher" bash -c "$2" &
+  local launcher_pid=$!
+  wait_for_file "$3"
+  kill "-$1" "$launcher_pid"
+  wait "$launcher_pid" 2> /dev/null
+}
+
 # The launcher is killed while the command and its background process run.
-"$launcher" bash -c 'sleep 600 & echo $! > orphan.pid; wait' &
-launcher_pid=$!
-wait_for_file orphan.pid
-kill -KILL "$launcher_pid"
-wait "$launcher_pid" 2> /dev/null
+signal_launcher KILL 'sleep 600 & echo $! > orphan.pid; wait' orphan.pid
 gone_soon "$(cat orphan.pid)" || fail "a process outlived its killed launcher"
 
 # SIGTERM to the launcher reaches the command, whose trap runs.
-"$launcher" bash -c 'trap "echo trapped > trap.txt; exit 0" TERM; echo $$ > command.pid; while :; do sleep 0.1; done' &
-launcher_pid=$!
-wait_for_file command.pid
-kill -TERM "$launcher_pid"
-wait "$launcher_pid" 2> /dev/null
+signal_launcher TERM 'trap "echo trapped > trap.txt; exit 0" TERM; echo $$ > command.pid; while :; do sleep 0.1; done' command.pid
 [ "$(cat trap.txt 2> /dev/null)" = trapped ] || fail "SIGTERM did not reach the command's trap"
 echo "process_group_test: ok"

@@ -20,7 +20,7 @@ struct OpEntry {
   std::size_t arity;  // number of inputs, index tensors included; any_arity when variadic
   // inputs -> result, with the op's other parameters at their defaults; empty when a parameter has
   // none (pow's exponent, reshape's shape, an axis), so a caller must say it.
-  std::function<Tensor(const std::vector<Tensor>&)> apply;
+  std::function<Tensor(const std::vector<Tensor>&)> apply{};
   std::vector<DType> dtypes{DType::f32, DType::f64};     // float dtypes of the float inputs
 };
 
