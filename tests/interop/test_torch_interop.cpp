@@ -84,7 +84,7 @@ TEST(TorchInterop, APerturbedWeightIsCaught) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.parameter);
-    const auto model = loaded_and_nudged(f, c.parameter, c.element);
+    const auto model = test_support::loaded_and_nudged(f, c.parameter, c.element);
     const NoGradGuard no_grad;
     const auto outputs = model->forward(f.tokens());
     for (const auto& [name, want] : f.json.at("outputs").items()) {
