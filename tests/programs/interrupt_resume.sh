@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Ctrl-C loses no work: SIGINT to a `seq2seq train` run that has trained a little must end it after
+# its current step with exit status 130, one line on stderr saying so, and last.ckpt saved (timed
+# saves with --save-every in between); finishing it with --resume must give bitwise the
+# uninterrupted run: the same checkpoints, byte for byte, and the same metrics records (timing
+# fields aside). SIGTERM does the same with exit status 143.
+# EPOCHS sizes the training for the build (fewer under the sanitizers); TIME_LIMIT (CTest's
+# timeout) bounds the waits.
+# Usage: interrupt_resume.sh BIN_DIR SOURCE_DIR WORK_DIR EPOCHS TIME_LIMIT
+set -uo pipefail
+bin=$1 src=$2 work=$3 epochs=$4 time_limit=$5
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+data=$src/examples/seq2seq/data/reverse.tsv
+fail() { echo "interrupt_resume: $*" >&2; exit 1; }
+args=(--train "$data" --hidden 32 --embedding 16 --batch 32 --shard 16 --lr 5e-3 --epochs "$epochs" --threads 2 --seed 3)
+strip() { python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    d = json.loads(line); d.pop("tokens_per_s", None); print(json.dumps(d, sort_keys=True))' "$1"; }
+
+"$bin/seq2seq" train --run whole "${args[@]}" > whole.log 2>&1 || { cat whole.log; fail "the uninterrupted run failed"; }
+
+# Starts a run in the background, waits until it has written its first metrics record (an epoch
+# trained and validated), sends signal $2, and checks the exit status $3 and the message.
+interrupt() {
+  local run=$1 signal=$2 expected=$3
+  # --save-every 0.001 (every 60 ms): timed saves must change nothing in the resumed result.
+  "$bin/seq2seq" train --run "$run" "${args[@]}" --save-every 0.001 > "$run.log" 2> "$run.err" &
+  local pid=$! waited=0
+  until [ -s "$run/metrics.jsonl" ]; do
+    kill -0 $pid 2> /dev/null || { cat "$run.log" "$run.err"; fail "$run: the run ended before it was interrupted"; }
+    sleep 0.1
+    waited=$((waited + 1))
+    [ $waited -lt $((time_limit * 5)) ] || { kill -KILL $pid; fail "$run: no metrics record after $((time_limit / 2))s"; }
+  done
+  kill -"$signal" $pid
+  wait $pid
+  local rc=$?
+  [ $rc -eq "$expected" ] || { cat "$run.err"; fail "$run: exit status $rc after SIG$signal, not $expected"; }
+  grep -q "^seq2seq: interrupted by SIG$signal at step [0-9]*; .*last.ckpt saved; continue with --resume$" "$run.err" ||
+    { cat "$run.err"; fail "$run: no line on stderr saying that SIG$signal stopped it"; }
+  [ "$(wc -l < "$run.err")" -eq 1 ] || { cat "$run.err"; fail "$run: more than one line on stderr"; }
+  [ -f "$run/checkpoints/last.ckpt" ] || fail "$run: no last.ckpt after SIG$signal"
+  echo "$run: $(cat "$run.err")"
+}
+
+interrupt stopped INT 130
+"$bin/seq2seq" train --run stopped "${args[@]}" --resume >> stopped.log 2>&1 || { tail stopped.log; fail "--resume failed"; }
+for f in checkpoints/best.ckpt checkpoints/last.ckpt config.json source_vocab.json target_vocab.json; do
+  cmp -s "whole/$f" "stopped/$f" || fail "$f differs from the uninterrupted run's"
+done
+diff <(strip whole/metrics.jsonl) <(strip stopped/metrics.jsonl) > /dev/null || fail "metrics.jsonl differs from the uninterrupted run's"
+leftovers=$(find stopped -name '.*.tmp-*' | wc -l)
+[ "$leftovers" -eq 0 ] || fail "temporary files left: $(find stopped -name '.*.tmp-*')"
+
+interrupt terminated TERM 143
+echo "interrupt_resume: ok"
