@@ -10,13 +10,8 @@
 set -uo pipefail
 bin=$1 src=$2 work=$3 epochs=$4 time_limit=$5
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
-data=$src/examples/seq2seq/data/reverse.tsv
 fail() { echo "interrupt_resume: $*" >&2; exit 1; }
-args=(--train "$data" --hidden 32 --embedding 16 --batch 32 --shard 16 --lr 5e-3 --epochs "$epochs" --threads 2 --seed 3)
-strip() { python3 -c '
-import json, sys
-for line in open(sys.argv[1]):
-    d = json.loads(line); d.pop("tokens_per_s", None); print(json.dumps(d, sort_keys=True))' "$1"; }
+source "$src/tests/programs/training_run.sh"
 
 "$bin/seq2seq" train --run whole "${args[@]}" > whole.log 2>&1 || { cat whole.log; fail "the uninterrupted run failed"; }
 
@@ -47,12 +42,7 @@ interrupt() {
 
 interrupt stopped INT 130
 "$bin/seq2seq" train --run stopped "${args[@]}" --resume >> stopped.log 2>&1 || { tail stopped.log; fail "--resume failed"; }
-for f in checkpoints/best.ckpt checkpoints/last.ckpt config.json source_vocab.json target_vocab.json; do
-  cmp -s "whole/$f" "stopped/$f" || fail "$f differs from the uninterrupted run's"
-done
-diff <(strip whole/metrics.jsonl) <(strip stopped/metrics.jsonl) > /dev/null || fail "metrics.jsonl differs from the uninterrupted run's"
-leftovers=$(find stopped -name '.*.tmp-*' | wc -l)
-[ "$leftovers" -eq 0 ] || fail "temporary files left: $(find stopped -name '.*.tmp-*')"
+expect_same_as whole stopped "resumed after SIGINT"
 
 interrupt terminated TERM 143
 echo "interrupt_resume: ok"
