@@ -70,8 +70,10 @@ int train(const fs::path& data, const fs::path& dir, const recipe::ModelFlags& m
   spec.model = recipe::model_config(m, spec.source_vocab.size(), spec.target_vocab.size());
   spec.settings = {{"keep_stress", keep_stress ? "true" : "false"}};
   const RunFolder run(dir, kLayout);
-  recipe::train_in_folder(run, spec, training_examples(split.train, spec.source_vocab, spec.target_vocab),
-                          evaluation_examples(split.dev, spec.source_vocab, spec.target_vocab), t);
+  const TrainSummary summary =
+      recipe::train_in_folder(run, spec, training_examples(split.train, spec.source_vocab, spec.target_vocab),
+                              evaluation_examples(split.dev, spec.source_vocab, spec.target_vocab), t);
+  if (const int status = recipe::interrupted_status(kProgram, run, summary); status >= 0) return status;
   // The best checkpoint on dev, scored on test.
   const RunFolder::Loaded best = load_run(dir);
   report(("test (beam " + std::to_string(beam) + ")").c_str(),
@@ -142,7 +144,8 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "run folder (model, vocabularies, checkpoints, metrics, pictures)")->capture_default_str();
   app.add_option("--data", data, "the dictionary's index.js (scripts/fetch_cmudict.sh fetches it)")->capture_default_str();
 
-  auto* train_cmd = app.add_subcommand("train", "train on the train split, validate on dev, score the best on test");
+  auto* train_cmd = app.add_subcommand("train", "train on the train split, validate on dev, score the best on test "
+                                      "(Ctrl-C saves last.ckpt after the current step: continue with --resume)");
   recipe::ModelFlags m;  // a bidirectional GRU encoder, additive attention, embeddings of 64
   recipe::TrainFlags t;
   t.group = seqgrad::distributed::world();  // the mpirun job's processes, or this one alone

@@ -83,8 +83,10 @@ int train(const TrainArgs& a) {
   const RunFolder run(a.run);
   recipe::TrainFlags t = a.train_flags;
   t.max_decode = 2 * a.max_length;
-  recipe::train_in_folder(run, spec, training_examples(train_entries, spec.source_vocab, spec.target_vocab),
-                          evaluation_examples(dev_entries, spec.source_vocab, spec.target_vocab), t);
+  const TrainSummary summary =
+      recipe::train_in_folder(run, spec, training_examples(train_entries, spec.source_vocab, spec.target_vocab),
+                              evaluation_examples(dev_entries, spec.source_vocab, spec.target_vocab), t);
+  if (const int status = recipe::interrupted_status(kProgram, run, summary); status >= 0) return status;
   const RunFolder::Loaded best = run.load_best();
   const Evaluation e = evaluate(*best.model, evaluation_examples(dev_entries, spec.source_vocab, spec.target_vocab), 128,
                                 t.max_decode, 1);
@@ -183,7 +185,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   TrainArgs a;
-  auto* train_cmd = app.add_subcommand("train", "train on a TSV file; the run folder gets the model, vocabularies, checkpoints, metrics and loss curve");
+  auto* train_cmd = app.add_subcommand("train", "train on a TSV file; the run folder gets the model, vocabularies, checkpoints, metrics and loss curve "
+                                      "(Ctrl-C saves checkpoints/last.ckpt after the current step: continue with --resume)");
   train_cmd->add_option("--run", a.run, "run folder")->required();
   train_cmd->add_option("--train", a.train, "training pairs (TSV)")->required()->check(CLI::ExistingFile);
   train_cmd->add_option("--dev", a.dev, "validation pairs (TSV); default: every --dev-every'th training pair")->check(CLI::ExistingFile);

@@ -1,7 +1,9 @@
 #include "recipe.hpp"
 
+#include <atomic>
 #include <cctype>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -21,6 +23,42 @@ std::string number_text(double v) {
   std::snprintf(b, sizeof b, "%g", v);
   return b;
 }
+
+// The stop request of a training run, set by SIGINT or SIGTERM. A handler may touch only lock-free
+// atomics (and async-signal-safe calls): it sets the flag; a second signal finds it set and ends
+// the process the default way, so a stuck step can still be cut short.
+std::atomic<bool> stop_requested{false};
+std::atomic<int> stop_signal{0};
+static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int>::is_always_lock_free);
+
+extern "C" void on_stop_signal(int signal) {
+  if (stop_requested.load()) {
+    std::signal(signal, SIG_DFL);
+    std::raise(signal);
+    return;
+  }
+  stop_signal.store(signal);
+  stop_requested.store(true);
+}
+
+// Installs the handler for the scope of a training run, and restores the default action after it
+// (the evaluation that follows may be cut by Ctrl-C as usual).
+class StopSignals {
+ public:
+  StopSignals() { set(on_stop_signal); }
+  ~StopSignals() { set(SIG_DFL); }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  static void set(void (*handler)(int)) {
+    struct sigaction action {};
+    action.sa_handler = handler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;  // reads and writes in progress carry on; the trainer stops between steps
+    for (const int signal : {SIGINT, SIGTERM}) sigaction(signal, &action, nullptr);
+  }
+};
 
 }  // namespace
 
@@ -82,6 +120,11 @@ void add_model_options(CLI::App& cmd, ModelFlags& m, bool all) {
 
 void add_train_options(CLI::App& cmd, TrainFlags& t) {
   cmd.add_option("--minutes", t.minutes, "training time budget in minutes (validation excluded)")->check(real_in(0, 1e6, true))->capture_default_str();
+  cmd.add_option("--save-every", t.save_every,
+                 "also save last.ckpt within an epoch every this many minutes (0: only at validations); "
+                 "Ctrl-C (SIGINT) or SIGTERM saves it after the current step, exits with 130 or 143, and --resume continues; "
+                 "a second Ctrl-C stops at once")
+      ->check(real_in(0, 1e6))->capture_default_str();
   cmd.add_option("--epochs", t.epochs, "at most this many epochs")->check(whole_in(1, 1000000))->capture_default_str();
   cmd.add_option("--batch", t.batch, "examples per step")->check(whole_in(1, 65536))->capture_default_str();
   cmd.add_option("--shard", t.shard, "examples per data-parallel shard (fixed, so results do not depend on --threads)")->check(whole_in(1, 65536))->capture_default_str();
@@ -196,6 +239,8 @@ TrainSummary train_in_folder(const RunFolder& run, const RunSpec& spec, std::vec
   options.threads = t.threads;
   options.max_epochs = t.epochs;
   options.time_budget_seconds = t.minutes * 60;
+  options.save_every_seconds = t.save_every * 60;
+  options.stop_request = &stop_requested;
   options.optimizer = *bound.optimizer;
   options.warmup_steps = t.warmup;
   options.lr_decay = t.decay == "cosine" ? LrDecay::cosine : LrDecay::inverse_sqrt;
@@ -221,7 +266,14 @@ TrainSummary train_in_folder(const RunFolder& run, const RunSpec& spec, std::vec
   if (t.cooldown > 0 || options.lr_decay == LrDecay::cosine)
     std::printf("the learning rate reaches %g at step %zu, the end of epoch %zu (if --minutes allows)\n",
                 trainer.lr_at(trainer.planned_steps()), trainer.planned_steps(), t.epochs);
-  const TrainSummary s = trainer.run();
+  TrainSummary s;
+  {
+    const StopSignals stop_signals;
+    s = trainer.run();
+  }
+  // A signal after the trainer's last look still stops the program; its work is saved (last.ckpt is
+  // written at every end of a run).
+  if (stop_requested.load() && !options.checkpoint_dir.empty()) s.stop_reason = StopReason::interrupted;
   std::printf("trained %zu steps (%zu epochs) in %.1f min, %.0f target tokens/s; stopped by %s\n", s.steps,
               s.epochs_completed, s.train_seconds / 60, s.target_tokens_per_second, to_string(s.stop_reason));
 
@@ -234,6 +286,14 @@ TrainSummary train_in_folder(const RunFolder& run, const RunSpec& spec, std::vec
     std::printf("loss curve: %s\n", run.loss_plot().string().c_str());
   }
   return s;
+}
+
+int interrupted_status(const std::string& program, const RunFolder& run, const TrainSummary& summary) {
+  if (summary.stop_reason != StopReason::interrupted) return -1;
+  const int signal = stop_signal.load();
+  std::fprintf(stderr, "%s: interrupted by %s at step %zu; %s saved; continue with --resume\n", program.c_str(),
+               signal == SIGTERM ? "SIGTERM" : "SIGINT", summary.steps, (run.checkpoint_dir() / "last.ckpt").string().c_str());
+  return 128 + (signal == SIGTERM ? SIGTERM : SIGINT);
 }
 
 namespace {

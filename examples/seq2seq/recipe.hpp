@@ -39,6 +39,7 @@ struct OptimizerFlags {
 
 struct TrainFlags {
   double minutes = 15;
+  double save_every = 5;  // minutes between saves of last.ckpt within an epoch (0: only at validations)
   std::size_t epochs = 100, batch = 64, shard = 32, threads = 0, warmup = 0, patience = 0, log_every = 100, max_decode = 40;
   double lr = 2e-3, cooldown = 0.0, min_lr = 0.0, label_smoothing = 0.0, clip = 1.0;
   std::string decay = "inverse-sqrt", teacher_forcing = "constant:1";
@@ -59,7 +60,7 @@ CLI::Validator whole_in(std::uint64_t lo, std::uint64_t hi);         // digits o
 // Adds --encoder --layers --unidirectional --context --embedding --hidden --attention --heads
 // --feedforward --dropout (all: `all_model_options`; else only --hidden and --dropout).
 void add_model_options(CLI::App& cmd, ModelFlags& m, bool all_model_options);
-// Adds --minutes --epochs --batch --shard --threads --lr, the optimizer's options, --warmup --decay
+// Adds --minutes --save-every --epochs --batch --shard --threads --lr, the optimizer's options, --warmup --decay
 // --cooldown --min-lr --label-smoothing --clip --teacher-forcing --sample-feed --patience --seed
 // --resume --overwrite.
 void add_train_options(CLI::App& cmd, TrainFlags& t);
@@ -74,9 +75,15 @@ sq::ModelConfig model_config(const ModelFlags& m, std::size_t src_vocab, std::si
 sq::StartMode start_mode(const TrainFlags& t);
 
 // Checks the run folder for this start (writing nothing), then starts it, trains, prints the
-// summary and draws the loss curve (loss.png).
+// summary and draws the loss curve (loss.png). While it trains, SIGINT or SIGTERM asks the trainer
+// to stop after its current step and save last.ckpt (stop reason `interrupted`, also when the signal
+// came after the trainer's last look); a second one ends the process at once.
 sq::TrainSummary train_in_folder(const sq::RunFolder& run, const sq::RunSpec& spec, std::vector<sq::Example> train,
                                  std::vector<sq::Example> dev, const TrainFlags& t);
+// After train_in_folder: -1 when the run was not interrupted; else one line "<program>: interrupted
+// by SIGINT at step N; last.ckpt saved in DIR; continue with --resume" on stderr and the exit status
+// of the signal (130 for SIGINT, 143 for SIGTERM), which the caller returns.
+int interrupted_status(const std::string& program, const sq::RunFolder& run, const sq::TrainSummary& summary);
 
 // The readers' reports as a user sees them: the first `shown` with file and line, then one count per reason.
 class IssueReport {

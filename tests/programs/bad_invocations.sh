@@ -42,6 +42,8 @@ G="--data $sample"
 g2p "--minutes" --out n1 $G train --minutes 0
 g2p "--minutes" --out n1 $G train --minutes -1
 g2p "--minutes" --out n1 $G train --minutes nan
+g2p "--save-every" --out n1 $G train --save-every -1
+g2p "--save-every" --out n1 $G train --save-every nan
 g2p "--threads" --out n1 $G train --threads -1
 g2p "--epochs" --out n1 $G train --epochs 0
 g2p "--shard" --out n1 $G train --shard 0

@@ -10,13 +10,8 @@
 set -uo pipefail
 bin=$1 src=$2 work=$3 epochs=$4 time_limit=$5 seed=${6:-7}
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
-data=$src/examples/seq2seq/data/reverse.tsv
 fail() { echo "kill_resume: $*" >&2; exit 1; }
-args=(--train "$data" --hidden 32 --embedding 16 --batch 32 --shard 16 --lr 5e-3 --epochs "$epochs" --threads 2 --seed 3)
-strip() { python3 -c '
-import json, sys
-for line in open(sys.argv[1]):
-    d = json.loads(line); d.pop("tokens_per_s", None); print(json.dumps(d, sort_keys=True))' "$1"; }
+source "$src/tests/programs/training_run.sh"
 
 start=$(date +%s.%N)
 "$bin/seq2seq" train --run whole "${args[@]}" > whole.log 2>&1 || { cat whole.log; fail "the uninterrupted run failed"; }
@@ -52,11 +47,6 @@ for moment in "${moments[@]}"; do
   fi
   echo "round $round: killed after ${moment}s ($state); finishing with $mode"
   "$bin/seq2seq" train --run "$run" "${args[@]}" $mode >> "$run.log" 2>&1 || { tail "$run.log"; fail "round $round: $mode failed"; }
-  for f in checkpoints/best.ckpt checkpoints/last.ckpt config.json source_vocab.json target_vocab.json; do
-    cmp -s "whole/$f" "$run/$f" || fail "round $round: $f differs from the uninterrupted run's"
-  done
-  diff <(strip whole/metrics.jsonl) <(strip "$run/metrics.jsonl") > /dev/null || fail "round $round: metrics.jsonl differs from the uninterrupted run's"
-  leftovers=$(find "$run" -name '.*.tmp-*' | wc -l)
-  [ "$leftovers" -eq 0 ] || fail "round $round: temporary files left: $(find "$run" -name '.*.tmp-*')"
+  expect_same_as whole "$run" "round $round"
 done
 echo "kill_resume: ok (${#moments[@]} kills)"

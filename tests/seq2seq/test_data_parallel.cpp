@@ -2,9 +2,11 @@
 // and 8 threads, whatever order the shards finish in, and for several processes (simulated here by
 // threads with a group of their own: tests/distributed runs the real thing through mpirun); the
 // shard-summed gradient equals the whole minibatch's. Trainers on several processes refuse to train
-// when their options differ, also in settings that matter only late in the run.
+// when their options differ, also in settings that matter only late in the run, and stop together
+// when one of them is asked to.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <barrier>
 #include <chrono>
 #include <cmath>
@@ -281,7 +283,10 @@ TEST(DataParallel, RefusesNonLeavesAndNoShards) {
 // whose options differ only in a setting that shows late (a teacher-forcing schedule equal for the
 // first 11 steps; the optimizer's momentum, which the first step does not use) are refused, each
 // process naming the training options.
-TEST(DataParallel, TrainersWithOptionsThatDifferLateAreRefused) {
+namespace {
+
+// 16 sequences of 2 to 4 symbols to reverse: enough for two processes' trainers to step on.
+std::vector<Example> reversal_examples() {
   std::vector<Example> examples;
   Generator gen(4);
   for (int i = 0; i < 16; ++i) {
@@ -290,6 +295,65 @@ TEST(DataParallel, TrainersWithOptionsThatDifferLateAreRefused) {
     e.target.assign(e.source.rbegin(), e.source.rend());
     examples.push_back(e);
   }
+  return examples;
+}
+
+TrainerOptions two_process_options(std::shared_ptr<nn::ProcessGroup> group) {
+  TrainerOptions o;
+  o.batch_size = 8;
+  o.shard_size = 4;
+  o.threads = 1;
+  o.max_epochs = 1;
+  o.reporter = nullptr;
+  o.group = std::move(group);
+  return o;
+}
+
+// Rank 0's reporter sets rank 1's stop request after step `stop`: a signal that reached one process only.
+class StopOtherRank : public TrainingReporter {
+ public:
+  StopOtherRank(std::atomic<bool>& other, std::size_t stop) : other_(other), stop_(stop) {}
+  void progress(const ProgressUpdate& u) override {
+    if (u.step == stop_) other_.store(true);
+  }
+  void message(const std::string&) override {}
+  bool wants_every_step() const override { return true; }
+
+ private:
+  std::atomic<bool>& other_;
+  std::size_t stop_;
+};
+
+}  // namespace
+
+// A stop request that reaches one process stops every process at the same step (else the others
+// would wait forever in the next step's collectives).
+TEST(DataParallel, AStopRequestOnOneProcessStopsAllAtTheSameStep) {
+  const std::vector<Example> examples = reversal_examples();
+  std::atomic<bool> rank1_stop{false};
+  std::vector<TrainSummary> summaries(2);
+  ThreadGroup group(2);
+  group.run([&](std::shared_ptr<nn::ProcessGroup> g) {
+    Generator init(1);
+    Seq2Seq model(config(), init);
+    const std::size_t rank = g->rank();
+    TrainerOptions o = two_process_options(g);
+    o.max_epochs = 4;  // 2 steps an epoch: the stop comes well before the end
+    if (rank == 0) o.reporter = std::make_shared<StopOtherRank>(rank1_stop, 3);
+    if (rank == 1) o.stop_request = &rank1_stop;
+    summaries[rank] = Trainer(model, examples, {}, o).run();
+    return RunResult{};
+  });
+  set_num_threads(0);
+  for (const TrainSummary& s : summaries) EXPECT_EQ(s.stop_reason, StopReason::interrupted);
+  EXPECT_EQ(summaries[0].steps, summaries[1].steps);
+  // Rank 1 sees the request before step 4 or, when it got there before rank 0's report, before step 5.
+  EXPECT_GE(summaries[0].steps, 3u);
+  EXPECT_LE(summaries[0].steps, 4u);
+}
+
+TEST(DataParallel, TrainersWithOptionsThatDifferLateAreRefused) {
+  const std::vector<Example> examples = reversal_examples();
   // linear:1,0.01,0.5 and linear:1,0.01,0.9 agree on eps_0..eps_10 (1, 0.99, ..., 0.9), then part.
   const auto a = TeacherForcingSchedule::linear(1, 0.01, 0.5), b = TeacherForcingSchedule::linear(1, 0.01, 0.9);
   for (long i = 0; i <= 10; ++i) ASSERT_EQ(a.at(i), b.at(i)) << "step " << i;
@@ -300,13 +364,7 @@ TEST(DataParallel, TrainersWithOptionsThatDifferLateAreRefused) {
     group.run([&](std::shared_ptr<nn::ProcessGroup> g) {
       Generator init(1);
       Seq2Seq model(config(), init);
-      TrainerOptions o;
-      o.batch_size = 8;
-      o.shard_size = 4;
-      o.threads = 1;
-      o.max_epochs = 1;
-      o.reporter = nullptr;
-      o.group = g;
+      TrainerOptions o = two_process_options(g);
       differ(o, g->rank());
       try {
         Trainer(model, examples, {}, o).run();

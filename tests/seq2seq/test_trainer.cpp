@@ -1,9 +1,10 @@
 // The trainer: a run interrupted and resumed from its last checkpoint takes exactly the steps of an
 // uninterrupted one (the same losses, bit for bit, also with another thread count, with each
-// optimizer), a resume with other optimizer settings is refused, early stopping stops, and bad
-// settings are refused. The checkpoint metadata the trainer writes reads back as written.
+// optimizer), as is one stopped by its stop request and one saved on a timer, a resume with other
+// optimizer settings is refused, early stopping stops, and bad settings are refused. The checkpoint metadata the trainer writes reads back as written.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -124,6 +125,85 @@ TEST(Trainer, ResumedRunEqualsUninterruptedRunForAnyThreadCount) {
 
 // Dropout between a multi-layer GRU's layers and inside transformer layers draws from the thread's
 // default generator; the trainer points it at the shard's generator, so worker threads change nothing.
+// Stops the run as a program's signal handler would: it sets the stop request after step `stop`
+// (mid-epoch), and notes which step the timed save before that step recorded in last.ckpt.
+class StopAfterStep : public TrainingReporter {
+ public:
+  StopAfterStep(std::atomic<bool>& request, std::size_t stop, std::filesystem::path last)
+      : request_(request), stop_(stop), last_(std::move(last)) {}
+  void progress(const ProgressUpdate& u) override {
+    if (u.step != stop_) return;
+    saved_step = TrainerCheckpointMetadata::from_metadata(nn::read_checkpoint_metadata(last_), last_).step;
+    request_.store(true);
+  }
+  void message(const std::string&) override {}
+  bool wants_every_step() const override { return true; }
+  std::uint64_t saved_step = 0;
+
+ private:
+  std::atomic<bool>& request_;
+  std::size_t stop_;
+  std::filesystem::path last_;
+};
+
+TEST(Trainer, StopRequestSavesLastCheckpointAndResumesExactlyAsTimedSavesDo) {
+  const Fixture f;
+  const auto dir_a = test_support::fresh_temp_path("trainer_whole"), dir_b = test_support::fresh_temp_path("trainer_stopped");
+  std::filesystem::create_directories(dir_a);
+  std::filesystem::create_directories(dir_b);
+  const auto options = [&](const std::filesystem::path& dir) {
+    TrainerOptions o = f.options(dir);
+    o.metrics_file = dir / "metrics.jsonl";
+    o.log_every_steps = 5;  // records at steps 4 (epoch end), 5, 8 ...: the interval 6..8 spans the stop at step 7
+    return o;
+  };
+  auto model_a = f.model(1);
+  const TrainSummary a = Trainer(*model_a, f.data.train, f.data.test, options(dir_a)).run();
+  ASSERT_EQ(a.stop_reason, StopReason::max_epochs);
+
+  std::atomic<bool> stop{false};
+  auto model_b = f.model(1);
+  TrainerOptions ob = options(dir_b);
+  ob.stop_request = &stop;
+  ob.save_every_seconds = 1e-9;  // a save before every step: when saves happen must change nothing
+  const auto stopper = std::make_shared<StopAfterStep>(stop, 7, dir_b / "last.ckpt");
+  ob.reporter = stopper;
+  const TrainSummary b1 = Trainer(*model_b, f.data.train, f.data.test, ob).run();
+  EXPECT_EQ(b1.stop_reason, StopReason::interrupted);
+  EXPECT_STREQ(to_string(b1.stop_reason), "interrupted");
+  EXPECT_EQ(b1.steps, 7u);
+  EXPECT_EQ(stopper->saved_step, 6u);  // the timed save before step 7: mid-epoch, no validation there
+  const auto last = dir_b / "last.ckpt";
+  const TrainerCheckpointMetadata at = TrainerCheckpointMetadata::from_metadata(nn::read_checkpoint_metadata(last), last);
+  EXPECT_EQ(at.step, 7u);
+  EXPECT_EQ(at.epoch, 1u);  // mid-epoch: 4 batches an epoch
+  EXPECT_EQ(at.position, 3u);
+  EXPECT_EQ(at.interval_steps, 2u);  // steps 6 and 7, not yet in a metrics record
+
+  stop.store(false);
+  auto model_c = f.model(99);
+  ob.resume = true;
+  ob.reporter = nullptr;
+  const TrainSummary b2 = Trainer(*model_c, f.data.train, f.data.test, ob).run();
+  EXPECT_EQ(b2.stop_reason, StopReason::max_epochs);
+  std::vector<double> resumed = b1.step_losses;
+  resumed.insert(resumed.end(), b2.step_losses.begin(), b2.step_losses.end());
+  EXPECT_EQ(resumed, a.step_losses);
+  EXPECT_EQ(file_bytes(dir_b / "last.ckpt"), file_bytes(dir_a / "last.ckpt"));
+  EXPECT_EQ(file_bytes(dir_b / "best.ckpt"), file_bytes(dir_a / "best.ckpt"));
+  for (const char* field : {"train_loss", "lr", "dev_loss"}) {
+    const auto series_a = read_metrics_series(dir_a / "metrics.jsonl", "step", {field});
+    const auto series_b = read_metrics_series(dir_b / "metrics.jsonl", "step", {field});
+    ASSERT_EQ(series_a.size(), 1u);
+    ASSERT_EQ(series_b.size(), 1u);
+    EXPECT_FALSE(series_a[0].x.empty()) << field;
+    EXPECT_EQ(series_b[0].x, series_a[0].x) << field;
+    EXPECT_EQ(series_b[0].y, series_a[0].y) << field;
+  }
+  std::filesystem::remove_all(dir_a);
+  std::filesystem::remove_all(dir_b);
+}
+
 TEST(Trainer, DropoutInsideEncoderLayersIsTheSameForAnyThreadCount) {
   const Fixture f;
   for (const auto& [encoder, layers] : {std::pair{EncoderKind::gru, 2}, std::pair{EncoderKind::transformer, 2}}) {
@@ -299,10 +379,12 @@ TEST(TrainerCheckpointMetadata, RoundTripsEveryFieldExactly) {
                                     .best_score = 0.1 + 0.2,  // not a short decimal
                                     .best_loss = std::numeric_limits<double>::infinity(),
                                     .validations_without_improvement = 2,
+                                    .interval_steps = 3,
+                                    .interval_loss = 1.0 / 3.0,
                                     .seed = std::numeric_limits<std::uint64_t>::max(),
                                     .optimizer = "sgd lr=0.1 weight_decay=0 momentum=0.9 nesterov=false"};
   const nn::CheckpointMetadata written = m.to_metadata();
-  EXPECT_EQ(written.size(), 8u);
+  EXPECT_EQ(written.size(), 10u);
   for (const auto& [key, value] : written) EXPECT_TRUE(key.starts_with("trainer.")) << key;
   EXPECT_EQ(TrainerCheckpointMetadata::from_metadata(written, "x.ckpt"), m);
   nn::CheckpointMetadata with_others = written;

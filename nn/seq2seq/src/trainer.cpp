@@ -32,7 +32,8 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 }  // namespace
 
 const char* to_string(StopReason reason) {
-  static constexpr const char* kNames[] = {"max_epochs", "max_steps", "time_budget", "early_stopping"};  // enum order
+  static constexpr const char* kNames[] = {"max_epochs", "max_steps", "time_budget", "early_stopping",
+                                           "interrupted"};  // enum order
   const auto i = static_cast<std::size_t>(reason);
   return i < std::size(kNames) ? kNames[i] : "?";
 }
@@ -65,6 +66,9 @@ struct Trainer::State {
   std::size_t step = 0;  // optimizer steps so far
   double best_score = std::numeric_limits<double>::infinity(), best_loss = std::numeric_limits<double>::infinity();
   std::size_t validations_without_improvement = 0;
+  // Since the last metrics record: the steps and their summed loss (checkpointed, see TrainerCheckpointMetadata).
+  std::size_t interval_steps = 0;
+  double interval_loss = 0;
 };
 
 Trainer::Trainer(Seq2Seq& model, std::vector<Example> train, std::vector<Example> dev, TrainerOptions options)
@@ -109,6 +113,8 @@ void Trainer::save(const std::filesystem::path& file) const {
                                                .best_score = s.best_score,
                                                .best_loss = s.best_loss,
                                                .validations_without_improvement = s.validations_without_improvement,
+                                               .interval_steps = s.interval_steps,
+                                               .interval_loss = s.interval_loss,
                                                .seed = options_.seed,
                                                .optimizer = to_string(options_.optimizer)}
                          .to_metadata());
@@ -152,7 +158,7 @@ void Trainer::check_processes_agree() const {
   options.value(opt.nesterov).value(opt.beta1).value(opt.beta2).value(opt.eps);
   options.value(o.warmup_steps).value(static_cast<int>(o.lr_decay)).value(o.min_lr).value(o.cooldown_fraction);
   options.value(o.planned_steps).value(o.clip_norm).value(o.label_smoothing).value(o.sample_feed);
-  options.value(o.eval_every_steps).value(o.patience).value(o.max_decode_length).value(o.resume);
+  options.value(o.eval_every_steps).value(o.patience).value(o.max_decode_length).value(o.resume).value(o.save_every_seconds);
   // The schedule's defining numbers, so schedules that differ at any step (not only early) differ here.
   const TeacherForcingSchedule::Parameters tf = o.teacher_forcing.parameters();
   options.value(static_cast<int>(tf.kind)).value(tf.k).value(tf.c).value(tf.eps_min);
@@ -267,6 +273,8 @@ void Trainer::resume_from(const std::filesystem::path& last) {
   s.best_score = at.best_score;
   s.best_loss = at.best_loss;
   s.validations_without_improvement = at.validations_without_improvement;
+  s.interval_steps = at.interval_steps;
+  s.interval_loss = at.interval_loss;
   // Records of steps after the checkpoint were written by the interrupted run; this run writes them again.
   if (!options_.metrics_file.empty() && group_->is_root() && std::filesystem::exists(options_.metrics_file))
     truncate_metrics_log(options_.metrics_file, "step", double(s.step));
@@ -293,9 +301,14 @@ TrainSummary Trainer::run() {
   const auto start = Clock::now();
   double validation_seconds = 0;  // excluded from the training time
   const auto train_seconds = [&] { return seconds_since(start) - validation_seconds; };
-  double interval_loss = 0, interval_tokens = 0, interval_start = 0;  // interval: since the last logged line
-  std::size_t interval_steps = 0, tokens = 0, last_validated_step = s.step;
+  double interval_tokens = 0, interval_start = 0;  // interval: since the last logged line
+  std::size_t tokens = 0, last_validated_step = s.step;
   const std::size_t per_epoch = s.batcher.batches_per_epoch();
+  auto last_save = Clock::now();
+  const auto save_last = [&] {
+    save(last);
+    last_save = Clock::now();
+  };
   while (true) {
     if (s.batcher.epoch_finished() || s.batcher.state().position == 0) {
       // at an epoch boundary: has the run done its epochs?
@@ -303,19 +316,26 @@ TrainSummary Trainer::run() {
       if (done_epochs >= options_.max_epochs) { summary.stop_reason = StopReason::max_epochs; break; }
     }
     if (options_.max_steps > 0 && s.step >= options_.max_steps) { summary.stop_reason = StopReason::max_steps; break; }
-    double elapsed_now = options_.time_budget_seconds > 0 ? train_seconds() : 0.0;
-    if (options_.time_budget_seconds > 0 && group_->size() > 1) group_->allreduce_max(&elapsed_now, 1);  // one decision for all
-    if (options_.time_budget_seconds > 0 && elapsed_now >= options_.time_budget_seconds) {
+    // The decisions that depend on a clock or a signal, made alike by every process: the largest
+    // training time, any process's stop request, the longest time since the last save.
+    double shared[3] = {options_.time_budget_seconds > 0 ? train_seconds() : 0.0,
+                        options_.stop_request && options_.stop_request->load() ? 1.0 : 0.0,
+                        options_.save_every_seconds > 0 ? seconds_since(last_save) : 0.0};
+    if (group_->size() > 1) group_->allreduce_max(shared, std::size(shared));
+    if (shared[1] > 0) { summary.stop_reason = StopReason::interrupted; break; }
+    if (options_.time_budget_seconds > 0 && shared[0] >= options_.time_budget_seconds) {
       summary.stop_reason = StopReason::time_budget;
       break;
     }
+    if (options_.save_every_seconds > 0 && shared[2] >= options_.save_every_seconds && !options_.checkpoint_dir.empty())
+      save_last();
     const std::vector<std::size_t> indices = s.batcher.next();
     const auto [loss, batch_tokens] = train_step(indices);
     tokens += batch_tokens;
     summary.step_losses.push_back(loss);
-    interval_loss += loss;
+    s.interval_loss += loss;
     interval_tokens += double(batch_tokens);
-    ++interval_steps;
+    ++s.interval_steps;
 
     const bool epoch_end = s.batcher.epoch_finished();
     const bool log_now = options_.log_every_steps > 0 && s.step % options_.log_every_steps == 0;
@@ -328,16 +348,16 @@ TrainSummary Trainer::run() {
       if (options_.time_budget_seconds > 0) remaining = std::min(remaining, options_.time_budget_seconds - elapsed);
       if (s.reporter)
         s.reporter->progress({.epoch = b.epoch, .position = b.position, .batches_per_epoch = per_epoch, .step = s.step,
-                              .loss = interval_loss / double(interval_steps),
+                              .loss = s.interval_loss / double(s.interval_steps),
                               .tokens_per_second = double(tokens) / std::max(elapsed, 1e-9), .eta_seconds = remaining,
                               .line = log_now || epoch_end});
       if (log_now || epoch_end) {
         if (s.log)
-          s.log->write({{"step", double(s.step)}, {"epoch", double(b.epoch)}, {"train_loss", interval_loss / double(interval_steps)},
+          s.log->write({{"step", double(s.step)}, {"epoch", double(b.epoch)}, {"train_loss", s.interval_loss / double(s.interval_steps)},
                         {"lr", s.optimizer->lr()}, {"teacher_forcing", options_.teacher_forcing.at(static_cast<long>(s.step - 1))},
                         {"tokens_per_s", interval_tokens / std::max(elapsed - interval_start, 1e-9)}});
-        interval_loss = interval_tokens = 0;
-        interval_steps = 0;
+        s.interval_loss = interval_tokens = 0;
+        s.interval_steps = 0;
         interval_start = elapsed;
       }
     }
@@ -348,7 +368,7 @@ TrainSummary Trainer::run() {
       validate(summary);
       validation_seconds += seconds_since(validation_start);
       last_validated_step = s.step;
-      if (!options_.checkpoint_dir.empty()) save(last);
+      if (!options_.checkpoint_dir.empty()) save_last();
       if (options_.patience > 0 && s.validations_without_improvement >= options_.patience) {
         summary.stop_reason = StopReason::early_stopping;
         break;
@@ -356,8 +376,8 @@ TrainSummary Trainer::run() {
     }
   }
   // A run cut by its time budget validates what it reached (a budget may end before the first
-  // scheduled validation). Not after max_steps: that stop is an interruption to resume from, and
-  // an extra validation would make the resumed run differ from an uninterrupted one.
+  // scheduled validation). Not after max_steps or a stop request: those are interruptions to resume
+  // from, and an extra validation would make the resumed run differ from an uninterrupted one.
   if (summary.stop_reason == StopReason::time_budget && s.step > last_validated_step) validate(summary);
   summary.train_seconds = train_seconds();
   summary.steps = s.step;

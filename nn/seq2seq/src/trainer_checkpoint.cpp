@@ -18,6 +18,8 @@ void for_each_field(Metadata& m, Visit&& visit) {
   visit("trainer.best_score", m.best_score);
   visit("trainer.best_loss", m.best_loss);
   visit("trainer.validations_without_improvement", m.validations_without_improvement);
+  visit("trainer.interval_steps", m.interval_steps);
+  visit("trainer.interval_loss", m.interval_loss);
   visit("trainer.seed", m.seed);
   visit("trainer.optimizer", m.optimizer);
 }

@@ -21,6 +21,13 @@
 // process has reached the same step); a checkpoint holds no per-process state, so --resume works
 // with any number of processes and continues bitwise as the uninterrupted run would. The time
 // budget is decided by the slowest process's clock, so all stop at the same step.
+//
+// Stopping early without losing work: TrainerOptions::stop_request is polled before every step;
+// once set, the run saves last.ckpt and returns StopReason::interrupted, and --resume continues
+// bitwise. The library installs no signal handler: a program sets the flag from its own. Under
+// several processes the flags are combined each step (any process's request stops all of them at
+// the same step), as are the clocks of timed saves (save_every_seconds).
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -68,6 +75,14 @@ struct TrainerOptions {
   // optimizer settings differ from these). The metrics file is then cut back to the records of the
   // checkpoint's step and before, so no step is logged twice.
   bool resume = false;
+  // Also save last.ckpt before the first step that begins this many seconds after the last save
+  // (0: only at validations and at the end). A checkpoint records all the run's state, so when the
+  // saves happened never changes what a resumed run computes.
+  double save_every_seconds = 0;
+  // Read before every step; once true, the run saves last.ckpt and returns with
+  // StopReason::interrupted. Null: never. A signal handler may set it (a lock-free atomic store is
+  // async-signal-safe); the trainer installs none itself.
+  const std::atomic<bool>* stop_request = nullptr;
   std::filesystem::path metrics_file;    // JSON lines; empty: none
   // Written into every checkpoint beside the trainer's own entries (a run folder's binding of its
   // configuration and vocabularies); on resume each must equal the checkpoint's, else an error.
@@ -85,6 +100,7 @@ enum class StopReason {
   max_steps,       // an interruption: last.ckpt resumes it exactly
   time_budget,     // the training time ran out (the reached model is validated once more)
   early_stopping,  // `patience` validations without a better dev score
+  interrupted,     // TrainerOptions::stop_request was set: last.ckpt resumes it exactly
 };
 const char* to_string(StopReason reason);  // "max_epochs", ...
 

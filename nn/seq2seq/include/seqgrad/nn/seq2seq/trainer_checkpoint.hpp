@@ -1,6 +1,6 @@
 #pragma once
 // What a trainer checkpoint records beside the model and the optimizer's state: where the run is
-// (step, batch order position, early-stopping bookkeeping) and what it was trained with (seed,
+// (step, batch order position, early-stopping bookkeeping, the loss not yet logged) and what it was trained with (seed,
 // optimizer), as the checkpoint's metadata "trainer.<field>". One list of fields serves writing
 // and reading, so the two cannot drift apart.
 #include <cstdint>
@@ -19,6 +19,10 @@ struct TrainerCheckpointMetadata {
   double best_score = std::numeric_limits<double>::infinity();  // the best validation so far
   double best_loss = std::numeric_limits<double>::infinity();
   std::uint64_t validations_without_improvement = 0;
+  // The steps since the last metrics record and the sum of their losses: a checkpoint saved between
+  // records (a timed save, an interruption) lets the resumed run's next record average the same steps.
+  std::uint64_t interval_steps = 0;
+  double interval_loss = 0;
   std::uint64_t seed = 0;
   std::string optimizer;       // nn::to_string(OptimizerOptions)
 
