@@ -292,7 +292,7 @@ int main(int argc, char** argv) {
   translate_cmd->add_option("--beam", beam, "beam width (1: greedy; in [1, 64])")->check(CLI::Range(std::size_t{1}, std::size_t{64}))->capture_default_str();
   translate_cmd->add_option("--nbest", tr.nbest,
                             "the N best outputs of each line (N in [1, --beam]), best first, as 'INDEX ||| output ||| score' "
-                            "(INDEX: the input line, from 0; an empty input line has none)")
+                            "(INDEX: the input line, from 0; an empty input line has none; the score as with --scores)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{64}));
   translate_cmd->add_flag("--scores", tr.scores,
                           "append ' ||| score' to each output: its log-probability (natural log, <eos> included) divided by the length "
