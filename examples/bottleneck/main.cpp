@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
   app.add_option("--test-size", s.test_size, "test examples")->check(recipe::whole_in(1, 10000000))->capture_default_str();
   app.add_option("--seed", s.seed, "seed of data, initialisation and batch order")->check(recipe::whole_in(0, std::uint64_t(1) << 62))->capture_default_str();
   app.add_option("--out", s.out, "where the table and pictures go")->capture_default_str();
-  app.set_version_flag("--version", [] { return "seqgrad " + seqgrad::backend_summary(); });
+  recipe::add_version_flag(app, "bottleneck");
   if (const int code = recipe::parse(app, argc, argv, "bottleneck"); code >= 0) return code;
   if (s.hidden % 4 != 0) {
     std::fprintf(stderr, "bottleneck: --hidden: %zu is not a multiple of 4 (the transformer's heads)\n", s.hidden);

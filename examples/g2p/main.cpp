@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
   auto* evaluate_cmd = app.add_subcommand("evaluate", "word and phoneme error rates of a trained model on dev and test");
   evaluate_cmd->add_option("--beam", beam, "beam width (1: greedy; in [1, 64])")->check(CLI::Range(std::size_t{1}, std::size_t{64}))->capture_default_str();
 
-  app.set_version_flag("--version", [] { return "seqgrad " + seqgrad::backend_summary(); });
+  recipe::add_version_flag(app, kProgram);
   if (const int code = recipe::parse(app, argc, argv, kProgram); code >= 0) return code;
   std::printf("seqgrad %s\n", seqgrad::backend_summary().c_str());
   return recipe::guarded(kProgram, [&] {

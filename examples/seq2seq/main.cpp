@@ -1,8 +1,9 @@
 // seq2seq: train, evaluate and use a sequence-to-sequence model on your own tab-separated data.
 //
-//   seq2seq train     --run DIR --train pairs.tsv [--dev dev.tsv] [--chars] [model and trainer options]
-//   seq2seq evaluate  --run DIR --data test.tsv [--beam 4]
-//   seq2seq translate --run DIR [--input FILE|-] [--beam 4] [--heatmaps N]
+//   seq2seq train     --run DIR --train pairs.tsv|- [--dev dev.tsv|-] [--chars] [model and trainer options]
+//   seq2seq evaluate  --run DIR --data test.tsv|- [--beam 4] [--hypotheses FILE|-]
+//   seq2seq translate --run DIR [--input FILE|-] [--output FILE|-] [--beam 4] [--nbest N] [--scores] [--heatmaps N]
+//   seq2seq --version
 //
 // Data: one pair per line, source<TAB>target; symbols are split on spaces, or with --chars every
 // UTF-8 character is a symbol. Malformed lines (no tab or several, an empty side, invalid UTF-8)
@@ -13,10 +14,15 @@
 // counted on stderr); outputs are cut at 2 x --max-length symbols. A --heatmaps picture that
 // cannot be drawn (one of a line too long for kMaxPictureSide pixels, say) is reported on stderr
 // with its line; every line is still translated, and the exit status is then 1.
+// "-" is standard input for one input option of a command (--train - --dev - is refused) and
+// standard output for --output and --hypotheses. A file they name is written atomically once every
+// line is decoded, and an existing one is refused unless --overwrite is given.
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "recipe.hpp"
+#include "seqgrad/graph/atomic_file.hpp"
 
 using namespace seqgrad;
 using namespace seqgrad::nn::seq2seq;
@@ -32,6 +38,36 @@ Tokenization tokenization_of(const RunSpec& spec, const char* side) {
 
 std::size_t max_length_of(const RunSpec& spec) { return std::stoull(spec.settings.at("max_length")); }
 
+// Where translate and evaluate write their lines: standard output ("-"), flushed line by line so
+// a pipe sees each answer as it comes, or a file written atomically by commit() (its temporary is
+// created at once, so an unwritable or existing file is refused before any decoding).
+class LineOutput {
+ public:
+  LineOutput(const std::string& file, const std::string& option, bool overwrite) {
+    if (file == "-") return;
+    std::error_code ec;
+    if (fs::exists(file, ec) && !overwrite)
+      throw std::runtime_error(option + " " + file + ": the file exists (give --overwrite to replace it)");
+    file_.emplace(file, overwrite ? ExistingFile::replace : ExistingFile::refuse, option);
+  }
+  void line(const std::string& text) {
+    if (file_) {
+      file_->write(text);
+      file_->write("\n");
+    } else {
+      std::printf("%s\n", text.c_str());
+      std::fflush(stdout);
+    }
+  }
+  void commit() {
+    if (file_) file_->commit();
+  }
+  bool is_stdout() const { return !file_; }
+
+ private:
+  std::optional<AtomicFile> file_;
+};
+
 struct TrainArgs {
   std::string run, train, dev;
   bool chars = false;
@@ -40,24 +76,29 @@ struct TrainArgs {
   recipe::TrainFlags train_flags;
 };
 
-// Reads a TSV file, reporting its malformed lines; optionally drops over-long pairs.
+// A file option's value as messages name it.
+std::string shown_name(const std::string& file) { return file == "-" ? "<stdin>" : file; }
+
+// Reads a TSV file ("-": standard input), reporting its malformed lines; optionally drops over-long pairs.
 std::vector<Entry> read_pairs(const std::string& file, Tokenization tokens, std::size_t max_length, bool drop_long_pairs) {
+  const std::string name = shown_name(file);
   recipe::IssueReport report(kProgram);
   TsvOptions o;
   o.source_tokens = o.target_tokens = tokens;
   o.on_issue = report.sink();
   std::error_code ec;
   if (fs::is_directory(file, ec)) throw std::runtime_error(file + ": a directory, not a TSV file");
-  ReadResult r = read_tsv(fs::path(file), o);
-  if (drop_long_pairs) r.entries = recipe::drop_long(std::move(r.entries), max_length, report, file);
-  report.print_summary(file);
+  ReadResult r = file == "-" ? read_tsv(std::cin, o, name) : read_tsv(fs::path(file), o);
+  if (drop_long_pairs) r.entries = recipe::drop_long(std::move(r.entries), max_length, report, name);
+  report.print_summary(name);
   if (r.entries.empty())
-    throw std::runtime_error(file + ": no usable pairs (" + std::to_string(r.lines) + " lines read, " +
+    throw std::runtime_error(name + ": no usable pairs (" + std::to_string(r.lines) + " lines read, " +
                              std::to_string(report.total()) + " skipped)");
   return r.entries;
 }
 
 int train(const TrainArgs& a) {
+  if (a.train == "-" && a.dev == "-") throw std::runtime_error("--train - and --dev -: standard input can be read once; give one of them a file");
   const Tokenization tokens = a.chars ? Tokenization::characters : Tokenization::whitespace;
   std::vector<Entry> entries = read_pairs(a.train, tokens, a.max_length, true);
   RunSpec spec;
@@ -71,7 +112,7 @@ int train(const TrainArgs& a) {
     for (std::size_t i = 0; i < entries.size(); ++i)
       (i % a.dev_every == a.dev_every - 1 ? dev_entries : train_entries).push_back(std::move(entries[i]));
     if (dev_entries.empty() || train_entries.empty())
-      throw std::runtime_error(a.train + ": " + std::to_string(entries.size()) + " usable pairs are too few to hold every " +
+      throw std::runtime_error(shown_name(a.train) + ": " + std::to_string(entries.size()) + " usable pairs are too few to hold every " +
                                std::to_string(a.dev_every) + "th out for validation: give --dev FILE or more pairs");
   }
   spec.model = recipe::model_config(a.model, spec.source_vocab.size(), spec.target_vocab.size());
@@ -79,7 +120,7 @@ int train(const TrainArgs& a) {
   spec.settings = {{"source_tokens", side}, {"target_tokens", side}, {"max_length", std::to_string(a.max_length)},
                    {"validation", a.dev.empty() ? "every " + std::to_string(a.dev_every) + "th training pair" : "a file"}};
   std::printf("data: %zu training and %zu validation pairs from %s%s\n", train_entries.size(), dev_entries.size(),
-              a.train.c_str(), a.dev.empty() ? "" : (" and " + a.dev).c_str());
+              shown_name(a.train).c_str(), a.dev.empty() ? "" : (" and " + shown_name(a.dev)).c_str());
   const RunFolder run(a.run);
   recipe::TrainFlags t = a.train_flags;
   t.max_decode = 2 * a.max_length;
@@ -101,18 +142,32 @@ std::size_t count_unknown(const Symbols& symbols, const Vocabulary& vocab) {
   return n;
 }
 
-int evaluate_run(const std::string& dir, const std::string& data, std::size_t beam) {
+struct EvaluateArgs {
+  std::string hypotheses;  // empty: none
+  bool overwrite = false;
+};
+
+int evaluate_run(const std::string& dir, const std::string& data, std::size_t beam, const EvaluateArgs& a) {
+  std::optional<LineOutput> hypotheses;
+  if (!a.hypotheses.empty()) hypotheses.emplace(a.hypotheses, "--hypotheses", a.overwrite);
   const RunFolder::Loaded l = RunFolder(dir).load_best();
   const Tokenization tokens = tokenization_of(l.spec, "source_tokens");
   const std::vector<Entry> entries = read_pairs(data, tokens, 0, false);
   std::size_t unknown = 0;
   for (const Entry& e : entries) unknown += count_unknown(e.source, l.spec.source_vocab);
-  if (unknown > 0) std::fprintf(stderr, "%s: %zu source symbols of %s are not in the vocabulary (read as <unk>)\n", kProgram, unknown, data.c_str());
+  if (unknown > 0) std::fprintf(stderr, "%s: %zu source symbols of %s are not in the vocabulary (read as <unk>)\n", kProgram, unknown, shown_name(data).c_str());
   const std::vector<Example> examples = evaluation_examples(entries, l.spec.source_vocab, l.spec.target_vocab);
   const Evaluation e = evaluate(*l.model, examples, 128, 2 * max_length_of(l.spec), beam);
-  std::printf("%zu pairs  exact-match accuracy %.2f%%  token error rate %.2f%%", e.scores.items, 100 * e.scores.accuracy(),
+  const bool chars_out = tokenization_of(l.spec, "target_tokens") == Tokenization::characters;
+  if (hypotheses) {
+    for (const Hypothesis& h : e.outputs) hypotheses->line(l.spec.target_vocab.decode_to_string(h.tokens, chars_out ? "" : " "));
+    hypotheses->commit();
+  }
+  // With the hypotheses on standard output the scores go to standard error, so a pipe gets only them.
+  std::FILE* scores = hypotheses && hypotheses->is_stdout() ? stderr : stdout;
+  std::fprintf(scores, "%zu pairs  exact-match accuracy %.2f%%  token error rate %.2f%%", e.scores.items, 100 * e.scores.accuracy(),
               100 * e.scores.phoneme_error_rate());
-  if (tokenization_of(l.spec, "target_tokens") == Tokenization::whitespace) {
+  if (!chars_out) {
     std::vector<TokenIds> outputs;
     std::vector<std::vector<TokenIds>> refs;
     for (std::size_t i = 0; i < examples.size(); ++i) {
@@ -120,31 +175,40 @@ int evaluate_run(const std::string& dir, const std::string& data, std::size_t be
       refs.push_back({examples[i].target});
       for (const TokenIds& alt : examples[i].alternatives) refs.back().push_back(alt);
     }
-    std::printf("  BLEU %.2f", 100 * corpus_bleu(outputs, refs).bleu);
+    std::fprintf(scores, "  BLEU %.2f", 100 * corpus_bleu(outputs, refs).bleu);
   }
-  std::printf("\n");
+  std::fprintf(scores, "\n");
   return 0;
 }
 
-int translate(const std::string& dir, const std::string& input, std::size_t beam, std::size_t heatmaps) {
+struct TranslateArgs {
+  std::string input = "-", output = "-";
+  std::size_t nbest = 0;  // 0: the best hypothesis alone, without the n-best format
+  bool scores = false, overwrite = false;
+  std::size_t heatmaps = 0;
+};
+
+int translate(const std::string& dir, std::size_t beam, const TranslateArgs& a) {
+  if (a.nbest > beam)
+    throw std::runtime_error("--nbest " + std::to_string(a.nbest) + " is more than --beam " + std::to_string(beam) +
+                             ": the search keeps --beam hypotheses; give --beam " + std::to_string(a.nbest) + " or more");
+  LineOutput output(a.output, "--output", a.overwrite);
   const RunFolder run(dir);
   const RunFolder::Loaded l = run.load_best();
   const Tokenization in_tokens = tokenization_of(l.spec, "source_tokens");
   const bool chars_out = tokenization_of(l.spec, "target_tokens") == Tokenization::characters;
-  const std::vector<std::string> lines = recipe::read_lines(input);
-  const std::string name = input == "-" ? "<stdin>" : input;
+  const std::vector<std::string> lines = recipe::read_lines(a.input);
+  const std::string name = a.input == "-" ? "<stdin>" : a.input;
+  const auto text_of = [&](const Hypothesis& h) { return l.spec.target_vocab.decode_to_string(h.tokens, chars_out ? "" : " "); };
   recipe::IssueReport report(kProgram);
   std::size_t unknown = 0, failed_heatmaps = 0;
-  if (heatmaps > 0) fs::create_directories(run.heatmap_dir());
+  if (a.heatmaps > 0) fs::create_directories(run.heatmap_dir());
   for (std::size_t i = 0; i < lines.size(); ++i) {
     Symbols source;
-    if (!tokenize(lines[i], in_tokens, source)) {
-      report.add(name, i + 1, "not valid UTF-8 (an empty line is written)", lines[i]);
-      std::printf("\n");
-      continue;
-    }
-    if (source.empty()) {
-      std::printf("\n");
+    const bool valid = tokenize(lines[i], in_tokens, source);
+    if (!valid) report.add(name, i + 1, "not valid UTF-8 (an empty line is written)", lines[i]);
+    if (!valid || source.empty()) {
+      if (a.nbest == 0) output.line("");  // in the n-best format the line's index is skipped instead
       continue;
     }
     unknown += count_unknown(source, l.spec.source_vocab);
@@ -153,11 +217,17 @@ int translate(const std::string& dir, const std::string& input, std::size_t beam
     const Tensor src = Tensor::from_indices(ids, {1, ids.size()});
     const Tensor len = Tensor::from_indices({static_cast<std::int64_t>(ids.size())}, {1});
     const DecodeOptions options{.max_length = 2 * max_length_of(l.spec), .beam_width = beam};
-    const Hypothesis h = beam > 1 ? beam_search(*l.model, src, len, options)[0] : greedy_decode(*l.model, src, len, options)[0];
-    const std::string out = l.spec.target_vocab.decode_to_string(h.tokens, chars_out ? "" : " ");
-    std::printf("%s\n", out.c_str());
-    std::fflush(stdout);
-    if (i < heatmaps) {
+    const std::vector<Hypothesis> hypotheses =
+        beam > 1 ? beam_search_nbest(*l.model, src, len, options, std::max<std::size_t>(a.nbest, 1))[0]
+                 : greedy_decode(*l.model, src, len, options);
+    const Hypothesis& h = hypotheses[0];
+    const std::string out = text_of(h);
+    if (a.nbest > 0) {
+      for (const Hypothesis& n : hypotheses) output.line(std::to_string(i) + " ||| " + text_of(n) + " ||| " + std::to_string(n.score));
+    } else {
+      output.line(a.scores ? out + " ||| " + std::to_string(h.score) : out);
+    }
+    if (i < a.heatmaps) {
       const fs::path png = run.heatmap_dir() / recipe::safe_file_name(lines[i], ".png");
       const std::string what = "--heatmaps: line " + std::to_string(i + 1) + " of " + name;
       switch (recipe::write_heatmap(kProgram, what, png, h, source, l.spec.target_vocab.decode(h.tokens), lines[i] + " -> " + out)) {
@@ -170,6 +240,7 @@ int translate(const std::string& dir, const std::string& input, std::size_t beam
       }
     }
   }
+  output.commit();
   report.print_summary(name);
   if (unknown > 0) std::fprintf(stderr, "%s: %zu input symbols not in the vocabulary were read as <unk>\n", kProgram, unknown);
   if (failed_heatmaps > 0)
@@ -183,13 +254,15 @@ int translate(const std::string& dir, const std::string& input, std::size_t beam
 int main(int argc, char** argv) {
   CLI::App app{"Train, evaluate and use an attention encoder-decoder on tab-separated pairs (source<TAB>target per line)"};
   app.require_subcommand(1);
+  recipe::add_version_flag(app, kProgram);
 
   TrainArgs a;
   auto* train_cmd = app.add_subcommand("train", "train on a TSV file; the run folder gets the model, vocabularies, checkpoints, metrics and loss curve "
                                       "(Ctrl-C saves checkpoints/last.ckpt after the current step: continue with --resume)");
   train_cmd->add_option("--run", a.run, "run folder")->required();
-  train_cmd->add_option("--train", a.train, "training pairs (TSV)")->required()->check(CLI::ExistingFile);
-  train_cmd->add_option("--dev", a.dev, "validation pairs (TSV); default: every --dev-every'th training pair")->check(CLI::ExistingFile);
+  train_cmd->add_option("--train", a.train, "training pairs (TSV; '-': standard input)")->required()->check(recipe::existing_file_or_stdin());
+  train_cmd->add_option("--dev", a.dev, "validation pairs (TSV; '-': standard input); default: every --dev-every'th training pair")
+      ->check(recipe::existing_file_or_stdin());
   train_cmd->add_option("--dev-every", a.dev_every, "without --dev, hold out every N-th training pair (N in [2, 1000])")
       ->check(CLI::Range(std::size_t{2}, std::size_t{1000}))->capture_default_str();
   train_cmd->add_flag("--chars", a.chars, "every UTF-8 character is a symbol (default: symbols are separated by spaces)");
@@ -197,26 +270,45 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))->capture_default_str();
   recipe::add_model_options(*train_cmd, a.model, true);
   a.train_flags.minutes = 10;
+  a.train_flags.score_names = ScoreNames::exact_match;  // the names evaluate prints, not G2P's WER and PER
   recipe::add_train_options(*train_cmd, a.train_flags);
 
-  std::string run, data, input = "-";
-  std::size_t beam = 4, heatmaps = 0;
+  std::string run, data;
+  std::size_t beam = 4;
+  EvaluateArgs ev;
+  TranslateArgs tr;
   auto* evaluate_cmd = app.add_subcommand("evaluate", "exact-match accuracy, token error rate and (space-separated targets) BLEU on a TSV file");
   evaluate_cmd->add_option("--run", run, "run folder")->required();
-  evaluate_cmd->add_option("--data", data, "pairs to score (TSV)")->required()->check(CLI::ExistingFile);
+  evaluate_cmd->add_option("--data", data, "pairs to score (TSV; '-': standard input)")->required()->check(recipe::existing_file_or_stdin());
   evaluate_cmd->add_option("--beam", beam, "beam width (1: greedy; in [1, 64])")->check(CLI::Range(std::size_t{1}, std::size_t{64}))->capture_default_str();
+  evaluate_cmd->add_option("--hypotheses", ev.hypotheses,
+                           "also write the decoded output of every scored input, one line each in the file's order (inputs with the same "
+                           "source are one; '-': standard output, the scores then go to standard error)");
+  evaluate_cmd->add_flag("--overwrite", ev.overwrite, "replace the --hypotheses file when it exists");
 
   auto* translate_cmd = app.add_subcommand("translate", "one output per input line, from a file or standard input");
   translate_cmd->add_option("--run", run, "run folder")->required();
-  translate_cmd->add_option("--input", input, "source lines ('-': standard input)")->capture_default_str();
+  translate_cmd->add_option("--input", tr.input, "source lines ('-': standard input)")->capture_default_str();
+  translate_cmd->add_option("--output", tr.output, "where the outputs go ('-': standard output; a file is written when every line is done)")
+      ->capture_default_str();
+  translate_cmd->add_flag("--overwrite", tr.overwrite, "replace the --output file when it exists");
   translate_cmd->add_option("--beam", beam, "beam width (1: greedy; in [1, 64])")->check(CLI::Range(std::size_t{1}, std::size_t{64}))->capture_default_str();
-  translate_cmd->add_option("--heatmaps", heatmaps, "attention heatmaps of the first N inputs, in the run folder's heatmaps/ (N in [0, 1000])")
+  translate_cmd->add_option("--nbest", tr.nbest,
+                            "the N best outputs of each line (N in [1, --beam]), best first, as 'INDEX ||| output ||| score' "
+                            "(INDEX: the input line, from 0; an empty input line has none; the score as with --scores)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{64}));
+  translate_cmd->add_flag("--scores", tr.scores,
+                          "append ' ||| score' to each output: its log-probability (natural log, <eos> included) divided by the length "
+                          "penalty ((5 + length) / 6)^0.6, the length counting <eos>: the length-normalised score beam search ranks by; with --beam 1 (greedy) "
+                          "the plain log-probability")
+      ->excludes("--nbest");
+  translate_cmd->add_option("--heatmaps", tr.heatmaps, "attention heatmaps of the first N inputs, in the run folder's heatmaps/ (N in [0, 1000])")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1000}))->capture_default_str();
 
   if (const int code = recipe::parse(app, argc, argv, kProgram); code >= 0) return code;
   return recipe::guarded(kProgram, [&] {
     if (*train_cmd) return train(a);
-    if (*evaluate_cmd) return evaluate_run(run, data, beam);
-    return translate(run, input, beam, heatmaps);
+    if (*evaluate_cmd) return evaluate_run(run, data, beam, ev);
+    return translate(run, beam, tr);
   });
 }

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "seqgrad/ops/backend.hpp"
 #include "seqgrad/pictures/heatmap.hpp"
 #include "seqgrad/pictures/plot.hpp"
 
@@ -253,6 +254,7 @@ TrainSummary train_in_folder(const RunFolder& run, const RunSpec& spec, std::vec
   options.patience = t.patience;
   options.log_every_steps = t.log_every;
   options.max_decode_length = t.max_decode;
+  options.score_names = t.score_names;
   options.seed = t.seed;
   options.checkpoint_dir = run.checkpoint_dir();
   options.resume = t.resume;
@@ -407,6 +409,18 @@ HeatmapResult write_heatmap(const std::string& program, const std::string& what,
     return HeatmapResult::failed;
   }
   return HeatmapResult::written;
+}
+
+CLI::Validator existing_file_or_stdin() {
+  return CLI::Validator(
+      [](std::string& file) { return file == "-" ? std::string() : CLI::ExistingFile(file); },
+      "FILE or - (standard input)");
+}
+
+void add_version_flag(CLI::App& app, const std::string& program) {
+  app.set_version_flag("--version", [program] {
+    return program + " (seqgrad " SEQGRAD_VERSION ")\n" + seqgrad::backend_summary();
+  });
 }
 
 int parse(CLI::App& app, int argc, char** argv, const std::string& program) {

@@ -46,6 +46,8 @@ struct TrainFlags {
   bool sample_feed = false, resume = false, overwrite = false;
   OptimizerFlags optimizer;
   std::uint64_t seed = 1;
+  // How the validation lines name the dev scores (seq2seq: exact-match accuracy; g2p: WER and PER).
+  sq::ScoreNames score_names = sq::ScoreNames::wer_per;
   // The processes that train together (under mpirun: seqgrad::distributed::world()); null: this one alone.
   std::shared_ptr<seqgrad::nn::ProcessGroup> group;
 };
@@ -126,6 +128,13 @@ enum class HeatmapResult { written, no_attention, failed };
 HeatmapResult write_heatmap(const std::string& program, const std::string& what, const std::filesystem::path& file,
                             const sq::Hypothesis& h, std::vector<std::string> x_labels, std::vector<std::string> y_labels,
                             const std::string& title);
+
+// A file option that also takes "-", standard input: CLI::ExistingFile for anything else.
+CLI::Validator existing_file_or_stdin();
+
+// --version: "<program> (seqgrad <the CMake project version>)" and the GEMM backend line, exit 0
+// (with or without a subcommand).
+void add_version_flag(CLI::App& app, const std::string& program);
 
 // Parses the command line; a parse error is one line "<program>: <message>" on stderr (help as usual).
 // Returns -1 when parsing succeeded, else the exit status.

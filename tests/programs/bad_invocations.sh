@@ -149,6 +149,15 @@ s2s "no trained run" evaluate --run n7 --data "$reverse"
 s2s "no such file" translate --run s2s_run --input missing.txt
 s2s "not a regular file" translate --run s2s_run --input adir
 s2s "--heatmaps" translate --run s2s_run --heatmaps -1
+s2s "standard input can be read once" train --run n5 --train - --dev -
+s2s "--nbest 3 is more than --beam 2" translate --run s2s_run --beam 2 --nbest 3
+s2s "--nbest" translate --run s2s_run --nbest 0
+s2s "--scores" translate --run s2s_run --nbest 2 --scores
+s2s "--output five.tsv: the file exists" translate --run s2s_run --output five.tsv
+s2s "--hypotheses five.tsv: the file exists" evaluate --run s2s_run --data "$reverse" --hypotheses five.tsv
+s2s "--output: cannot write" translate --run s2s_run --output adir/missing/out.txt
+cmp -s five.tsv <(head -n 5 "$reverse") || { echo "FAIL: a refused --output or --hypotheses changed the file"; failures=$((failures + 1)); }
+[ -e n5 ] && { echo "FAIL: a refused seq2seq train created its run folder"; failures=$((failures + 1)); }
 
 # The readers' reports reach the user: the first few with file and line, then a count per reason.
 reports() {  # FILE_FRAGMENT PROGRAM ARGS...: stderr shows line-numbered reports and the summary

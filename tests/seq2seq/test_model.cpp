@@ -162,6 +162,39 @@ TEST(Decoding, BeamOfWidthOneIsGreedyAndWiderBeamsScoreNoWorse) {
   }
 }
 
+TEST(Decoding, NBestOfOneIsBeamSearchAndMoreAreRankedByScore) {
+  const TinyBatch b;
+  Generator gen(7);
+  Seq2Seq model(tiny_config(EncoderKind::gru, ContextKind::additive), gen);
+  model.eval();
+  const DecodeOptions options{.max_length = 6, .beam_width = 4};
+  const auto best = beam_search(model, b.src, b.lengths, options);
+  const auto one = beam_search_nbest(model, b.src, b.lengths, options, 1);
+  const auto nbest = beam_search_nbest(model, b.src, b.lengths, options, 4);
+  ASSERT_EQ(one.size(), 2u);
+  ASSERT_EQ(nbest.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    ASSERT_EQ(one[i].size(), 1u) << "row " << i;
+    EXPECT_EQ(one[i][0].tokens, best[i].tokens) << "row " << i;
+    EXPECT_DOUBLE_EQ(one[i][0].score, best[i].score);
+    // The search for four runs until four are finished (at max_length every alive one is): it sees
+    // everything the search for one saw, so its best scores at least as well.
+    ASSERT_EQ(nbest[i].size(), 4u) << "row " << i;
+    EXPECT_GE(nbest[i][0].score, best[i].score - 1e-12) << "row " << i;
+    for (std::size_t j = 0; j < nbest[i].size(); ++j) {
+      const Hypothesis& h = nbest[i][j];
+      // the score is the log-probability over Wu et al.'s length penalty of the output and its <eos>
+      EXPECT_NEAR(h.score, h.log_prob / length_penalty(h.tokens.size() + (h.finished ? 1 : 0), 0.6), 1e-12);
+      if (j > 0) {
+        EXPECT_GE(nbest[i][j - 1].score, h.score) << "row " << i << " rank " << j;
+        EXPECT_NE(nbest[i][j - 1].tokens, h.tokens) << "row " << i << " rank " << j;
+      }
+    }
+  }
+  EXPECT_THROW(beam_search_nbest(model, b.src, b.lengths, options, 5), std::invalid_argument);
+  EXPECT_THROW(beam_search_nbest(model, b.src, b.lengths, options, 0), std::invalid_argument);
+}
+
 TEST(Decoding, LengthPenaltyIsWuEtAl) {
   EXPECT_DOUBLE_EQ(length_penalty(1, 0.6), 1.0);
   EXPECT_NEAR(length_penalty(7, 0.6), std::pow(12.0 / 6.0, 0.6), 1e-15);

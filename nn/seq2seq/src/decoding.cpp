@@ -1,6 +1,7 @@
 // Greedy decoding and beam search over Seq2Seq::step.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <stdexcept>
@@ -85,9 +86,12 @@ std::vector<Hypothesis> greedy_decode(const Seq2Seq& model, const Tensor& src, c
   return out;
 }
 
-std::vector<Hypothesis> beam_search(const Seq2Seq& model, const Tensor& src, const Tensor& src_lengths,
-                                    const DecodeOptions& options) {
+std::vector<std::vector<Hypothesis>> beam_search_nbest(const Seq2Seq& model, const Tensor& src, const Tensor& src_lengths,
+                                                      const DecodeOptions& options, std::size_t n) {
   check_options(options);
+  if (n == 0 || n > options.beam_width)
+    throw std::invalid_argument("beam_search_nbest: n must be in [1, beam_width = " + std::to_string(options.beam_width) +
+                                "], got " + std::to_string(n));
   NoGradGuard no_grad;
   WeightTransposeScope transposed_weights;  // the decoder's weights serve every step: transpose them once
   const std::size_t k = options.beam_width;
@@ -110,7 +114,17 @@ std::vector<Hypothesis> beam_search(const Seq2Seq& model, const Tensor& src, con
   for (std::size_t b = 0; b < batch; ++b) alive[b].push_back({Hypothesis{}, options.sos_id});
 
   // A source's search ends when its best continuation is <eos> (the best hypothesis is finished:
-  // every alive one is already less probable) or at max_length.
+  // every alive one is already less probable) or at max_length. For n > 1 it goes on until n are
+  // finished and no alive one is more probable than the n-th of them (log-probabilities only fall).
+  const auto search_is_over = [](const std::vector<Beam>& done, bool best_is_eos, const std::vector<Beam>& next, std::size_t n) {
+    if (n == 1) return best_is_eos;
+    if (next.empty()) return true;
+    if (done.size() < n) return false;
+    std::vector<double> log_probs;
+    for (const Beam& d : done) log_probs.push_back(d.h.log_prob);
+    std::nth_element(log_probs.begin(), log_probs.begin() + static_cast<long>(n - 1), log_probs.end(), std::greater<>());
+    return next.front().h.log_prob <= log_probs[n - 1];
+  };
   for (std::size_t t = 0; t <= options.max_length; ++t) {
     bool any = false;
     for (std::size_t b = 0; b < batch; ++b) any = any || !alive[b].empty();
@@ -160,7 +174,7 @@ std::vector<Hypothesis> beam_search(const Seq2Seq& model, const Tensor& src, con
           parent_rows[b * k + next.size()] = static_cast<std::int64_t>(b * k + cands[c].j);
           next.push_back(std::move(child));
         }
-        if (cands.front().v == options.eos_id) next.clear();
+        if (search_is_over(finished[b], cands.front().v == options.eos_id, next, n)) next.clear();
       }
       for (std::size_t j = next.size(); j < k; ++j) parent_rows[b * k + j] = static_cast<std::int64_t>(b * k);
       alive[b] = std::move(next);
@@ -171,13 +185,23 @@ std::vector<Hypothesis> beam_search(const Seq2Seq& model, const Tensor& src, con
     if (s.state.c.defined()) state.c = index_select(s.state.c, 0, parents);
   }
 
-  std::vector<Hypothesis> out(batch);
+  std::vector<std::vector<Hypothesis>> out(batch);
   for (std::size_t b = 0; b < batch; ++b) {
     std::vector<Beam>& pool = finished[b].empty() ? alive[b] : finished[b];
     for (Beam& beam : pool) beam.h.score = beam.h.log_prob / length_penalty(beam.h.tokens.size() + (beam.h.finished ? 1 : 0), options.length_penalty);
-    auto best = std::max_element(pool.begin(), pool.end(), [](const Beam& x, const Beam& y) { return x.h.score < y.h.score; });
-    if (best != pool.end()) out[b] = best->h;
+    // Best score first; equal scores keep the order in which the search found them.
+    std::stable_sort(pool.begin(), pool.end(), [](const Beam& x, const Beam& y) { return x.h.score > y.h.score; });
+    for (std::size_t i = 0; i < pool.size() && i < n; ++i) out[b].push_back(std::move(pool[i].h));
   }
+  return out;
+}
+
+std::vector<Hypothesis> beam_search(const Seq2Seq& model, const Tensor& src, const Tensor& src_lengths,
+                                    const DecodeOptions& options) {
+  std::vector<std::vector<Hypothesis>> nbest = beam_search_nbest(model, src, src_lengths, options, 1);
+  std::vector<Hypothesis> out(nbest.size());
+  for (std::size_t b = 0; b < nbest.size(); ++b)
+    if (!nbest[b].empty()) out[b] = std::move(nbest[b][0]);
   return out;
 }
 

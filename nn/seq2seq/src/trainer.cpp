@@ -238,8 +238,12 @@ bool Trainer::validate(TrainSummary& summary) {
   }
   summary.best_dev_score = s.best_score;
   char line[200];
-  std::snprintf(line, sizeof line, "validation at step %zu: dev loss %.4f  WER %.2f%%  PER %.2f%%%s", s.step, e.loss,
-                100 * wer, 100 * e.scores.phoneme_error_rate(), improved ? "  (best so far)" : "");
+  if (options_.score_names == ScoreNames::exact_match)
+    std::snprintf(line, sizeof line, "validation at step %zu: dev loss %.4f  exact-match accuracy %.2f%%  token error rate %.2f%%%s",
+                  s.step, e.loss, 100 * e.scores.accuracy(), 100 * e.scores.phoneme_error_rate(), improved ? "  (best so far)" : "");
+  else
+    std::snprintf(line, sizeof line, "validation at step %zu: dev loss %.4f  WER %.2f%%  PER %.2f%%%s", s.step, e.loss,
+                  100 * wer, 100 * e.scores.phoneme_error_rate(), improved ? "  (best so far)" : "");
   if (s.reporter) s.reporter->message(line);
   if (s.log)
     s.log->write({{"step", double(s.step)}, {"epoch", double(s.batcher.state().epoch)}, {"dev_loss", e.loss},

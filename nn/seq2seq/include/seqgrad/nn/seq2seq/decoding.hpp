@@ -30,6 +30,13 @@ std::vector<Hypothesis> greedy_decode(const Seq2Seq& model, const Tensor& src, c
                                       const DecodeOptions& options = {});
 std::vector<Hypothesis> beam_search(const Seq2Seq& model, const Tensor& src, const Tensor& src_lengths,
                                     const DecodeOptions& options = {});
+// The n best hypotheses of each source row (n in [1, beam_width], else std::invalid_argument), best
+// score first: the finished ones the search kept (the alive ones when none finished). For n = 1 the
+// search and its answer are beam_search's; for n > 1 it goes on until n hypotheses are finished and
+// no alive one is more probable than the n-th, so its first scores at least as well as
+// beam_search's. Fewer than n when max_length or the beam ran out first.
+std::vector<std::vector<Hypothesis>> beam_search_nbest(const Seq2Seq& model, const Tensor& src, const Tensor& src_lengths,
+                                                      const DecodeOptions& options, std::size_t n);
 
 double length_penalty(std::size_t length, double alpha);
 

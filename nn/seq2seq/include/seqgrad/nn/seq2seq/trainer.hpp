@@ -47,6 +47,8 @@
 
 namespace seqgrad::nn::seq2seq {
 
+enum class ScoreNames { wer_per, exact_match };
+
 struct TrainerOptions {
   std::size_t batch_size = 64;
   std::size_t shard_size = 16;       // examples per data-parallel shard (fixed: results do not depend on threads)
@@ -89,6 +91,10 @@ struct TrainerOptions {
   CheckpointMetadata checkpoint_metadata;
   // Where progress goes; null: nowhere. The default draws a bar on a terminal, lines in a log.
   std::shared_ptr<TrainingReporter> reporter = std::make_shared<TerminalProgress>();
+  // How the validation lines name the dev scores: G2P's "WER 12.30%  PER 3.40%", or a translation
+  // toolkit's "exact-match accuracy 87.70%  token error rate 3.40%": the same measurements (the
+  // accuracy is 1 - WER), only the words differ; the metrics file keeps dev_wer and dev_per.
+  ScoreNames score_names = ScoreNames::wer_per;
   // The processes that train together; null: this process alone. On processes other than 0 the
   // reporter and the metrics file are not used.
   std::shared_ptr<ProcessGroup> group;
