@@ -38,12 +38,8 @@ TEST(TransformerEncoderLayer, GradientsMatchFiniteDifferences) {
     Generator gen(42);
     nn::TransformerEncoderLayer layer(4, 2, gen, small_layer(v.norm_first, v.activation));
     perturb_norms(layer, gen);
-    std::vector<Tensor> inputs = {leaf({2, 4, 4}, gen)};
-    for (const auto& p : layer.parameters()) inputs.push_back(p);
-    const GradCheckResult r = gradcheck(v.name, [&](const std::vector<Tensor>& in) {
-      return layer(in[0], mask, v.causal);
-    }, inputs);
-    EXPECT_TRUE(r.ok) << r.report;
+    expect_gradcheck(v.name, [&](const std::vector<Tensor>& in) { return layer(in[0], mask, v.causal); },
+                     with_parameters({leaf({2, 4, 4}, gen)}, layer));
   }
 }
 

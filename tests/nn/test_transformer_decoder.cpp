@@ -66,12 +66,9 @@ TEST(TransformerDecoderLayer, GradientsMatchFiniteDifferences) {
     Generator gen(52);
     nn::TransformerDecoderLayer layer(4, 2, gen, small_layer(v.norm_first, v.activation));
     perturb_norms(layer, gen);
-    std::vector<Tensor> inputs = {leaf({2, 3, 4}, gen), leaf({2, 4, 4}, gen)};
-    for (const auto& p : layer.parameters()) inputs.push_back(p);
-    const GradCheckResult r = gradcheck(v.name, [&](const std::vector<Tensor>& in) {
+    expect_gradcheck(v.name, [&](const std::vector<Tensor>& in) {
       return layer(in[0], in[1], target_mask, memory_mask, v.causal);
-    }, inputs);
-    EXPECT_TRUE(r.ok) << r.report;
+    }, with_parameters({leaf({2, 3, 4}, gen), leaf({2, 4, 4}, gen)}, layer));
   }
 }
 

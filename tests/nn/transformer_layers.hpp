@@ -28,6 +28,12 @@ inline std::vector<std::string> names_and_shapes(const nn::Module& module) {
   return out;
 }
 
+// A layer's gradient-check inputs: the given leaves, then every parameter of the layer.
+inline std::vector<Tensor> with_parameters(std::vector<Tensor> leaves, const nn::Module& layer) {
+  for (const auto& p : layer.parameters()) leaves.push_back(p);
+  return leaves;
+}
+
 // One setting of a layer's gradient check: its norm placement, activation and masking.
 struct LayerVariant {
   const char* name;

@@ -6,22 +6,18 @@ namespace seqgrad::op_cases {
 std::vector<OpCases> nn_cases() {
   return {
       {"dropout", "p 0.3, training",
-       [](Generator& gen) {
-         return std::vector<OpCase>{{"[4,5]", {case_tensor({4, 5}, gen)}}, {"[7]", {case_tensor({7}, gen)}}};
-       },
+       input_cases({{"[4,5]", {{4, 5}}},
+                    {"[7]", {{7}}}}),
        [](In in) {
          Generator gen(42);  // the same mask on every call, as finite differences need
          return dropout(in[0], 0.3, /*training=*/true, gen);
        }},
       {"layer_norm", "",
-       [](Generator& gen) {
-         return std::vector<OpCase>{
-             {"[3,5] with weight and bias", {case_tensor({3, 5}, gen), case_tensor({5}, gen), case_tensor({5}, gen)}},
-             {"[2,2,4]", {case_tensor({2, 2, 4}, gen), case_tensor({4}, gen), case_tensor({4}, gen)}},
-             {"[1,1] (one feature)", {case_tensor({1, 1}, gen), case_tensor({1}, gen), case_tensor({1}, gen)}}};
-       }},
+       input_cases({{"[3,5] with weight and bias", {{3, 5}, {5}, {5}}},
+                    {"[2,2,4]", {{2, 2, 4}, {4}, {4}}},
+                    {"[1,1] (one feature)", {{1, 1}, {1}, {1}}}})},
       {"layer_norm", "no weight and bias",
-       [](Generator& gen) { return std::vector<OpCase>{{"[3,6]", {case_tensor({3, 6}, gen)}}}; },
+       input_cases({{"[3,6]", {{3, 6}}}}),
        [](In in) { return layer_norm(in[0], Tensor(), Tensor()); }},
       {"cross_entropy", "",
        [](Generator& gen) {
@@ -42,11 +38,8 @@ std::vector<OpCases> nn_cases() {
               {case_tensor({1, 3}, gen, -2, 2), case_tensor({1, 3}, gen, -2, 2), case_tensor({1, 1}, gen)}}};
        }},
       {"additive_attention_scores", "",
-       [](Generator& gen) {
-         return std::vector<OpCase>{
-             {"B 2, T 3, A 4", {case_tensor({2, 3, 4}, gen), case_tensor({2, 4}, gen), case_tensor({4}, gen)}},
-             {"B 1, T 1, A 1", {case_tensor({1, 1, 1}, gen), case_tensor({1, 1}, gen), case_tensor({1}, gen)}}};
-       }},
+       input_cases({{"B 2, T 3, A 4", {{2, 3, 4}, {2, 4}, {4}}},
+                    {"B 1, T 1, A 1", {{1, 1, 1}, {1, 1}, {1}}}})},
   };
 }
 

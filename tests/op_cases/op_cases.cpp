@@ -16,6 +16,18 @@ CaseGenerator shaped_cases(std::vector<Shape> shapes) {
   };
 }
 
+CaseGenerator input_cases(std::vector<InputShapes> rows) {
+  return [rows](Generator& gen) {
+    std::vector<OpCase> cases;
+    for (const InputShapes& row : rows) {
+      OpCase c{row.label, {}};
+      for (const Shape& s : row.shapes) c.inputs.push_back(case_tensor(s, gen));
+      cases.push_back(std::move(c));
+    }
+    return cases;
+  };
+}
+
 const std::vector<OpCases>& all_cases() {
   static const std::vector<OpCases> table = [] {
     std::vector<OpCases> all;

@@ -42,6 +42,13 @@ Tensor ids(std::vector<std::int64_t> values, Shape shape);
 // One case of one input per shape, labelled by the shape.
 CaseGenerator shaped_cases(std::vector<Shape> shapes);
 
+// One case per row: its label, and one float64 input per shape (drawn in the order given).
+struct InputShapes {
+  std::string label;
+  std::vector<Shape> shapes;
+};
+CaseGenerator input_cases(std::vector<InputShapes> rows);
+
 // Each family's cases (in tests/op_cases/<family>.cpp), and all of them together.
 #define SEQGRAD_OP_FAMILY(FAMILY, HEADER, SOURCE) std::vector<OpCases> FAMILY##_cases();
 #include "seqgrad/ops/op_families.def"
