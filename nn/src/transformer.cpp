@@ -48,13 +48,14 @@ Tensor feed_forward(const Tensor& x, const Tensor& linear1_weight, const Tensor&
 
 }  // namespace detail
 
-Tensor sinusoidal_positional_encoding(std::size_t length, std::size_t d_model, DType dtype) {
+Tensor sinusoidal_positional_encoding(std::size_t length, std::size_t d_model, DType dtype, std::size_t first) {
   std::vector<double> pe(length * d_model);
-  for (std::size_t pos = 0; pos < length; ++pos)
+  for (std::size_t row = 0; row < length; ++row)
     for (std::size_t i = 0; i < d_model; ++i) {
       const std::size_t pair = i - i % 2;  // 2i of the formula, shared by the sin and cos columns
-      const double angle = static_cast<double>(pos) / std::pow(10000.0, static_cast<double>(pair) / d_model);
-      pe[pos * d_model + i] = i % 2 == 0 ? std::sin(angle) : std::cos(angle);
+      const double pos = static_cast<double>(first + row);
+      const double angle = pos / std::pow(10000.0, static_cast<double>(pair) / d_model);
+      pe[row * d_model + i] = i % 2 == 0 ? std::sin(angle) : std::cos(angle);
     }
   return Tensor::from(pe, {length, d_model}, dtype);
 }

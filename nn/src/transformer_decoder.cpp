@@ -52,7 +52,7 @@ Tensor decoder_block(const Tensor& x, const MultiheadKeysValues& memory_keys_val
                      const TransformerDecoderLayerWeights& w, std::size_t num_heads,
                      const TransformerDecoderLayerOptions& o, bool training, const Tensor& target_padding_mask,
                      const Tensor& memory_padding_mask, bool causal,
-                     MultiheadKeysValues* self_attention_cache = nullptr) {
+                     MultiheadKeysValues* self_attention_cache = nullptr, Tensor* cross_attention_weights = nullptr) {
   auto norm = [&](const Tensor& t, const Tensor& weight, const Tensor& bias) {
     return layer_norm(t, weight, bias, o.layer_norm_eps);
   };
@@ -72,10 +72,10 @@ Tensor decoder_block(const Tensor& x, const MultiheadKeysValues& memory_keys_val
   auto cross_attention = [&](const Tensor& t) {
     const Tensor queries = multi_head_queries(t, w.multihead_attn, num_heads, kCrossAttention);
     const ScaledDotProductOptions attention{.dropout = o.dropout, .training = training};
-    return detail::dropout_if(multi_head_attend(queries, memory_keys_values, w.multihead_attn, memory_padding_mask,
-                                                attention, kCrossAttention)
-                                  .context,
-                              o, training);
+    const AttentionOutput a =
+        multi_head_attend(queries, memory_keys_values, w.multihead_attn, memory_padding_mask, attention, kCrossAttention);
+    if (cross_attention_weights) *cross_attention_weights = a.weights;
+    return detail::dropout_if(a.context, o, training);
   };
   auto feed_forward = [&](const Tensor& t) {
     return detail::feed_forward(t, w.linear1_weight, w.linear1_bias, w.linear2_weight, w.linear2_bias, o, training);
@@ -95,12 +95,13 @@ Tensor decoder_block(const Tensor& x, const MultiheadKeysValues& memory_keys_val
 
 Tensor transformer_decoder_layer(const Tensor& x, const Tensor& memory, const TransformerDecoderLayerWeights& w,
                                  std::size_t num_heads, const TransformerDecoderLayerOptions& o, bool training,
-                                 const Tensor& target_padding_mask, const Tensor& memory_padding_mask, bool causal) {
+                                 const Tensor& target_padding_mask, const Tensor& memory_padding_mask, bool causal,
+                                 Tensor* cross_attention_weights) {
   check_inputs(x, memory, w);
   const MultiheadKeysValues memory_keys_values =
       multi_head_keys_values(memory, memory, w.multihead_attn, num_heads, kCrossAttention);
   return decoder_block(x, memory_keys_values, w, num_heads, o, training, target_padding_mask, memory_padding_mask,
-                       causal);
+                       causal, nullptr, cross_attention_weights);
 }
 
 TransformerDecoderLayer::TransformerDecoderLayer(std::size_t d_model, std::size_t num_heads, Generator& gen,
@@ -124,9 +125,10 @@ TransformerDecoderLayerWeights TransformerDecoderLayer::weights() const {
 }
 
 Tensor TransformerDecoderLayer::forward(const Tensor& x, const Tensor& memory, const Tensor& target_padding_mask,
-                                        const Tensor& memory_padding_mask, bool causal) const {
+                                        const Tensor& memory_padding_mask, bool causal,
+                                        Tensor* cross_attention_weights) const {
   return transformer_decoder_layer(x, memory, weights(), self_attn->num_heads(), options_, is_training(),
-                                   target_padding_mask, memory_padding_mask, causal);
+                                   target_padding_mask, memory_padding_mask, causal, cross_attention_weights);
 }
 
 TransformerDecoder::TransformerDecoder(std::size_t d_model, std::size_t num_heads, std::size_t num_layers,
@@ -138,9 +140,12 @@ TransformerDecoder::TransformerDecoder(std::size_t d_model, std::size_t num_head
 }
 
 Tensor TransformerDecoder::forward(const Tensor& x, const Tensor& memory, const Tensor& target_padding_mask,
-                                   const Tensor& memory_padding_mask, bool causal) const {
+                                   const Tensor& memory_padding_mask, bool causal,
+                                   Tensor* last_cross_attention_weights) const {
   Tensor h = x;
-  for (const auto& layer : layers) h = layer->forward(h, memory, target_padding_mask, memory_padding_mask, causal);
+  for (std::size_t i = 0; i < layers.size(); ++i)
+    h = layers[i]->forward(h, memory, target_padding_mask, memory_padding_mask, causal,
+                           i + 1 == layers.size() ? last_cross_attention_weights : nullptr);
   return norm ? norm->forward(h) : h;
 }
 
@@ -174,7 +179,8 @@ TransformerDecoderCache TransformerDecoder::start(const Tensor& memory, const Te
   return cache;
 }
 
-Tensor TransformerDecoder::step(TransformerDecoderCache& cache, const Tensor& x_t) const {
+Tensor TransformerDecoder::step(TransformerDecoderCache& cache, const Tensor& x_t,
+                                Tensor* last_cross_attention_weights) const {
   if (cache.layers.size() != layers.size())
     throw std::invalid_argument(kStack + "::step: the cache holds " + std::to_string(cache.layers.size()) +
                                 " layers, the decoder " + std::to_string(layers.size()) + " (not started by it?)");
@@ -189,7 +195,8 @@ Tensor TransformerDecoder::step(TransformerDecoderCache& cache, const Tensor& x_
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const TransformerDecoderLayer& layer = *layers[i];
     h = decoder_block(h, extended[i].memory, layer.weights(), layer.self_attn->num_heads(), layer.options(),
-                      is_training(), Tensor(), cache.memory_padding_mask, true, &extended[i].self_attention);
+                      is_training(), Tensor(), cache.memory_padding_mask, true, &extended[i].self_attention,
+                       i + 1 == layers.size() ? last_cross_attention_weights : nullptr);
   }
   const Tensor y_t = norm ? norm->forward(h) : h;
   cache.layers = std::move(extended);

@@ -250,18 +250,21 @@ TEST(Seq2Seq, BadInputsAreClearErrors) {
 TEST(Seq2Seq, KindNamesRoundTripAndUnknownNamesAreRefused) {
   for (EncoderKind k : {EncoderKind::gru, EncoderKind::lstm, EncoderKind::transformer})
     EXPECT_EQ(parse_encoder_kind(to_string(k)), k);
-  for (DecoderCell c : {DecoderCell::gru, DecoderCell::lstm}) EXPECT_EQ(parse_decoder_cell(to_string(c)), c);
+  for (DecoderCell c : {DecoderCell::gru, DecoderCell::lstm, DecoderCell::transformer})
+    EXPECT_EQ(parse_decoder_cell(to_string(c)), c);
   EXPECT_EQ(to_string(DecoderCell::gru), "gru");
   EXPECT_EQ(to_string(DecoderCell::lstm), "lstm");
+  EXPECT_EQ(to_string(DecoderCell::transformer), "transformer");
+  for (PositionKind k : {PositionKind::sinusoidal, PositionKind::learned}) EXPECT_EQ(parse_position_kind(to_string(k)), k);
   for (ContextKind k : {ContextKind::none, ContextKind::mean, ContextKind::dot, ContextKind::scaled_dot,
                         ContextKind::general, ContextKind::additive, ContextKind::multi_head})
     EXPECT_EQ(parse_context_kind(to_string(k)), k);
   try {
-    parse_decoder_cell("transformer");  // an encoder kind, not a decoder cell
+    parse_decoder_cell("bidirectional");  // an encoder's option, not a decoder
     ADD_FAILURE() << "no exception";
   } catch (const std::invalid_argument& e) {
     const std::string what = e.what();
-    EXPECT_NE(what.find("decoder 'transformer'"), std::string::npos) << what;
-    EXPECT_NE(what.find("gru, lstm"), std::string::npos) << what;
+    EXPECT_NE(what.find("decoder 'bidirectional'"), std::string::npos) << what;
+    EXPECT_NE(what.find("gru, lstm, transformer"), std::string::npos) << what;
   }
 }

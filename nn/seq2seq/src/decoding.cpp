@@ -19,6 +19,19 @@ std::vector<std::int64_t> lengths_of(const Tensor& src_lengths) {
   return {d, d + src_lengths.numel()};
 }
 
+// The step's weights [B, Ts] that `options` asks for: the mean over heads, or one head's.
+Tensor chosen(const StepOutput& s, const DecodeOptions& options) {
+  if (!options.attention_head || !s.weights.defined()) return s.weights;
+  if (!s.head_weights.defined())
+    throw std::invalid_argument("decode: attention_head " + std::to_string(*options.attention_head) +
+                                " asked of a model whose attention has no heads");
+  const std::size_t heads = s.head_weights.shape()[1], steps = s.head_weights.shape()[2];
+  if (*options.attention_head >= heads)
+    throw std::invalid_argument("decode: attention_head " + std::to_string(*options.attention_head) +
+                                " is not one of the model's " + std::to_string(heads) + " heads (0-based)");
+  return reshape(narrow(s.head_weights, 1, *options.attention_head, 1), {s.head_weights.shape()[0], steps});
+}
+
 // One decoder step's attention [B, Ts] on the host, read once per step (not once per row).
 struct StepAttention {
   std::vector<double> values;  // empty when the model has no attention
@@ -26,6 +39,8 @@ struct StepAttention {
   explicit StepAttention(const Tensor& weights)
       : values(weights.defined() ? weights.to_vector() : std::vector<double>{}),
         steps(weights.defined() ? weights.shape()[1] : 0) {}
+  // The step's weights as `options` asks: the mean over heads, or one head's.
+  StepAttention(const StepOutput& s, const DecodeOptions& options) : StepAttention(chosen(s, options)) {}
   // Row r's weights over its first `length` source positions (the real tokens).
   std::vector<double> row(std::size_t r, std::int64_t length) const {
     if (values.empty()) return {};
@@ -56,11 +71,12 @@ std::vector<Hypothesis> greedy_decode(const Seq2Seq& model, const Tensor& src, c
   const std::size_t batch = source.batch();
   std::vector<Hypothesis> out(batch);
   DecoderState state = source.initial;
+  state.recompute_prefix = !options.cache;
   Tensor prev = Tensor::from_indices(std::vector<std::int64_t>(batch, options.sos_id), {batch});
   std::size_t done = 0;
   for (std::size_t t = 0; t <= options.max_length && done < batch; ++t) {
     const StepOutput s = model.step(source, prev, state);
-    const StepAttention attention(s.weights);
+    const StepAttention attention(s, options);
     const Tensor logp = log_softmax(s.logits, -1).to(DType::f64);
     const Tensor best = argmax(logp, -1);
     const std::int64_t* b = best.data<std::int64_t>();
@@ -104,6 +120,7 @@ std::vector<std::vector<Hypothesis>> beam_search_nbest(const Seq2Seq& model, con
   for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<std::int64_t>(i / k);
   const EncodedSource source = full.select_rows(Tensor::from_indices(rows, {rows.size()}));
   DecoderState state = source.initial;
+  state.recompute_prefix = !options.cache;
 
   struct Beam {
     Hypothesis h;
@@ -134,7 +151,7 @@ std::vector<std::vector<Hypothesis>> beam_search_nbest(const Seq2Seq& model, con
     for (std::size_t b = 0; b < batch; ++b)
       for (std::size_t j = 0; j < alive[b].size(); ++j) prev[b * k + j] = alive[b][j].last;
     const StepOutput s = model.step(source, Tensor::from_indices(prev, {prev.size()}), state);
-    const StepAttention attention(s.weights);
+    const StepAttention attention(s, options);
     const Tensor logp_t = log_softmax(s.logits, -1).to(DType::f64);
     const double* logp = logp_t.data<double>();
     const std::size_t vocab = logp_t.shape()[1];
@@ -180,9 +197,7 @@ std::vector<std::vector<Hypothesis>> beam_search_nbest(const Seq2Seq& model, con
       alive[b] = std::move(next);
     }
     // Each new beam continues from its parent's decoder state.
-    const Tensor parents = Tensor::from_indices(parent_rows, {parent_rows.size()});
-    state.h = index_select(s.state.h, 0, parents);
-    if (s.state.c.defined()) state.c = index_select(s.state.c, 0, parents);
+    state = s.state.select_rows(Tensor::from_indices(parent_rows, {parent_rows.size()}));
   }
 
   std::vector<std::vector<Hypothesis>> out(batch);

@@ -6,6 +6,7 @@
 #include "seqgrad/autodiff/backward.hpp"
 #include "seqgrad/nn/seq2seq/model.hpp"
 #include "seqgrad/ops/ops.hpp"
+#include "model_internal.hpp"
 
 namespace seqgrad::nn::seq2seq {
 
@@ -14,8 +15,9 @@ using seqgrad::to_string;  // shapes, beside the kinds' to_string
 namespace {
 
 const char* const kEncoderNames[] = {"gru", "lstm", "transformer"};
-const char* const kDecoderNames[] = {"gru", "lstm"};
+const char* const kDecoderNames[] = {"gru", "lstm", "transformer"};
 const char* const kContextNames[] = {"none", "mean", "dot", "scaled_dot", "general", "additive", "multi_head"};
+const char* const kPositionNames[] = {"sinusoidal", "learned"};
 
 template <class Enum, std::size_t N>
 Enum parse_enum(const char* what, const std::string& name, const char* const (&names)[N]) {
@@ -54,6 +56,40 @@ Tensor column(const Tensor& ids, std::size_t t) {
   return Tensor::from_indices(col, {batch});
 }
 
+// Rows `rows` of a [B, T] tensor of bools or int64 ids, copied on the host (index_select serves
+// floating-point values); `what` names the caller in the error.
+template <class T>
+Tensor select_host_rows(const Tensor& t, const Tensor& rows, const char* what) {
+  const std::size_t batch = t.shape()[0], steps = t.shape()[1], n = rows.numel();
+  Tensor out = Tensor::empty({n, steps}, t.dtype());
+  const T* src = t.data<T>();
+  T* dst = out.data<T>();
+  const std::int64_t* r = rows.data<std::int64_t>();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (r[i] < 0 || static_cast<std::size_t>(r[i]) >= batch)
+      throw std::out_of_range(std::string(what) + ": row " + std::to_string(r[i]) + " of " + std::to_string(batch));
+    std::copy(src + r[i] * steps, src + (r[i] + 1) * steps, dst + i * steps);
+  }
+  return out;
+}
+
+std::vector<std::int64_t> checked_lengths(const Tensor& lengths, std::size_t batch, std::size_t steps) {
+  if (lengths.dtype() != DType::i64 || lengths.shape() != Shape{batch})
+    throw std::invalid_argument("Seq2Seq::encode: src_lengths must be int64 [" + std::to_string(batch) + "], got " +
+                                dtype_name(lengths.dtype()) + " " + to_string(lengths.shape()));
+  const std::int64_t* d = lengths.data<std::int64_t>();
+  std::vector<std::int64_t> out(d, d + batch);
+  for (std::size_t b = 0; b < batch; ++b)
+    if (out[b] < 1 || out[b] > static_cast<std::int64_t>(steps))
+      throw std::invalid_argument("Seq2Seq::encode: length " + std::to_string(out[b]) + " of sequence " +
+                                  std::to_string(b) + " is outside [1, " + std::to_string(steps) + "]");
+  return out;
+}
+
+}  // namespace
+
+namespace detail {
+
 // The model's own previous prediction per example: its argmax, or a draw from softmax(logits).
 std::vector<std::int64_t> predictions(const Tensor& logits, bool sample, Generator& gen) {
   NoGradGuard no_grad;
@@ -78,27 +114,16 @@ std::vector<std::int64_t> predictions(const Tensor& logits, bool sample, Generat
   return out;
 }
 
-std::vector<std::int64_t> checked_lengths(const Tensor& lengths, std::size_t batch, std::size_t steps) {
-  if (lengths.dtype() != DType::i64 || lengths.shape() != Shape{batch})
-    throw std::invalid_argument("Seq2Seq::encode: src_lengths must be int64 [" + std::to_string(batch) + "], got " +
-                                dtype_name(lengths.dtype()) + " " + to_string(lengths.shape()));
-  const std::int64_t* d = lengths.data<std::int64_t>();
-  std::vector<std::int64_t> out(d, d + batch);
-  for (std::size_t b = 0; b < batch; ++b)
-    if (out[b] < 1 || out[b] > static_cast<std::int64_t>(steps))
-      throw std::invalid_argument("Seq2Seq::encode: length " + std::to_string(out[b]) + " of sequence " +
-                                  std::to_string(b) + " is outside [1, " + std::to_string(steps) + "]");
-  return out;
-}
-
-}  // namespace
+}  // namespace detail
 
 EncoderKind parse_encoder_kind(const std::string& name) { return parse_enum<EncoderKind>("encoder", name, kEncoderNames); }
 DecoderCell parse_decoder_cell(const std::string& name) { return parse_enum<DecoderCell>("decoder", name, kDecoderNames); }
 ContextKind parse_context_kind(const std::string& name) { return parse_enum<ContextKind>("context", name, kContextNames); }
+PositionKind parse_position_kind(const std::string& name) { return parse_enum<PositionKind>("positions", name, kPositionNames); }
 std::string to_string(EncoderKind kind) { return kEncoderNames[static_cast<int>(kind)]; }
 std::string to_string(DecoderCell cell) { return kDecoderNames[static_cast<int>(cell)]; }
 std::string to_string(ContextKind kind) { return kContextNames[static_cast<int>(kind)]; }
+std::string to_string(PositionKind kind) { return kPositionNames[static_cast<int>(kind)]; }
 
 Seq2Seq::Seq2Seq(const ModelConfig& c, Generator& gen) : config_(c) {
   // One draw that once seeded a generator of the model's own: kept, so that a seed still gives the
@@ -108,7 +133,17 @@ Seq2Seq::Seq2Seq(const ModelConfig& c, Generator& gen) : config_(c) {
     throw std::invalid_argument("Seq2Seq: vocabularies, embedding_dim, hidden_dim and encoder_layers must be positive");
   if (c.pad_id < 0 || static_cast<std::size_t>(c.pad_id) >= std::min(c.src_vocab, c.tgt_vocab))
     throw std::invalid_argument("Seq2Seq: pad_id " + std::to_string(c.pad_id) + " is outside both vocabularies");
-  const bool uses_heads = c.encoder == EncoderKind::transformer || c.context == ContextKind::multi_head;
+  const bool transformer_decoder = c.decoder == DecoderCell::transformer;
+  if (c.decoder_layers == 0 || (!transformer_decoder && c.decoder_layers != 1))
+    throw std::invalid_argument("Seq2Seq: decoder_layers " + std::to_string(c.decoder_layers) + " with a " +
+                                to_string(c.decoder) + " decoder (a recurrent decoder is one cell; a transformer needs >= 1)");
+  if (c.tie_embeddings && !transformer_decoder)
+    throw std::invalid_argument("Seq2Seq: tie_embeddings needs the transformer decoder (a " + to_string(c.decoder) +
+                                " decoder's output layer reads [s_t; c_t], not an embedding-sized vector)");
+  if (c.positions == PositionKind::learned && c.max_positions == 0)
+    throw std::invalid_argument("Seq2Seq: learned positions need max_positions > 0");
+  const bool uses_heads = c.encoder == EncoderKind::transformer || transformer_decoder ||
+                          (!transformer_decoder && c.context == ContextKind::multi_head);
   if (uses_heads && (c.heads == 0 || c.hidden_dim % c.heads != 0))
     throw std::invalid_argument("Seq2Seq: hidden_dim " + std::to_string(c.hidden_dim) + " is not divisible by " +
                                 std::to_string(c.heads) + " heads");
@@ -119,10 +154,13 @@ Seq2Seq::Seq2Seq(const ModelConfig& c, Generator& gen) : config_(c) {
   const bool transformer = c.encoder == EncoderKind::transformer;
   src_embedding_ = register_module("src_embedding",
                                    std::make_shared<Embedding>(c.src_vocab, transformer ? H : c.embedding_dim, gen, emb_options));
+  if (transformer && c.positions == PositionKind::learned)
+    src_positions_ = register_module("src_positions", make_position_table(c, gen));
   std::size_t summary_dim = H;
   if (transformer) {
     TransformerEncoderOptions options;
-    options.layer = {.dim_feedforward = c.feedforward_dim, .dropout = c.dropout, .dtype = c.dtype};
+    options.layer = {.dim_feedforward = c.feedforward_dim, .dropout = c.dropout, .norm_first = c.norm_first, .dtype = c.dtype};
+    options.final_norm = c.norm_first;
     transformer_encoder_ = register_module(
         "encoder", std::make_shared<TransformerEncoder>(H, c.heads, c.encoder_layers, gen, options));
     encoder_dim_ = H;
@@ -135,6 +173,10 @@ Seq2Seq::Seq2Seq(const ModelConfig& c, Generator& gen) : config_(c) {
       rnn_encoder_ = register_module("encoder", std::make_shared<LSTM>(c.embedding_dim, H, gen, options));
     encoder_dim_ = c.bidirectional ? 2 * H : H;
     summary_dim = encoder_dim_;
+  }
+  if (transformer_decoder) {
+    build_transformer_decoder(gen);
+    return;
   }
   // s_0 is the encoder's final state itself when it fits; otherwise tanh(bridge(summary)).
   if (transformer || summary_dim != H)
@@ -194,8 +236,7 @@ Tensor Seq2Seq::embed_source(const Tensor& src) const {
     // Plus positions. Not scaled by sqrt(d) as in Vaswani et al.: their embeddings start at std
     // d^-1/2, ours (as torch's nn.Embedding) at std 1, already the scale of the encodings; scaled,
     // they would drown the positions, and a task such as copying depends on nothing else.
-    const std::size_t steps = src.shape()[1], d = config_.hidden_dim;
-    x = x + sinusoidal_positional_encoding(steps, d, config_.dtype);
+    x = x + positions_of(src_positions_, 0, src.shape()[1]);
   }
   return maybe_dropout(x);
 }
@@ -222,7 +263,11 @@ EncodedSource Seq2Seq::encode(const Tensor& src, const Tensor& src_lengths) cons
     if (seq.c_n.defined() && dirs == 1) final_cell = reshape(narrow(seq.c_n, 0, top, 1), {batch, H});
   } else {
     out.states = transformer_encoder_->forward(x, out.mask);  // [B, Ts, H]
-    summary = masked_mean(out.states, out.mask, lengths);
+    if (!transformer_decoder_) summary = masked_mean(out.states, out.mask, lengths);
+  }
+  if (transformer_decoder_) {  // its cross-attention's keys and values; its cache starts at the first step
+    out.memory = memory_proj_ ? memory_proj_->forward(out.states) : out.states;
+    return out;
   }
 
   out.initial.h = bridge_ ? tanh(bridge_->forward(summary)) : summary;
@@ -238,20 +283,21 @@ EncodedSource Seq2Seq::encode(const Tensor& src, const Tensor& src_lengths) cons
   return out;
 }
 
-Tensor Seq2Seq::context(const EncodedSource& source, const DecoderState& state, Tensor* weights) const {
+Tensor Seq2Seq::context(const EncodedSource& source, const DecoderState& state, StepOutput& out) const {
   switch (config_.context) {
     case ContextKind::none: return Tensor();
     case ContextKind::mean: return source.mean;
     case ContextKind::multi_head: {  // the query is s_{t-1} as a one-token sequence
       const std::size_t batch = state.h.shape()[0], H = config_.hidden_dim;
       const AttentionOutput a = multi_head_->forward(unsqueeze(state.h, 1), source.memory, source.memory, source.mask);
-      // weights [B, heads, 1, Ts] -> their mean over heads, [B, Ts], for pictures
-      *weights = mean(reshape(a.weights, {batch, config_.heads, a.weights.shape()[3]}), {1});
+      // weights [B, heads, 1, Ts] -> [B, heads, Ts] and their mean over heads, [B, Ts], for pictures
+      out.head_weights = reshape(a.weights, {batch, config_.heads, a.weights.shape()[3]});
+      out.weights = mean(out.head_weights, {1});
       return reshape(a.context, {batch, H});
     }
     default: {
       const AttentionOutput a = attention_->forward(state.h, source.keys, source.states, source.mask);
-      *weights = a.weights;
+      out.weights = a.weights;
       return a.context;
     }
   }
@@ -261,15 +307,17 @@ StepOutput Seq2Seq::step(const EncodedSource& source, const Tensor& prev_tokens,
   if (prev_tokens.dtype() != DType::i64 || prev_tokens.shape() != Shape{source.batch()})
     throw std::invalid_argument("Seq2Seq::step: prev_tokens must be int64 [" + std::to_string(source.batch()) +
                                 "], got " + dtype_name(prev_tokens.dtype()) + " " + to_string(prev_tokens.shape()));
+  if (transformer_decoder_) return transformer_step(source, prev_tokens, state);
   StepOutput out;
   const Tensor emb = maybe_dropout(tgt_embedding_->forward(prev_tokens));  // [B, E]
-  const Tensor c = context(source, state, &out.weights);                 // c_t from s_{t-1}
+  const Tensor c = context(source, state, out);                          // c_t from s_{t-1}
   const Tensor input = c.defined() ? concat({emb, c}, 1) : emb;
   if (auto* gru = dynamic_cast<GRUCell*>(cell_.get())) {
     out.state.h = gru->forward(input, state.h);
   } else {
     const LSTMState s = static_cast<LSTMCell*>(cell_.get())->forward(input, {state.h, state.c});
-    out.state = {s.h, s.c};
+    out.state.h = s.h;
+    out.state.c = s.c;
   }
   const Tensor features = c.defined() ? concat({out.state.h, c}, 1) : out.state.h;
   out.logits = output_->forward(maybe_dropout(features));
@@ -289,6 +337,7 @@ TrainOutput Seq2Seq::forward(const Tensor& src, const Tensor& src_lengths, const
   if (!always_truth && policy.gen == nullptr)
     throw std::invalid_argument("Seq2Seq::forward: scheduled sampling needs a generator (FeedPolicy::gen)");
 
+  if (transformer_decoder_) return transformer_forward(encode(src, src_lengths), tgt_in, policy);
   WeightTransposeScope transposed_weights;  // the decoder's weights serve every step: transpose them once
   const EncodedSource source = encode(src, src_lengths);
   const std::size_t batch = tgt_in.shape()[0], steps = tgt_in.shape()[1];
@@ -300,7 +349,7 @@ TrainOutput Seq2Seq::forward(const Tensor& src, const Tensor& src_lengths, const
     if (t > 0) {
       prev = column(tgt_in, t);
       if (!always_truth) {  // scheduled sampling: per example, the truth with probability eps, else our guess
-        const std::vector<std::int64_t> guess = predictions(logits.back(), policy.sample, *policy.gen);
+        const std::vector<std::int64_t> guess = detail::predictions(logits.back(), policy.sample, *policy.gen);
         std::int64_t* p = prev.data<std::int64_t>();
         for (std::size_t b = 0; b < batch; ++b)
           if (policy.gen->uniform() >= policy.teacher_forcing_ratio) p[b] = guess[b];
@@ -322,18 +371,17 @@ EncodedSource EncodedSource::select_rows(const Tensor& rows) const {
   out.keys = {pick(keys.keys), keys.made_by};
   out.mean = pick(mean);
   out.memory = pick(memory);
-  out.initial = {pick(initial.h), pick(initial.c)};
-  // bool masks: copied row by row (index_select serves numbers)
-  const std::size_t steps = mask.shape()[1], n = rows.numel();
-  out.mask = Tensor::empty({n, steps}, DType::b8);
-  const bool* src = mask.data<bool>();
-  bool* dst = out.mask.data<bool>();
-  const std::int64_t* r = rows.data<std::int64_t>();
-  for (std::size_t i = 0; i < n; ++i) {
-    if (r[i] < 0 || static_cast<std::size_t>(r[i]) >= batch())
-      throw std::out_of_range("EncodedSource::select_rows: row " + std::to_string(r[i]) + " of " + std::to_string(batch()));
-    std::copy(src + r[i] * steps, src + (r[i] + 1) * steps, dst + i * steps);
-  }
+  out.mask = select_host_rows<bool>(mask, rows, "EncodedSource::select_rows");
+  out.initial = initial.select_rows(rows);
+  return out;
+}
+
+DecoderState DecoderState::select_rows(const Tensor& rows) const {
+  DecoderState out = *this;
+  if (h.defined()) out.h = index_select(h, 0, rows);
+  if (c.defined()) out.c = index_select(c, 0, rows);
+  if (!cache.layers.empty()) TransformerDecoder::reorder(out.cache, rows);
+  if (prefix.defined()) out.prefix = select_host_rows<std::int64_t>(prefix, rows, "DecoderState::select_rows");
   return out;
 }
 

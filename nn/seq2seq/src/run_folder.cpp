@@ -75,6 +75,11 @@ std::string model_config_to_json(const ModelConfig& c) {
                   {"heads", c.heads},
                   {"feedforward_dim", c.feedforward_dim},
                   {"dropout", c.dropout},
+                  {"decoder_layers", c.decoder_layers},
+                  {"tie_embeddings", c.tie_embeddings},
+                  {"norm_first", c.norm_first},
+                  {"positions", to_string(c.positions)},
+                  {"max_positions", c.max_positions},
                   {"pad_id", c.pad_id},
                   {"dtype", config_dtype(c.dtype)}};
   return j.dump();
@@ -95,6 +100,11 @@ ModelConfig model_config_from_json(const std::string& text) {
     if (!v.is_string()) throw std::runtime_error(std::string("model field \"") + name + "\" must be a string, got " + v.dump());
     return v.get<std::string>();
   };
+  const auto flag = [&](const char* name) {
+    const json& v = field(name);
+    if (!v.is_boolean()) throw std::runtime_error(std::string("model field \"") + name + "\" must be true or false, got " + v.dump());
+    return v.get<bool>();
+  };
   ModelConfig c;
   c.src_vocab = size("src_vocab", kNumSpecials);
   c.tgt_vocab = size("tgt_vocab", kNumSpecials);
@@ -108,12 +118,16 @@ ModelConfig model_config_from_json(const std::string& text) {
     c.encoder = parse_encoder_kind(text_of("encoder"));
     c.decoder = parse_decoder_cell(text_of("decoder"));
     c.context = parse_context_kind(text_of("context"));
+    // The transformer decoder's fields came later: a run made before them has their defaults.
+    if (j.contains("positions")) c.positions = parse_position_kind(text_of("positions"));
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error(e.what());
   }
-  const json& bi = field("bidirectional");
-  if (!bi.is_boolean()) throw std::runtime_error("model field \"bidirectional\" must be true or false, got " + bi.dump());
-  c.bidirectional = bi.get<bool>();
+  c.bidirectional = flag("bidirectional");
+  if (j.contains("decoder_layers")) c.decoder_layers = size("decoder_layers", 1);
+  if (j.contains("tie_embeddings")) c.tie_embeddings = flag("tie_embeddings");
+  if (j.contains("norm_first")) c.norm_first = flag("norm_first");
+  if (j.contains("max_positions")) c.max_positions = size("max_positions", 1);
   const json& dropout = field("dropout");
   if (!dropout.is_number() || !(dropout.get<double>() >= 0.0 && dropout.get<double>() < 1.0))
     throw std::runtime_error("model field \"dropout\" must be a number in [0, 1), got " + dropout.dump());

@@ -19,9 +19,11 @@
 
 namespace seqgrad::nn {
 
-// PE[pos, 2i] = sin(pos / 10000^(2i/D)), PE[pos, 2i+1] = cos(pos / 10000^(2i/D)): [length, D],
+// PE[pos, 2i] = sin(pos / 10000^(2i/D)), PE[pos, 2i+1] = cos(pos / 10000^(2i/D)) for the positions
+// first, ..., first + length - 1: [length, D],
 // a constant (no gradient).
-Tensor sinusoidal_positional_encoding(std::size_t length, std::size_t d_model, DType dtype = DType::f32);
+Tensor sinusoidal_positional_encoding(std::size_t length, std::size_t d_model, DType dtype = DType::f32,
+                                      std::size_t first = 0);
 
 // relu, or gelu in its tanh approximation: torch's activation="gelu" is the exact (erf) gelu, which
 // differs from this by up to about 1e-3; the torch equivalent of gelu_tanh is

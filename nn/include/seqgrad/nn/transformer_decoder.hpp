@@ -32,11 +32,13 @@ struct TransformerDecoderLayerWeights {
 //   FF(x) = dropout(linear2(dropout(act(linear1(x)))))
 // x [B, T, D] (the target), memory [B, S, D]; target_padding_mask [B, T] and memory_padding_mask
 // [B, S] (true / 1 = real) or undefined. Dropout is active when `training` (masks from this
-// thread's default_generator()).
+// thread's default_generator()). With cross_attention_weights, the cross-attention's weights
+// [B, heads, T, S] are stored there (before dropout: what the pictures draw).
 Tensor transformer_decoder_layer(const Tensor& x, const Tensor& memory, const TransformerDecoderLayerWeights& weights,
                                  std::size_t num_heads, const TransformerDecoderLayerOptions& options, bool training,
                                  const Tensor& target_padding_mask = Tensor(),
-                                 const Tensor& memory_padding_mask = Tensor(), bool causal = true);
+                                 const Tensor& memory_padding_mask = Tensor(), bool causal = true,
+                                 Tensor* cross_attention_weights = nullptr);
 
 class TransformerDecoderLayer : public Module {
  public:
@@ -45,9 +47,10 @@ class TransformerDecoderLayer : public Module {
   TransformerDecoderLayer(std::size_t d_model, std::size_t num_heads, Generator& gen,
                           TransformerDecoderLayerOptions options = {});
 
-  // x [B, T, D], memory [B, S, D] -> [B, T, D]
+  // x [B, T, D], memory [B, S, D] -> [B, T, D]; cross_attention_weights as transformer_decoder_layer's
   Tensor forward(const Tensor& x, const Tensor& memory, const Tensor& target_padding_mask = Tensor(),
-                 const Tensor& memory_padding_mask = Tensor(), bool causal = true) const;
+                 const Tensor& memory_padding_mask = Tensor(), bool causal = true,
+                 Tensor* cross_attention_weights = nullptr) const;
   Tensor operator()(const Tensor& x, const Tensor& memory, const Tensor& target_padding_mask = Tensor(),
                     const Tensor& memory_padding_mask = Tensor(), bool causal = true) const {
     return forward(x, memory, target_padding_mask, memory_padding_mask, causal);
@@ -85,9 +88,12 @@ class TransformerDecoder : public Module {
   TransformerDecoder(std::size_t d_model, std::size_t num_heads, std::size_t num_layers, Generator& gen,
                      TransformerDecoderOptions options = {});
 
-  // x [B, T, D], memory [B, S, D] (every layer attends to the same memory) -> [B, T, D]
+  // x [B, T, D], memory [B, S, D] (every layer attends to the same memory) -> [B, T, D]. With
+  // last_cross_attention_weights, the last layer's cross-attention weights [B, heads, T, S] are
+  // stored there (what attention pictures of a transformer decoder draw).
   Tensor forward(const Tensor& x, const Tensor& memory, const Tensor& target_padding_mask = Tensor(),
-                 const Tensor& memory_padding_mask = Tensor(), bool causal = true) const;
+                 const Tensor& memory_padding_mask = Tensor(), bool causal = true,
+                 Tensor* last_cross_attention_weights = nullptr) const;
   Tensor operator()(const Tensor& x, const Tensor& memory, const Tensor& target_padding_mask = Tensor(),
                     const Tensor& memory_padding_mask = Tensor(), bool causal = true) const {
     return forward(x, memory, target_padding_mask, memory_padding_mask, causal);
@@ -104,7 +110,8 @@ class TransformerDecoder : public Module {
   // throw std::invalid_argument naming start, step or reorder; a step or reorder that throws leaves
   // the cache as it was.
   TransformerDecoderCache start(const Tensor& memory, const Tensor& memory_padding_mask = Tensor()) const;
-  Tensor step(TransformerDecoderCache& cache, const Tensor& x_t) const;
+  // last_cross_attention_weights: as forward's, [B, heads, 1, S] for the new position.
+  Tensor step(TransformerDecoderCache& cache, const Tensor& x_t, Tensor* last_cross_attention_weights = nullptr) const;
   static void reorder(TransformerDecoderCache& cache, const Tensor& indices);
 
   std::vector<std::shared_ptr<TransformerDecoderLayer>> layers;

@@ -4,6 +4,7 @@
 // search keeps the k best partial sequences and ranks finished ones by log-probability divided by
 // Wu et al.'s (2016) length penalty lp(Y) = ((5 + |Y|) / 6)^alpha.
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "seqgrad/nn/seq2seq/model.hpp"
@@ -15,6 +16,11 @@ struct DecodeOptions {
   std::int64_t sos_id = 1, eos_id = 2;
   std::size_t beam_width = 4;
   double length_penalty = 0.6;   // alpha; 0 ranks by raw log-probability
+  // Transformer decoder: extend each layer's cached keys and values by one position per step (true),
+  // or re-run the decoder over the whole prefix at every step (false: the cache's reference).
+  bool cache = true;
+  // Hypothesis::attention of a multi-head model: the mean over heads, or this head's weights.
+  std::optional<std::size_t> attention_head = std::nullopt;
 };
 
 struct Hypothesis {
