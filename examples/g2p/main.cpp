@@ -1,13 +1,14 @@
 // Grapheme-to-phoneme conversion on the CMU Pronouncing Dictionary: spell a word, hear its phonemes.
 //
-//   g2p train   [--minutes 15] [--threads N] [--keep-stress] [--out runs/g2p] ...
+//   g2p train   [--minutes 15] [--threads N] [--keep-stress] [--out runs/g2p] [model options] ...
 //   g2p predict --out runs/g2p WORD...      (phonemes of any word, and its attention heatmap)
 //   g2p predict --out runs/g2p --input FILE (one word a line; '-': standard input)
 //   g2p evaluate --out runs/g2p             (phoneme and word error rates on the test split)
 //
 // A recipe over the seq2seq program's code (examples/seq2seq/recipe.hpp): CMUdict becomes pairs of
-// letters and phonemes, then the same run folder and trainer. The model: a bidirectional GRU
-// encoder over the word's letters, additive (Bahdanau) attention, a GRU decoder over phonemes. The
+// letters and phonemes, then the same run folder and trainer. The model by default: a bidirectional
+// GRU encoder over the word's letters, additive (Bahdanau) attention, a GRU decoder over phonemes
+// (the seq2seq program's model options choose others, a Transformer encoder-decoder among them). The
 // split is fixed by the word's crc32 (see cmudict.hpp); alternate pronunciations are extra correct
 // answers (and extra training pairs).
 #include <cctype>
@@ -89,12 +90,15 @@ int evaluate_run(const fs::path& data, const fs::path& dir, std::size_t beam) {
   return 0;
 }
 
-int predict(const fs::path& dir, std::vector<std::string> words, const std::string& input, std::size_t beam) {
+int predict(const fs::path& dir, std::vector<std::string> words, const std::string& input, std::size_t beam,
+            std::optional<std::size_t> head) {
   if (!input.empty())
     for (std::string& w : recipe::read_lines(input))
       if (w.find_first_not_of(" \t") != std::string::npos) words.push_back(w);
   if (words.empty()) throw std::runtime_error("predict: no words (give them as arguments or with --input FILE, '-' for standard input)");
   const RunFolder::Loaded l = load_run(dir);
+  DecodeOptions options{.max_length = 40, .beam_width = beam};
+  options.attention_head = recipe::checked_head(l.spec.model, head);
   const fs::path heatmaps = RunFolder(dir, kLayout).heatmap_dir();
   fs::create_directories(heatmaps);
   std::size_t failed = 0;
@@ -111,7 +115,7 @@ int predict(const fs::path& dir, std::vector<std::string> words, const std::stri
     ids.push_back(kEos);  // the encoder reads up to its end-of-sequence symbol
     const Tensor src = Tensor::from_indices(ids, {1, ids.size()});
     const Tensor len = Tensor::from_indices({static_cast<std::int64_t>(ids.size())}, {1});
-    const Hypothesis h = beam_search(*l.model, src, len, {.max_length = 40, .beam_width = beam})[0];
+    const Hypothesis h = beam_search(*l.model, src, len, options)[0];
     const Symbols out = l.spec.target_vocab.decode(h.tokens);
     std::string phones;
     for (const auto& p : out) phones += (phones.empty() ? "" : " ") + p;
@@ -151,7 +155,7 @@ int main(int argc, char** argv) {
   t.group = seqgrad::distributed::world();  // the mpirun job's processes, or this one alone
   bool keep_stress = false;
   std::size_t train_beam = 4;
-  recipe::add_model_options(*train_cmd, m, false);
+  recipe::add_model_options(*train_cmd, m, true);
   recipe::add_train_options(*train_cmd, t);
   train_cmd->add_option("--beam", train_beam, "beam width of the final test scoring (in [1, 64])")
       ->check(CLI::Range(std::size_t{1}, std::size_t{64}))->capture_default_str();
@@ -164,6 +168,10 @@ int main(int argc, char** argv) {
   predict_cmd->add_option("words", words, "words to pronounce");
   predict_cmd->add_option("--input", input, "also the words of this file, one a line ('-': standard input)");
   predict_cmd->add_option("--beam", beam, "beam width (in [1, 64])")->check(CLI::Range(std::size_t{1}, std::size_t{64}))->capture_default_str();
+  std::optional<std::size_t> head;
+  predict_cmd->add_option("--head", head, "the heatmaps draw this attention head (from 0) of a multi-head model (default: the mean over heads; "
+                                          "a transformer decoder's: its last layer's cross-attention)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{63}));
 
   auto* evaluate_cmd = app.add_subcommand("evaluate", "word and phoneme error rates of a trained model on dev and test");
   evaluate_cmd->add_option("--beam", beam, "beam width (1: greedy; in [1, 64])")->check(CLI::Range(std::size_t{1}, std::size_t{64}))->capture_default_str();
@@ -173,7 +181,7 @@ int main(int argc, char** argv) {
   std::printf("seqgrad %s\n", seqgrad::backend_summary().c_str());
   return recipe::guarded(kProgram, [&] {
     if (*train_cmd) return train(data, out, m, t, keep_stress, train_beam);
-    if (*predict_cmd) return predict(out, words, input, beam);
+    if (*predict_cmd) return predict(out, words, input, beam, head);
     return evaluate_run(data, out, beam);
   });
 }

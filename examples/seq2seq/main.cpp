@@ -2,7 +2,7 @@
 //
 //   seq2seq train     --run DIR --train pairs.tsv|- [--dev dev.tsv|-] [--chars] [model and trainer options]
 //   seq2seq evaluate  --run DIR --data test.tsv|- [--beam 4] [--hypotheses FILE|-]
-//   seq2seq translate --run DIR [--input FILE|-] [--output FILE|-] [--beam 4] [--nbest N] [--scores] [--heatmaps N]
+//   seq2seq translate --run DIR [--input FILE|-] [--output FILE|-] [--beam 4] [--nbest N] [--scores] [--heatmaps N [--head H]]
 //   seq2seq --version
 //
 // Data: one pair per line, source<TAB>target; symbols are split on spaces, or with --chars every
@@ -186,15 +186,17 @@ struct TranslateArgs {
   std::size_t nbest = 0;  // 0: the best hypothesis alone, without the n-best format
   bool scores = false, overwrite = false;
   std::size_t heatmaps = 0;
+  std::optional<std::size_t> head;  // the heatmaps draw this head's weights (default: their mean)
 };
 
 int translate(const std::string& dir, std::size_t beam, const TranslateArgs& a) {
   if (a.nbest > beam)
     throw std::runtime_error("--nbest " + std::to_string(a.nbest) + " is more than --beam " + std::to_string(beam) +
                              ": the search keeps --beam hypotheses; give --beam " + std::to_string(a.nbest) + " or more");
-  LineOutput output(a.output, "--output", a.overwrite);
   const RunFolder run(dir);
   const RunFolder::Loaded l = run.load_best();
+  const std::optional<std::size_t> head = recipe::checked_head(l.spec.model, a.head);
+  LineOutput output(a.output, "--output", a.overwrite);
   const Tokenization in_tokens = tokenization_of(l.spec, "source_tokens");
   const bool chars_out = tokenization_of(l.spec, "target_tokens") == Tokenization::characters;
   const std::vector<std::string> lines = recipe::read_lines(a.input);
@@ -216,7 +218,8 @@ int translate(const std::string& dir, std::size_t beam, const TranslateArgs& a) 
     ids.push_back(kEos);
     const Tensor src = Tensor::from_indices(ids, {1, ids.size()});
     const Tensor len = Tensor::from_indices({static_cast<std::int64_t>(ids.size())}, {1});
-    const DecodeOptions options{.max_length = 2 * max_length_of(l.spec), .beam_width = beam};
+    DecodeOptions options{.max_length = 2 * max_length_of(l.spec), .beam_width = beam};
+    options.attention_head = head;
     const std::vector<Hypothesis> hypotheses =
         beam > 1 ? beam_search_nbest(*l.model, src, len, options, std::max<std::size_t>(a.nbest, 1))[0]
                  : greedy_decode(*l.model, src, len, options);
@@ -304,6 +307,9 @@ int main(int argc, char** argv) {
       ->excludes("--nbest");
   translate_cmd->add_option("--heatmaps", tr.heatmaps, "attention heatmaps of the first N inputs, in the run folder's heatmaps/ (N in [0, 1000])")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1000}))->capture_default_str();
+  translate_cmd->add_option("--head", tr.head, "the heatmaps draw this attention head (from 0) of a multi-head model (default: the mean over heads; "
+                                               "a transformer decoder's: its last layer's cross-attention)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{63}))->needs("--heatmaps");
 
   if (const int code = recipe::parse(app, argc, argv, kProgram); code >= 0) return code;
   return recipe::guarded(kProgram, [&] {

@@ -103,20 +103,68 @@ CLI::Validator whole_in(std::uint64_t lo, std::uint64_t hi) {
       "in " + range);
 }
 
+void add_parse_check(CLI::App& cmd, std::function<void()> check) {
+  static std::map<const CLI::App*, std::vector<std::function<void()>>> checks;  // nodes: stable addresses
+  std::vector<std::function<void()>>& list = checks[&cmd];
+  list.push_back(std::move(check));
+  if (list.size() > 1) return;
+  cmd.parse_complete_callback([&list] {
+    try {
+      for (const auto& c : list) c();
+    } catch (const std::invalid_argument& e) {
+      throw CLI::ValidationError(e.what());
+    }
+  });
+}
+
 void add_model_options(CLI::App& cmd, ModelFlags& m, bool all) {
   if (all) {
-    cmd.add_option("--encoder", m.encoder, "encoder: gru, lstm or transformer")->check(CLI::IsMember({"gru", "lstm", "transformer"}))->capture_default_str();
-    cmd.add_option("--layers", m.layers, "encoder layers")->check(whole_in(1, 16))->capture_default_str();
-    cmd.add_flag("--unidirectional", m.unidirectional, "a one-directional RNN encoder (default: bidirectional)");
-    cmd.add_option("--context", m.context, "what the decoder sees of the input: none, mean, dot, scaled_dot, general, additive, multi_head")
+    const auto layer_counts = whole_in(1, 16);
+    auto* encoder = cmd.add_option("--encoder", m.encoder, "encoder: gru, lstm or transformer")->check(CLI::IsMember({"gru", "lstm", "transformer"}))->capture_default_str();
+    cmd.add_option("--layers", m.layers, "encoder layers")->check(layer_counts)->capture_default_str();
+    auto* unidirectional = cmd.add_flag("--unidirectional", m.unidirectional, "a one-directional RNN encoder (default: bidirectional)");
+    cmd.add_option("--decoder", m.decoder, "decoder: gru, lstm (one cell, with --context) or transformer (blocks of causal self-attention, "
+                                           "cross-attention to the encoder's states and an MLP)")
+        ->check(CLI::IsMember({"gru", "lstm", "transformer"}))->capture_default_str();
+    auto* decoder_layers = cmd.add_option("--decoder-layers", m.decoder_layers, "transformer decoder: its blocks")->check(layer_counts)->capture_default_str();
+    auto* context = cmd.add_option("--context", m.context, "what a recurrent decoder sees of the input: none, mean, dot, scaled_dot, general, additive, multi_head")
         ->check(CLI::IsMember({"none", "mean", "dot", "scaled_dot", "general", "additive", "multi_head"}))->capture_default_str();
-    cmd.add_option("--embedding", m.embedding, "embedding size")->check(whole_in(1, 4096))->capture_default_str();
-    cmd.add_option("--attention", m.attention, "additive attention's size (0: --hidden)")->check(whole_in(0, 8192))->capture_default_str();
-    cmd.add_option("--heads", m.heads, "heads of multi_head context and transformer encoder (must divide --hidden)")->check(whole_in(1, 64))->capture_default_str();
-    cmd.add_option("--feedforward", m.feedforward, "transformer encoder's MLP size (0: 2 x --hidden)")->check(whole_in(0, 32768))->capture_default_str();
+    auto* embedding = cmd.add_option("--embedding", m.embedding, "embedding size of the recurrent encoder and decoder (a transformer's is --hidden)")->check(whole_in(1, 4096))->capture_default_str();
+    auto* attention = cmd.add_option("--attention", m.attention, "additive attention's size (0: --hidden)")->check(whole_in(0, 8192))->capture_default_str();
+    auto* heads = cmd.add_option("--heads", m.heads, "heads of the transformers' attention and of multi_head context (must divide --hidden)")->check(whole_in(1, 64))->capture_default_str();
+    auto* ff = cmd.add_option("--ff,--feedforward", m.feedforward, "the transformers' MLP width (0: 2 x --hidden)")->check(whole_in(0, 32768))->capture_default_str();
+    auto* tie = cmd.add_flag("--tie-embeddings", m.tie_embeddings, "transformer decoder: its output layer is its input embedding (Press & Wolf)");
+    auto* norm_first = cmd.add_flag("--norm-first", m.norm_first, "transformers: pre-LN blocks and a final LayerNorm (default: post-LN, the original)");
+    auto* positions = cmd.add_option("--positions", m.positions, "transformers: sinusoidal or learned positions")
+        ->check(CLI::IsMember({"sinusoidal", "learned"}))->capture_default_str();
+    auto* max_positions = cmd.add_option("--max-positions", m.max_positions, "learned positions: the longest sequence they cover")
+        ->check(whole_in(1, 100000))->capture_default_str();
+    (void)encoder;
+    // An option the chosen model would silently ignore is refused: a mistyped model is better
+    // stopped at once than found out after a long run.
+    add_parse_check(cmd, [=, &m] {
+      const bool t_enc = m.encoder == "transformer", t_dec = m.decoder == "transformer";
+      const std::string model = "--encoder " + m.encoder + " --decoder " + m.decoder +
+                                (t_dec ? std::string() : " --context " + m.context);
+      const auto refuse_unless = [&](const CLI::Option* option, bool used, const std::string& who_uses_it) {
+        if (option->count() > 0 && !used)
+          throw std::invalid_argument(option->get_name() + " is a setting of " + who_uses_it + "; " + model + " does not use it");
+      };
+      refuse_unless(unidirectional, !t_enc, "the recurrent encoders");
+      refuse_unless(decoder_layers, t_dec, "--decoder transformer");
+      refuse_unless(tie, t_dec, "--decoder transformer");
+      refuse_unless(context, !t_dec, "the recurrent decoders (a transformer decoder attends through its cross-attention)");
+      refuse_unless(embedding, !t_enc || !t_dec, "the recurrent encoder and decoder");
+      refuse_unless(attention, !t_dec && m.context == "additive", "--context additive");
+      refuse_unless(heads, t_enc || t_dec || m.context == "multi_head", "the transformers and --context multi_head");
+      refuse_unless(ff, t_enc || t_dec, "the transformers");
+      refuse_unless(norm_first, t_enc || t_dec, "the transformers");
+      refuse_unless(positions, t_enc || t_dec, "the transformers");
+      refuse_unless(max_positions, (t_enc || t_dec) && m.positions == "learned", "--positions learned");
+    });
   }
-  cmd.add_option("--hidden", m.hidden, "RNN, attention and decoder size")->check(whole_in(1, 8192))->capture_default_str();
-  cmd.add_option("--dropout", m.dropout, "dropout on embeddings and the output layer's input")->check(real_in(0, 0.95))->capture_default_str();
+  cmd.add_option("--hidden", m.hidden, "RNN, attention and decoder size; a transformer's d_model")->check(whole_in(1, 8192))->capture_default_str();
+  cmd.add_option("--dropout", m.dropout, "dropout on embeddings and the output layer's input (inside a transformer's blocks)")->check(real_in(0, 0.95))->capture_default_str();
 }
 
 void add_train_options(CLI::App& cmd, TrainFlags& t) {
@@ -169,13 +217,7 @@ void add_optimizer_options(CLI::App& cmd, OptimizerFlags& o) {
       ->check(real_in(0, 0.999));
   cmd.add_flag("--nesterov", o.nesterov, "sgd only: Nesterov momentum (needs --momentum > 0)");
   // After parsing, so that the error is a parse error like the options' own (one line, see --help).
-  cmd.parse_complete_callback([&o] {
-    try {
-      optimizer_options(o, 1.0);
-    } catch (const std::invalid_argument& e) {
-      throw CLI::ValidationError(e.what());
-    }
-  });
+  add_parse_check(cmd, [&o] { optimizer_options(o, 1.0); });
 }
 
 nn::OptimizerOptions optimizer_options(const OptimizerFlags& o, double lr) {
@@ -207,9 +249,17 @@ ModelConfig model_config(const ModelFlags& m, std::size_t src_vocab, std::size_t
   c.encoder_layers = m.layers;
   c.bidirectional = !m.unidirectional && c.encoder != EncoderKind::transformer;
   c.context = parse_context_kind(m.context);
+  c.decoder = parse_decoder_cell(m.decoder);
+  c.decoder_layers = m.decoder_layers;
+  c.tie_embeddings = m.tie_embeddings;
+  c.norm_first = m.norm_first;
+  c.positions = parse_position_kind(m.positions);
+  c.max_positions = m.max_positions;
   c.heads = m.heads;
   c.feedforward_dim = m.feedforward > 0 ? m.feedforward : 2 * m.hidden;
-  if ((c.context == ContextKind::multi_head || c.encoder == EncoderKind::transformer) && c.hidden_dim % c.heads != 0)
+  const bool has_heads = c.encoder == EncoderKind::transformer || c.decoder == DecoderCell::transformer ||
+                         c.context == ContextKind::multi_head;
+  if (has_heads && c.hidden_dim % c.heads != 0)
     throw std::invalid_argument("--heads " + std::to_string(c.heads) + " does not divide --hidden " + std::to_string(c.hidden_dim));
   return c;
 }
@@ -409,6 +459,19 @@ HeatmapResult write_heatmap(const std::string& program, const std::string& what,
     return HeatmapResult::failed;
   }
   return HeatmapResult::written;
+}
+
+std::optional<std::size_t> checked_head(const ModelConfig& model, std::optional<std::size_t> head) {
+  if (!head) return head;
+  const bool has_heads = model.decoder == DecoderCell::transformer || model.context == ContextKind::multi_head;
+  if (!has_heads)
+    throw std::invalid_argument("--head " + std::to_string(*head) + ": the model's attention (" +
+                                (model.decoder == DecoderCell::transformer ? std::string("transformer") : to_string(model.context)) +
+                                ") has no heads (a transformer decoder or --context multi_head has)");
+  if (*head >= model.heads)
+    throw std::invalid_argument("--head " + std::to_string(*head) + " is not one of the model's " + std::to_string(model.heads) +
+                                " heads (0 to " + std::to_string(model.heads - 1) + ")");
+  return head;
 }
 
 CLI::Validator existing_file_or_stdin() {

@@ -23,9 +23,10 @@ namespace recipe {
 namespace sq = seqgrad::nn::seq2seq;
 
 struct ModelFlags {
-  std::string encoder = "gru", context = "additive";
+  std::string encoder = "gru", context = "additive", decoder = "gru", positions = "sinusoidal";
   std::size_t layers = 1, embedding = 64, hidden = 256, attention = 0 /* 0: hidden */, heads = 4, feedforward = 0 /* 0: 2 x hidden */;
-  bool unidirectional = false;
+  std::size_t decoder_layers = 1, max_positions = 256;
+  bool unidirectional = false, tie_embeddings = false, norm_first = false;
   double dropout = 0.0;
 };
 
@@ -59,9 +60,15 @@ std::optional<double> finite_number(const std::string& text);
 CLI::Validator real_in(double lo, double hi, bool lo_open = false);  // a finite number in [lo, hi] ((lo, hi] when lo_open)
 CLI::Validator whole_in(std::uint64_t lo, std::uint64_t hi);         // digits only, in [lo, hi]
 
-// Adds --encoder --layers --unidirectional --context --embedding --hidden --attention --heads
-// --feedforward --dropout (all: `all_model_options`; else only --hidden and --dropout).
+// Adds --encoder --layers --unidirectional --decoder --decoder-layers --context --embedding --hidden
+// --attention --heads --ff --tie-embeddings --norm-first --positions --max-positions --dropout (all:
+// `all_model_options`; else only --hidden and --dropout). Once `cmd` is parsed, an option that the
+// chosen model does not use (--heads with a GRU encoder and additive attention) is a parse error
+// naming it.
 void add_model_options(CLI::App& cmd, ModelFlags& m, bool all_model_options);
+// A check that runs once `cmd` is parsed; its std::invalid_argument becomes a parse error (one line,
+// like the options' own). CLI11 keeps one such callback per command: every check goes through here.
+void add_parse_check(CLI::App& cmd, std::function<void()> check);
 // Adds --minutes --save-every --epochs --batch --shard --threads --lr, the optimizer's options, --warmup --decay
 // --cooldown --min-lr --label-smoothing --clip --teacher-forcing --sample-feed --patience --seed
 // --resume --overwrite.
@@ -128,6 +135,10 @@ enum class HeatmapResult { written, no_attention, failed };
 HeatmapResult write_heatmap(const std::string& program, const std::string& what, const std::filesystem::path& file,
                             const sq::Hypothesis& h, std::vector<std::string> x_labels, std::vector<std::string> y_labels,
                             const std::string& title);
+
+// The attention head that --head asks pictures of (nullopt: the mean over heads), checked against
+// the model: std::invalid_argument naming --head when the model's attention has no heads or fewer.
+std::optional<std::size_t> checked_head(const sq::ModelConfig& model, std::optional<std::size_t> head);
 
 // A file option that also takes "-", standard input: CLI::ExistingFile for anything else.
 CLI::Validator existing_file_or_stdin();

@@ -134,6 +134,22 @@ s2s "--encoder" train --run n5 --train "$reverse" --encoder rnn
 s2s "--context" train --run n5 --train "$reverse" --context luong
 s2s "--heads" train --run n5 --train "$reverse" --hidden 30 --heads 4 --context multi_head
 s2s "--dev-every" train --run n5 --train "$reverse" --dev-every 1
+s2s "--decoder" train --run n5 --train "$reverse" --decoder gpt
+s2s "--decoder-layers" train --run n5 --train "$reverse" --decoder transformer --decoder-layers 0
+s2s "--positions" train --run n5 --train "$reverse" --decoder transformer --positions rotary
+s2s "--heads 3 does not divide --hidden 16" train --run n5 --train "$reverse" --hidden 16 --decoder transformer --heads 3
+# options the chosen model would ignore
+s2s "--heads is a setting of" train --run n5 --train "$reverse" --heads 8
+s2s "--ff is a setting of" train --run n5 --train "$reverse" --ff 64
+s2s "--decoder-layers is a setting of" train --run n5 --train "$reverse" --decoder-layers 2
+s2s "--tie-embeddings is a setting of" train --run n5 --train "$reverse" --decoder lstm --tie-embeddings
+s2s "--context is a setting of" train --run n5 --train "$reverse" --decoder transformer --context dot
+s2s "--attention is a setting of" train --run n5 --train "$reverse" --context dot --attention 32
+s2s "--embedding is a setting of" train --run n5 --train "$reverse" --encoder transformer --decoder transformer --embedding 8
+s2s "--unidirectional is a setting of" train --run n5 --train "$reverse" --encoder transformer --unidirectional
+s2s "--max-positions is a setting of" train --run n5 --train "$reverse" --decoder transformer --max-positions 64
+s2s "--norm-first is a setting of" train --run n5 --train "$reverse" --norm-first
+g2p "--heads is a setting of" --out n1 $G train --heads 2
 [ -e n5 ] && { echo "FAIL: a refused seq2seq train created its run folder"; failures=$((failures + 1)); }
 s2s "not empty" train --run s2s_run --train "$reverse" --hidden 16 --embedding 8 --epochs 1
 s2s "hidden_dim" train --run s2s_run --train "$reverse" --hidden 8 --embedding 8 --epochs 1 --resume
@@ -149,6 +165,9 @@ s2s "no trained run" evaluate --run n7 --data "$reverse"
 s2s "no such file" translate --run s2s_run --input missing.txt
 s2s "not a regular file" translate --run s2s_run --input adir
 s2s "--heatmaps" translate --run s2s_run --heatmaps -1
+s2s "--head requires --heatmaps" translate --run s2s_run --head 0
+s2s "--head 0: the model's attention (additive) has no heads" translate --run s2s_run --heatmaps 1 --head 0
+g2p "--head 0: the model's attention (additive) has no heads" --out g2p_run $G predict --head 0 word
 s2s "standard input can be read once" train --run n5 --train - --dev -
 s2s "--nbest 3 is more than --beam 2" translate --run s2s_run --beam 2 --nbest 3
 s2s "--nbest" translate --run s2s_run --nbest 0
