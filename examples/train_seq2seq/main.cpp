@@ -1,6 +1,7 @@
 // Training a sequence-to-sequence model with attention on a toy task (reverse a short sequence of
 // symbols), the parts of a training loop spelled out: scheduled sampling, gradient clipping, a
-// learning-rate schedule, a checkpoint, and greedy and beam decoding with the attention weights.
+// learning-rate schedule, a checkpoint, and greedy and beam decoding with the attention weights;
+// then the same task with a Transformer encoder-decoder.
 #include <cstdio>
 #include <filesystem>
 
@@ -64,9 +65,33 @@ int main() {
   // readme-end: decode
   std::filesystem::remove(checkpoint);
 
+  // readme-begin: transformer
+  ModelConfig tconfig;
+  tconfig.src_vocab = tconfig.tgt_vocab = 10;
+  tconfig.hidden_dim = 32;  // d_model
+  tconfig.encoder = EncoderKind::transformer;
+  tconfig.decoder = DecoderCell::transformer;  // causal self-attention, cross-attention, MLP
+  tconfig.encoder_layers = tconfig.decoder_layers = 2;
+  tconfig.heads = 4;
+  tconfig.feedforward_dim = 64;
+  tconfig.tie_embeddings = true;  // the output layer is the target embedding
+  Generator tgen(42);
+  Seq2Seq transformer(tconfig, tgen);
+  nn::Adam tadam(transformer.named_parameters(), {.lr = 0.01});
+  for (long step = 0; step < 150; ++step) {
+    tadam.zero_grad();  // the whole target in one pass: no loop over its positions
+    Tensor loss = nn::sequence_cross_entropy(transformer.forward(src, src_lengths, tgt_in).logits, tgt_out, /*pad=*/0);
+    backward(loss);
+    tadam.step();
+  }
+  transformer.eval();  // each step extends every layer's cached keys and values by one position
+  const std::vector<Hypothesis> tbeam = beam_search(transformer, src, src_lengths, {.max_length = 8, .beam_width = 3});
+  // readme-end: transformer
+
   const std::vector<std::vector<std::int64_t>> want = {{6, 5, 4}, {4, 9, 8, 7}, {5, 9}, {8, 6, 6}};
   int wrong = 0;
-  for (std::size_t i = 0; i < want.size(); ++i) wrong += greedy[i].tokens != want[i] || beam[i].tokens != want[i];
+  for (std::size_t i = 0; i < want.size(); ++i)
+    wrong += greedy[i].tokens != want[i] || beam[i].tokens != want[i] || tbeam[i].tokens != want[i];
   std::printf("final loss %.4f, %d of %zu examples wrong\n", loss_value, wrong, want.size());
   return wrong == 0 ? 0 : 1;
 }

@@ -19,4 +19,18 @@ accuracy=$(sed -n 's/.*exact-match accuracy \([0-9.]*\)%.*BLEU.*/\1/p' out.log |
 [ -n "$accuracy" ] || { cat out.log; fail "evaluate printed no accuracy and BLEU"; }
 awk -v a="$accuracy" 'BEGIN { exit !(a >= 80) }' || fail "the README's model reaches only $accuracy%"
 [ "$(tail -n 1 out.log)" = "dog cat red" ] || { tail -n 3 out.log; fail "translate did not reverse 'red cat dog'"; }
-echo "readme_seq2seq: ok (accuracy $accuracy%)"
+# The Transformer's commands: the block that trains with --decoder transformer.
+awk '/^## Train on your own data/ { on = 1; next } on && /^## / { exit } on && /^```sh/ { grab = 1; block = ""; next }
+     grab && /^```/ { grab = 0; if (block ~ /--decoder transformer/) { printf "%s", block; exit } next } grab { block = block $0 "\n" }' \
+  "$src/README.md" > transformer.sh
+[ "$(grep -c 'seq2seq' transformer.sh)" -eq 3 ] || { cat transformer.sh; fail "expected the Transformer's three commands in the README"; }
+sed -e "s#\./build/bin/#$bin/#g" -e "s#examples/#$src/examples/#g" transformer.sh > run_transformer.sh
+bash -e run_transformer.sh > transformer.log 2>&1 || { cat transformer.log; fail "the README's Transformer commands failed"; }
+t_accuracy=$(sed -n 's/.*exact-match accuracy \([0-9.]*\)%.*BLEU.*/\1/p' transformer.log | tail -n 1)
+[ -n "$t_accuracy" ] || { cat transformer.log; fail "evaluate printed no accuracy for the Transformer"; }
+awk -v a="$t_accuracy" 'BEGIN { exit !(a >= 80) }' || fail "the README's Transformer reaches only $t_accuracy%"
+grep -qx "dog cat red" transformer.log || { tail -n 3 transformer.log; fail "the Transformer did not reverse 'red cat dog'"; }
+ls runs/reverse-transformer/heatmaps/*.png > /dev/null || fail "no cross-attention heatmap"
+grep -q '"decoder": "transformer"' runs/reverse-transformer/config.json || fail "config.json does not record the decoder"
+grep -q '"decoder_layers": 2' runs/reverse-transformer/config.json || fail "config.json does not record --decoder-layers"
+echo "readme_seq2seq: ok (accuracy $accuracy%, Transformer $t_accuracy%)"
