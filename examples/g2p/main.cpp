@@ -157,6 +157,7 @@ int main(int argc, char** argv) {
   std::size_t train_beam = 4;
   recipe::add_model_options(*train_cmd, m, true);
   recipe::add_train_options(*train_cmd, t);
+  recipe::add_config_options(*train_cmd);
   train_cmd->add_option("--beam", train_beam, "beam width of the final test scoring (in [1, 64])")
       ->check(CLI::Range(std::size_t{1}, std::size_t{64}))->capture_default_str();
   train_cmd->add_flag("--keep-stress", keep_stress, "keep the vowels' stress digits (AH0 rather than AH)");

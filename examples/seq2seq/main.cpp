@@ -275,6 +275,7 @@ int main(int argc, char** argv) {
   a.train_flags.minutes = 10;
   a.train_flags.score_names = ScoreNames::exact_match;  // the names evaluate prints, not G2P's WER and PER
   recipe::add_train_options(*train_cmd, a.train_flags);
+  recipe::add_config_options(*train_cmd);
 
   std::string run, data;
   std::size_t beam = 4;

@@ -1,10 +1,12 @@
 #include "recipe.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <exception>
 #include <fstream>
 #include <iostream>
 
@@ -486,9 +488,108 @@ void add_version_flag(CLI::App& app, const std::string& program) {
   });
 }
 
+void add_config_options(CLI::App& cmd) {
+  cmd.add_option("--config", "read options from a TOML or INI file: one 'name = value' a line, the long options' names "
+                             "without '--' (flags: true or false); an option on the command line wins over the file")
+      ->check(CLI::ExistingFile)->configurable(false);
+  cmd.add_flag("--dump-config")->description("print the options this command would use as such a file, and exit")->configurable(false);
+}
+
+namespace {
+
+// The command-line arguments that a config file gives `cmd`: its options that the command line did
+// not set. An unknown name, a section other than the command's, or a flag that is neither true nor
+// false is a parse error naming the file and the name.
+std::vector<std::string> config_arguments(const CLI::App& cmd, const std::string& file, const std::string& program) {
+  const std::vector<CLI::ConfigItem> items = CLI::ConfigTOML().from_file(file);
+  std::vector<std::string> args;
+  for (const CLI::ConfigItem& item : items) {
+    if (item.name == "++" || item.name == "--") continue;  // CLI11's marks of a section's start and end
+    const std::string where = "--config " + file + ": '" + item.fullname() + "'";
+    if (!item.parents.empty() && item.parents != std::vector<std::string>{cmd.get_name()})
+      throw CLI::ValidationError(where + " is not in the [" + cmd.get_name() + "] section or at the top");
+    std::string name = item.name;
+    std::replace(name.begin(), name.end(), '_', '-');
+    const CLI::Option* option = cmd.get_option_no_throw("--" + name);
+    if (option == nullptr || !option->get_configurable())
+      throw CLI::ValidationError(where + " is not an option of " + program + " " + cmd.get_name());
+    if (option->count() > 0) continue;  // the command line wins
+    if (item.inputs.empty() || (item.inputs.size() == 1 && item.inputs[0].empty())) continue;  // no value: the default
+    if (option->get_expected_max() == 0) {  // a flag
+      const std::string& v = item.inputs[0];
+      if (v != "true" && v != "false")
+        throw CLI::ValidationError(where + " is a flag: true or false, not '" + v + "'");
+      if (v == "true") args.push_back("--" + name);
+      continue;
+    }
+    args.push_back("--" + name);
+    args.insert(args.end(), item.inputs.begin(), item.inputs.end());
+  }
+  return args;
+}
+
+// A value as TOML writes it: numbers and true/false bare, anything else quoted.
+std::string toml_value(const std::string& v) {
+  if (v == "true" || v == "false" || finite_number(v)) return v;
+  std::string quoted = "\"";
+  for (char c : v) quoted += c == '"' || c == '\\' ? std::string("\\") + c : std::string(1, c);
+  return quoted + "\"";
+}
+
+// --dump-config: each option with its description; the ones given (on the command line or in
+// --config) as settings, the others as comments holding their defaults, so that the text read back
+// with --config makes the same choices and no option the model would ignore.
+std::string config_text(const CLI::App& cmd) {
+  std::string out = "[" + cmd.get_name() + "]\n";
+  for (const CLI::Option* option : cmd.get_options()) {
+    if (!option->get_configurable() || option->get_lnames().empty()) continue;
+    const std::string name = option->get_lnames().front();
+    out += "\n# " + option->get_description() + "\n";
+    if (option->count() == 0) {
+      out += "# " + name + " = " + (option->get_expected_max() == 0 ? "false" : toml_value(option->get_default_str())) + "\n";
+      continue;
+    }
+    std::vector<std::string> values = option->results();
+    if (option->get_expected_max() == 0) values = {"true"};
+    out += name + " = " + toml_value(values.empty() ? "" : values.back()) + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
 int parse(CLI::App& app, int argc, char** argv, const std::string& program) {
   try {
-    app.parse(argc, argv);
+    // A required option may come from --config: a first parse that misses one is judged after it.
+    std::exception_ptr missing;
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::RequiredError&) {
+      missing = std::current_exception();
+    }
+    bool reparsed = false;
+    for (CLI::App* cmd : app.get_subcommands()) {
+      const CLI::Option* config = cmd->get_option_no_throw("--config");
+      if (config == nullptr || config->count() == 0) continue;
+      const std::vector<std::string> extra = config_arguments(*cmd, config->as<std::string>(), program);
+      if (extra.empty()) continue;
+      // Parse again with the file's options after the command line's (CLI11 takes them reversed).
+      std::vector<std::string> args(argv + 1, argv + argc);
+      args.insert(args.end(), extra.begin(), extra.end());
+      std::reverse(args.begin(), args.end());
+      app.clear();
+      app.parse(args);
+      reparsed = true;
+      break;  // one command per invocation
+    }
+    if (missing && !reparsed) std::rethrow_exception(missing);
+    for (CLI::App* cmd : app.get_subcommands()) {
+      const CLI::Option* dump = cmd->get_option_no_throw("--dump-config");
+      if (dump != nullptr && dump->count() > 0) {
+        std::printf("%s", config_text(*cmd).c_str());
+        return 0;
+      }
+    }
     return -1;
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);

@@ -147,8 +147,12 @@ CLI::Validator existing_file_or_stdin();
 // (with or without a subcommand).
 void add_version_flag(CLI::App& app, const std::string& program);
 
+// Adds --config FILE (options from a TOML or INI file; the command line wins) and --dump-config (print
+// the options this command would use, in that format, and exit 0), both handled by parse.
+void add_config_options(CLI::App& cmd);
+
 // Parses the command line; a parse error is one line "<program>: <message>" on stderr (help as usual).
-// Returns -1 when parsing succeeded, else the exit status.
+// Returns -1 when parsing succeeded, else the exit status (0 after --dump-config).
 int parse(CLI::App& app, int argc, char** argv, const std::string& program);
 // Runs `body`, turning any exception into one line "<program>: <what>" and exit status 1.
 int guarded(const std::string& program, const std::function<int()>& body);

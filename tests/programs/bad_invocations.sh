@@ -134,6 +134,15 @@ s2s "--encoder" train --run n5 --train "$reverse" --encoder rnn
 s2s "--context" train --run n5 --train "$reverse" --context luong
 s2s "--heads" train --run n5 --train "$reverse" --hidden 30 --heads 4 --context multi_head
 s2s "--dev-every" train --run n5 --train "$reverse" --dev-every 1
+printf 'hiden = 3\n' > typo.toml
+printf 'chars = yes\n' > flag.toml
+printf '[translate]\nbeam = 3\n' > section.toml
+printf 'decoder = "transformer"\ncontext = "dot"\n' > unused.toml
+s2s "'hiden' is not an option of seq2seq train" train --config typo.toml
+s2s "'chars' is a flag: true or false, not 'yes'" train --run n5 --train "$reverse" --config flag.toml
+s2s "'translate.beam' is not in the [train] section" train --run n5 --train "$reverse" --config section.toml
+s2s "--context is a setting of" train --run n5 --train "$reverse" --config unused.toml
+s2s "--config" train --run n5 --train "$reverse" --config missing.toml
 s2s "--decoder" train --run n5 --train "$reverse" --decoder gpt
 s2s "--decoder-layers" train --run n5 --train "$reverse" --decoder transformer --decoder-layers 0
 s2s "--positions" train --run n5 --train "$reverse" --decoder transformer --positions rotary
