@@ -120,7 +120,7 @@ void add_model_options(CLI::App& cmd, ModelFlags& m, bool all) {
 }
 
 void add_train_options(CLI::App& cmd, TrainFlags& t) {
-  cmd.add_option("--minutes", t.minutes, "training time budget in minutes (validation excluded)")->check(real_in(0, 1e6, true))->capture_default_str();
+  cmd.add_option("--minutes", t.minutes, "training time budget in minutes (validation excluded); when it ends before --epochs, the schedule's end (cosine, cool-down) moves onto it")->check(real_in(0, 1e6, true))->capture_default_str();
   cmd.add_option("--save-every", t.save_every,
                  "also save last.ckpt within an epoch every this many minutes (0: only at validations); "
                  "Ctrl-C (SIGINT) or SIGTERM saves it after the current step, exits with 130 or 143, and --resume continues; "
@@ -136,7 +136,7 @@ void add_train_options(CLI::App& cmd, TrainFlags& t) {
   cmd.add_option("--decay", t.decay, "after the warm-up: inverse-sqrt (constant without --warmup), or cosine down to --min-lr at the end of --epochs")
       ->check(CLI::IsMember({"inverse-sqrt", "cosine"}))->capture_default_str();
   cmd.add_option("--min-lr", t.min_lr, "cosine: the rate at the end")->check(real_in(0, 10))->capture_default_str();
-  cmd.add_option("--cooldown", t.cooldown, "over this last part of --epochs the rate falls linearly to 0")->check(real_in(0, 0.99))->capture_default_str();
+  cmd.add_option("--cooldown", t.cooldown, "over this last part of the run (--epochs, or --minutes when that ends first) the rate falls linearly to 0")->check(real_in(0, 0.99))->capture_default_str();
   cmd.add_option("--label-smoothing", t.label_smoothing, "weight of the uniform distribution in the loss's targets")->check(real_in(0, 0.99))->capture_default_str();
   cmd.add_option("--clip", t.clip, "gradient norm clipping (0: none)")->check(real_in(0, 1e6))->capture_default_str();
   cmd.add_option("--teacher-forcing", t.teacher_forcing,
@@ -266,7 +266,7 @@ TrainSummary train_in_folder(const RunFolder& run, const RunSpec& spec, std::vec
   if (group->is_root()) run.start(mode, bound);  // one process writes the run folder, as it writes checkpoints
   group->barrier();
   if (t.cooldown > 0 || options.lr_decay == LrDecay::cosine)
-    std::printf("the learning rate reaches %g at step %zu, the end of epoch %zu (if --minutes allows)\n",
+    std::printf("the learning rate reaches %g at step %zu, the end of epoch %zu (sooner if --minutes ends first: the schedule then ends with it)\n",
                 trainer.lr_at(trainer.planned_steps()), trainer.planned_steps(), t.epochs);
   TrainSummary s;
   {

@@ -396,7 +396,9 @@ TrainSummary Trainer::run() {
     ++s.interval_steps;
 
     const bool epoch_end = s.batcher.epoch_finished();
-    const bool log_now = options_.log_every_steps > 0 && s.step % options_.log_every_steps == 0;
+    // The last step of a schedule ended early is a logging point too: the record shows its rate at 0.
+    const bool log_now = (options_.log_every_steps > 0 && s.step % options_.log_every_steps == 0) ||
+                         (ends_early() && s.step == s.horizon.steps);
     const bool live = s.reporter && s.reporter->wants_every_step();
     if (log_now || epoch_end || live) {
       const double elapsed = train_seconds();
@@ -404,7 +406,7 @@ TrainSummary Trainer::run() {
       const double last_step = s.horizon.steps < s.planned_steps ? double(s.horizon.steps) : double(options_.max_epochs * per_epoch);
       const double steps_left = last_step - double(s.step);
       double remaining = elapsed / double(summary.step_losses.size()) * steps_left;
-      if (options_.time_budget_seconds > 0) remaining = std::min(remaining, options_.time_budget_seconds - elapsed);
+      if (budget > 0 && !s.horizon.fixed) remaining = std::min(remaining, budget - elapsed);  // a fixed end is not cut
       if (s.reporter)
         s.reporter->progress({.epoch = b.epoch, .position = b.position, .batches_per_epoch = per_epoch, .step = s.step,
                               .loss = s.interval_loss / double(s.interval_steps),
