@@ -231,7 +231,7 @@ TrainSummary train_in_folder(const RunFolder& run, const RunSpec& spec, std::vec
 
   Generator gen(t.seed);
   Seq2Seq model(spec.model, gen);
-  std::printf("model: %zu parameters; %zu training pairs, %zu validation; vocabularies of %zu and %zu symbols\n",
+  std::printf("model: %zu parameters; %zu training pairs, %zu validation sources; vocabularies of %zu and %zu symbols\n",
               model.num_parameters(), train.size(), dev.size(), spec.source_vocab.size() - kNumSpecials,
               spec.target_vocab.size() - kNumSpecials);
   TrainerOptions options;
@@ -337,14 +337,15 @@ IssueSink IssueReport::sink() {
   return [this](const ParseIssue& issue) { add(issue.source, issue.line, issue.message, issue.text); };
 }
 
-void IssueReport::add(const std::string& source, std::size_t line, const std::string& reason, const std::string& text) {
+void IssueReport::add(const std::string& source, std::size_t line, const std::string& reason, const std::string& text,
+                      std::size_t lines) {
   if (total_ < shown_) {
     std::string shown = text.size() > 60 ? text.substr(0, 60) + "..." : text;
     std::fprintf(stderr, "%s: %s:%zu: %s%s%s\n", program_.c_str(), source.c_str(), line, reason.c_str(),
                  shown.empty() ? "" : ": ", shown.c_str());
   }
-  ++total_;
-  ++by_reason_[reason_kind(reason)];
+  total_ += lines;
+  by_reason_[reason_kind(reason)] += lines;
 }
 
 void IssueReport::print_summary(const std::string& file) const {
@@ -360,7 +361,7 @@ std::vector<Entry> drop_long(std::vector<Entry> entries, std::size_t max_length,
     bool long_target = false;
     for (const Symbols& t : e.targets) long_target |= t.size() > max_length;
     if (e.source.size() > max_length || long_target) {
-      report.add(file, e.line, "longer than --max-length " + std::to_string(max_length) + " symbols");
+      report.add(file, e.line, "longer than --max-length " + std::to_string(max_length) + " symbols", "", e.targets.size());
       continue;
     }
     kept.push_back(std::move(e));
