@@ -198,12 +198,7 @@ TEST(Trainer, ResumedAfterTheHorizonIsFixedTheRunIsBitwiseTheUninterruptedOne) {
   ob.clock = ticking_clock(1.0);
   const TrainSummary b2 = Trainer(*model_c, f.data.train, f.data.test, ob).run();
   EXPECT_EQ(b2.stop_reason, StopReason::schedule_end);
-  std::vector<double> resumed = b1.step_losses;
-  resumed.insert(resumed.end(), b2.step_losses.begin(), b2.step_losses.end());
-  EXPECT_EQ(resumed, a.step_losses);
-  EXPECT_EQ(b2.steps, a.steps);
-  EXPECT_EQ(parameter_values(*model_c), parameter_values(*model_a));
-  EXPECT_EQ(file_bytes(dir_b / "last.ckpt"), file_bytes(dir_a / "last.ckpt"));
+  expect_resumed_run_equals(a, *model_a, dir_a, b1, b2, *model_c, dir_b);
   EXPECT_EQ(file_bytes(dir_b / "best.ckpt"), file_bytes(dir_a / "best.ckpt"));
   std::filesystem::remove_all(dir_a);
   std::filesystem::remove_all(dir_b);
@@ -258,10 +253,7 @@ TEST(Trainer, ACheckpointWithoutTheHorizonResumesOnThePlannedSteps) {
   Trainer resumed(*model_b, f.data.train, f.data.test, o);
   const TrainSummary b2 = resumed.run();
   EXPECT_EQ(resumed.horizon().steps, 12u);
-  std::vector<double> losses = b1.step_losses;
-  losses.insert(losses.end(), b2.step_losses.begin(), b2.step_losses.end());
-  EXPECT_EQ(losses, a.step_losses);
-  EXPECT_EQ(parameter_values(*model_b), parameter_values(*model_a));
+  expect_resumed_run_equals(a, *model_a, dir_a, b1, b2, *model_b, dir_b);
   std::filesystem::remove_all(dir_a);
   std::filesystem::remove_all(dir_b);
 }

@@ -1,6 +1,8 @@
 #pragma once
 // What the trainer's tests share: a task small enough to learn in seconds (reversing short
 // sequences), the model and options they train it with, and the comparisons of runs.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -63,6 +65,21 @@ inline std::vector<std::vector<double>> parameter_values(const Seq2Seq& model) {
   std::vector<std::vector<double>> out;
   for (const Tensor& p : model.parameters()) out.push_back(p.to_vector());
   return out;
+}
+
+// A run interrupted (`first`) and resumed (`rest`, into `resumed_model` and `resumed_dir`) took
+// bitwise the steps of the uninterrupted `whole`: the same losses, step count, parameters and
+// last.ckpt byte for byte (the optimizer's state and the trainer's with them).
+inline void expect_resumed_run_equals(const TrainSummary& whole, const Seq2Seq& whole_model,
+                                      const std::filesystem::path& whole_dir, const TrainSummary& first,
+                                      const TrainSummary& rest, const Seq2Seq& resumed_model,
+                                      const std::filesystem::path& resumed_dir) {
+  std::vector<double> losses = first.step_losses;
+  losses.insert(losses.end(), rest.step_losses.begin(), rest.step_losses.end());
+  EXPECT_EQ(losses, whole.step_losses);
+  EXPECT_EQ(rest.steps, whole.steps);
+  EXPECT_EQ(parameter_values(resumed_model), parameter_values(whole_model));
+  EXPECT_EQ(file_bytes(resumed_dir / "last.ckpt"), file_bytes(whole_dir / "last.ckpt"));
 }
 
 }  // namespace seqgrad::trainer_test
