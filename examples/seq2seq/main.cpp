@@ -8,8 +8,12 @@
 // Data: one pair per line, source<TAB>target; symbols are split on spaces, or with --chars every
 // UTF-8 character is a symbol. Malformed lines (no tab or several, an empty side, invalid UTF-8)
 // are reported with their line numbers (the first 5, then a count per reason) and skipped; so are
-// pairs with a side longer than --max-length symbols. Without --dev, every --dev-every'th pair of
-// the training file is held out for validation. The vocabularies are built from the training file.
+// pairs with a side longer than --max-length symbols. Lines with the same source are one item
+// with several accepted targets (each a training pair; at evaluation any of them counts as right);
+// a line that repeats an earlier pair exactly is reported and skipped. One line per file says what
+// was read ("data: FILE: 800 lines: 800 pairs of 790 distinct sources (10 merged ...), ..."). Without
+// --dev, every --dev-every'th source of the training file, with all its targets, is held out for
+// validation. The vocabularies are built from the training file.
 // At translate and evaluate time a symbol that is not in the vocabulary is read as <unk> (and
 // counted on stderr); outputs are cut at 2 x --max-length symbols. A --heatmaps picture that
 // cannot be drawn (one of a line too long for kMaxPictureSide pixels, say) is reported on stderr
@@ -79,8 +83,10 @@ struct TrainArgs {
 // A file option's value as messages name it.
 std::string shown_name(const std::string& file) { return file == "-" ? "<stdin>" : file; }
 
-// Reads a TSV file ("-": standard input), reporting its malformed lines; optionally drops over-long pairs.
-std::vector<Entry> read_pairs(const std::string& file, Tokenization tokens, std::size_t max_length, bool drop_long_pairs) {
+// Reads a TSV file ("-": standard input), reporting its malformed lines; optionally drops over-long
+// pairs. Says what it kept in one line on `summary`: "data: FILE: " and describe(PairCounts).
+std::vector<Entry> read_pairs(const std::string& file, Tokenization tokens, std::size_t max_length, bool drop_long_pairs,
+                              std::FILE* summary = stdout) {
   const std::string name = shown_name(file);
   recipe::IssueReport report(kProgram);
   TsvOptions o;
@@ -94,6 +100,8 @@ std::vector<Entry> read_pairs(const std::string& file, Tokenization tokens, std:
   if (r.entries.empty())
     throw std::runtime_error(name + ": no usable pairs (" + std::to_string(r.lines) + " lines read, " +
                              std::to_string(report.total()) + " skipped)");
+  std::fprintf(summary, "data: %s: %s\n", name.c_str(),
+               describe(count_pairs(r.entries, r.lines, r.blank_lines, report.total())).c_str());
   return r.entries;
 }
 
@@ -119,8 +127,11 @@ int train(const TrainArgs& a) {
   const std::string side = a.chars ? "characters" : "whitespace";
   spec.settings = {{"source_tokens", side}, {"target_tokens", side}, {"max_length", std::to_string(a.max_length)},
                    {"validation", a.dev.empty() ? "every " + std::to_string(a.dev_every) + "th training pair" : "a file"}};
-  std::printf("data: %zu training and %zu validation pairs from %s%s\n", train_entries.size(), dev_entries.size(),
-              shown_name(a.train).c_str(), a.dev.empty() ? "" : (" and " + shown_name(a.dev)).c_str());
+  if (a.dev.empty()) {
+    const PairCounts held_out = count_pairs(dev_entries, 0, 0, 0), kept = count_pairs(train_entries, 0, 0, 0);
+    std::printf("held out for validation: 1 source in %zu with all its targets, %zu sources (%zu pairs); training on "
+                "the other %zu sources (%zu pairs)\n", a.dev_every, held_out.sources, held_out.pairs, kept.sources, kept.pairs);
+  }
   const RunFolder run(a.run);
   recipe::TrainFlags t = a.train_flags;
   t.max_decode = 2 * a.max_length;
@@ -152,7 +163,9 @@ int evaluate_run(const std::string& dir, const std::string& data, std::size_t be
   if (!a.hypotheses.empty()) hypotheses.emplace(a.hypotheses, "--hypotheses", a.overwrite);
   const RunFolder::Loaded l = RunFolder(dir).load_best();
   const Tokenization tokens = tokenization_of(l.spec, "source_tokens");
-  const std::vector<Entry> entries = read_pairs(data, tokens, 0, false);
+  // With the hypotheses on standard output the rest goes to standard error, so a pipe gets only them.
+  std::FILE* scores = hypotheses && hypotheses->is_stdout() ? stderr : stdout;
+  const std::vector<Entry> entries = read_pairs(data, tokens, 0, false, scores);
   std::size_t unknown = 0;
   for (const Entry& e : entries) unknown += count_unknown(e.source, l.spec.source_vocab);
   if (unknown > 0) std::fprintf(stderr, "%s: %zu source symbols of %s are not in the vocabulary (read as <unk>)\n", kProgram, unknown, shown_name(data).c_str());
@@ -163,9 +176,8 @@ int evaluate_run(const std::string& dir, const std::string& data, std::size_t be
     for (const Hypothesis& h : e.outputs) hypotheses->line(l.spec.target_vocab.decode_to_string(h.tokens, chars_out ? "" : " "));
     hypotheses->commit();
   }
-  // With the hypotheses on standard output the scores go to standard error, so a pipe gets only them.
-  std::FILE* scores = hypotheses && hypotheses->is_stdout() ? stderr : stdout;
-  std::fprintf(scores, "%zu pairs  exact-match accuracy %.2f%%  token error rate %.2f%%", e.scores.items, 100 * e.scores.accuracy(),
+  // Each source is scored once, against every target it has in the file.
+  std::fprintf(scores, "%zu sources  exact-match accuracy %.2f%%  token error rate %.2f%%", e.scores.items, 100 * e.scores.accuracy(),
               100 * e.scores.phoneme_error_rate());
   if (!chars_out) {
     std::vector<TokenIds> outputs;
@@ -264,9 +276,9 @@ int main(int argc, char** argv) {
                                       "(Ctrl-C saves checkpoints/last.ckpt after the current step: continue with --resume)");
   train_cmd->add_option("--run", a.run, "run folder")->required();
   train_cmd->add_option("--train", a.train, "training pairs (TSV; '-': standard input)")->required()->check(recipe::existing_file_or_stdin());
-  train_cmd->add_option("--dev", a.dev, "validation pairs (TSV; '-': standard input); default: every --dev-every'th training pair")
+  train_cmd->add_option("--dev", a.dev, "validation pairs (TSV; '-': standard input); default: every --dev-every'th source of --train, with all its targets")
       ->check(recipe::existing_file_or_stdin());
-  train_cmd->add_option("--dev-every", a.dev_every, "without --dev, hold out every N-th training pair (N in [2, 1000])")
+  train_cmd->add_option("--dev-every", a.dev_every, "without --dev, hold out every N-th training source, with all its targets (N in [2, 1000])")
       ->check(CLI::Range(std::size_t{2}, std::size_t{1000}))->capture_default_str();
   train_cmd->add_flag("--chars", a.chars, "every UTF-8 character is a symbol (default: symbols are separated by spaces)");
   train_cmd->add_option("--max-length", a.max_length, "pairs with a side longer than this many symbols are skipped and reported (in [1, 10000])")

@@ -170,7 +170,7 @@ void add_model_options(CLI::App& cmd, ModelFlags& m, bool all) {
 }
 
 void add_train_options(CLI::App& cmd, TrainFlags& t) {
-  cmd.add_option("--minutes", t.minutes, "training time budget in minutes (validation excluded)")->check(real_in(0, 1e6, true))->capture_default_str();
+  cmd.add_option("--minutes", t.minutes, "training time budget in minutes (validation excluded); when it ends before --epochs, the schedule's end (cosine, cool-down) moves onto it")->check(real_in(0, 1e6, true))->capture_default_str();
   cmd.add_option("--save-every", t.save_every,
                  "also save last.ckpt within an epoch every this many minutes (0: only at validations); "
                  "Ctrl-C (SIGINT) or SIGTERM saves it after the current step, exits with 130 or 143, and --resume continues; "
@@ -186,7 +186,7 @@ void add_train_options(CLI::App& cmd, TrainFlags& t) {
   cmd.add_option("--decay", t.decay, "after the warm-up: inverse-sqrt (constant without --warmup), or cosine down to --min-lr at the end of --epochs")
       ->check(CLI::IsMember({"inverse-sqrt", "cosine"}))->capture_default_str();
   cmd.add_option("--min-lr", t.min_lr, "cosine: the rate at the end")->check(real_in(0, 10))->capture_default_str();
-  cmd.add_option("--cooldown", t.cooldown, "over this last part of --epochs the rate falls linearly to 0")->check(real_in(0, 0.99))->capture_default_str();
+  cmd.add_option("--cooldown", t.cooldown, "over this last part of the run (--epochs, or --minutes when that ends first) the rate falls linearly to 0")->check(real_in(0, 0.99))->capture_default_str();
   cmd.add_option("--label-smoothing", t.label_smoothing, "weight of the uniform distribution in the loss's targets")->check(real_in(0, 0.99))->capture_default_str();
   cmd.add_option("--clip", t.clip, "gradient norm clipping (0: none)")->check(real_in(0, 1e6))->capture_default_str();
   cmd.add_option("--teacher-forcing", t.teacher_forcing,
@@ -283,7 +283,7 @@ TrainSummary train_in_folder(const RunFolder& run, const RunSpec& spec, std::vec
 
   Generator gen(t.seed);
   Seq2Seq model(spec.model, gen);
-  std::printf("model: %zu parameters; %zu training pairs, %zu validation; vocabularies of %zu and %zu symbols\n",
+  std::printf("model: %zu parameters; %zu training pairs, %zu validation sources; vocabularies of %zu and %zu symbols\n",
               model.num_parameters(), train.size(), dev.size(), spec.source_vocab.size() - kNumSpecials,
               spec.target_vocab.size() - kNumSpecials);
   TrainerOptions options;
@@ -318,7 +318,7 @@ TrainSummary train_in_folder(const RunFolder& run, const RunSpec& spec, std::vec
   if (group->is_root()) run.start(mode, bound);  // one process writes the run folder, as it writes checkpoints
   group->barrier();
   if (t.cooldown > 0 || options.lr_decay == LrDecay::cosine)
-    std::printf("the learning rate reaches %g at step %zu, the end of epoch %zu (if --minutes allows)\n",
+    std::printf("the learning rate reaches %g at step %zu, the end of epoch %zu (sooner if --minutes ends first: the schedule then ends with it)\n",
                 trainer.lr_at(trainer.planned_steps()), trainer.planned_steps(), t.epochs);
   TrainSummary s;
   {
@@ -389,14 +389,15 @@ IssueSink IssueReport::sink() {
   return [this](const ParseIssue& issue) { add(issue.source, issue.line, issue.message, issue.text); };
 }
 
-void IssueReport::add(const std::string& source, std::size_t line, const std::string& reason, const std::string& text) {
+void IssueReport::add(const std::string& source, std::size_t line, const std::string& reason, const std::string& text,
+                      std::size_t lines) {
   if (total_ < shown_) {
     std::string shown = text.size() > 60 ? text.substr(0, 60) + "..." : text;
     std::fprintf(stderr, "%s: %s:%zu: %s%s%s\n", program_.c_str(), source.c_str(), line, reason.c_str(),
                  shown.empty() ? "" : ": ", shown.c_str());
   }
-  ++total_;
-  ++by_reason_[reason_kind(reason)];
+  total_ += lines;
+  by_reason_[reason_kind(reason)] += lines;
 }
 
 void IssueReport::print_summary(const std::string& file) const {
@@ -412,7 +413,7 @@ std::vector<Entry> drop_long(std::vector<Entry> entries, std::size_t max_length,
     bool long_target = false;
     for (const Symbols& t : e.targets) long_target |= t.size() > max_length;
     if (e.source.size() > max_length || long_target) {
-      report.add(file, e.line, "longer than --max-length " + std::to_string(max_length) + " symbols");
+      report.add(file, e.line, "longer than --max-length " + std::to_string(max_length) + " symbols", "", e.targets.size());
       continue;
     }
     kept.push_back(std::move(e));

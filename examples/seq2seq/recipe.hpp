@@ -99,7 +99,9 @@ class IssueReport {
  public:
   explicit IssueReport(std::string program, std::size_t shown = 5) : program_(std::move(program)), shown_(shown) {}
   sq::IssueSink sink();
-  void add(const std::string& source, std::size_t line, const std::string& reason, const std::string& text = "");
+  // `lines`: the lines this one report stands for (a source dropped with all its targets).
+  void add(const std::string& source, std::size_t line, const std::string& reason, const std::string& text = "",
+           std::size_t lines = 1);
   // "<program>: skipped N lines of FILE: 3 not ..., 2 longer than ..." (nothing when none)
   void print_summary(const std::string& file) const;
   std::size_t total() const { return total_; }

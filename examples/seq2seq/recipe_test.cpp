@@ -1,4 +1,5 @@
-// What the seq2seq and g2p programs share and the user reads: the readers' summaries, file names
+// What the seq2seq and g2p programs share and the user reads: the readers' summaries (over-long
+// sources dropped with all their lines counted), file names
 // made from user text, shortened user text in messages.
 #include <gtest/gtest.h>
 
@@ -29,6 +30,22 @@ TEST(IssueReport, SummaryCountsReasonsByKindKeepingNames) {
             "line is written); 1 not x86 code; 1 the source is not valid UTF-16; 1 the word '...' has N dots)\n");
   EXPECT_EQ(summary_of({"line -3 and 4-5"}), "prog: skipped 1 lines of in.tsv (1 line -N and N-N)\n");
   EXPECT_EQ(summary_of({}), "");
+}
+
+// A source dropped for its length goes with all its targets: the report counts every line it stood
+// for, so the summary's lines add up (lines = pairs + skipped + blank).
+TEST(DropLong, CountsEveryLineOfADroppedSource) {
+  namespace sq = seqgrad::nn::seq2seq;
+  std::vector<sq::Entry> entries = {{"a", 1, {"a"}, {{"A"}}}, {"b", 2, {"b"}, {{"B", "B", "B"}, {"B"}}},
+                                    {"c c c", 4, {"c", "c", "c"}, {{"C"}}}};
+  recipe::IssueReport report("prog", 0);
+  const std::vector<sq::Entry> kept = recipe::drop_long(std::move(entries), 2, report, "in.tsv");
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].key, "a");
+  EXPECT_EQ(report.total(), 3u);  // both lines of "b", the line of "c c c"
+  testing::internal::CaptureStderr();
+  report.print_summary("in.tsv");
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "prog: skipped 3 lines of in.tsv (3 longer than --max-length N symbols)\n");
 }
 
 TEST(SafeFileName, PlainTextIsItsOwnNameAndEmptyTextHasNone) {

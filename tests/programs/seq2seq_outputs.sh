@@ -19,7 +19,7 @@ done
 # A small model, its training pairs from standard input.
 "$bin/seq2seq" train --run run --train - --hidden 32 --embedding 16 --batch 32 --lr 5e-3 --epochs 6 --threads 2 --seed 3 \
   < "$data/reverse.tsv" > train.log 2>&1 || { cat train.log; fail "train --train - failed"; }
-grep -q "from <stdin>" train.log || { cat train.log; fail "train did not name standard input"; }
+grep -q "^data: <stdin>: " train.log || { cat train.log; fail "train did not name standard input"; }
 grep -q "validation at step .*exact-match accuracy .*token error rate" train.log || { cat train.log; fail "the training log does not say exact-match accuracy and token error rate"; }
 if grep -Eq "WER|PER" train.log; then cat train.log; fail "the training log still says WER/PER"; fi
 

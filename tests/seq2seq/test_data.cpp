@@ -357,6 +357,15 @@ TEST(TsvReader, ReadsPairsAndReportsMalformedLinesByNumber) {
   EXPECT_EQ(result.entries[1].targets, (std::vector<Symbols>{{"W", "ER", "L", "D"}}));
   EXPECT_EQ(result.entries[2].source, (Symbols{"l", "a", "s", "t", " ", " ", "o", "n", "e", " "}));
   EXPECT_EQ(result.entries[2].targets, (std::vector<Symbols>{{"A", "B"}}));
+
+  // Every line accounted for: 4 pairs kept (+ 5 skipped + 1 blank = 10 lines), of 3 sources: the
+  // second "hello" line merged into the first as an alternative target.
+  EXPECT_EQ(result.blank_lines, 1u);
+  const PairCounts counts = count_pairs(result.entries, result.lines, result.blank_lines, result.skipped_lines);
+  EXPECT_EQ(counts, (PairCounts{.lines = 10, .blank = 1, .skipped = 5, .pairs = 4, .sources = 3}));
+  EXPECT_EQ(counts.merged(), 1u);
+  EXPECT_EQ(describe(counts),
+            "10 lines: 4 pairs of 3 distinct sources (1 merged into an earlier source as alternative targets), 5 skipped, 1 blank");
 }
 
 TEST(TsvReader, WhitespaceTokensAndNoGrouping) {

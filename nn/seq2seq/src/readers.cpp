@@ -88,7 +88,10 @@ ReadResult read_tsv(std::istream& in, const TsvOptions& options, const std::stri
   bool truncated = false;
   while (read_bounded_line(in, line, options.max_line_bytes, truncated, source_name)) {
     ++result.lines;
-    if (line.empty() && !truncated) continue;
+    if (line.empty() && !truncated) {
+      ++result.blank_lines;
+      continue;
+    }
     const auto report = [&](const std::string& message) {
       ++result.skipped_lines;
       if (options.on_issue) options.on_issue({source_name, result.lines, message, line});
@@ -145,6 +148,18 @@ ReadResult read_tsv(std::istream& in, const TsvOptions& options, const std::stri
 ReadResult read_tsv(const std::filesystem::path& file, const TsvOptions& options) {
   std::ifstream in = open_for_reading(file, "read_tsv");
   return read_tsv(in, options, file.string());
+}
+
+PairCounts count_pairs(const std::vector<Entry>& entries, std::size_t lines, std::size_t blank, std::size_t skipped) {
+  PairCounts c{.lines = lines, .blank = blank, .skipped = skipped, .sources = entries.size()};
+  for (const Entry& e : entries) c.pairs += e.targets.size();
+  return c;
+}
+
+std::string describe(const PairCounts& c) {
+  return std::to_string(c.lines) + " lines: " + std::to_string(c.pairs) + " pairs of " + std::to_string(c.sources) +
+         " distinct sources (" + std::to_string(c.merged()) + " merged into an earlier source as alternative targets), " +
+         std::to_string(c.skipped) + " skipped, " + std::to_string(c.blank) + " blank";
 }
 
 std::vector<Symbols> source_sequences(const std::vector<Entry>& entries) {

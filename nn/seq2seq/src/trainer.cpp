@@ -25,15 +25,22 @@ namespace seqgrad::nn::seq2seq {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+// The options' clock, or the steady clock's seconds.
+std::function<double()> clock_of(const TrainerOptions& o) {
+  if (o.clock) return o.clock;
+  return [] { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); };
+}
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+LrScheduleOptions schedule_options(const TrainerOptions& o, std::size_t horizon) {
+  return {.peak_lr = o.optimizer.lr, .warmup_steps = o.warmup_steps, .decay = o.lr_decay, .min_lr = o.min_lr,
+          .cooldown_fraction = o.cooldown_fraction, .planned_steps = horizon};
+}
 
 }  // namespace
 
 const char* to_string(StopReason reason) {
-  static constexpr const char* kNames[] = {"max_epochs", "max_steps", "time_budget", "early_stopping",
-                                           "interrupted"};  // enum order
+  static constexpr const char* kNames[] = {"max_epochs", "max_steps",   "time_budget", "early_stopping",
+                                           "interrupted", "schedule_end"};  // enum order
   const auto i = static_cast<std::size_t>(reason);
   return i < std::size(kNames) ? kNames[i] : "?";
 }
@@ -45,9 +52,8 @@ struct Trainer::State {
         parallel(model.parameters(), o.group),
         reporter(o.group && !o.group->is_root() ? nullptr : o.reporter),
         planned_steps(o.planned_steps > 0 ? o.planned_steps : o.max_epochs * batcher.batches_per_epoch()),
-        schedule(make_lr_schedule({.peak_lr = o.optimizer.lr, .warmup_steps = o.warmup_steps, .decay = o.lr_decay,
-                                   .min_lr = o.min_lr, .cooldown_fraction = o.cooldown_fraction,
-                                   .planned_steps = planned_steps})) {}
+        horizon{.steps = planned_steps},
+        schedule(make_lr_schedule(schedule_options(o, planned_steps))) {}
   static std::vector<std::size_t> lengths_of(const std::vector<Example>& examples) {
     std::vector<std::size_t> out;
     for (const Example& e : examples) out.push_back(encoder_length(e));
@@ -58,10 +64,11 @@ struct Trainer::State {
   std::unique_ptr<Optimizer> optimizer;
   DataParallel parallel;
   std::shared_ptr<TrainingReporter> reporter;  // may be null
-  // The schedule's horizon: the run's planned length, not max_steps, so that an interrupted run
-  // and its resumption follow the same schedule.
+  // The schedule's planned horizon: the run's planned length, not max_steps, so that an interrupted
+  // run and its resumption follow the same schedule.
   std::size_t planned_steps = 0;
-  std::unique_ptr<LrSchedule> schedule;
+  ScheduleHorizon horizon;  // where the schedule ends: planned_steps, or where a time budget ends
+  std::unique_ptr<LrSchedule> schedule;  // on horizon.steps
   std::optional<MetricsLog> log;
   std::size_t step = 0;  // optimizer steps so far
   double best_score = std::numeric_limits<double>::infinity(), best_loss = std::numeric_limits<double>::infinity();
@@ -85,6 +92,14 @@ Trainer::Trainer(Seq2Seq& model, std::vector<Example> train, std::vector<Example
 Trainer::~Trainer() = default;
 
 std::size_t Trainer::planned_steps() const { return state_->planned_steps; }
+ScheduleHorizon Trainer::horizon() const { return state_->horizon; }
+LrScheduleOptions Trainer::planned_schedule() const { return schedule_options(options_, state_->planned_steps); }
+
+void Trainer::set_horizon(const ScheduleHorizon& horizon) {
+  State& s = *state_;
+  if (horizon.steps != s.horizon.steps) s.schedule = make_lr_schedule(schedule_options(options_, horizon.steps));
+  s.horizon = horizon;
+}
 double Trainer::lr_at(std::size_t step) const { return state_->schedule->lr_at(static_cast<std::int64_t>(step)); }
 
 // Process 0 writes (atomically: save_checkpoint renames a complete file over the old one) once
@@ -116,7 +131,10 @@ void Trainer::save(const std::filesystem::path& file) const {
                                                .interval_steps = s.interval_steps,
                                                .interval_loss = s.interval_loss,
                                                .seed = options_.seed,
-                                               .optimizer = to_string(options_.optimizer)}
+                                               .optimizer = to_string(options_.optimizer),
+                                               .horizon = s.horizon.steps,
+                                               .horizon_fixed = s.horizon.fixed ? 1u : 0u,
+                                               .horizon_fixed_at = s.horizon.fixed_at_step}
                          .to_metadata());
       save_checkpoint(file, model_, s.optimizer.get(), metadata);
     } catch (const std::exception& e) {
@@ -157,7 +175,7 @@ void Trainer::check_processes_agree() const {
   options.value(static_cast<int>(opt.kind)).value(opt.lr).value(opt.weight_decay).value(opt.momentum);
   options.value(opt.nesterov).value(opt.beta1).value(opt.beta2).value(opt.eps);
   options.value(o.warmup_steps).value(static_cast<int>(o.lr_decay)).value(o.min_lr).value(o.cooldown_fraction);
-  options.value(o.planned_steps).value(o.clip_norm).value(o.label_smoothing).value(o.sample_feed);
+  options.value(o.planned_steps).value(o.fit_schedule_to_time_budget).value(o.clip_norm).value(o.label_smoothing).value(o.sample_feed);
   options.value(o.eval_every_steps).value(o.patience).value(o.max_decode_length).value(o.resume).value(o.save_every_seconds);
   // The schedule's defining numbers, so schedules that differ at any step (not only early) differ here.
   const TeacherForcingSchedule::Parameters tf = o.teacher_forcing.parameters();
@@ -279,10 +297,23 @@ void Trainer::resume_from(const std::filesystem::path& last) {
   s.validations_without_improvement = at.validations_without_improvement;
   s.interval_steps = at.interval_steps;
   s.interval_loss = at.interval_loss;
+  // The horizon as the interrupted run left it: a fixed one whatever this run's budget and epochs
+  // say (its decision is the run's); one still open only where a budget may still move it, and
+  // never beyond this run's planned steps. A checkpoint without one (an older seqgrad) had its
+  // schedule on the planned steps: this run's are kept.
+  if (at.horizon_fixed == 1)
+    set_horizon({.steps = at.horizon, .fixed = true, .fixed_at_step = at.horizon_fixed_at});
+  else if (at.horizon > 0 && options_.fit_schedule_to_time_budget && options_.time_budget_seconds > 0)
+    set_horizon({.steps = std::min<std::size_t>(at.horizon, s.planned_steps)});
   // Records of steps after the checkpoint were written by the interrupted run; this run writes them again.
   if (!options_.metrics_file.empty() && group_->is_root() && std::filesystem::exists(options_.metrics_file))
     truncate_metrics_log(options_.metrics_file, "step", double(s.step));
-  if (s.reporter) s.reporter->message("resumed from " + last.string() + " at step " + std::to_string(s.step));
+  if (!s.reporter) return;
+  std::string line = "resumed from " + last.string() + " at step " + std::to_string(s.step);
+  if (s.horizon.fixed && s.horizon.steps < s.planned_steps)
+    line += "; the schedule ends at step " + std::to_string(s.horizon.steps) + " (placed on the time budget at step " +
+            std::to_string(s.horizon.fixed_at_step) + ")";
+  s.reporter->message(line);
 }
 
 TrainSummary Trainer::run() {
@@ -302,34 +333,57 @@ TrainSummary Trainer::run() {
   TrainSummary summary;
   summary.best_dev_score = s.best_score;
   model_.train();
-  const auto start = Clock::now();
+  const std::function<double()> now = clock_of(options_);
+  const double start = now();
   double validation_seconds = 0;  // excluded from the training time
-  const auto train_seconds = [&] { return seconds_since(start) - validation_seconds; };
+  const auto train_seconds = [&] { return now() - start - validation_seconds; };
   double interval_tokens = 0, interval_start = 0;  // interval: since the last logged line
   std::size_t tokens = 0, last_validated_step = s.step;
-  const std::size_t per_epoch = s.batcher.batches_per_epoch();
-  auto last_save = Clock::now();
+  const std::size_t per_epoch = s.batcher.batches_per_epoch(), first_step = s.step;
+  double last_save = now();
   const auto save_last = [&] {
     save(last);
-    last_save = Clock::now();
+    last_save = now();
   };
+  const double budget = options_.time_budget_seconds;
+  const bool fit_to_budget = budget > 0 && options_.fit_schedule_to_time_budget;
+  // The schedule ends before the planned steps, where the time budget put it.
+  const auto ends_early = [&] { return s.horizon.fixed && s.horizon.steps < s.planned_steps; };
   while (true) {
     if (s.batcher.epoch_finished() || s.batcher.state().position == 0) {
       // at an epoch boundary: has the run done its epochs?
       const std::uint64_t done_epochs = s.batcher.epoch_finished() ? s.batcher.state().epoch + 1 : s.batcher.state().epoch;
       if (done_epochs >= options_.max_epochs) { summary.stop_reason = StopReason::max_epochs; break; }
     }
+    if (ends_early() && s.step >= s.horizon.steps) { summary.stop_reason = StopReason::schedule_end; break; }
     if (options_.max_steps > 0 && s.step >= options_.max_steps) { summary.stop_reason = StopReason::max_steps; break; }
     // The decisions that depend on a clock or a signal, made alike by every process: the largest
     // training time, any process's stop request, the longest time since the last save.
-    double shared[3] = {options_.time_budget_seconds > 0 ? train_seconds() : 0.0,
+    double shared[3] = {budget > 0 ? train_seconds() : 0.0,
                         options_.stop_request && options_.stop_request->load() ? 1.0 : 0.0,
-                        options_.save_every_seconds > 0 ? seconds_since(last_save) : 0.0};
+                        options_.save_every_seconds > 0 ? now() - last_save : 0.0};
     if (group_->size() > 1) group_->allreduce_max(shared, std::size(shared));
     if (shared[1] > 0) { summary.stop_reason = StopReason::interrupted; break; }
-    if (options_.time_budget_seconds > 0 && shared[0] >= options_.time_budget_seconds) {
+    // Once the final descent of a fixed horizon has begun, the run goes on to its end: the budget
+    // was spent in placing it.
+    const bool descending = s.horizon.fixed && s.step < s.horizon.steps;
+    if (budget > 0 && shared[0] >= budget && !descending) {
       summary.stop_reason = StopReason::time_budget;
       break;
+    }
+    if (fit_to_budget && !s.horizon.fixed) {
+      // Every process measures the same: the shared (largest) training time over the same steps.
+      set_horizon(next_horizon(planned_schedule(), s.horizon, s.step,
+                               {.steps = s.step - first_step, .seconds = shared[0], .seconds_left = budget - shared[0]}));
+      if (ends_early() && s.reporter) {
+        char line[300];
+        std::snprintf(line, sizeof line,
+                      "schedule re-planned onto the time budget: it now ends at step %zu of the %zu planned "
+                      "(%.1f steps/s measured over %zu steps); its final descent begins at step %zu",
+                      s.horizon.steps, s.planned_steps, double(s.step - first_step) / std::max(shared[0], 1e-9),
+                      s.step - first_step, s.step + 1);
+        s.reporter->message(line);
+      }
     }
     if (options_.save_every_seconds > 0 && shared[2] >= options_.save_every_seconds && !options_.checkpoint_dir.empty())
       save_last();
@@ -342,14 +396,17 @@ TrainSummary Trainer::run() {
     ++s.interval_steps;
 
     const bool epoch_end = s.batcher.epoch_finished();
-    const bool log_now = options_.log_every_steps > 0 && s.step % options_.log_every_steps == 0;
+    // The last step of a schedule ended early is a logging point too: the record shows its rate at 0.
+    const bool log_now = (options_.log_every_steps > 0 && s.step % options_.log_every_steps == 0) ||
+                         (ends_early() && s.step == s.horizon.steps);
     const bool live = s.reporter && s.reporter->wants_every_step();
     if (log_now || epoch_end || live) {
       const double elapsed = train_seconds();
       const Batcher::State b = s.batcher.state();
-      const double steps_left = double(options_.max_epochs * per_epoch) - double(b.epoch * per_epoch + b.position);
+      const double last_step = s.horizon.steps < s.planned_steps ? double(s.horizon.steps) : double(options_.max_epochs * per_epoch);
+      const double steps_left = last_step - double(s.step);
       double remaining = elapsed / double(summary.step_losses.size()) * steps_left;
-      if (options_.time_budget_seconds > 0) remaining = std::min(remaining, options_.time_budget_seconds - elapsed);
+      if (budget > 0 && !s.horizon.fixed) remaining = std::min(remaining, budget - elapsed);  // a fixed end is not cut
       if (s.reporter)
         s.reporter->progress({.epoch = b.epoch, .position = b.position, .batches_per_epoch = per_epoch, .step = s.step,
                               .loss = s.interval_loss / double(s.interval_steps),
@@ -368,9 +425,9 @@ TrainSummary Trainer::run() {
     const bool validate_now = options_.eval_every_steps > 0 ? s.step % options_.eval_every_steps == 0 : epoch_end;
     if (epoch_end) ++summary.epochs_completed;
     if (validate_now) {
-      const auto validation_start = Clock::now();
+      const double validation_start = now();
       validate(summary);
-      validation_seconds += seconds_since(validation_start);
+      validation_seconds += now() - validation_start;
       last_validated_step = s.step;
       if (!options_.checkpoint_dir.empty()) save_last();
       if (options_.patience > 0 && s.validations_without_improvement >= options_.patience) {
@@ -379,10 +436,12 @@ TrainSummary Trainer::run() {
       }
     }
   }
-  // A run cut by its time budget validates what it reached (a budget may end before the first
-  // scheduled validation). Not after max_steps or a stop request: those are interruptions to resume
-  // from, and an extra validation would make the resumed run differ from an uninterrupted one.
-  if (summary.stop_reason == StopReason::time_budget && s.step > last_validated_step) validate(summary);
+  // A run cut by its time budget, or ended by the schedule fitted to it, validates what it reached
+  // (a budget may end before the first scheduled validation; the cooled model is the run's result).
+  // Not after max_steps or a stop request: those are interruptions to resume from, and an extra
+  // validation would make the resumed run differ from an uninterrupted one.
+  const bool ended_by_time = summary.stop_reason == StopReason::time_budget || summary.stop_reason == StopReason::schedule_end;
+  if (ended_by_time && s.step > last_validated_step) validate(summary);
   summary.train_seconds = train_seconds();
   summary.steps = s.step;
   summary.target_tokens_per_second = double(tokens) / std::max(summary.train_seconds, 1e-9);

@@ -9,19 +9,25 @@ namespace seqgrad::nn::seq2seq {
 
 namespace {
 
-// The one list of fields and their keys; `visit(key, field)` is called for each, in this order.
+enum class Presence { required, optional };  // optional: absent in checkpoints of an older seqgrad
+
+// The one list of fields and their keys; `visit(key, field, presence)` is called for each, in this order.
 template <class Metadata, class Visit>
 void for_each_field(Metadata& m, Visit&& visit) {
-  visit("trainer.step", m.step);
-  visit("trainer.epoch", m.epoch);
-  visit("trainer.position", m.position);
-  visit("trainer.best_score", m.best_score);
-  visit("trainer.best_loss", m.best_loss);
-  visit("trainer.validations_without_improvement", m.validations_without_improvement);
-  visit("trainer.interval_steps", m.interval_steps);
-  visit("trainer.interval_loss", m.interval_loss);
-  visit("trainer.seed", m.seed);
-  visit("trainer.optimizer", m.optimizer);
+  constexpr Presence required = Presence::required, optional = Presence::optional;
+  visit("trainer.step", m.step, required);
+  visit("trainer.epoch", m.epoch, required);
+  visit("trainer.position", m.position, required);
+  visit("trainer.best_score", m.best_score, required);
+  visit("trainer.best_loss", m.best_loss, required);
+  visit("trainer.validations_without_improvement", m.validations_without_improvement, required);
+  visit("trainer.interval_steps", m.interval_steps, required);
+  visit("trainer.interval_loss", m.interval_loss, required);
+  visit("trainer.seed", m.seed, required);
+  visit("trainer.optimizer", m.optimizer, required);
+  visit("trainer.horizon", m.horizon, optional);
+  visit("trainer.horizon_fixed", m.horizon_fixed, optional);
+  visit("trainer.horizon_fixed_at", m.horizon_fixed_at, optional);
 }
 
 std::string text_of(std::uint64_t v) { return std::to_string(v); }
@@ -36,7 +42,7 @@ std::string text_of(const std::string& v) { return v; }
 
 CheckpointMetadata TrainerCheckpointMetadata::to_metadata() const {
   CheckpointMetadata out;
-  for_each_field(*this, [&](const char* key, const auto& field) { out.emplace(key, text_of(field)); });
+  for_each_field(*this, [&](const char* key, const auto& field, Presence) { out.emplace(key, text_of(field)); });
   return out;
 }
 
@@ -65,13 +71,19 @@ TrainerCheckpointMetadata TrainerCheckpointMetadata::from_metadata(const Checkpo
     }
   };
   TrainerCheckpointMetadata out;
-  for_each_field(out, [&](const char* key, auto& field) {
+  for_each_field(out, [&](const char* key, auto& field, Presence presence) {
     const auto it = metadata.find(key);
-    if (it == metadata.end())
+    if (it == metadata.end()) {
+      if (presence == Presence::optional) return;
       throw std::runtime_error("Trainer: checkpoint " + file.string() + " has no '" + key +
                                "' (not a trainer checkpoint, or one of an older seqgrad)");
+    }
     parse(key, it->second, field);
   });
+  if (out.horizon_fixed > 1) throw bad("trainer.horizon_fixed", metadata.at("trainer.horizon_fixed"), "0 or 1");
+  if (out.horizon_fixed == 1 && out.horizon == 0)
+    throw std::runtime_error("Trainer: checkpoint " + file.string() +
+                             ": 'trainer.horizon_fixed' is 1 but 'trainer.horizon' is absent or 0");
   return out;
 }
 

@@ -53,6 +53,7 @@ struct ReadResult {
   std::vector<Entry> entries{};
   std::size_t lines = 0;          // lines read
   std::size_t skipped_lines = 0;  // malformed lines (each reported)
+  std::size_t blank_lines = 0;    // empty lines (not data; not reported)
 };
 
 // ---- TSV pairs: source<TAB>target per line ----
@@ -65,8 +66,10 @@ enum class Tokenization {
 struct TsvOptions {
   Tokenization source_tokens = Tokenization::whitespace;
   Tokenization target_tokens = Tokenization::whitespace;
-  // Lines with the same source become one Entry with several targets (in file order); otherwise
-  // every line is its own Entry.
+  // Lines with the same source become one Entry with several targets (in file order): each target
+  // is an accepted answer for that source (a training pair of its own, and a reference when
+  // scoring), and a line that repeats an earlier pair exactly is reported and skipped (it would
+  // count twice in training). Otherwise every line is its own Entry.
   bool group_by_source = true;
   // Longer lines, and sides with more symbols, are reported and skipped: such a line is not a
   // sequence pair to train on but a damaged or wrong file, and one would be a batch of its own
@@ -89,6 +92,28 @@ std::ifstream open_for_reading(const std::filesystem::path& file, const char* wh
 
 // Splits `text` into symbols; false when it is not valid UTF-8.
 bool tokenize(std::string_view text, Tokenization how, Symbols& out);
+
+// ---- What a file of pairs held ----
+
+// The counts of the one line that says what was read (the same wherever pairs are read): every line
+// read is blank, skipped (reported: malformed, an exact repeat, too long) or a pair kept; the pairs
+// kept have `sources` distinct sources, so merged() of them joined an earlier pair's source as
+// further accepted targets.
+struct PairCounts {
+  std::size_t lines = 0, blank = 0, skipped = 0;
+  std::size_t pairs = 0;    // (source, target) pairs kept: the entries' targets
+  std::size_t sources = 0;  // distinct sources: the entries
+  std::size_t merged() const { return pairs - sources; }
+  bool operator==(const PairCounts&) const = default;
+};
+
+// The counts of `entries` read from `lines` lines, of which `blank` were blank and `skipped`
+// reported and skipped (by the reader or after it).
+PairCounts count_pairs(const std::vector<Entry>& entries, std::size_t lines, std::size_t blank, std::size_t skipped);
+
+// "800 lines: 797 pairs of 790 distinct sources (7 merged into an earlier source as alternative
+// targets), 2 skipped, 1 blank"
+std::string describe(const PairCounts& counts);
 
 // ---- Entries -> Examples ----
 

@@ -27,6 +27,9 @@
 // bitwise. The library installs no signal handler: a program sets the flag from its own. Under
 // several processes the flags are combined each step (any process's request stops all of them at
 // the same step), as are the clocks of timed saves (save_every_seconds).
+//
+// A time budget shorter than the planned epochs moves the end of the learning-rate schedule onto
+// the budget (TrainerOptions::fit_schedule_to_time_budget), so that the run still ends cooled.
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -56,13 +59,28 @@ struct TrainerOptions {
   std::size_t max_epochs = 10;
   std::size_t max_steps = 0;         // 0: no limit (a stop here saves last.ckpt, to resume later)
   double time_budget_seconds = 0;    // 0: no limit; training time, validation excluded
+  // With a time budget that ends before the planned steps, the schedule's horizon (the end of
+  // cosine and cool-down) moves to where the budget ends: it is re-estimated before every step from
+  // the speed measured so far, and fixed once the final descent begins (the cool-down, or a
+  // cosine's last tenth). From then on the budget no longer stops the run: it goes on to the fixed
+  // end, where the rate has fallen to its floor (0 with a cool-down), and returns
+  // StopReason::schedule_end. The decision is kept in the checkpoints, so a resumed run follows the
+  // same horizon (bitwise the uninterrupted run once it is fixed). false: the schedule stays on the
+  // planned steps and the budget cuts it wherever it ends.
+  bool fit_schedule_to_time_budget = true;
+  // The clock of the time budget, timed saves and the speed: seconds on a monotonic clock. Null:
+  // std::chrono::steady_clock. Tests give one of their own, so that the decisions taken from time
+  // are reproducible.
+  std::function<double()> clock;
   // The optimizer and its settings; its lr is the schedule's peak rate (make_lr_schedule).
   nn::OptimizerOptions optimizer{.kind = nn::OptimizerKind::adam, .lr = 2e-3};
   std::size_t warmup_steps = 0;      // linear warm-up from 0 to optimizer.lr over this many steps, then lr_decay
   LrDecay lr_decay = LrDecay::inverse_sqrt;
   double min_lr = 0.0;               // cosine: the rate at the end
-  double cooldown_fraction = 0.0;    // in [0, 1): over this last part of the planned steps the rate falls linearly to 0
-  std::size_t planned_steps = 0;     // the horizon of cosine and cool-down (0: max_epochs whole epochs)
+  double cooldown_fraction = 0.0;    // in [0, 1): over this last part of the horizon the rate falls linearly to 0
+  // The planned horizon of cosine and cool-down (0: max_epochs whole epochs); a time budget may
+  // bring it closer (fit_schedule_to_time_budget).
+  std::size_t planned_steps = 0;
   double clip_norm = 1.0;            // 0: no clipping
   double label_smoothing = 0.0;
   TeacherForcingSchedule teacher_forcing = TeacherForcingSchedule::constant(1.0);  // eps_i of step i
@@ -107,6 +125,7 @@ enum class StopReason {
   time_budget,     // the training time ran out (the reached model is validated once more)
   early_stopping,  // `patience` validations without a better dev score
   interrupted,     // TrainerOptions::stop_request was set: last.ckpt resumes it exactly
+  schedule_end,    // the schedule fitted to the time budget has ended, its rate at its floor (validated as time_budget is)
 };
 const char* to_string(StopReason reason);  // "max_epochs", ...
 
@@ -128,7 +147,10 @@ class Trainer {
   // The run's planned length in optimizer steps (planned_steps, or max_epochs whole epochs): the
   // horizon of cosine decay and cool-down. A time budget or max_steps may stop the run before it.
   std::size_t planned_steps() const;
-  double lr_at(std::size_t step) const;  // the learning rate of update `step` (counting from 1)
+  // Where the schedule ends now: planned_steps(), or the step a time budget allows (and whether
+  // that is fixed); after run(), where it ended.
+  ScheduleHorizon horizon() const;
+  double lr_at(std::size_t step) const;  // the learning rate of update `step` (counting from 1), on horizon()
 
  private:
   struct State;
@@ -142,6 +164,10 @@ class Trainer {
   void save(const std::filesystem::path& file) const;
   // Continues from checkpoint `last`; throws std::runtime_error when it belongs to another run.
   void resume_from(const std::filesystem::path& last);
+  // Moves the schedule's horizon to `horizon`, rebuilding the schedule when it changed.
+  void set_horizon(const ScheduleHorizon& horizon);
+  // The schedule's options on the planned steps.
+  LrScheduleOptions planned_schedule() const;
   // Compares hashes of the data, model, parameters, seed and options across the processes; throws
   // std::runtime_error naming what differs.
   void check_processes_agree() const;

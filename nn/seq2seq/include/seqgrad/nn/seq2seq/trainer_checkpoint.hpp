@@ -1,7 +1,7 @@
 #pragma once
 // What a trainer checkpoint records beside the model and the optimizer's state: where the run is
-// (step, batch order position, early-stopping bookkeeping, the loss not yet logged) and what it was trained with (seed,
-// optimizer), as the checkpoint's metadata "trainer.<field>". One list of fields serves writing
+// (step, batch order position, early-stopping bookkeeping, the loss not yet logged, the schedule's
+// horizon) and what it was trained with (seed, optimizer), as the checkpoint's metadata "trainer.<field>". One list of fields serves writing
 // and reading, so the two cannot drift apart.
 #include <cstdint>
 #include <filesystem>
@@ -25,11 +25,19 @@ struct TrainerCheckpointMetadata {
   double interval_loss = 0;
   std::uint64_t seed = 0;
   std::string optimizer;       // nn::to_string(OptimizerOptions)
+  // The schedule's horizon as a time budget placed it (TrainerOptions::fit_schedule_to_time_budget):
+  // the step where it ends (0: not recorded, a checkpoint of an older seqgrad; the run's planned
+  // steps then), whether that is fixed, and after which step it was fixed. Restored on resume, never
+  // measured again. Optional when read: absent, they keep these defaults.
+  std::uint64_t horizon = 0;
+  std::uint64_t horizon_fixed = 0;  // 0 or 1
+  std::uint64_t horizon_fixed_at = 0;
 
   // Every field under its key; numbers in texts that read back exactly.
   CheckpointMetadata to_metadata() const;
   // The fields from a checkpoint's metadata (other keys are ignored); throws std::runtime_error
-  // naming `file` and the key that is missing or does not hold a value of its type.
+  // naming `file` and the key that is missing (the horizon's keys may be) or does not hold a value of
+  // its type, or when horizon_fixed is neither 0 nor 1, or fixed without a horizon.
   static TrainerCheckpointMetadata from_metadata(const CheckpointMetadata& metadata, const std::filesystem::path& file);
   bool operator==(const TrainerCheckpointMetadata&) const = default;
 };
