@@ -322,7 +322,7 @@ def main(argv):
     except (Unsupported, OSError, KeyError, ValueError, RuntimeError) as e:
         print(f"torch_reference.py: {e}", file=sys.stderr)
         return 1
-    torch.set_num_threads(1)
+    torch.set_num_threads(1)  # one line at a time: matrices this small gain nothing from threads
     out = sys.stdout.buffer
     for line in lines_of(data):
         out.write(translator.translate(line).encode("utf-8") + b"\n")
