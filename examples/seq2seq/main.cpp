@@ -3,6 +3,7 @@
 //   seq2seq train     --run DIR --train pairs.tsv|- [--dev dev.tsv|-] [--chars] [model and trainer options]
 //   seq2seq evaluate  --run DIR --data test.tsv|- [--beam 4] [--hypotheses FILE|-]
 //   seq2seq translate --run DIR [--input FILE|-] [--output FILE|-] [--beam 4] [--nbest N] [--scores] [--heatmaps N [--head H]]
+//   seq2seq export    --run DIR --out model.safetensors [--overwrite]
 //   seq2seq --version
 //
 // Data: one pair per line, source<TAB>target; symbols are split on spaces, or with --chars every
@@ -25,6 +26,7 @@
 #include <iostream>
 #include <optional>
 
+#include "export.hpp"
 #include "recipe.hpp"
 #include "seqgrad/graph/atomic_file.hpp"
 
@@ -324,10 +326,24 @@ int main(int argc, char** argv) {
                                                "a transformer decoder's: its last layer's cross-attention)")
       ->check(CLI::Range(std::size_t{0}, std::size_t{63}))->needs("--heatmaps");
 
+  std::string export_out;
+  bool export_overwrite = false;
+  auto* export_cmd = app.add_subcommand("export", "the best checkpoint's model weights alone (no optimizer state) as a safetensors file, "
+                                                  "with the model configuration, vocabularies and tokenization in its metadata "
+                                                  "(examples/seq2seq/torch_reference.py decodes with it in PyTorch)");
+  export_cmd->add_option("--run", run, "run folder")->required();
+  export_cmd->add_option("--out", export_out, "the safetensors file to write (atomically)")->required();
+  export_cmd->add_flag("--overwrite", export_overwrite, "replace the --out file when it exists");
+
   if (const int code = recipe::parse(app, argc, argv, kProgram); code >= 0) return code;
   return recipe::guarded(kProgram, [&] {
     if (*train_cmd) return train(a);
     if (*evaluate_cmd) return evaluate_run(run, data, beam, ev);
+    if (*export_cmd) {
+      const recipe::ExportSummary e = recipe::export_weights(run, export_out, export_overwrite);
+      std::printf("%s: %zu tensors (%zu values) of %s\n", export_out.c_str(), e.tensors, e.values, e.checkpoint.string().c_str());
+      return 0;
+    }
     return translate(run, beam, tr);
   });
 }

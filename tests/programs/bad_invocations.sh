@@ -184,6 +184,12 @@ s2s "--scores" translate --run s2s_run --nbest 2 --scores
 s2s "--output five.tsv: the file exists" translate --run s2s_run --output five.tsv
 s2s "--hypotheses five.tsv: the file exists" evaluate --run s2s_run --data "$reverse" --hypotheses five.tsv
 s2s "--output: cannot write" translate --run s2s_run --output adir/missing/out.txt
+s2s "--out five.tsv: the file exists" export --run s2s_run --out five.tsv
+s2s "--out adir: a folder, not a file" export --run s2s_run --out adir --overwrite
+s2s "its folder adir/missing does not exist" export --run s2s_run --out adir/missing/model.safetensors
+s2s "no trained run" export --run n7 --out n7.safetensors
+s2s "--out is required" export --run s2s_run
+[ -e n7.safetensors ] && { echo "FAIL: a refused export wrote its --out"; failures=$((failures + 1)); }
 cmp -s five.tsv <(head -n 5 "$reverse") || { echo "FAIL: a refused --output or --hypotheses changed the file"; failures=$((failures + 1)); }
 [ -e n5 ] && { echo "FAIL: a refused seq2seq train created its run folder"; failures=$((failures + 1)); }
 

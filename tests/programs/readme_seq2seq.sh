@@ -33,4 +33,18 @@ grep -qx "dog cat red" transformer.log || { tail -n 3 transformer.log; fail "the
 ls runs/reverse-transformer/heatmaps/*.png > /dev/null || fail "no cross-attention heatmap"
 grep -q '"decoder": "transformer"' runs/reverse-transformer/config.json || fail "config.json does not record the decoder"
 grep -q '"decoder_layers": 2' runs/reverse-transformer/config.json || fail "config.json does not record --decoder-layers"
-echo "readme_seq2seq: ok (accuracy $accuracy%, Transformer $t_accuracy%)"
+# "Export to PyTorch": the export as written; the PyTorch reference where python3 has torch.
+awk '/^### Export to PyTorch/ { on = 1; next } on && /^```sh/ { grab = 1; next } grab && /^```/ { exit } grab { print }' \
+  "$src/README.md" > export.sh
+[ "$(grep -c 'seq2seq export' export.sh)" -eq 1 ] && grep -q 'torch_reference.py' export.sh \
+  || { cat export.sh; fail "expected the export and torch_reference.py commands in the README"; }
+torch_python=""
+for candidate in python3 /usr/bin/python3; do
+  if "$candidate" -c "import numpy, torch" 2>/dev/null; then torch_python=$candidate; break; fi
+done
+sed -e "s#\./build/bin/#$bin/#g" -e "s#examples/#$src/examples/#g" -e "s#| python3 #| $torch_python #" export.sh > run_export.sh
+[ -n "$torch_python" ] || sed -i '/torch_reference.py/d' run_export.sh
+bash -e run_export.sh > export.log 2>&1 || { cat export.log; fail "the README's export commands failed"; }
+[ -s reverse.safetensors ] || fail "the README's export wrote no reverse.safetensors"
+[ -z "$torch_python" ] || grep -qx "dog cat red" export.log || { cat export.log; fail "torch_reference.py did not reverse 'red cat dog'"; }
+echo "readme_seq2seq: ok (accuracy $accuracy%, Transformer $t_accuracy%${torch_python:+, PyTorch reference})"
