@@ -274,6 +274,17 @@ TrainSummary train_in_folder(const RunFolder& run, const RunSpec& spec, std::vec
                              std::vector<Example> dev, const TrainFlags& t) {
   if (train.empty()) throw std::runtime_error("no training examples");
   if (dev.empty()) throw std::runtime_error("no validation examples");
+  if (spec.model.positions == PositionKind::learned) {
+    // A learned position table covers max_positions: a longer source, target or decoded output
+    // would fail mid-run, so the run is refused before it starts.
+    std::size_t needed = t.max_decode + 1;  // decoded tokens and <eos>
+    for (const std::vector<Example>* part : {&train, &dev})
+      for (const Example& e : *part) needed = std::max({needed, e.source.size(), e.target.size() + 1});
+    if (spec.model.max_positions < needed)
+      throw std::invalid_argument("--max-positions " + std::to_string(spec.model.max_positions) + " is fewer than the " +
+                                  std::to_string(needed) + " positions the data and the decoding limit (" +
+                                  std::to_string(t.max_decode) + " tokens) need");
+  }
   const StartMode mode = start_mode(t);
   const std::shared_ptr<nn::ProcessGroup> group = t.group ? t.group : nn::single_process();
   RunSpec bound = spec;  // the run's configuration records its optimizer

@@ -157,6 +157,7 @@ s2s "--attention is a setting of" train --run n5 --train "$reverse" --context do
 s2s "--embedding is a setting of" train --run n5 --train "$reverse" --encoder transformer --decoder transformer --embedding 8
 s2s "--unidirectional is a setting of" train --run n5 --train "$reverse" --encoder transformer --unidirectional
 s2s "--max-positions is a setting of" train --run n5 --train "$reverse" --decoder transformer --max-positions 64
+s2s "--max-positions 64 is fewer than the 201 positions" train --run n5 --train "$reverse" --decoder transformer --positions learned --max-positions 64
 s2s "--norm-first is a setting of" train --run n5 --train "$reverse" --norm-first
 g2p "--heads is a setting of" --out n1 $G train --heads 2
 [ -e n5 ] && { echo "FAIL: a refused seq2seq train created its run folder"; failures=$((failures + 1)); }
