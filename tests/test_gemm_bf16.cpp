@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "seqgrad/graph/parallel.hpp"
+#include "seqgrad/autodiff/backward.hpp"
 #include "seqgrad/ops/backend.hpp"
+#include "seqgrad/ops/linalg.hpp"
 
 namespace seqgrad {
 namespace {
@@ -211,6 +213,82 @@ TEST(Bf16Products, SameBitsForAnyThreadCount) {
   EXPECT_EQ(one, run(2, false));
   EXPECT_EQ(one, run(3, false));
   EXPECT_EQ(one, run(2, true));
+}
+
+// The ops (linear, matmul, batched matmul) forward and backward inside the scope: every product,
+// gradients included, equals the long-double product of the bfloat16-rounded operands up to float32
+// accumulation. Rows 8 and 40 take both paths of a weight's gradient (held back and stacked, or at once).
+struct OpCase {
+  std::vector<float> a, b, upstream;
+};
+
+// C [M,N] = op(A) op(B) over operands rounded to bfloat16, in long double.
+std::vector<float> rounded_product(const std::vector<float>& A, const std::vector<float>& B, std::size_t M,
+                                   std::size_t N, std::size_t K, bool ta, bool tb) {
+  std::vector<float> C(M * N, 0.0f);
+  naive(rounded, ta, tb, M, N, K, 1.0f, A.data(), ta ? M : K, B.data(), tb ? K : N, 0.0f, C.data(), N);
+  return C;
+}
+
+void expect_close(const Tensor& t, const std::vector<float>& expected, std::size_t K, const std::string& what) {
+  const std::vector<double> got = t.to_vector();
+  ASSERT_EQ(got.size(), expected.size()) << what;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got[i], expected[i], accumulation_tolerance(K)) << what << " element " << i;
+}
+
+Tensor leaf(const std::vector<float>& v, const Shape& shape) {
+  Tensor t = Tensor::from(std::vector<double>(v.begin(), v.end()), shape);
+  t.requires_grad_();
+  return t;
+}
+
+TEST(Bf16Products, LinearForwardAndBackward) {
+  SKIP_WITHOUT_BF16();
+  std::mt19937 rng(5);
+  const std::size_t in = 48, out = 24;
+  for (std::size_t rows : {8, 40}) {
+    const auto xv = random_vector(rows * in, rng), wv = random_vector(out * in, rng), gv = random_vector(rows * out, rng);
+    Tensor x = leaf(xv, {rows, in}), w = leaf(wv, {out, in}), bias = leaf(std::vector<float>(out, 0.25f), {out});
+    AutocastScope bf16_products;
+    const Tensor y = linear(x, w, bias);
+    backward(y, Tensor::from(std::vector<double>(gv.begin(), gv.end()), {rows, out}));
+    auto expected_y = rounded_product(xv, wv, rows, out, in, false, true);
+    for (float& e : expected_y) e += 0.25f;
+    const std::string what = "linear rows " + std::to_string(rows);
+    expect_close(y, expected_y, in, what + " y");
+    expect_close(x.grad(), rounded_product(gv, wv, rows, in, out, false, false), out, what + " dx");
+    expect_close(w.grad(), rounded_product(gv, xv, out, in, rows, true, false), rows, what + " dW");
+  }
+}
+
+TEST(Bf16Products, MatmulAndBatchedMatmulForwardAndBackward) {
+  SKIP_WITHOUT_BF16();
+  std::mt19937 rng(9);
+  const std::size_t batch = 6, M = 40, K = 32, N = 20;
+  for (bool batched : {false, true}) {
+    const std::size_t n = batched ? batch : 1;
+    const auto av = random_vector(n * M * K, rng), bv = random_vector(n * K * N, rng), gv = random_vector(n * M * N, rng);
+    const Shape sa = batched ? Shape{batch, M, K} : Shape{M, K}, sb = batched ? Shape{batch, K, N} : Shape{K, N};
+    Tensor a = leaf(av, sa), b = leaf(bv, sb);
+    AutocastScope bf16_products;
+    const Tensor y = matmul(a, b);
+    backward(y, Tensor::from(std::vector<double>(gv.begin(), gv.end()), batched ? Shape{batch, M, N} : Shape{M, N}));
+    std::vector<float> ey, eda, edb;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto part = [](const std::vector<float>& v, std::size_t i, std::size_t size) {
+        return std::vector<float>(v.begin() + i * size, v.begin() + (i + 1) * size);
+      };
+      const auto ai = part(av, i, M * K), bi = part(bv, i, K * N), gi = part(gv, i, M * N);
+      for (float e : rounded_product(ai, bi, M, N, K, false, false)) ey.push_back(e);
+      for (float e : rounded_product(gi, bi, M, K, N, false, true)) eda.push_back(e);
+      for (float e : rounded_product(ai, gi, K, N, M, true, false)) edb.push_back(e);
+    }
+    const std::string what = batched ? "batched matmul" : "matmul";
+    expect_close(y, ey, K, what + " y");
+    expect_close(a.grad(), eda, N, what + " da");
+    expect_close(b.grad(), edb, M, what + " db");
+  }
 }
 
 TEST(Bf16Products, Float64ProductsAreUnaffected) {

@@ -44,6 +44,7 @@
 #include "seqgrad/nn/seq2seq/model.hpp"
 #include "seqgrad/nn/seq2seq/progress.hpp"
 #include "seqgrad/nn/seq2seq/sampling.hpp"
+#include "seqgrad/ops/backend.hpp"
 
 namespace seqgrad::nn::seq2seq {
 
@@ -64,6 +65,9 @@ struct TrainerOptions {
   double cooldown_fraction = 0.0;    // in [0, 1): over this last part of the planned steps the rate falls linearly to 0
   std::size_t planned_steps = 0;     // the horizon of cosine and cool-down (0: max_epochs whole epochs)
   double clip_norm = 1.0;            // 0: no clipping
+  // The arithmetic of the float32 products of forward and backward (AutocastScope); weights,
+  // gradients and checkpoints stay float32, so a run may resume in the other precision.
+  Precision precision = Precision::f32;
   double label_smoothing = 0.0;
   TeacherForcingSchedule teacher_forcing = TeacherForcingSchedule::constant(1.0);  // eps_i of step i
   bool sample_feed = false;          // scheduled sampling feeds a sample, not the argmax
