@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include <immintrin.h>
+
 #include "seqgrad/graph/parallel.hpp"
 #include "seqgrad/ops/backend.hpp"
 
@@ -80,13 +82,39 @@ inline std::uint16_t to_bf16(float x) {
   return std::uint16_t((u & 0x7fffffffu) > 0x7f800000u ? quiet_nan : rounded);
 }
 
+// out[0, n) = in[0, n) rounded to bfloat16.
+void round_span_portable(const float* in, std::size_t n, std::uint16_t* out) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = to_bf16(in[i]);
+}
+
+// The same with the CPU's conversion instruction (32 values at a time, 4 times the portable loop's
+// rate): on the machines where bf16 products run the conversion is a large part of a small
+// product's time. It rounds like to_bf16, except that it flushes subnormal inputs to zero, as the
+// products' bf16 instructions do with their operands anyway.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void round_span_avx512(const float* in, std::size_t n,
+                                                                                  std::uint16_t* out) {
+  std::size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512bh r = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(in + i + 16), _mm512_loadu_ps(in + i));
+    _mm512_storeu_si512(out + i, (__m512i)r);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+    const __m256bh r = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, in + i));
+    _mm256_mask_storeu_epi16(out + i, m, (__m256i)r);
+  }
+}
+
+void round_span(const float* in, std::size_t n, std::uint16_t* out) {
+  static const bool has_instruction = __builtin_cpu_supports("avx512bf16");
+  if (has_instruction) round_span_avx512(in, n, out);
+  else round_span_portable(in, n, out);
+}
+
 // out [rows, cols] (packed) = in [rows, cols] with leading dimension ld, rounded to bfloat16.
 void round_rows(std::size_t rows, std::size_t cols, const float* in, std::size_t ld, std::uint16_t* out) {
-  for (std::size_t r = 0; r < rows; ++r) {
-    const float* row = in + r * ld;
-    std::uint16_t* dst = out + r * cols;
-    for (std::size_t c = 0; c < cols; ++c) dst[c] = to_bf16(row[c]);
-  }
+  if (ld == cols) return round_span(in, rows * cols, out);
+  for (std::size_t r = 0; r < rows; ++r) round_span(in + r * ld, cols, out + r * cols);
 }
 
 // C = beta * C (K = 0: an empty sum); beta = 0 writes zeros without reading C.
@@ -129,8 +157,10 @@ constexpr std::size_t block_min_work = std::size_t(1) << 17;
 constexpr std::size_t max_blocks = 8;
 constexpr std::size_t block_align = 16;  // block edges on 32-byte boundaries of the bf16 operands
 // A batch's entries go to the library in groups of at least this many multiply-adds: one call per
-// small attention product would spend more on the call than on the arithmetic.
-constexpr std::size_t group_min_work = std::size_t(1) << 20;
+// small attention product (64x64x64) would spend more on the call than on the arithmetic. Entries
+// of entry_alone_work and more are products of their own, cut into blocks.
+constexpr std::size_t group_min_work = std::size_t(1) << 21;
+constexpr std::size_t entry_alone_work = std::size_t(1) << 22;
 
 #if SEQGRAD_GEMM_ONEDNN
 
@@ -351,7 +381,7 @@ void gemm_batched(std::size_t threads, std::size_t batch, bool ta, bool tb, std:
   }
 #if SEQGRAD_GEMM_ONEDNN
   const std::size_t work = M * N * K;
-  if (work >= 2 * block_min_work) {  // entries big enough to be cut into blocks of their own
+  if (work >= entry_alone_work) {
     for (std::size_t i = 0; i < batch; ++i)
       product(threads, ta, tb, M, N, K, 1.0f, a.data() + i * packed_a, b.data() + i * packed_b, beta, C + i * stride_c,
               N);
