@@ -205,8 +205,9 @@ Layout batch_of(std::size_t count, std::size_t stride, const Layout& m) {
   return {3, {dnnl_dim_t(count), m.dims[0], m.dims[1]}, {dnnl_dim_t(stride), m.strides[0], m.strides[1]}};
 }
 
-// One product shape's primitive. User-provided scratchpad: the primitive is shared by the threads,
-// each of which runs it with scratch of its own.
+// One product shape's primitive (or one conversion's reorder: src f32, dst bf16, no weights).
+// User-provided scratchpad: the primitive is shared by the threads, each of which runs it with
+// scratch of its own.
 struct Matmul {
   dnnl_primitive_desc_t pd = nullptr;
   dnnl_primitive_t primitive = nullptr;
@@ -252,16 +253,40 @@ std::shared_ptr<const Matmul> create(const Layout& a, const Layout& b, const Lay
   return m;
 }
 
+// A reorder from float32 laid out as `from` to bfloat16 laid out as `to` (same dims): oneDNN's
+// jitted conversion, used where the layout changes too (a transposed operand made plain).
+std::shared_ptr<const Matmul> create_reorder(const Layout& from, const Layout& to) {
+  auto m = std::make_shared<Matmul>();
+  check(dnnl_memory_desc_init_by_strides(&m->src, from.ndims, from.dims.data(), dnnl_f32, from.strides.data()),
+        "dnnl_memory_desc_init_by_strides");
+  check(dnnl_memory_desc_init_by_strides(&m->dst, to.ndims, to.dims.data(), dnnl_bf16, to.strides.data()),
+        "dnnl_memory_desc_init_by_strides");
+  dnnl_primitive_attr_t attr = nullptr;
+  check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create");
+  std::unique_ptr<dnnl_primitive_attr, dnnl_status_t (*)(dnnl_primitive_attr_t)> attr_owner(attr,
+                                                                                         dnnl_primitive_attr_destroy);
+  check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode");
+  check(dnnl_reorder_primitive_desc_create(&m->pd, &m->src, engine(), &m->dst, engine(), attr),
+        "dnnl_reorder_primitive_desc_create");
+  m->scratchpad = *dnnl_primitive_desc_query_md(m->pd, dnnl_query_scratchpad_md, 0);
+  m->scratchpad_bytes = dnnl_memory_desc_get_size(&m->scratchpad);
+  check(dnnl_primitive_create(&m->primitive, m->pd), "dnnl_primitive_create (reorder)");
+  return m;
+}
+
 // The primitives made so far, by everything that defines them. Bounded: sequence lengths vary, and
 // every length is a shape; past the limit the cache starts over (products under way keep theirs).
-using Key = std::array<std::int64_t, 3 * 7 + 2>;
+using Key = std::array<std::int64_t, 1 + 3 * 7 + 2>;
 std::mutex cache_mutex;
 std::map<Key, std::shared_ptr<const Matmul>> cache;
 constexpr std::size_t cache_limit = 4096;
 
-std::shared_ptr<const Matmul> matmul_for(const Layout& a, const Layout& b, const Layout& c, float alpha, float beta) {
+// reorder: a reorder from a to c (b unused), else a matmul.
+std::shared_ptr<const Matmul> cached(bool reorder, const Layout& a, const Layout& b, const Layout& c, float alpha,
+                                     float beta) {
   Key key{};
   std::size_t i = 0;
+  key[i++] = reorder;
   for (const Layout* l : {&a, &b, &c}) {
     key[i++] = l->ndims;
     for (int d = 0; d < 3; ++d) key[i++] = l->dims[d];
@@ -272,9 +297,13 @@ std::shared_ptr<const Matmul> matmul_for(const Layout& a, const Layout& b, const
   std::lock_guard lock(cache_mutex);
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   if (cache.size() >= cache_limit) cache.clear();
-  auto m = create(a, b, c, alpha, beta);
+  auto m = reorder ? create_reorder(a, c) : create(a, b, c, alpha, beta);
   cache.emplace(key, m);
   return m;
+}
+
+std::shared_ptr<const Matmul> matmul_for(const Layout& a, const Layout& b, const Layout& c, float alpha, float beta) {
+  return cached(false, a, b, c, alpha, beta);
 }
 
 class Memory {
@@ -303,6 +332,26 @@ void run(const Matmul& m, const std::uint16_t* a, const std::uint16_t* b, float*
                                   {DNNL_ARG_SCRATCHPAD, pad.get()}};
   check(dnnl_primitive_execute(m.primitive, stream(), m.scratchpad_bytes > 0 ? 4 : 3, args), "dnnl_primitive_execute");
   check(dnnl_stream_wait(stream()), "dnnl_stream_wait");
+}
+
+// to (bf16) = from (f32) through the reorder r, on this thread alone.
+void run_reorder(const Matmul& r, const float* from, std::uint16_t* to) {
+  gemm_internal::omp_use_one_thread();
+  thread_local std::vector<unsigned char> scratch;
+  if (scratch.size() < r.scratchpad_bytes) scratch.resize(r.scratchpad_bytes);
+  const Memory src(r.src, from), dst(r.dst, to), pad(r.scratchpad, scratch.data());
+  const dnnl_exec_arg_t args[] = {{DNNL_ARG_FROM, src.get()}, {DNNL_ARG_TO, dst.get()}, {DNNL_ARG_SCRATCHPAD, pad.get()}};
+  check(dnnl_primitive_execute(r.primitive, stream(), r.scratchpad_bytes > 0 ? 3 : 2, args), "dnnl_primitive_execute");
+  check(dnnl_stream_wait(stream()), "dnnl_stream_wait");
+}
+
+// out [count][cols, rows] (bf16, packed) = the transposes of the count matrices in [rows, cols]
+// (leading dimension ld, entry i at in + i * stride), rounded to bfloat16: a transposed left
+// operand made plain, since oneDNN's fast bf16 kernels read only plain ones.
+void round_transposed(std::size_t count, std::size_t rows, std::size_t cols, const float* in, std::size_t ld,
+                      std::size_t stride, std::uint16_t* out) {
+  const Layout from = batch_of(count, stride, matrix(cols, rows, 1, ld)), to = batch_of(count, rows * cols, matrix(cols, rows, rows, 1));
+  run_reorder(*cached(true, from, to, to, 1.0f, 0.0f), in, out);
 }
 
 // op(X) of a packed operand X (stored rows x cols) as a rows_op x cols_op matrix.
@@ -342,6 +391,10 @@ void product(std::size_t, bool, bool, std::size_t, std::size_t, std::size_t, flo
   unavailable();
 }
 
+void round_transposed(std::size_t, std::size_t, std::size_t, const float*, std::size_t, std::size_t, std::uint16_t*) {
+  unavailable();
+}
+
 #endif
 
 }  // namespace
@@ -352,11 +405,12 @@ void gemm(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N, s
           const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc) {
   if (M == 0 || N == 0) return;
   if (K == 0) return scale_only(M, N, beta, C, ldc);
-  const std::size_t a_rows = ta ? K : M, a_cols = ta ? M : K, b_rows = tb ? N : K, b_cols = tb ? K : N;
-  Bf16Buffer a(a_rows * a_cols), b(b_rows * b_cols);
-  round_rows(a_rows, a_cols, A, lda, a.data());
+  const std::size_t b_rows = tb ? N : K, b_cols = tb ? K : N;
+  Bf16Buffer a(M * K), b(b_rows * b_cols);
+  if (ta) round_transposed(1, K, M, A, lda, 0, a.data());  // op(A) plain, [M, K]
+  else round_rows(M, K, A, lda, a.data());
   round_rows(b_rows, b_cols, B, ldb, b.data());
-  product(threads, ta, tb, M, N, K, alpha, a.data(), b.data(), beta, C, ldc);
+  product(threads, false, tb, M, N, K, alpha, a.data(), b.data(), beta, C, ldc);
 }
 
 void gemm_batched(std::size_t threads, std::size_t batch, bool ta, bool tb, std::size_t M, std::size_t N,
@@ -367,10 +421,13 @@ void gemm_batched(std::size_t threads, std::size_t batch, bool ta, bool tb, std:
     for (std::size_t i = 0; i < (stride_c == 0 ? 1 : batch); ++i) scale_only(M, N, beta, C + i * stride_c, N);
     return;
   }
-  const std::size_t a_size = M * K, b_size = K * N, a_cols = ta ? M : K, b_cols = tb ? K : N;
+  const std::size_t a_size = M * K, b_size = K * N, a_cols = K, b_cols = tb ? K : N;
   const std::size_t a_count = stride_a == 0 ? 1 : batch, b_count = stride_b == 0 ? 1 : batch;
   Bf16Buffer a(a_count * a_size), b(b_count * b_size);
-  for (std::size_t i = 0; i < a_count; ++i) round_rows(1, a_size, A + i * stride_a, a_size, a.data() + i * a_size);
+  if (ta) round_transposed(a_count, K, M, A, M, stride_a, a.data());  // each op(A) plain, [M, K]
+  else
+    for (std::size_t i = 0; i < a_count; ++i) round_rows(1, a_size, A + i * stride_a, a_size, a.data() + i * a_size);
+  ta = false;
   for (std::size_t i = 0; i < b_count; ++i) round_rows(1, b_size, B + i * stride_b, b_size, b.data() + i * b_size);
   const std::size_t packed_a = stride_a == 0 ? 0 : a_size, packed_b = stride_b == 0 ? 0 : b_size;
   if (batch == 1 || stride_c == 0) {  // one C, or entries summed into one C in entry order
