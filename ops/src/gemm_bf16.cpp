@@ -154,7 +154,7 @@ thread_local std::vector<std::unique_ptr<std::vector<std::uint16_t>>> Bf16Buffer
 // as for the float32 products), at most max_blocks of them. The blocks follow from the shape
 // alone: the same rows of C come from the same library call whatever the thread count.
 constexpr std::size_t block_min_work = std::size_t(1) << 17;
-constexpr std::size_t max_blocks = 8;
+constexpr std::size_t max_blocks = 4;
 constexpr std::size_t block_align = 16;  // block edges on 32-byte boundaries of the bf16 operands
 // A batch's entries go to the library in groups of at least this many multiply-adds: one call per
 // small attention product (64x64x64) would spend more on the call than on the arithmetic. Entries
@@ -364,7 +364,7 @@ Layout operand(bool transposed, std::size_t rows_op, std::size_t cols_op, std::s
 void product(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha,
              const std::uint16_t* a, const std::uint16_t* b, float beta, float* C, std::size_t ldc) {
   const std::size_t work = M * N * K;
-  const bool by_rows = M >= N;
+  const bool by_rows = M >= std::min<std::size_t>(N, 128);  // row blocks: column blocks of B are not dense, and oneDNN falls back to slower kernels on them
   const std::size_t len = by_rows ? M : N;
   const std::size_t blocks = std::min({max_blocks, work / block_min_work, (len + block_align - 1) / block_align});
   const std::size_t grain =
