@@ -18,6 +18,7 @@
 #include "seqgrad/autodiff/backward.hpp"
 #include "seqgrad/ops/backend.hpp"
 #include "seqgrad/ops/linalg.hpp"
+#include "seqgrad/ops/reduce.hpp"
 
 namespace seqgrad {
 namespace {
@@ -289,6 +290,24 @@ TEST(Bf16Products, MatmulAndBatchedMatmulForwardAndBackward) {
     expect_close(a.grad(), eda, N, what + " da");
     expect_close(b.grad(), edb, M, what + " db");
   }
+}
+
+// The README's example: a scope around forward and backward; the weights and gradients stay float32.
+TEST(AutocastScope, ReadmeExample) {
+  SKIP_WITHOUT_BF16();
+  std::mt19937 rng(2);
+  const auto xv = random_vector(32 * 64, rng), wv = random_vector(16 * 64, rng);
+  Tensor x = leaf(xv, {32, 64}), w = leaf(wv, {16, 64}), b = leaf(std::vector<float>(16, 0.5f), {16});
+  // readme-begin: autocast
+  {
+    AutocastScope bf16_products;  // on this thread: float32 products take bfloat16 operands
+    const Tensor y = linear(x, w, b);
+    backward(sum(y));  // the backward's products too; y, w.grad(), ... are float32 tensors
+  }
+  // readme-end: autocast
+  EXPECT_EQ(product_precision(), Precision::f32);
+  EXPECT_EQ(w.grad().dtype(), DType::f32);
+  expect_close(w.grad(), rounded_product(std::vector<float>(32 * 16, 1.0f), xv, 16, 64, 32, true, false), 32, "dW");
 }
 
 TEST(Bf16Products, Float64ProductsAreUnaffected) {
