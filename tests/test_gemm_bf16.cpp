@@ -139,8 +139,14 @@ TEST(Bf16Products, RoundOperandsToNearestTiesToEven) {
   AutocastScope bf16_products;
   for (const auto& [x, expected] : cases) {
     float c = 0;
-    gemm<float>(false, false, 1, 1, 1, &x, &one, 0.0f, &c);
+    gemm<float>(false, false, 1, 1, 1, &x, &one, 0.0f, &c);  // the vector loops' rounding
     EXPECT_EQ(c, expected) << x;
+    // x I (2x2) goes to the library with the operands rounded by the CPU's conversion instruction.
+    const float a[4] = {x, 0.0f, 0.0f, x}, identity[4] = {1.0f, 0.0f, 0.0f, 1.0f};
+    float c2[4] = {};
+    gemm<float>(false, false, 2, 2, 2, a, identity, 0.0f, c2);
+    EXPECT_EQ(c2[0], expected) << x;
+    EXPECT_EQ(c2[3], expected) << x;
   }
   const float nan = std::numeric_limits<float>::quiet_NaN();
   float c = 0;

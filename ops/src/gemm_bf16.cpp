@@ -16,6 +16,7 @@
 
 #include <immintrin.h>
 
+#include "gemm_small.hpp"
 #include "seqgrad/graph/parallel.hpp"
 #include "seqgrad/ops/backend.hpp"
 
@@ -109,6 +110,29 @@ void round_span(const float* in, std::size_t n, std::uint16_t* out) {
   static const bool has_instruction = __builtin_cpu_supports("avx512bf16");
   if (has_instruction) round_span_avx512(in, n, out);
   else round_span_portable(in, n, out);
+}
+
+// out [rows, cols] (packed) = in [rows, cols] with leading dimension ld, rounded to bfloat16 and
+// kept as floats (exactly representable): the operands of the vector-shaped products.
+void round_rows_to_floats(std::size_t rows, std::size_t cols, const float* in, std::size_t ld, float* out) {
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < cols; ++c)
+      out[r * cols + c] = std::bit_cast<float>(std::uint32_t(to_bf16(in[r * ld + c])) << 16);
+}
+
+// Products with a dimension of 1 on the backend's own loops (gemm_small.hpp), as for float32: a
+// library call costs more than their arithmetic. Over operands rounded to bfloat16 and kept as
+// floats this is the same arithmetic (a product of two bfloat16 values is exact in float32, the sums
+// are float32). False when the loops do not take the shape.
+bool vector_product(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A,
+                    std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc) {
+  const std::size_t a_rows = ta ? K : M, a_cols = ta ? M : K, b_rows = tb ? N : K, b_cols = tb ? K : N;
+  thread_local std::vector<float> a, b;
+  if (a.size() < a_rows * a_cols) a.resize(a_rows * a_cols);
+  if (b.size() < b_rows * b_cols) b.resize(b_rows * b_cols);
+  round_rows_to_floats(a_rows, a_cols, A, lda, a.data());
+  round_rows_to_floats(b_rows, b_cols, B, ldb, b.data());
+  return small_gemm::try_gemm(ta, tb, M, N, K, alpha, a.data(), a_cols, b.data(), b_cols, beta, C, ldc);
 }
 
 // out [rows, cols] (packed) = in [rows, cols] with leading dimension ld, rounded to bfloat16.
@@ -405,6 +429,7 @@ void gemm(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N, s
           const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc) {
   if (M == 0 || N == 0) return;
   if (K == 0) return scale_only(M, N, beta, C, ldc);
+  if ((M == 1 || N == 1 || K == 1) && vector_product(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)) return;
   const std::size_t b_rows = tb ? N : K, b_cols = tb ? K : N;
   Bf16Buffer a(M * K), b(b_rows * b_cols);
   if (ta) round_transposed(1, K, M, A, lda, 0, a.data());  // op(A) plain, [M, K]
@@ -420,6 +445,16 @@ void gemm_batched(std::size_t threads, std::size_t batch, bool ta, bool tb, std:
   if (K == 0) {
     for (std::size_t i = 0; i < (stride_c == 0 ? 1 : batch); ++i) scale_only(M, N, beta, C + i * stride_c, N);
     return;
+  }
+  if (M == 1 || N == 1 || K == 1) {  // entries on the vector loops (see vector_product), whole, spread over the threads
+    auto entries = [&](std::size_t begin, std::size_t end) {
+      for (std::size_t i = begin; i < end; ++i)
+        gemm(1, ta, tb, M, N, K, 1.0f, A + i * stride_a, ta ? M : K, B + i * stride_b, tb ? K : N, beta,
+             C + i * stride_c, N);
+    };
+    const std::size_t grain = std::max<std::size_t>(1, block_min_work / (M * N * K));
+    if (threads > 1 && stride_c != 0 && grain < batch) return parallel_blocks(batch, grain, entries);
+    return entries(0, batch);
   }
   const std::size_t a_size = M * K, b_size = K * N, a_cols = K, b_cols = tb ? K : N;
   const std::size_t a_count = stride_a == 0 ? 1 : batch, b_count = stride_b == 0 ? 1 : batch;
