@@ -38,22 +38,17 @@ def seqgrad_runs(raw, w, t, kind="seqgrad"):
     return runs
 
 
-def pytorch_runs(raw, w, t, b):
+def pytorch_runs(raw, w, t, b, pattern="pytorch.{w}.t{t}.b{b}.r*.json"):
     runs = []
-    for path in glob.glob(f"{raw}/pytorch.{w}.t{t}.b{b}.r*.json"):
+    for path in glob.glob(f"{raw}/" + pattern.format(w=w, t=t, b=b)):
         for line in open(path):
             if line.strip():
                 runs.append(dict(json.loads(line), blas_threads=b))
     return runs
 
 
-def pytorch_bf16_runs(raw, w, t):
-    runs = []
-    for path in glob.glob(f"{raw}/pytorch_bf16.{w}.t{t}.r*.json"):
-        for line in open(path):
-            if line.strip():
-                runs.append(dict(json.loads(line), blas_threads=t))
-    return runs
+def pytorch_bf16_runs(raw, w, t):  # OpenBLAS at t threads too
+    return pytorch_runs(raw, w, t, t, "pytorch_bf16.{w}.t{t}.r*.json")
 
 
 def pt_config(r):

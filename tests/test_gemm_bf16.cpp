@@ -19,8 +19,9 @@
 #include "seqgrad/ops/backend.hpp"
 #include "seqgrad/ops/linalg.hpp"
 #include "seqgrad/ops/reduce.hpp"
+#include "support/naive_gemm.hpp"
 
-namespace seqgrad {
+namespace seqgrad::bf16_test {
 namespace {
 
 // Skips a test that needs bfloat16 products on a machine (or build) without them.
@@ -37,26 +38,13 @@ float bf16(float x) {
   return float(std::nearbyint(double(x) / spacing) * spacing);  // nearbyint: ties to even
 }
 
-std::vector<float> random_vector(std::size_t n, std::mt19937& rng) {
-  std::uniform_real_distribution<double> u(-1.0, 1.0);
-  std::vector<float> v(n);
-  for (float& x : v) x = float(u(rng));
-  return v;
-}
+std::vector<float> random_vector(std::size_t n, std::mt19937& rng) { return test_support::random_vector<float>(n, rng); }
 
-// C = alpha op(A) op(B) + beta C in long double, operands through `round`; also sum |a b| per element.
+// C = alpha op(A) op(B) + beta C in long double, operands through `round`.
 template <class Round>
 void naive(Round round, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A,
            std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc) {
-  for (std::size_t i = 0; i < M; ++i)
-    for (std::size_t j = 0; j < N; ++j) {
-      long double s = 0;
-      for (std::size_t k = 0; k < K; ++k)
-        s += (long double)round(ta ? A[k * lda + i] : A[i * lda + k]) *
-             (long double)round(tb ? B[j * ldb + k] : B[k * ldb + j]);
-      const long double old = beta == 0.0f ? 0.0L : (long double)beta * C[i * ldc + j];
-      C[i * ldc + j] = float((long double)alpha * s + old);
-    }
+  test_support::naive_gemm(round, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 const auto rounded = [](float x) { return bf16(x); };
@@ -394,4 +382,4 @@ TEST(Precision, ParsesItsTwoNamesAndRefusesOthers) {
 }
 
 }  // namespace
-}  // namespace seqgrad
+}  // namespace seqgrad::bf16_test
