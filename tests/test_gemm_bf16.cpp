@@ -40,11 +40,18 @@ float bf16(float x) {
 
 std::vector<float> random_vector(std::size_t n, std::mt19937& rng) { return test_support::random_vector<float>(n, rng); }
 
-// C = alpha op(A) op(B) + beta C in long double, operands through `round`.
+// C = alpha op(A) op(B) + beta C in long double, operands through `round` (once each, beforehand).
 template <class Round>
 void naive(Round round, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A,
            std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc) {
-  test_support::naive_gemm(round, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  const auto through_round = [&](const float* X, std::size_t rows, std::size_t cols, std::size_t ld) {
+    std::vector<float> v(X, X + (rows == 0 || cols == 0 ? 0 : (rows - 1) * ld + cols));
+    for (float& x : v) x = round(x);
+    return v;
+  };
+  const auto a = through_round(A, ta ? K : M, ta ? M : K, lda), b = through_round(B, tb ? N : K, tb ? K : N, ldb);
+  test_support::naive_gemm([](float x) { return x; }, ta, tb, M, N, K, alpha, a.data(), lda, b.data(), ldb, beta, C,
+                           ldc);
 }
 
 const auto rounded = [](float x) { return bf16(x); };
