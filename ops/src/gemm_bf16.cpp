@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <bit>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,9 +43,9 @@ Precision parse_precision(const std::string& value, const std::string& option) {
 }
 
 std::string bf16_unavailable_reason() {
-#if SEQGRAD_GEMM_ONEDNN
   const std::string lacks = "the CPU has neither AVX512-BF16 nor AMX-BF16 (the instructions of bfloat16 products)";
   if (pretend_no_bf16.load(std::memory_order_relaxed)) return lacks + " [pretended by a test]";
+#if SEQGRAD_GEMM_ONEDNN
   const unsigned isa = unsigned(dnnl_get_effective_cpu_isa()), bf16 = unsigned(dnnl_cpu_isa_avx512_core_bf16);
   if ((isa & bf16) != bf16) return lacks + "; oneDNN's best instruction set here is " + gemm_internal::onednn_isa_name();
   return "";
@@ -422,8 +423,6 @@ void round_transposed(std::size_t, std::size_t, std::size_t, const float*, std::
 #endif
 
 }  // namespace
-
-std::uint16_t round_to_bf16(float x) { return to_bf16(x); }
 
 void gemm(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha,
           const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc) {

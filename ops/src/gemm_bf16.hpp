@@ -3,7 +3,6 @@
 // matmul primitive: the operands are rounded to bfloat16 into packed scratch buffers, the products
 // accumulate in float32 into C. Internal to the GEMM backend (gemm_backend.cpp calls these).
 #include <cstddef>
-#include <cstdint>
 #include <string>
 
 namespace seqgrad::bf16_gemm {
@@ -21,9 +20,6 @@ void gemm_batched(std::size_t threads, std::size_t batch, bool ta, bool tb, std:
 // oneDNN's name for the kernel a bf16 product runs on (e.g. "brg:avx512_core_bf16"), or
 // "unavailable: " and the reason.
 std::string kernel_name();
-
-// x rounded to bfloat16 (to nearest, ties to even; NaN stays NaN), as its 16 bits.
-std::uint16_t round_to_bf16(float x);
 
 }  // namespace seqgrad::bf16_gemm
 
