@@ -455,7 +455,7 @@ void gemm_batched(std::size_t threads, std::size_t batch, bool ta, bool tb, std:
     if (threads > 1 && stride_c != 0 && grain < batch) return parallel_blocks(batch, grain, entries);
     return entries(0, batch);
   }
-  const std::size_t a_size = M * K, b_size = K * N, a_cols = K, b_cols = tb ? K : N;
+  const std::size_t a_size = M * K, b_size = K * N;
   const std::size_t a_count = stride_a == 0 ? 1 : batch, b_count = stride_b == 0 ? 1 : batch;
   Bf16Buffer a(a_count * a_size), b(b_count * b_size);
   if (ta) round_transposed(a_count, K, M, A, M, stride_a, a.data());  // each op(A) plain, [M, K]
@@ -471,7 +471,7 @@ void gemm_batched(std::size_t threads, std::size_t batch, bool ta, bool tb, std:
     return;
   }
 #if SEQGRAD_GEMM_ONEDNN
-  const std::size_t work = M * N * K;
+  const std::size_t work = M * N * K, a_cols = K, b_cols = tb ? K : N;
   if (work >= entry_alone_work) {
     for (std::size_t i = 0; i < batch; ++i)
       product(threads, ta, tb, M, N, K, 1.0f, a.data() + i * packed_a, b.data() + i * packed_b, beta, C + i * stride_c,
