@@ -4,9 +4,10 @@
 // runs both and tabulates them. The CPU column is the whole process's CPU time (BLAS threads included):
 // on a shared machine, CPU time per step at one thread is less disturbed by other load than real time.
 //
-// Run: ./build/bin/bench_workloads [--threads N] [--benchmark_filter=seq2seq]
+// Run: ./build/bin/bench_workloads [--threads N] [--precision f32|bf16] [--benchmark_filter=seq2seq]
 //        [--benchmark_min_time=2] [--benchmark_out=f.json --benchmark_out_format=json]
 // Threads: --threads N or SEQGRAD_THREADS=N (see workloads.hpp); unset leaves the libraries' defaults.
+// --precision bf16 runs every step inside an AutocastScope (bfloat16 products, float32 elsewhere).
 // Under mpirun (-np P) the processes share each step's shards (seqgrad::distributed); rank 0 prints,
 // every process runs the same fixed number of steps (about --benchmark_min_time, from the slowest
 // process's first steps), and comm_ms / comm_bytes report the reduction's collectives per step.
@@ -15,7 +16,10 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 #include "fma_peak.hpp"
 #include "seqgrad/distributed/mpi.hpp"
@@ -25,8 +29,29 @@
 namespace {
 
 std::shared_ptr<seqgrad::nn::ProcessGroup> group;  // this process alone, or the MPI job's
+seqgrad::Precision precision = seqgrad::Precision::f32;
+
+// Takes --precision VALUE / --precision=VALUE out of argv (Google Benchmark refuses flags it does not know).
+seqgrad::Precision precision_setting(int& argc, char** argv) {
+  seqgrad::Precision p = seqgrad::Precision::f32;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--precision") {
+      if (i + 1 >= argc) throw std::invalid_argument("--precision: needs a value (f32 or bf16)");
+      p = seqgrad::parse_precision(argv[++i], "--precision");
+    } else if (arg.rfind("--precision=", 0) == 0) {
+      p = seqgrad::parse_precision(arg.substr(12), "--precision");
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  return p;
+}
 
 void BM_Workload(benchmark::State& state, const std::string& name) {
+  const seqgrad::AutocastScope products(precision);  // every step below, profiled ones included
   auto workload = seqgrad::bench::make_workload(name, group);
   workload->step();  // the first step allocates the optimizer's and the pool's buffers
   double loss = 0, comm_seconds = 0, comm_bytes = 0, reduce_seconds = 0, exchange_seconds = 0;
@@ -74,6 +99,13 @@ int main(int argc, char** argv) {
   group = seqgrad::distributed::world();
   seqgrad::distributed::print_only_on_root(*group);
   const int threads = seqgrad::bench::thread_setting(argc, argv);
+  try {
+    precision = precision_setting(argc, argv);
+    const seqgrad::AutocastScope check(precision);  // refuses bf16 here, before anything runs, on a CPU without it
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_workloads: %s\n", e.what());
+    return 2;
+  }
   seqgrad::bench::apply_thread_setting(threads);
   if (!group->is_root()) {  // one JSON file, from rank 0
     int kept = 1;
@@ -89,6 +121,7 @@ int main(int argc, char** argv) {
     if (group->size() > 1) {
       // Every process must take the same number of steps (each is a collective): decide from the
       // slowest process's time for a few steps, rather than let each process's timer decide.
+      const seqgrad::AutocastScope products(precision);
       auto w = seqgrad::bench::make_workload(name, group);
       w->step();
       const auto start = std::chrono::steady_clock::now();
@@ -100,6 +133,7 @@ int main(int argc, char** argv) {
   }
   benchmark::AddCustomContext("seqgrad_threads", threads > 0 ? std::to_string(threads) : "default");
   benchmark::AddCustomContext("seqgrad_backend", seqgrad::backend_summary());
+  benchmark::AddCustomContext("seqgrad_precision", seqgrad::to_string(precision));
   benchmark::AddCustomContext("seqgrad_processes", std::to_string(group->size()));
   // With gemm_gflop_per_step: the least time a step's matrix products could take on this machine.
   benchmark::AddCustomContext("fp32_peak_gflops_per_core", std::to_string(seqgrad::bench::peak().gflops_per_core));

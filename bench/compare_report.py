@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """The seqgrad-vs-PyTorch table from the measurements scripts/compare.sh collects.
 
-    bench/compare_report.py RAW OUT LOAD_BEFORE LOAD_AFTER CORES "WORKLOADS" TORCH_CORETYPE
+    bench/compare_report.py RAW OUT LOAD_BEFORE LOAD_AFTER CORES "WORKLOADS" TORCH_CORETYPE [TORCH_BF16_KERNELS]
 
 RAW holds, per workload w, round r and thread count t: seqgrad.w.tT.rR.json (bench_workloads'
 Google Benchmark JSON), pytorch.w.tT.bB.rR.json (bench/pytorch_reference.py's lines, B = OpenBLAS
-threads) and, when measured, memory.w.json (workload_memory --json). Writes the table (Markdown)
+threads), when measured, memory.w.json (workload_memory --json), and for the bfloat16 table
+seqgrad_bf16.w.tT.rR.json (bench_workloads --precision bf16) and pytorch_bf16.w.tT.rR.json
+(pytorch_reference.py --precision bf16: torch.autocast). Writes the table (Markdown)
 to OUT and prints it. Run by the python that runs PyTorch, whose version the table names.
 """
 import glob
@@ -16,6 +18,8 @@ import sys
 import time
 
 TARGETS = {"seq2seq_b64_h256": 3.0, "seq2seq_b1_h64": 15.0, "mhsa_b16_t64_d256": 2.0}
+# seqgrad bf16 over seqgrad float32 (best thread setting each), for a CPU with AVX512-BF16 and no AMX.
+BF16_TARGETS = {"mhsa_b16_t64_d256": 1.5}
 
 
 def fp32_peak(raw):  # GFLOP/s per core, the FMA loop's best in any of seqgrad's runs
@@ -24,9 +28,9 @@ def fp32_peak(raw):  # GFLOP/s per core, the FMA loop's best in any of seqgrad's
     return max(peaks, default=0.0)
 
 
-def seqgrad_runs(raw, w, t):
+def seqgrad_runs(raw, w, t, kind="seqgrad"):
     runs = []
-    for path in glob.glob(f"{raw}/seqgrad.{w}.t{t}.r*.json"):
+    for path in glob.glob(f"{raw}/{kind}.{w}.t{t}.r*.json"):
         for b in json.load(open(path))["benchmarks"]:
             runs.append({"tokens_per_second": b["items_per_second"], "ms_per_step": b["real_time"],
                          "cpu_ms_per_step": b["cpu_time"], "peak_rss_kib": b["peak_rss_kib"], "threads": t,
@@ -34,13 +38,17 @@ def seqgrad_runs(raw, w, t):
     return runs
 
 
-def pytorch_runs(raw, w, t, b):
+def pytorch_runs(raw, w, t, b, pattern="pytorch.{w}.t{t}.b{b}.r*.json"):
     runs = []
-    for path in glob.glob(f"{raw}/pytorch.{w}.t{t}.b{b}.r*.json"):
+    for path in glob.glob(f"{raw}/" + pattern.format(w=w, t=t, b=b)):
         for line in open(path):
             if line.strip():
                 runs.append(dict(json.loads(line), blas_threads=b))
     return runs
+
+
+def pytorch_bf16_runs(raw, w, t):  # OpenBLAS at t threads too
+    return pytorch_runs(raw, w, t, t, "pytorch_bf16.{w}.t{t}.r*.json")
 
 
 def pt_config(r):
@@ -98,6 +106,36 @@ def comparison_rows(raw, workloads, cores, peak):
     return rows, details
 
 
+def bf16_rows(raw, workloads, cores):
+    """The bfloat16 table's rows: seqgrad's bf16 mode against seqgrad float32, PyTorch autocast and PyTorch f32."""
+    rows = []
+    for w in workloads:
+        sg = {t: best(seqgrad_runs(raw, w, t, "seqgrad_bf16")) for t in sorted({1, cores})}
+        if not any(sg.values()):
+            continue
+        sg_best = best([r for r in sg.values() if r])
+        sg32 = {t: best(seqgrad_runs(raw, w, t)) for t in sorted({1, cores})}
+        sg32_best = best([r for r in sg32.values() if r])
+        pt16 = best([r for t in range(1, cores + 1) for r in pytorch_bf16_runs(raw, w, t)])
+        pt32 = best([r for t in range(1, cores + 1) for b in sorted({t, cores}) for r in pytorch_runs(raw, w, t, b)])
+        pt_any = best([r for r in (pt16, pt32) if r])
+
+        def ratio(a, b):
+            return f"{a['tokens_per_second'] / b['tokens_per_second']:.2f}x" if a and b else "-"
+
+        cpu_1 = f"{sg32[1]['cpu_ms_per_step'] / sg[1]['cpu_ms_per_step']:.2f}x" if sg[1] and sg32[1] else "-"
+        target = BF16_TARGETS.get(w)
+        verdict = "-"
+        if target is not None and sg32_best:
+            met = sg_best["tokens_per_second"] / sg32_best["tokens_per_second"] >= target
+            verdict = f">= {target:g}x seqgrad f32: {'met' if met else 'MISSED'}"
+        pt16_threads = f" (torch {pt16['threads']})" if pt16 else ""
+        rows.append(f"| {w} | {tok(sg[1])} | {tok(sg[cores])} | {tok(sg32_best)} | {tok(pt16)}{pt16_threads} | "
+                    f"{tok(pt32)} | **{ratio(sg_best, sg32_best)}** | {cpu_1} | {ratio(sg_best, pt16)} | "
+                    f"{ratio(sg_best, pt_any)} | {verdict} |")
+    return rows
+
+
 def memory_rows(raw, workloads):
     memory = []
     for w in workloads:
@@ -127,11 +165,13 @@ def machine_facts(raw):
 
 def main():
     raw, out, load_before, load_after, cores, workloads, torch_coretype = sys.argv[1:8]
+    torch_bf16_kernels = sys.argv[8] if len(sys.argv) > 8 else "-"
     cores = int(cores)
     workloads = workloads.split()
     peak = fp32_peak(raw)
     rows, details = comparison_rows(raw, workloads, cores, peak)
     memory = memory_rows(raw, workloads)
+    bf16 = bf16_rows(raw, workloads, cores)
     torch_version, cpu, backend = machine_facts(raw)
     lines = [
         "# seqgrad vs PyTorch",
@@ -162,6 +202,15 @@ def main():
         "|---|---|---:|---:|---:|---:|",
         *details,
     ]
+    if bf16:
+        lines += ["", f"bfloat16 products: seqgrad's bf16 mode (AutocastScope; kernel named above as `bf16`) against "
+                  f"seqgrad float32 and PyTorch {torch_version} under torch.autocast('cpu', dtype=torch.bfloat16) "
+                  f"(its products on {torch_bf16_kernels}) and in float32, all in this run. Ratios of the best thread "
+                  "settings; the CPU-time column compares seqgrad's two modes at 1 thread.", "",
+                  f"| workload | seqgrad bf16 1 thread | seqgrad bf16 {cores} threads | seqgrad f32 best | "
+                  "PyTorch autocast best | PyTorch f32 best | bf16 / seqgrad f32 | same, 1 thread CPU time | "
+                  "bf16 / PyTorch autocast | bf16 / PyTorch best of both | target |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|", *bf16]
     if memory:
         lines += ["", "Memory of seqgrad over a long run (workload_memory, 1 thread): resident set after step 100 "
                   "and at the end; flat = no growth beyond 5%.", "",

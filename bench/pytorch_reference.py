@@ -19,9 +19,15 @@ EncoderKind::gru, DecoderCell::gru):
 Every sequence is full length, so the encoder runs on the whole tensor (no packing, which would
 only add cost on PyTorch's side); the attention still applies the padding mask.
 
+With --precision bf16 each step's forward and loss run under torch.autocast("cpu", dtype=torch.bfloat16)
+(its linear layers and matrix products in bfloat16 on oneDNN, the rest float32; backward follows the
+forward's dtypes), as a user switches PyTorch's mixed precision on.
+
 Run: /usr/bin/python3 bench/pytorch_reference.py [--workload NAME|all] [--steps N] [--warmup N] [--threads N]
+                                                 [--precision f32|bf16]
 """
 import argparse
+import contextlib
 import json
 import resource
 import sys
@@ -37,6 +43,12 @@ SEQ2SEQ_SIZES = {
     "seq2seq_b1_h64": dict(batch=1, embedding=32, hidden=64, attention=64),
 }
 SRC_VOCAB, TGT_VOCAB, SRC_LEN, TGT_LEN, PAD = 32, 48, 12, 12, 0
+PRECISION = "f32"  # --precision
+
+
+def forward_precision():
+    """The context of a step's forward and loss: autocast to bfloat16 with --precision bf16."""
+    return torch.autocast("cpu", dtype=torch.bfloat16) if PRECISION == "bf16" else contextlib.nullcontext()
 
 
 class AdditiveAttention(nn.Module):
@@ -107,8 +119,9 @@ def make_seq2seq(name):
 
     def step():
         adam.zero_grad()
-        logits = model(src, src_lengths, tgt_in)
-        loss = F.cross_entropy(logits.reshape(-1, TGT_VOCAB), tgt_out.reshape(-1), ignore_index=PAD)
+        with forward_precision():
+            logits = model(src, src_lengths, tgt_in)
+            loss = F.cross_entropy(logits.reshape(-1, TGT_VOCAB), tgt_out.reshape(-1), ignore_index=PAD)
         loss.backward()
         adam.step()
         return loss.item()
@@ -125,8 +138,9 @@ def make_mhsa():
 
     def step():
         adam.zero_grad()
-        y = layer(x)
-        loss = (y * y).mean()
+        with forward_precision():
+            y = layer(x)
+            loss = (y * y).mean()
         loss.backward()
         adam.step()
         return loss.item()
@@ -158,6 +172,7 @@ def run(name, steps, warmup, min_seconds):
         "torch_version": torch.__version__,
         "workload": name,
         "threads": torch.get_num_threads(),
+        "precision": PRECISION,
         "steps": done,
         "ms_per_step": 1e3 * seconds / done,
         "tokens_per_second": tokens * done / seconds,
@@ -176,7 +191,11 @@ def main():
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--min-seconds", type=float, default=0.0, help="time at least this long")
     parser.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
+    parser.add_argument("--precision", choices=["f32", "bf16"], default="f32",
+                        help="bf16: forward and loss under torch.autocast('cpu', dtype=torch.bfloat16)")
     args = parser.parse_args()
+    global PRECISION
+    PRECISION = args.precision
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     names = WORKLOADS if args.workload == "all" else [args.workload]

@@ -6,7 +6,7 @@
 #
 # Options: --rounds N (default 2: every configuration runs N times, interleaved; the best round
 # counts), --min-time S (seconds per measurement, default 2), --memory STEPS (default off),
-# --build-dir DIR (default build), --workloads "a b" (default all three), --out FILE.
+# --build-dir DIR (default build), --workloads "a b" (default all three), --out FILE, --no-bf16.
 #
 # Workloads (bench/workloads.hpp and bench/pytorch_reference.py build the same models on the same
 # kind of data): one full training step (forward, backward, Adam) each; throughput in target tokens/s.
@@ -17,6 +17,12 @@
 # OMP_NUM_THREADS=t for its own intra-op threads, and OPENBLAS_NUM_THREADS for the OpenBLAS that its
 # matmuls call (OpenBLAS keeps its own pool: torch.set_num_threads does not reach it). "torch 1, BLAS
 # all cores" is what an unconfigured PyTorch 1.13 does on these machines (its default is one thread here).
+#
+# bfloat16: on a CPU with bfloat16 products (AVX512-BF16 or AMX-BF16), each workload also runs in
+# seqgrad's bf16 mode (bench_workloads --precision bf16) and in PyTorch under torch.autocast("cpu",
+# dtype=torch.bfloat16) (pytorch_reference.py --precision bf16), in the same rounds; a second table
+# sets them against each other and against both float32 sides, naming both sides' bf16 kernels.
+# --no-bf16 leaves these rows out.
 #
 # The machine may be shared: the load average before and after is printed with the table, and the
 # ratios come from measurements interleaved in this one run. PyTorch is Debian's python3-torch,
@@ -34,6 +40,7 @@ BUILD="$ROOT/build"
 ROUNDS=2
 MIN_TIME=2
 MEMORY_STEPS=0
+BF16=1
 WORKLOADS="seq2seq_b64_h256 seq2seq_b1_h64 mhsa_b16_t64_d256"
 OUT="$ROOT/bench/results/compare.md"
 PYTHON="${PYTHON:-/usr/bin/python3}"
@@ -46,6 +53,7 @@ while [[ $# -gt 0 ]]; do
     --build-dir) BUILD="$(realpath -m "$2")"; shift 2 ;;
     --workloads) WORKLOADS="$2"; shift 2 ;;
     --out) OUT="$(realpath -m "$2")"; shift 2 ;;
+    --no-bf16) BF16=0; shift ;;
     -h|--help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -82,6 +90,21 @@ echo "== building bench_workloads and workload_memory (Release) in $BUILD"
 seqgrad_configure "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j"$CORES" --target bench_workloads workload_memory >/dev/null
 
+TORCH_BF16_KERNELS="-"
+if [[ "$BF16" -eq 1 ]] && ! "$BUILD/bin/bench_workloads" --precision bf16 --benchmark_list_tests >/dev/null 2>"$BUILD/bf16.refused"; then
+  echo "== no bfloat16 rows: $(tail -n 1 "$BUILD/bf16.refused")"
+  BF16=0
+fi
+if [[ "$BF16" -eq 1 ]]; then
+  # The kernels PyTorch's autocast products run on: oneDNN names them when ONEDNN_VERBOSE is set.
+  TORCH_BF16_KERNELS="$(ONEDNN_VERBOSE=1 "$PYTHON" -c '
+import torch
+x = torch.rand(64, 256); layer = torch.nn.Linear(256, 256)
+with torch.autocast("cpu", dtype=torch.bfloat16):
+    torch.matmul(layer(x), x.t())' 2>&1 | awk -F, '$2 == "exec" {print "oneDNN " $5}' | sort -u | paste -sd/ - || true)"
+  TORCH_BF16_KERNELS="${TORCH_BF16_KERNELS:-?}"
+fi
+
 RAW="$(mktemp -d)"
 trap 'rm -rf "$RAW"' EXIT
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -96,6 +119,21 @@ for round in $(seq 1 "$ROUNDS"); do
         --benchmark_out="$RAW/seqgrad.$w.t$t.r$round.json" --benchmark_out_format=json \
         >/dev/null 2>"$RAW/seqgrad.stderr" || { cat "$RAW/seqgrad.stderr" >&2; exit 1; }
     done
+    if [[ "$BF16" -eq 1 ]]; then
+      for t in $THREAD_COUNTS; do
+        echo "   round $round  $w  seqgrad bf16  threads $t"
+        SEQGRAD_THREADS="$t" "$BUILD/bin/bench_workloads" --precision bf16 \
+          --benchmark_filter="^${w}/" --benchmark_min_time="$MIN_TIME" \
+          --benchmark_out="$RAW/seqgrad_bf16.$w.t$t.r$round.json" --benchmark_out_format=json \
+          >/dev/null 2>"$RAW/seqgrad.stderr" || { cat "$RAW/seqgrad.stderr" >&2; exit 1; }
+      done
+      for t in $(seq 1 "$CORES"); do
+        echo "   round $round  $w  pytorch autocast bf16  threads $t"
+        env ${TORCH_CORETYPE:+OPENBLAS_CORETYPE="$TORCH_CORETYPE"} OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" "$PYTHON" "$ROOT/bench/pytorch_reference.py" \
+          --workload "$w" --threads "$t" --steps 5 --warmup 3 --min-seconds "$MIN_TIME" --precision bf16 \
+          >"$RAW/pytorch_bf16.$w.t$t.r$round.json"
+      done
+    fi
     for t in $(seq 1 "$CORES"); do
       for b in $(echo "$t $CORES" | tr ' ' '\n' | sort -un); do
         echo "   round $round  $w  pytorch  threads $t, OpenBLAS threads $b"
@@ -119,4 +157,5 @@ fi
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 mkdir -p "$(dirname "$OUT")"
-"$PYTHON" "$ROOT/bench/compare_report.py" "$RAW" "$OUT" "$LOAD_BEFORE" "$LOAD_AFTER" "$CORES" "$WORKLOADS" "$TORCH_KERNELS"
+"$PYTHON" "$ROOT/bench/compare_report.py" "$RAW" "$OUT" "$LOAD_BEFORE" "$LOAD_AFTER" "$CORES" "$WORKLOADS" "$TORCH_KERNELS" \
+  "$TORCH_BF16_KERNELS"

@@ -11,30 +11,18 @@
 
 #include "seqgrad/graph/parallel.hpp"
 #include "seqgrad/ops/backend.hpp"
+#include "support/naive_gemm.hpp"
 
 namespace seqgrad {
 namespace {
 
-template <class T>
-std::vector<T> random_vector(std::size_t n, std::mt19937& rng) {
-  std::uniform_real_distribution<double> u(-1.0, 1.0);
-  std::vector<T> v(n);
-  for (T& x : v) x = T(u(rng));
-  return v;
-}
+using test_support::random_vector;
 
 // C = alpha op(A) op(B) + beta C in long double, beta = 0 not reading C.
 template <class T>
 void naive(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A, std::size_t lda,
            const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
-  for (std::size_t i = 0; i < M; ++i)
-    for (std::size_t j = 0; j < N; ++j) {
-      long double s = 0;
-      for (std::size_t k = 0; k < K; ++k)
-        s += (long double)(ta ? A[k * lda + i] : A[i * lda + k]) * (long double)(tb ? B[j * ldb + k] : B[k * ldb + j]);
-      const long double old = beta == T(0) ? 0.0L : (long double)beta * C[i * ldc + j];
-      C[i * ldc + j] = T((long double)alpha * s + old);
-    }
+  test_support::naive_gemm([](T x) { return x; }, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 template <class T>

@@ -51,6 +51,7 @@ struct Settings {
   recipe::OptimizerFlags optimizer;
   std::size_t warmup = 100;
   std::uint64_t seed = 1;
+  std::string precision = "f32";
   fs::path out = "runs/bottleneck";
 };
 
@@ -82,6 +83,8 @@ int main(int argc, char** argv) {
   app.add_option("--task", task, "copy or reverse")->check(CLI::IsMember({"copy", "reverse"}));
   app.add_option("--seconds", s.seconds, "training time of each model")->check(recipe::real_in(0, 1e6, true))->capture_default_str();
   app.add_option("--threads", s.threads, "threads (0: every core)")->check(recipe::whole_in(0, 1024))->capture_default_str();
+  app.add_option("--precision", s.precision, "matrix products in f32, or bf16 (bfloat16 operands, float32 sums)")
+      ->check(CLI::IsMember({"f32", "bf16"}))->capture_default_str();
   app.add_option("--hidden", s.hidden, "GRU, attention and transformer size (a multiple of 4, the heads)")
       ->check(recipe::whole_in(4, 8192))->capture_default_str();
   app.add_option("--batch", s.batch, "examples per step")->check(recipe::whole_in(1, 65536))->capture_default_str();
@@ -107,6 +110,7 @@ namespace {
 int run(Settings& s, const std::string& task) {
   std::printf("seqgrad %s\n", seqgrad::backend_summary().c_str());
   s.task = task == "copy" ? SyntheticTask::copy : SyntheticTask::reverse;
+  { const AutocastScope refused_here(parse_precision(s.precision, "--precision")); }  // before --out is made
 
   const SyntheticOptions data_options{.task = s.task, .alphabet = 20, .min_length = 5, .max_length = 40};
   fs::create_directories(s.out);  // before the data and the training: a bad --out fails at once
@@ -119,7 +123,8 @@ int run(Settings& s, const std::string& task) {
                                              {"transformer encoder", EncoderKind::transformer, ContextKind::additive},
                                              {"transformer", EncoderKind::transformer, ContextKind::additive, DecoderCell::transformer}};
   std::printf("task: %s random sequences of 5-40 symbols out of 20; %zu training / %zu test examples; %.0f s of "
-              "training per model\n\n", task.c_str(), data.train.size(), data.test.size(), s.seconds);
+              "training per model; %s products\n\n", task.c_str(), data.train.size(), data.test.size(), s.seconds,
+              s.precision.c_str());
 
   std::vector<pictures::Series> curves;
   std::string table = "| model | steps | ";
@@ -138,6 +143,7 @@ int run(Settings& s, const std::string& task) {
     options.warmup_steps = s.warmup;
     options.log_every_steps = 200;
     options.seed = s.seed;
+    options.precision = parse_precision(s.precision, "--precision");
     options.group = seqgrad::distributed::world();  // the mpirun job's processes, or this one alone
     std::printf("== %s (%zu parameters)\n", c.name.c_str(), model.num_parameters());
     const TrainSummary summary = Trainer(model, data.train, {}, options).run();

@@ -180,6 +180,8 @@ void add_train_options(CLI::App& cmd, TrainFlags& t) {
   cmd.add_option("--batch", t.batch, "examples per step")->check(whole_in(1, 65536))->capture_default_str();
   cmd.add_option("--shard", t.shard, "examples per data-parallel shard (fixed, so results do not depend on --threads)")->check(whole_in(1, 65536))->capture_default_str();
   cmd.add_option("--threads", t.threads, "threads (0: every core)")->check(whole_in(0, 1024))->capture_default_str();
+  cmd.add_option("--precision", t.precision, "matrix products in f32, or bf16 (bfloat16 operands, float32 sums; weights stay f32)")
+      ->check(CLI::IsMember({"f32", "bf16"}))->capture_default_str();
   cmd.add_option("--lr", t.lr, "peak learning rate of the optimizer (reached after --warmup)")->check(real_in(0, 10, true))->capture_default_str();
   add_optimizer_options(cmd, t.optimizer);
   cmd.add_option("--warmup", t.warmup, "steps of linear warm-up from 0 to --lr (0: none), then --decay")->check(whole_in(0, 100000000))->capture_default_str();
@@ -289,6 +291,8 @@ TrainSummary train_in_folder(const RunFolder& run, const RunSpec& spec, std::vec
   const std::shared_ptr<nn::ProcessGroup> group = t.group ? t.group : nn::single_process();
   RunSpec bound = spec;  // the run's configuration records its optimizer
   bound.optimizer = optimizer_options(t.optimizer, t.lr);
+  bound.precision = parse_precision(t.precision, "--precision");
+  { const AutocastScope refused_here(*bound.precision); }  // bf16 on a CPU without it: refused before any write
   run.check_start(mode, bound);  // nothing is written before this passes
   group->barrier();             // under MPI: every process has checked the folder before one writes into it
 
@@ -319,6 +323,7 @@ TrainSummary train_in_folder(const RunFolder& run, const RunSpec& spec, std::vec
   options.max_decode_length = t.max_decode;
   options.score_names = t.score_names;
   options.seed = t.seed;
+  options.precision = *bound.precision;
   options.checkpoint_dir = run.checkpoint_dir();
   options.resume = t.resume;
   options.metrics_file = run.metrics_file();

@@ -43,7 +43,7 @@ struct TrainFlags {
   double save_every = 5;  // minutes between saves of last.ckpt within an epoch (0: only at validations)
   std::size_t epochs = 100, batch = 64, shard = 32, threads = 0, warmup = 0, patience = 0, log_every = 100, max_decode = 40;
   double lr = 2e-3, cooldown = 0.0, min_lr = 0.0, label_smoothing = 0.0, clip = 1.0;
-  std::string decay = "inverse-sqrt", teacher_forcing = "constant:1";
+  std::string decay = "inverse-sqrt", teacher_forcing = "constant:1", precision = "f32";
   bool sample_feed = false, resume = false, overwrite = false;
   OptimizerFlags optimizer;
   std::uint64_t seed = 1;
@@ -71,7 +71,7 @@ void add_model_options(CLI::App& cmd, ModelFlags& m, bool all_model_options);
 void add_parse_check(CLI::App& cmd, std::function<void()> check);
 // Adds --minutes --save-every --epochs --batch --shard --threads --lr, the optimizer's options, --warmup --decay
 // --cooldown --min-lr --label-smoothing --clip --teacher-forcing --sample-feed --patience --seed
-// --resume --overwrite.
+// --resume --overwrite --precision.
 void add_train_options(CLI::App& cmd, TrainFlags& t);
 // Adds --optimizer --weight-decay --momentum --nesterov; once `cmd` is parsed, a flag that the chosen
 // optimizer does not use (--momentum with adam) is a parse error naming it.

@@ -72,8 +72,10 @@ double DataParallel::backward(std::size_t num_shards, const std::function<Tensor
   auto t = Clock::now();
   std::vector<double> losses(mine.size(), 0.0);
   {
+    const Precision precision = product_precision();  // the caller's, carried to the worker threads
     auto run_shard = [&](std::size_t j) {
       GemmThreadsScope single_threaded_gemm(1);  // per worker thread: the workers already use every core
+      AutocastScope same_precision(precision);
       GradSinks sinks;
       for (std::size_t p = 0; p < params_.size(); ++p) sinks[params_[p].impl()] = &shard_grads_[j][p];
       const Tensor loss = shard_loss(mine[j]);

@@ -9,16 +9,34 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #if SEQGRAD_GEMM_ONEDNN
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
 #endif
 
+#include "gemm_bf16.hpp"
 #include "gemm_small.hpp"
 #include "seqgrad/graph/parallel.hpp"
 
 namespace seqgrad {
+
+#if SEQGRAD_GEMM_ONEDNN
+namespace gemm_internal {
+
+// oneDNN (Debian's build) runs its threads through OpenMP, whose thread count is a per-thread setting.
+// Every library call here runs on one thread (see gemm_on): set that once per calling thread.
+void omp_use_one_thread() {
+  thread_local bool omp_single = false;
+  if (!omp_single) {
+    omp_set_num_threads(1);
+    omp_single = true;
+  }
+}
+
+}  // namespace gemm_internal
+#endif
 
 namespace {
 
@@ -37,18 +55,6 @@ void openblas_use_one_thread() {
   }();
   (void)done;
 }
-
-#if SEQGRAD_GEMM_ONEDNN
-// oneDNN (Debian's build) runs its threads through OpenMP, whose thread count is a per-thread setting.
-// Every library call here runs on one thread (see gemm_on): set that once per calling thread.
-thread_local bool omp_single = false;
-void omp_use_one_thread() {
-  if (!omp_single) {
-    omp_set_num_threads(1);
-    omp_single = true;
-  }
-}
-#endif
 
 void check_sizes(std::size_t M, std::size_t N, std::size_t K) {
   constexpr std::size_t limit = 0x7fffffff;  // CBLAS takes int dimensions
@@ -71,7 +77,7 @@ void scale_only(std::size_t M, std::size_t N, T beta, T* C, std::size_t ldc) {
 void call(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A, std::size_t lda,
           const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc) {
 #if SEQGRAD_GEMM_ONEDNN
-  omp_use_one_thread();
+  gemm_internal::omp_use_one_thread();
   const dnnl_status_t status = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', dnnl_dim_t(M), dnnl_dim_t(N), dnnl_dim_t(K),
                                           alpha, A, dnnl_dim_t(lda), B, dnnl_dim_t(ldb), beta, C, dnnl_dim_t(ldc));
   if (status != dnnl_success)
@@ -176,6 +182,9 @@ template <class T>
 void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A, std::size_t lda,
           const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
   ProfileScope profile(1, M, N, K);
+  if constexpr (std::is_same_v<T, float>)
+    if (product_precision() == Precision::bf16)
+      return bf16_gemm::gemm(gemm_threads(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   gemm_on(gemm_threads(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
@@ -191,8 +200,11 @@ void gemm_batched(std::size_t batch, bool ta, bool tb, std::size_t M, std::size_
   ProfileScope profile(batch, M, N, K);
   if (batch > 1 && stride_c == 0 && beta != T(1))
     throw std::invalid_argument("gemm_batched: entries accumulating into one C need beta = 1");
-  const std::size_t lda = ta ? M : K, ldb = tb ? K : N;
   const std::size_t threads = gemm_threads();
+  if constexpr (std::is_same_v<T, float>)
+    if (product_precision() == Precision::bf16)
+      return bf16_gemm::gemm_batched(threads, batch, ta, tb, M, N, K, A, stride_a, B, stride_b, beta, C, stride_c);
+  const std::size_t lda = ta ? M : K, ldb = tb ? K : N;
   auto entry = [&](std::size_t i, std::size_t entry_threads) {
     gemm_on<T>(entry_threads, ta, tb, M, N, K, T(1), A + i * stride_a, lda, B + i * stride_b, ldb, beta,
                C + i * stride_c, N);
@@ -246,9 +258,12 @@ std::string openblas_version() {
   return second == std::string::npos ? config : config.substr(0, second);
 }
 
+}  // namespace
+
 #if SEQGRAD_GEMM_ONEDNN
-const char* isa_name(dnnl_cpu_isa_t isa) {
-  switch (isa) {
+namespace gemm_internal {
+const char* onednn_isa_name() {
+  switch (dnnl_get_effective_cpu_isa()) {
     case dnnl_cpu_isa_all: return "all";
     case dnnl_cpu_isa_sse41: return "sse41";
     case dnnl_cpu_isa_avx: return "avx";
@@ -263,9 +278,8 @@ const char* isa_name(dnnl_cpu_isa_t isa) {
   }
   return "unknown";
 }
+}  // namespace gemm_internal
 #endif
-
-}  // namespace
 
 BackendInfo backend_info() {
   BackendInfo info;
@@ -274,18 +288,20 @@ BackendInfo backend_info() {
 #if SEQGRAD_GEMM_ONEDNN
   const dnnl_version_t* v = dnnl_version();
   info.f32_gemm = "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
-  info.f32_isa = isa_name(dnnl_get_effective_cpu_isa());
+  info.f32_isa = gemm_internal::onednn_isa_name();
 #else
   info.f32_gemm = info.f64_gemm;
   info.f32_isa = info.f64_isa;
 #endif
+  info.bf16_gemm = bf16_gemm::kernel_name();
   info.threads = gemm_threads();
   return info;
 }
 
 std::string backend_summary() {
   const BackendInfo info = backend_info();
-  return "GEMM f32 " + info.f32_gemm + " (" + info.f32_isa + "), f64 " + info.f64_gemm + " (" + info.f64_isa + "); " +
+  return "GEMM f32 " + info.f32_gemm + " (" + info.f32_isa + "), bf16 " + info.bf16_gemm + ", f64 " + info.f64_gemm +
+         " (" + info.f64_isa + "); " +
          std::to_string(info.threads) + (info.threads == 1 ? " thread" : " threads");
 }
 

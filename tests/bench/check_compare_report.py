@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """bench/compare_report.py on a fixed set of measurements (fixtures/raw: three workloads, two rounds,
-1 and 2 threads, memory runs of which one grows) must print the tables in fixtures/expected_table.md:
-the best round per configuration, the ratios, the FMA-peak ceiling, the verdicts (met, MISSED) and the
-memory verdicts (flat, GROWS). The header line holds the date, the processor and PyTorch's version, so
+1 and 2 threads, memory runs of which one grows, bfloat16 runs of one workload) must print the tables
+in fixtures/expected_table.md: the best round per configuration, the ratios, the FMA-peak ceiling,
+the verdicts (met, MISSED), the memory verdicts (flat, GROWS) and the bfloat16 table (seqgrad bf16
+against seqgrad f32, PyTorch autocast and PyTorch f32, PyTorch's bf16 kernels named). The header line holds the date, the processor and PyTorch's version, so
 only the parts of it that come from the arguments and the measurements are compared.
 
     check_compare_report.py REPOSITORY_ROOT
@@ -21,7 +22,7 @@ def main():
         out = pathlib.Path(tmp) / "compare.md"
         run = subprocess.run([sys.executable, str(root / "bench/compare_report.py"), str(here / "fixtures/raw"), str(out),
                               "1.00 1.10 1.20", "1.30 1.40 1.50", "2",
-                              "seq2seq_b64_h256 seq2seq_b1_h64 mhsa_b16_t64_d256", "SkylakeX"],
+                              "seq2seq_b64_h256 seq2seq_b1_h64 mhsa_b16_t64_d256", "SkylakeX", "oneDNN brg:test_bf16"],
                              capture_output=True, text=True)
         if run.returncode != 0:
             sys.exit(f"compare_report.py failed ({run.returncode}):\n{run.stderr}")

@@ -53,5 +53,22 @@ import json, sys
 steps = [json.loads(l)["step"] for l in open(sys.argv[1]) if "train_loss" in l]
 assert 999999 not in steps and steps == sorted(set(steps)), steps
 PY
+# 6: the precision of the products is no part of the run's identity (checkpoints are float32): a run
+# resumes in the other one, and config.json records the one it continues in. On a CPU without
+# bfloat16 instructions --precision bf16 is refused naming them, before anything is written.
+precision() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("precision"))' run/config.json; }
+if "$g2p" --version | grep -q "bf16 unavailable"; then
+  before=$(snapshot)
+  train --epochs 4 --resume --precision bf16 && fail 6 "--precision bf16 was accepted on a CPU without bfloat16 products"
+  tail -n 1 train.log | grep -q "AVX512-BF16" || fail 6 "the refusal does not name the CPU feature: $(tail -n 1 train.log)"
+  [ "$before" = "$(snapshot)" ] || fail 6 "a refused --precision bf16 changed the run folder"
+else
+  [ "$(precision)" = "f32" ] || fail 6 "config.json records precision $(precision), not f32"
+  train --epochs 4 --resume --precision bf16 || { cat train.log; fail 6 "an f32 run did not resume in bf16"; }
+  [ "$(precision)" = "bf16" ] || fail 6 "config.json records precision $(precision) after a bf16 resume"
+  train --epochs 5 --resume --precision f32 || { cat train.log; fail 6 "a bf16 run did not resume in f32"; }
+  [ "$(precision)" = "f32" ] || fail 6 "config.json records precision $(precision) after an f32 resume"
+  "$g2p" --out run --data "$data" evaluate > eval.log 2>&1 || fail 6 "the resumed run does not load: $(tail -n 1 eval.log)"
+fi
 [ $failures -eq 0 ] && echo "run_folder_guard: ok"
 [ $failures -eq 0 ]

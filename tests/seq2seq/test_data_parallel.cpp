@@ -401,3 +401,20 @@ TEST(DataParallel, TrainersWithOptionsThatDifferLateAreRefused) {
     o.optimizer = {.kind = nn::OptimizerKind::sgd, .lr = 0.1, .momentum = rank == 0 ? 0.9 : 0.5};
   });
 }
+
+// With bfloat16 products too: DataParallel carries the caller's precision to its worker threads,
+// and each product is cut by its shape alone, so the bits do not depend on the thread count.
+TEST(DataParallel, Bf16BitwiseIdenticalForOneTwoAndEightThreads) {
+  if (const std::string why = bf16_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
+  const auto bf16_run = [](std::size_t threads) {
+    AutocastScope bf16_products;
+    return train_with_threads(threads);
+  };
+  const RunResult one = bf16_run(1), two = bf16_run(2), eight = bf16_run(8), f32 = train_with_threads(1);
+  EXPECT_EQ(one.losses, two.losses);
+  EXPECT_EQ(one.losses, eight.losses);
+  EXPECT_EQ(one.params, two.params);
+  EXPECT_EQ(one.params, eight.params);
+  EXPECT_NE(one.losses, f32.losses);  // the products did run in bfloat16
+  for (std::size_t k = 0; k < f32.losses.size(); ++k) EXPECT_NEAR(one.losses[k], f32.losses[k], 0.01 * f32.losses[k]);
+}

@@ -190,6 +190,33 @@ TEST(RunFolder, TheOptimizerIsRecordedAndAResumeWithAnotherIsRefused) {
   fs::remove_all(old_dir);
 }
 
+// The products' precision is recorded, but it is not part of the run's identity: the checkpoints
+// bind the same hash whatever it is, a resume in the other precision passes and rewrites config.json
+// with it, a run of an older seqgrad (no "precision") still loads, and a bad value is named.
+TEST(RunFolder, ThePrecisionIsRecordedAndAResumeMayChangeIt) {
+  Task t = task();
+  t.spec.precision = Precision::bf16;
+  const fs::path dir = test_support::fresh_temp_path("run_folder_precision");
+  const RunFolder run = trained(dir, t);
+  EXPECT_NE(slurp(run.config_file()).find(R"("precision": "bf16")"), std::string::npos) << slurp(run.config_file());
+  EXPECT_EQ(run.read_spec().precision, Precision::bf16);
+  Task f32 = t;
+  f32.spec.precision = Precision::f32;
+  EXPECT_EQ(run.binding(f32.spec), run.binding(t.spec));
+  Task unrecorded = t;
+  unrecorded.spec.precision.reset();
+  EXPECT_EQ(run.binding(unrecorded.spec), run.binding(t.spec));
+  run.check_start(StartMode::resume, f32.spec);
+  run.start(StartMode::resume, f32.spec);
+  EXPECT_EQ(run.read_spec().precision, Precision::f32);
+  EXPECT_NO_THROW(run.load_best());  // config.json changed only in its precision: still bound
+  std::string config = slurp(run.config_file());
+  config.replace(config.find(R"("f32")"), 5, R"("f16")");
+  std::ofstream(run.config_file(), std::ios::binary) << config;
+  expect_error<std::runtime_error>([&] { run.read_spec(); }, {"config.json", "precision", "f16"});
+  fs::remove_all(dir);
+}
+
 // 1. A start that fails (another --hidden on resume, a non-empty folder) writes nothing.
 TEST(RunFolder, AFailedStartLeavesTheFolderUntouched) {
   const Task t = task();

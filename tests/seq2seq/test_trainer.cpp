@@ -366,3 +366,43 @@ TEST(Trainer, LrScheduleIsTheOneTheOptionsDescribe) {
   EXPECT_EQ(at({.peak_lr = 0.1, .cooldown_fraction = 0.2, .planned_steps = 10}, 9), 0.1 * 1 / 2);  // 2 cool-down steps
   EXPECT_THROW(make_lr_schedule({.peak_lr = 0.1, .cooldown_fraction = -0.1, .planned_steps = 10}), std::invalid_argument);
 }
+
+// bfloat16 products (TrainerOptions::precision): the loss curve tracks float32's step by step
+// without equalling it, the run is bitwise the same on 1 and 2 threads, and a bf16 run resumes in
+// float32 and back (the checkpoint is float32 either way).
+TEST(Trainer, Bf16RunTracksTheFloat32RunAndResumesInEitherPrecision) {
+  if (const std::string why = bf16_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
+  const Fixture f;
+  auto run = [&](Precision precision, std::size_t threads) {
+    auto model = f.model(1);
+    TrainerOptions o = f.options("");
+    o.max_epochs = 8;  // 32 steps
+    o.precision = precision;
+    o.threads = threads;
+    return Trainer(*model, f.data.train, f.data.test, o).run().step_losses;
+  };
+  const std::vector<double> f32 = run(Precision::f32, 1), bf16 = run(Precision::bf16, 1);
+  ASSERT_EQ(bf16.size(), f32.size());
+  EXPECT_NE(bf16, f32);  // the products did run in bfloat16
+  for (std::size_t k = 0; k < f32.size(); ++k) EXPECT_NEAR(bf16[k], f32[k], 0.03 * f32[k]) << "step " << k + 1;
+  EXPECT_LT(bf16.back(), 0.7 * bf16.front());  // and it learns
+  EXPECT_EQ(run(Precision::bf16, 2), bf16);
+
+  for (const auto& [first, second] : {std::pair{Precision::bf16, Precision::f32}, std::pair{Precision::f32, Precision::bf16}}) {
+    const auto dir = test_support::fresh_temp_path("trainer_precision");
+    auto model = f.model(1);
+    TrainerOptions o = f.options(dir);
+    o.precision = first;
+    o.max_steps = 5;
+    const TrainSummary a = Trainer(*model, f.data.train, f.data.test, o).run();
+    EXPECT_EQ(a.stop_reason, StopReason::max_steps);
+    auto resumed = f.model(99);
+    o.precision = second;
+    o.max_steps = 0;
+    o.resume = true;
+    const TrainSummary b = Trainer(*resumed, f.data.train, f.data.test, o).run();
+    EXPECT_EQ(b.steps, 12u);
+    EXPECT_EQ(b.step_losses.size(), 7u);
+    std::filesystem::remove_all(dir);
+  }
+}

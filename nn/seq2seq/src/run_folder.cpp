@@ -206,6 +206,7 @@ std::string RunFolder::config_json(const RunSpec& spec) const {
             {"model", json::parse(model_config_to_json(spec.model))},
             {"settings", settings}};
   if (spec.optimizer) j["optimizer"] = json::parse(optimizer_options_to_json(*spec.optimizer));
+  if (spec.precision) j["precision"] = to_string(*spec.precision);
   return j.dump(2) + "\n";
 }
 
@@ -234,6 +235,11 @@ RunSpec RunFolder::read_spec() const {
     } catch (const std::exception& e) {
       throw bad(e.what());
     }
+  }
+  if (j.contains("precision")) {
+    const json& p = j["precision"];
+    if (!p.is_string() || (p != "f32" && p != "bf16")) throw bad("\"precision\" must be \"f32\" or \"bf16\", got " + p.dump());
+    spec.precision = parse_precision(p.get<std::string>(), "precision");
   }
   for (const auto& [k, v] : j["settings"].items()) {
     if (!v.is_string()) throw bad("setting \"" + k + "\" must be a string, got " + v.dump());
@@ -276,7 +282,9 @@ std::string edited_file(const CheckpointMetadata& binding, const CheckpointMetad
 }  // namespace
 
 CheckpointMetadata RunFolder::binding(const RunSpec& spec) const {
-  return {{"run.config.json", content_hash(config_json(spec))},
+  RunSpec bound = spec;
+  bound.precision.reset();  // a resume may change it: the hash is of config.json without it
+  return {{"run.config.json", content_hash(config_json(bound))},
           {"run." + layout_.source_vocab, content_hash(spec.source_vocab.to_json())},
           {"run." + layout_.target_vocab, content_hash(spec.target_vocab.to_json())}};
 }
@@ -416,7 +424,11 @@ void RunFolder::check_start(StartMode mode, const RunSpec& spec) const {
 void RunFolder::start(StartMode mode, const RunSpec& spec) const {
   fs::create_directories(checkpoint_dir());
   for (const fs::path& d : {dir_, checkpoint_dir(), heatmap_dir()}) remove_atomic_temporaries(d);
-  if (mode == StartMode::resume) return;
+  if (mode == StartMode::resume) {  // config.json records the precision the run continues in
+    if (spec.precision && read_spec().precision != spec.precision)
+      write_file_atomically(config_file(), config_json(spec), ExistingFile::replace);
+    return;
+  }
   if (mode == StartMode::overwrite) {
     for (const fs::path& f : {config_file(), source_vocab_file(), target_vocab_file(), best_checkpoint(),
                               last_checkpoint(), metrics_file(), loss_plot()})

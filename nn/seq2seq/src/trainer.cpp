@@ -176,6 +176,7 @@ void Trainer::check_processes_agree() const {
   options.value(opt.nesterov).value(opt.beta1).value(opt.beta2).value(opt.eps);
   options.value(o.warmup_steps).value(static_cast<int>(o.lr_decay)).value(o.min_lr).value(o.cooldown_fraction);
   options.value(o.planned_steps).value(o.fit_schedule_to_time_budget).value(o.clip_norm).value(o.label_smoothing).value(o.sample_feed);
+  options.value(static_cast<int>(o.precision));
   options.value(o.eval_every_steps).value(o.patience).value(o.max_decode_length).value(o.resume).value(o.save_every_seconds);
   // The schedule's defining numbers, so schedules that differ at any step (not only early) differ here.
   const TeacherForcingSchedule::Parameters tf = o.teacher_forcing.parameters();
@@ -221,6 +222,7 @@ Trainer::StepResult Trainer::train_step(const std::vector<std::size_t>& indices)
   const double eps = options_.teacher_forcing.at(static_cast<long>(s.step));
   s.schedule->apply(*s.optimizer);
   s.optimizer->zero_grad();
+  const AutocastScope products(options_.precision);  // forward and backward; DataParallel carries it to its workers
   const double loss = s.parallel.backward(num_shards, [&](std::size_t k) {
     // This shard's random draws, from its own generators: the same for any thread that runs it.
     Generator feed(mix_seed(options_.seed, s.step * 4096 + k)), drop(mix_seed(~options_.seed, s.step * 4096 + k));

@@ -12,6 +12,9 @@
 // product is cut into blocks of rows or columns, one single-threaded library call each; a batch of
 // products (gemm_batched) is split by entries. The libraries' own thread pools stay at one thread.
 // Products with a dimension of 1 (batch-1 steps) run on small loops of our own, not the library.
+//
+// Mixed precision: inside an AutocastScope(Precision::bf16), float32 products round their operands
+// to bfloat16 and accumulate in float32 (oneDNN's bf16 matmul, see AutocastScope).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -58,6 +61,45 @@ class GemmThreadsScope {
 // The threads a product called here and now would use.
 std::size_t gemm_threads();
 
+// The arithmetic of float32 products: float32 throughout, or bfloat16 operands with float32
+// accumulation and results. float64 products are always float64.
+enum class Precision { f32, bf16 };
+std::string to_string(Precision p);  // "f32" or "bf16"
+// "f32" or "bf16"; anything else throws std::invalid_argument naming `option` and the value.
+Precision parse_precision(const std::string& value, const std::string& option);
+
+// While it lives, float32 products called on this thread (every gemm / gemm_batched: linear,
+// matmul, the RNN gates, attention; forward and backward) run in precision p: with bf16 both
+// operands are rounded to bfloat16 (to nearest, ties to even) and the products accumulate into
+// float32 C as before (alpha, beta unchanged). Everything else (elementwise ops, softmax, norms,
+// losses, weights, gradients, optimizer state) stays float32. Scopes nest; each restores the
+// previous precision. The products are split over threads by their shape alone, so results do not
+// depend on the thread count. Entering bf16 throws std::runtime_error naming what is missing when
+// the CPU has neither AVX512-BF16 nor AMX-BF16, or when this build's float32 products use OpenBLAS.
+// Code that hands work to other threads (DataParallel's shards) carries the caller's precision.
+class AutocastScope {
+ public:
+  explicit AutocastScope(Precision p = Precision::bf16);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  Precision previous_;
+};
+
+// The precision of float32 products called here and now.
+Precision product_precision();
+
+// Empty when bf16 products can run here; else why not (the missing CPU feature, or the backend).
+std::string bf16_unavailable_reason();
+
+namespace test_hooks {
+// Makes bf16_unavailable_reason() report a CPU without AVX512-BF16 and AMX-BF16 while on (for
+// tests of the refusal on machines that have the feature).
+void pretend_cpu_lacks_bf16(bool on);
+}  // namespace test_hooks
+
 // Time spent in products, for profiles (bench_workloads reports it per step): off by default; while
 // on, every gemm / gemm_batched call adds its wall time and flops to process-wide totals.
 struct GemmProfile {
@@ -73,6 +115,7 @@ struct BackendInfo {
   std::string f32_isa;   // the kernels it runs, e.g. "avx512_core_bf16" (oneDNN) or "SkylakeX" (OpenBLAS)
   std::string f64_gemm;  // e.g. "OpenBLAS 0.3.21"
   std::string f64_isa;   // OpenBLAS's core name
+  std::string bf16_gemm;  // oneDNN's bf16 matmul kernel, e.g. "brg:avx512_core_bf16", or "unavailable: why"
   std::size_t threads;   // gemm_threads() on the calling thread
 };
 

@@ -31,6 +31,7 @@
 #include "seqgrad/nn/checkpoint.hpp"
 #include "seqgrad/nn/optim.hpp"
 #include "seqgrad/nn/seq2seq/model.hpp"
+#include "seqgrad/ops/backend.hpp"
 #include "seqgrad/nn/seq2seq/vocab.hpp"
 
 namespace seqgrad::nn::seq2seq {
@@ -50,6 +51,10 @@ struct RunSpec {
   Vocabulary source_vocab{}, target_vocab{};
   std::optional<nn::OptimizerOptions> optimizer{};
   std::map<std::string, std::string> settings{};
+  // The precision of the products of the run's latest training (config.json's "precision"; absent
+  // in runs of older seqgrads). Not part of what a resume compares, nor of the checkpoints' binding:
+  // checkpoints are float32 either way, so a run may continue in the other precision.
+  std::optional<Precision> precision{};
 };
 
 enum class StartMode {

@@ -47,6 +47,7 @@
 #include "seqgrad/nn/seq2seq/model.hpp"
 #include "seqgrad/nn/seq2seq/progress.hpp"
 #include "seqgrad/nn/seq2seq/sampling.hpp"
+#include "seqgrad/ops/backend.hpp"
 
 namespace seqgrad::nn::seq2seq {
 
@@ -82,6 +83,9 @@ struct TrainerOptions {
   // bring it closer (fit_schedule_to_time_budget).
   std::size_t planned_steps = 0;
   double clip_norm = 1.0;            // 0: no clipping
+  // The arithmetic of the float32 products of forward and backward (AutocastScope); weights,
+  // gradients and checkpoints stay float32, so a run may resume in the other precision.
+  Precision precision = Precision::f32;
   double label_smoothing = 0.0;
   TeacherForcingSchedule teacher_forcing = TeacherForcingSchedule::constant(1.0);  // eps_i of step i
   bool sample_feed = false;          // scheduled sampling feeds a sample, not the argmax

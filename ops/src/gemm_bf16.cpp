@@ -1,0 +1,513 @@
+// bfloat16 products for float32 operands, and the scope that turns them on (see AutocastScope in
+// seqgrad/ops/backend.hpp). oneDNN's matmul primitive does the arithmetic: bf16 source and weights,
+// float32 destination, accumulation in float32. A primitive costs up to half a millisecond to
+// create, so each shape's primitive is made once and kept.
+#include "gemm_bf16.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <bit>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
+
+#include <immintrin.h>
+
+#include "gemm_small.hpp"
+#include "seqgrad/graph/parallel.hpp"
+#include "seqgrad/ops/backend.hpp"
+
+#if SEQGRAD_GEMM_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+#endif
+
+namespace seqgrad {
+
+namespace {
+
+thread_local Precision current_precision = Precision::f32;
+std::atomic<bool> pretend_no_bf16{false};
+
+}  // namespace
+
+std::string to_string(Precision p) { return p == Precision::bf16 ? "bf16" : "f32"; }
+
+Precision parse_precision(const std::string& value, const std::string& option) {
+  if (value == "f32") return Precision::f32;
+  if (value == "bf16") return Precision::bf16;
+  throw std::invalid_argument(option + ": '" + value + "' is not a precision (expected f32 or bf16)");
+}
+
+std::string bf16_unavailable_reason() {
+  const std::string lacks = "the CPU has neither AVX512-BF16 nor AMX-BF16 (the instructions of bfloat16 products)";
+  if (pretend_no_bf16.load(std::memory_order_relaxed)) return lacks + " [pretended by a test]";
+#if SEQGRAD_GEMM_ONEDNN
+  const unsigned isa = unsigned(dnnl_get_effective_cpu_isa()), bf16 = unsigned(dnnl_cpu_isa_avx512_core_bf16);
+  if ((isa & bf16) != bf16) return lacks + "; oneDNN's best instruction set here is " + gemm_internal::onednn_isa_name();
+  return "";
+#else
+  return "this build's float32 products use OpenBLAS, which has no bfloat16 products here (configure with "
+         "-DSEQGRAD_GEMM=onednn)";
+#endif
+}
+
+namespace test_hooks {
+void pretend_cpu_lacks_bf16(bool on) { pretend_no_bf16.store(on, std::memory_order_relaxed); }
+}  // namespace test_hooks
+
+AutocastScope::AutocastScope(Precision p) : previous_(current_precision) {
+  if (p == Precision::bf16) {
+    const std::string why = bf16_unavailable_reason();
+    if (!why.empty()) throw std::runtime_error("bfloat16 products (AutocastScope, --precision bf16): " + why);
+  }
+  current_precision = p;
+}
+
+AutocastScope::~AutocastScope() { current_precision = previous_; }
+
+Precision product_precision() { return current_precision; }
+
+namespace bf16_gemm {
+
+namespace {
+
+// Round to nearest, ties to even: add 0x7fff plus the lowest kept bit, keep the top 16 bits. A
+// NaN keeps its sign and top payload bits and is made quiet (so it cannot round to infinity).
+inline std::uint16_t to_bf16(float x) {
+  const std::uint32_t u = std::bit_cast<std::uint32_t>(x);
+  const std::uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  const std::uint32_t quiet_nan = (u >> 16) | 0x40u;
+  return std::uint16_t((u & 0x7fffffffu) > 0x7f800000u ? quiet_nan : rounded);
+}
+
+// out[0, n) = in[0, n) rounded to bfloat16.
+void round_span_portable(const float* in, std::size_t n, std::uint16_t* out) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = to_bf16(in[i]);
+}
+
+// The same with the CPU's conversion instruction, 32 values at a time (10-12 G values/s on the AMD
+// EPYC, the portable loop 3-6): on the machines where bf16 products run the conversion is a large part of a small
+// product's time. It rounds like to_bf16, except that it flushes subnormal inputs to zero, as the
+// products' bf16 instructions do with their operands anyway.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void round_span_avx512(const float* in, std::size_t n,
+                                                                                  std::uint16_t* out) {
+  std::size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512bh r = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(in + i + 16), _mm512_loadu_ps(in + i));
+    _mm512_storeu_si512(out + i, (__m512i)r);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+    const __m256bh r = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, in + i));
+    _mm256_mask_storeu_epi16(out + i, m, (__m256i)r);
+  }
+}
+
+void round_span(const float* in, std::size_t n, std::uint16_t* out) {
+  static const bool has_instruction = __builtin_cpu_supports("avx512bf16");
+  if (has_instruction) round_span_avx512(in, n, out);
+  else round_span_portable(in, n, out);
+}
+
+// out [rows, cols] (packed) = in [rows, cols] with leading dimension ld, rounded to bfloat16 and
+// kept as floats (exactly representable): the operands of the vector-shaped products.
+void round_rows_to_floats(std::size_t rows, std::size_t cols, const float* in, std::size_t ld, float* out) {
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < cols; ++c)
+      out[r * cols + c] = std::bit_cast<float>(std::uint32_t(to_bf16(in[r * ld + c])) << 16);
+}
+
+// Products with a dimension of 1 on the backend's own loops (gemm_small.hpp), as for float32: a
+// library call costs more than their arithmetic. Over operands rounded to bfloat16 and kept as
+// floats this is the same arithmetic (a product of two bfloat16 values is exact in float32, the sums
+// are float32). False when the loops do not take the shape.
+bool vector_product(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A,
+                    std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc) {
+  const std::size_t a_rows = ta ? K : M, a_cols = ta ? M : K, b_rows = tb ? N : K, b_cols = tb ? K : N;
+  thread_local std::vector<float> a, b;
+  if (a.size() < a_rows * a_cols) a.resize(a_rows * a_cols);
+  if (b.size() < b_rows * b_cols) b.resize(b_rows * b_cols);
+  round_rows_to_floats(a_rows, a_cols, A, lda, a.data());
+  round_rows_to_floats(b_rows, b_cols, B, ldb, b.data());
+  return small_gemm::try_gemm(ta, tb, M, N, K, alpha, a.data(), a_cols, b.data(), b_cols, beta, C, ldc);
+}
+
+// out [rows, cols] (packed) = in [rows, cols] with leading dimension ld, rounded to bfloat16.
+void round_rows(std::size_t rows, std::size_t cols, const float* in, std::size_t ld, std::uint16_t* out) {
+  if (ld == cols) return round_span(in, rows * cols, out);
+  for (std::size_t r = 0; r < rows; ++r) round_span(in + r * ld, cols, out + r * cols);
+}
+
+// C = beta * C (K = 0: an empty sum); beta = 0 writes zeros without reading C.
+void scale_only(std::size_t M, std::size_t N, float beta, float* C, std::size_t ldc) {
+  for (std::size_t i = 0; i < M; ++i) {
+    float* row = C + i * ldc;
+    if (beta == 0.0f) std::fill(row, row + N, 0.0f);
+    else if (beta != 1.0f) for (std::size_t j = 0; j < N; ++j) row[j] *= beta;
+  }
+}
+
+// Scratch for the rounded operands, one set per thread, reused between products (fresh buffers of
+// this size would page-fault on every product). A product that runs on a thread while another of
+// that thread's products holds its buffers (waiting for its blocks) takes a buffer of its own.
+class Bf16Buffer {
+ public:
+  explicit Bf16Buffer(std::size_t n) {
+    if (free_.empty()) buffer_ = std::make_unique<std::vector<std::uint16_t>>();
+    else {
+      buffer_ = std::move(free_.back());
+      free_.pop_back();
+    }
+    if (buffer_->size() < n) buffer_->resize(n);
+  }
+  ~Bf16Buffer() { free_.push_back(std::move(buffer_)); }
+  Bf16Buffer(const Bf16Buffer&) = delete;
+  Bf16Buffer& operator=(const Bf16Buffer&) = delete;
+  std::uint16_t* data() { return buffer_->data(); }
+
+ private:
+  std::unique_ptr<std::vector<std::uint16_t>> buffer_;
+  static thread_local std::vector<std::unique_ptr<std::vector<std::uint16_t>>> free_;
+};
+thread_local std::vector<std::unique_ptr<std::vector<std::uint16_t>>> Bf16Buffer::free_;
+
+// Blocks of a product carry at least this many multiply-adds (a second thread does not pay below,
+// as for the float32 products), at most max_blocks of them. The blocks follow from the shape
+// alone: the same rows of C come from the same library call whatever the thread count.
+constexpr std::size_t block_min_work = std::size_t(1) << 17;
+constexpr std::size_t max_blocks = 4;
+constexpr std::size_t block_align = 16;  // block edges on 32-byte boundaries of the bf16 operands
+// A batch's entries go to the library in groups of at least this many multiply-adds: one call per
+// small attention product (64x64x64) would spend more on the call than on the arithmetic. Entries
+// of entry_alone_work and more are products of their own, cut into blocks.
+constexpr std::size_t group_min_work = std::size_t(1) << 21;
+constexpr std::size_t entry_alone_work = std::size_t(1) << 22;
+
+#if SEQGRAD_GEMM_ONEDNN
+
+void check(dnnl_status_t status, const char* what) {
+  if (status != dnnl_success)
+    throw std::runtime_error(std::string("bfloat16 product: oneDNN's ") + what + " failed with status " +
+                             std::to_string(int(status)));
+}
+
+dnnl_engine_t engine() {  // for the whole process: the primitives refer to it
+  static const dnnl_engine_t cpu = [] {
+    dnnl_engine_t e = nullptr;
+    check(dnnl_engine_create(&e, dnnl_cpu, 0), "dnnl_engine_create");
+    return e;
+  }();
+  return cpu;
+}
+
+dnnl_stream_t stream() {  // one per thread
+  struct Stream {
+    dnnl_stream_t handle = nullptr;
+    ~Stream() {
+      if (handle) dnnl_stream_destroy(handle);
+    }
+  };
+  thread_local Stream s;
+  if (!s.handle) check(dnnl_stream_create(&s.handle, engine(), dnnl_stream_default_flags), "dnnl_stream_create");
+  return s.handle;
+}
+
+// A matrix, or a batch of matrices (batch first), as oneDNN describes it: dims and strides in elements.
+struct Layout {
+  int ndims = 2;
+  std::array<dnnl_dim_t, 3> dims{}, strides{};
+};
+
+Layout matrix(std::size_t rows, std::size_t cols, std::size_t row_stride, std::size_t col_stride) {
+  return {2, {dnnl_dim_t(rows), dnnl_dim_t(cols), 0}, {dnnl_dim_t(row_stride), dnnl_dim_t(col_stride), 0}};
+}
+
+Layout batch_of(std::size_t count, std::size_t stride, const Layout& m) {
+  return {3, {dnnl_dim_t(count), m.dims[0], m.dims[1]}, {dnnl_dim_t(stride), m.strides[0], m.strides[1]}};
+}
+
+// One product shape's primitive (or one conversion's reorder: src f32, dst bf16, no weights).
+// User-provided scratchpad: the primitive is shared by the threads, each of which runs it with
+// scratch of its own.
+struct Matmul {
+  dnnl_primitive_desc_t pd = nullptr;
+  dnnl_primitive_t primitive = nullptr;
+  dnnl_memory_desc_t src{}, weights{}, dst{}, scratchpad{};
+  std::size_t scratchpad_bytes = 0;
+  Matmul() = default;
+  Matmul(const Matmul&) = delete;
+  Matmul& operator=(const Matmul&) = delete;
+  ~Matmul() {
+    if (primitive) dnnl_primitive_destroy(primitive);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+  }
+};
+
+std::shared_ptr<const Matmul> create(const Layout& a, const Layout& b, const Layout& c, float alpha, float beta) {
+  auto m = std::make_shared<Matmul>();
+  check(dnnl_memory_desc_init_by_strides(&m->src, a.ndims, a.dims.data(), dnnl_bf16, a.strides.data()),
+        "dnnl_memory_desc_init_by_strides");
+  check(dnnl_memory_desc_init_by_strides(&m->weights, b.ndims, b.dims.data(), dnnl_bf16, b.strides.data()),
+        "dnnl_memory_desc_init_by_strides");
+  check(dnnl_memory_desc_init_by_strides(&m->dst, c.ndims, c.dims.data(), dnnl_f32, c.strides.data()),
+        "dnnl_memory_desc_init_by_strides");
+  dnnl_matmul_desc_t desc;
+  check(dnnl_matmul_desc_init(&desc, &m->src, &m->weights, nullptr, &m->dst), "dnnl_matmul_desc_init");
+  dnnl_primitive_attr_t attr = nullptr;
+  check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create");
+  std::unique_ptr<dnnl_primitive_attr, dnnl_status_t (*)(dnnl_primitive_attr_t)> attr_owner(attr,
+                                                                                         dnnl_primitive_attr_destroy);
+  check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode");
+  if (alpha != 1.0f) check(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha), "output scales");
+  if (beta != 0.0f) {  // C += ... : the sum post-op reads the destination
+    dnnl_post_ops_t post_ops = nullptr;
+    check(dnnl_post_ops_create(&post_ops), "dnnl_post_ops_create");
+    std::unique_ptr<dnnl_post_ops, dnnl_status_t (*)(dnnl_post_ops_t)> post_ops_owner(post_ops,
+                                                                                    dnnl_post_ops_destroy);
+    check(dnnl_post_ops_append_sum(post_ops, beta), "dnnl_post_ops_append_sum");
+    check(dnnl_primitive_attr_set_post_ops(attr, post_ops), "dnnl_primitive_attr_set_post_ops");
+  }
+  check(dnnl_primitive_desc_create(&m->pd, &desc, attr, engine(), nullptr), "dnnl_primitive_desc_create (matmul)");
+  m->scratchpad = *dnnl_primitive_desc_query_md(m->pd, dnnl_query_scratchpad_md, 0);
+  m->scratchpad_bytes = dnnl_memory_desc_get_size(&m->scratchpad);
+  check(dnnl_primitive_create(&m->primitive, m->pd), "dnnl_primitive_create (matmul)");
+  return m;
+}
+
+// A reorder from float32 laid out as `from` to bfloat16 laid out as `to` (same dims): oneDNN's
+// jitted conversion, used where the layout changes too (a transposed operand made plain).
+std::shared_ptr<const Matmul> create_reorder(const Layout& from, const Layout& to) {
+  auto m = std::make_shared<Matmul>();
+  check(dnnl_memory_desc_init_by_strides(&m->src, from.ndims, from.dims.data(), dnnl_f32, from.strides.data()),
+        "dnnl_memory_desc_init_by_strides");
+  check(dnnl_memory_desc_init_by_strides(&m->dst, to.ndims, to.dims.data(), dnnl_bf16, to.strides.data()),
+        "dnnl_memory_desc_init_by_strides");
+  dnnl_primitive_attr_t attr = nullptr;
+  check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create");
+  std::unique_ptr<dnnl_primitive_attr, dnnl_status_t (*)(dnnl_primitive_attr_t)> attr_owner(attr,
+                                                                                         dnnl_primitive_attr_destroy);
+  check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode");
+  check(dnnl_reorder_primitive_desc_create(&m->pd, &m->src, engine(), &m->dst, engine(), attr),
+        "dnnl_reorder_primitive_desc_create");
+  m->scratchpad = *dnnl_primitive_desc_query_md(m->pd, dnnl_query_scratchpad_md, 0);
+  m->scratchpad_bytes = dnnl_memory_desc_get_size(&m->scratchpad);
+  check(dnnl_primitive_create(&m->primitive, m->pd), "dnnl_primitive_create (reorder)");
+  return m;
+}
+
+// The primitives made so far, by everything that defines them. Bounded: sequence lengths vary, and
+// every length is a shape; past the limit the cache starts over (products under way keep theirs).
+using Key = std::array<std::int64_t, 1 + 3 * 7 + 2>;
+std::mutex cache_mutex;
+std::map<Key, std::shared_ptr<const Matmul>> cache;
+constexpr std::size_t cache_limit = 4096;
+
+// reorder: a reorder from a to c (b unused), else a matmul.
+std::shared_ptr<const Matmul> cached(bool reorder, const Layout& a, const Layout& b, const Layout& c, float alpha,
+                                     float beta) {
+  Key key{};
+  std::size_t i = 0;
+  key[i++] = reorder;
+  for (const Layout* l : {&a, &b, &c}) {
+    key[i++] = l->ndims;
+    for (int d = 0; d < 3; ++d) key[i++] = l->dims[d];
+    for (int d = 0; d < 3; ++d) key[i++] = l->strides[d];
+  }
+  key[i++] = std::bit_cast<std::uint32_t>(alpha);
+  key[i++] = std::bit_cast<std::uint32_t>(beta);
+  std::lock_guard lock(cache_mutex);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  if (cache.size() >= cache_limit) cache.clear();
+  auto m = reorder ? create_reorder(a, c) : create(a, b, c, alpha, beta);
+  cache.emplace(key, m);
+  return m;
+}
+
+std::shared_ptr<const Matmul> matmul_for(const Layout& a, const Layout& b, const Layout& c, float alpha, float beta) {
+  return cached(false, a, b, c, alpha, beta);
+}
+
+class Memory {
+ public:
+  Memory(const dnnl_memory_desc_t& md, const void* data) {
+    check(dnnl_memory_create(&handle_, &md, engine(), const_cast<void*>(data)), "dnnl_memory_create");
+  }
+  ~Memory() { dnnl_memory_destroy(handle_); }
+  Memory(const Memory&) = delete;
+  Memory& operator=(const Memory&) = delete;
+  dnnl_memory_t get() const { return handle_; }
+
+ private:
+  dnnl_memory_t handle_ = nullptr;
+};
+
+// Runs m on this thread alone (oneDNN's OpenMP threads held at one, as for float32).
+void run(const Matmul& m, const std::uint16_t* a, const std::uint16_t* b, float* c) {
+  gemm_internal::omp_use_one_thread();
+  thread_local std::vector<unsigned char> scratch;
+  if (scratch.size() < m.scratchpad_bytes) scratch.resize(m.scratchpad_bytes);
+  const Memory src(m.src, a), weights(m.weights, b), dst(m.dst, c), pad(m.scratchpad, scratch.data());
+  const dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, src.get()},
+                                  {DNNL_ARG_WEIGHTS, weights.get()},
+                                  {DNNL_ARG_DST, dst.get()},
+                                  {DNNL_ARG_SCRATCHPAD, pad.get()}};
+  check(dnnl_primitive_execute(m.primitive, stream(), m.scratchpad_bytes > 0 ? 4 : 3, args), "dnnl_primitive_execute");
+  check(dnnl_stream_wait(stream()), "dnnl_stream_wait");
+}
+
+// to (bf16) = from (f32) through the reorder r, on this thread alone.
+void run_reorder(const Matmul& r, const float* from, std::uint16_t* to) {
+  gemm_internal::omp_use_one_thread();
+  thread_local std::vector<unsigned char> scratch;
+  if (scratch.size() < r.scratchpad_bytes) scratch.resize(r.scratchpad_bytes);
+  const Memory src(r.src, from), dst(r.dst, to), pad(r.scratchpad, scratch.data());
+  const dnnl_exec_arg_t args[] = {{DNNL_ARG_FROM, src.get()}, {DNNL_ARG_TO, dst.get()}, {DNNL_ARG_SCRATCHPAD, pad.get()}};
+  check(dnnl_primitive_execute(r.primitive, stream(), r.scratchpad_bytes > 0 ? 3 : 2, args), "dnnl_primitive_execute");
+  check(dnnl_stream_wait(stream()), "dnnl_stream_wait");
+}
+
+// out [count][cols, rows] (bf16, packed) = the transposes of the count matrices in [rows, cols]
+// (leading dimension ld, entry i at in + i * stride), rounded to bfloat16: a transposed left
+// operand made plain, since oneDNN's fast bf16 kernels read only plain ones.
+void round_transposed(std::size_t count, std::size_t rows, std::size_t cols, const float* in, std::size_t ld,
+                      std::size_t stride, std::uint16_t* out) {
+  const Layout from = batch_of(count, stride, matrix(cols, rows, 1, ld)), to = batch_of(count, rows * cols, matrix(cols, rows, rows, 1));
+  run_reorder(*cached(true, from, to, to, 1.0f, 0.0f), in, out);
+}
+
+// op(X) of a packed operand X (stored rows x cols) as a rows_op x cols_op matrix.
+Layout operand(bool transposed, std::size_t rows_op, std::size_t cols_op, std::size_t stored_cols) {
+  return transposed ? matrix(rows_op, cols_op, 1, stored_cols) : matrix(rows_op, cols_op, stored_cols, 1);
+}
+
+// C = alpha op(a) op(b) + beta C for packed bf16 a (stored [M,K], or [K,M] when ta) and b (stored
+// [K,N], or [N,K] when tb), in blocks of rows (or of columns, when wider than tall) fixed by the shape.
+void product(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha,
+             const std::uint16_t* a, const std::uint16_t* b, float beta, float* C, std::size_t ldc) {
+  const std::size_t work = M * N * K;
+  const bool by_rows = M >= std::min<std::size_t>(N, 128);  // row blocks: column blocks of B are not dense, and oneDNN falls back to slower kernels on them
+  const std::size_t len = by_rows ? M : N;
+  const std::size_t blocks = std::min({max_blocks, work / block_min_work, (len + block_align - 1) / block_align});
+  const std::size_t grain =
+      blocks >= 2 ? ((len + blocks - 1) / blocks + block_align - 1) / block_align * block_align : len;
+  const std::size_t a_cols = ta ? M : K, b_cols = tb ? K : N;
+  auto block = [&](std::size_t begin, std::size_t end) {
+    const std::size_t m = by_rows ? end - begin : M, n = by_rows ? N : end - begin;
+    const std::uint16_t* pa = by_rows ? (ta ? a + begin : a + begin * a_cols) : a;
+    const std::uint16_t* pb = by_rows ? b : (tb ? b + begin * b_cols : b + begin);
+    float* pc = by_rows ? C + begin * ldc : C + begin;
+    run(*matmul_for(operand(ta, m, K, a_cols), operand(tb, K, n, b_cols), matrix(m, n, ldc, 1), alpha, beta), pa, pb,
+        pc);
+  };
+  if (threads > 1 && grain < len) return parallel_blocks(len, grain, block);
+  for (std::size_t begin = 0; begin < len; begin += grain) block(begin, std::min(len, begin + grain));
+}
+
+#else  // OpenBLAS build: AutocastScope refuses bf16, so nothing reaches these
+
+[[noreturn]] void unavailable() { throw std::logic_error("bfloat16 product: " + bf16_unavailable_reason()); }
+
+void product(std::size_t, bool, bool, std::size_t, std::size_t, std::size_t, float, const std::uint16_t*,
+             const std::uint16_t*, float, float*, std::size_t) {
+  unavailable();
+}
+
+void round_transposed(std::size_t, std::size_t, std::size_t, const float*, std::size_t, std::size_t, std::uint16_t*) {
+  unavailable();
+}
+
+#endif
+
+}  // namespace
+
+void gemm(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha,
+          const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) return scale_only(M, N, beta, C, ldc);
+  if ((M == 1 || N == 1 || K == 1) && vector_product(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)) return;
+  const std::size_t b_rows = tb ? N : K, b_cols = tb ? K : N;
+  Bf16Buffer a(M * K), b(b_rows * b_cols);
+  if (ta) round_transposed(1, K, M, A, lda, 0, a.data());  // op(A) plain, [M, K]
+  else round_rows(M, K, A, lda, a.data());
+  round_rows(b_rows, b_cols, B, ldb, b.data());
+  product(threads, false, tb, M, N, K, alpha, a.data(), b.data(), beta, C, ldc);
+}
+
+void gemm_batched(std::size_t threads, std::size_t batch, bool ta, bool tb, std::size_t M, std::size_t N,
+                  std::size_t K, const float* A, std::size_t stride_a, const float* B, std::size_t stride_b, float beta,
+                  float* C, std::size_t stride_c) {
+  if (batch == 0 || M == 0 || N == 0) return;
+  if (K == 0) {
+    for (std::size_t i = 0; i < (stride_c == 0 ? 1 : batch); ++i) scale_only(M, N, beta, C + i * stride_c, N);
+    return;
+  }
+  if (M == 1 || N == 1 || K == 1) {  // entries on the vector loops (see vector_product), whole, spread over the threads
+    auto entries = [&](std::size_t begin, std::size_t end) {
+      for (std::size_t i = begin; i < end; ++i)
+        gemm(1, ta, tb, M, N, K, 1.0f, A + i * stride_a, ta ? M : K, B + i * stride_b, tb ? K : N, beta,
+             C + i * stride_c, N);
+    };
+    const std::size_t grain = std::max<std::size_t>(1, block_min_work / (M * N * K));
+    if (threads > 1 && stride_c != 0 && grain < batch) return parallel_blocks(batch, grain, entries);
+    return entries(0, batch);
+  }
+  const std::size_t a_size = M * K, b_size = K * N;
+  const std::size_t a_count = stride_a == 0 ? 1 : batch, b_count = stride_b == 0 ? 1 : batch;
+  Bf16Buffer a(a_count * a_size), b(b_count * b_size);
+  if (ta) round_transposed(a_count, K, M, A, M, stride_a, a.data());  // each op(A) plain, [M, K]
+  else
+    for (std::size_t i = 0; i < a_count; ++i) round_rows(1, a_size, A + i * stride_a, a_size, a.data() + i * a_size);
+  ta = false;
+  for (std::size_t i = 0; i < b_count; ++i) round_rows(1, b_size, B + i * stride_b, b_size, b.data() + i * b_size);
+  const std::size_t packed_a = stride_a == 0 ? 0 : a_size, packed_b = stride_b == 0 ? 0 : b_size;
+  if (batch == 1 || stride_c == 0) {  // one C, or entries summed into one C in entry order
+    for (std::size_t i = 0; i < batch; ++i)
+      product(threads, ta, tb, M, N, K, 1.0f, a.data() + i * packed_a, b.data() + i * packed_b, beta, C + i * stride_c,
+              N);
+    return;
+  }
+#if SEQGRAD_GEMM_ONEDNN
+  const std::size_t work = M * N * K, a_cols = K, b_cols = tb ? K : N;
+  if (work >= entry_alone_work) {
+    for (std::size_t i = 0; i < batch; ++i)
+      product(threads, ta, tb, M, N, K, 1.0f, a.data() + i * packed_a, b.data() + i * packed_b, beta, C + i * stride_c,
+              N);
+    return;
+  }
+  // Groups of entries, one single-threaded 3-D product each; the groups follow from the shape.
+  const std::size_t grain = std::max<std::size_t>(1, group_min_work / work);
+  auto group = [&](std::size_t begin, std::size_t end) {
+    const std::size_t n = end - begin;
+    const Layout la = batch_of(packed_a == 0 ? 1 : n, a_size, operand(ta, M, K, a_cols));
+    const Layout lb = batch_of(packed_b == 0 ? 1 : n, b_size, operand(tb, K, N, b_cols));
+    const Layout lc = batch_of(n, stride_c, matrix(M, N, N, 1));
+    run(*matmul_for(la, lb, lc, 1.0f, beta), a.data() + begin * packed_a, b.data() + begin * packed_b,
+        C + begin * stride_c);
+  };
+  if (threads > 1 && grain < batch) return parallel_blocks(batch, grain, group);
+  for (std::size_t begin = 0; begin < batch; begin += grain) group(begin, std::min(batch, begin + grain));
+#endif
+}
+
+std::string kernel_name() {
+  const std::string why = bf16_unavailable_reason();
+  if (!why.empty()) return "unavailable: " + why;
+#if SEQGRAD_GEMM_ONEDNN
+  const Layout square = matrix(256, 256, 256, 1);  // a typical hidden-size product
+  const char* info = nullptr;
+  check(dnnl_primitive_desc_query(matmul_for(square, square, square, 1.0f, 0.0f)->pd, dnnl_query_impl_info_str, 0,
+                                  &info),
+        "dnnl_primitive_desc_query");
+  return info ? info : "unknown";
+#else
+  return "unavailable";
+#endif
+}
+
+}  // namespace bf16_gemm
+
+}  // namespace seqgrad
