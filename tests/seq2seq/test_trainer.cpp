@@ -62,6 +62,26 @@ TEST(Trainer, ResumedRunEqualsUninterruptedRunForAnyThreadCount) {
   expect_resume_is_exact(f, f.options("").optimizer, 5);  // the default optimizer, Adam
 }
 
+// The same with a Transformer decoder: its two-pass scheduled sampling and the dropout inside its
+// blocks follow the shard's generators, so threads and an interruption change nothing.
+TEST(Trainer, TransformerDecoderResumesExactlyForAnyThreadCount) {
+  Fixture f;
+  f.decoder = DecoderCell::transformer;
+  for (EncoderKind encoder : {EncoderKind::gru, EncoderKind::transformer}) {
+    std::vector<std::vector<double>> losses;
+    for (std::size_t threads : {1, 2}) {
+      auto model = f.model(5, encoder, 2);
+      TrainerOptions o = f.options("");
+      o.threads = threads;
+      o.max_epochs = 2;
+      losses.push_back(Trainer(*model, f.data.train, f.data.test, o).run().step_losses);
+    }
+    EXPECT_EQ(losses[0], losses[1]) << to_string(encoder) << " encoder";
+    EXPECT_LT(losses[0].back(), losses[0].front());
+  }
+  expect_resume_is_exact(f, f.options("").optimizer, 5);
+}
+
 // Dropout between a multi-layer GRU's layers and inside transformer layers draws from the thread's
 // default generator; the trainer points it at the shard's generator, so worker threads change nothing.
 // Stops the run as a program's signal handler would: it sets the stop request after step `stop`

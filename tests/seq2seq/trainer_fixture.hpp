@@ -37,11 +37,17 @@ inline ReverseTask reverse_task(std::size_t train_count, std::size_t test_count,
 struct Fixture {
   ReverseTask data = reverse_task(48, 12, 3);
   Vocabulary vocab = Vocabulary::build({{"a", "b", "c", "d", "e", "f"}});
+  DecoderCell decoder = DecoderCell::gru;  // transformer: two blocks, tied embeddings
 
   std::unique_ptr<Seq2Seq> model(std::uint64_t seed, EncoderKind encoder = EncoderKind::gru, std::size_t layers = 1) const {
-    const ModelConfig c{.src_vocab = vocab.size(), .tgt_vocab = vocab.size(), .embedding_dim = 8, .hidden_dim = 16,
-                        .attention_dim = 8, .encoder = encoder, .encoder_layers = layers, .feedforward_dim = 32,
-                        .dropout = 0.1};  // dropout exercises the per-shard dropout generators
+    ModelConfig c{.src_vocab = vocab.size(), .tgt_vocab = vocab.size(), .embedding_dim = 8, .hidden_dim = 16,
+                  .attention_dim = 8, .encoder = encoder, .encoder_layers = layers, .feedforward_dim = 32,
+                  .dropout = 0.1};  // dropout exercises the per-shard dropout generators
+    if (decoder == DecoderCell::transformer) {
+      c.decoder = decoder;
+      c.decoder_layers = 2;
+      c.tie_embeddings = true;
+    }
     Generator gen(seed);
     return std::make_unique<Seq2Seq>(c, gen);
   }
