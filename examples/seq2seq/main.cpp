@@ -1,6 +1,8 @@
 // seq2seq: train, evaluate and use a sequence-to-sequence model on your own tab-separated data.
 //
 //   seq2seq train     --run DIR --train pairs.tsv|- [--dev dev.tsv|-] [--chars] [model and trainer options]
+//   seq2seq train     --run DIR --train-src src.txt --train-tgt tgt.txt [--dev-src S --dev-tgt T] ...
+//   seq2seq train     --config train.toml [options: the command line wins]   (--dump-config writes one)
 //   seq2seq evaluate  --run DIR --data test.tsv|- [--beam 4] [--hypotheses FILE|-]
 //   seq2seq translate --run DIR [--input FILE|-] [--output FILE|-] [--beam 4] [--nbest N] [--scores] [--heatmaps N [--head H]]
 //   seq2seq export    --run DIR --out model.safetensors [--overwrite]
@@ -24,6 +26,7 @@
 // line is decoded, and an existing one is refused unless --overwrite is given.
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 #include <optional>
 
 #include "export.hpp"
@@ -76,6 +79,7 @@ class LineOutput {
 
 struct TrainArgs {
   std::string run, train, dev;
+  std::string train_src, train_tgt, dev_src, dev_tgt;  // the pairs as two files of lines
   bool chars = false;
   std::size_t dev_every = 10, max_length = 100;
   recipe::ModelFlags model;
@@ -85,18 +89,50 @@ struct TrainArgs {
 // A file option's value as messages name it.
 std::string shown_name(const std::string& file) { return file == "-" ? "<stdin>" : file; }
 
-// Reads a TSV file ("-": standard input), reporting its malformed lines; optionally drops over-long
-// pairs. Says what it kept in one line on `summary`: "data: FILE: " and describe(PairCounts).
-std::vector<Entry> read_pairs(const std::string& file, Tokenization tokens, std::size_t max_length, bool drop_long_pairs,
+// Pairs as two files, line i of `src` the source and line i of `tgt` its target (as Marian's and
+// OpenNMT's -src/-tgt), joined into TSV text. Files of different lengths, or a tab in a line (it
+// would read as the separator), are refused naming the file and line.
+std::string parallel_files_as_tsv(const std::string& src, const std::string& tgt) {
+  const std::vector<std::string> sources = recipe::read_lines(src), targets = recipe::read_lines(tgt);
+  if (sources.size() != targets.size())
+    throw std::runtime_error(shown_name(src) + " has " + std::to_string(sources.size()) + " lines and " + shown_name(tgt) + " " +
+                             std::to_string(targets.size()) + ": line i of one is the target of line i of the other");
+  std::string tsv;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    for (const auto& [file, line] : {std::pair{&src, &sources[i]}, std::pair{&tgt, &targets[i]}})
+      if (line->find('\t') != std::string::npos)
+        throw std::runtime_error(shown_name(*file) + ":" + std::to_string(i + 1) + ": a tab in a line of a source or target file");
+    tsv += sources[i] + "\t" + targets[i] + "\n";
+  }
+  return tsv;
+}
+
+// Where pairs come from: a TSV file ("-": standard input), or a source and a target file.
+struct PairFiles {
+  std::string tsv, src, tgt;
+  bool given() const { return !tsv.empty() || !src.empty(); }
+  std::string name() const { return !src.empty() ? shown_name(src) + " + " + shown_name(tgt) : shown_name(tsv); }
+};
+
+// Reads the pairs, reporting malformed lines; optionally drops over-long pairs. Says what it kept
+// in one line on `summary`: "data: FILE: " and describe(PairCounts).
+std::vector<Entry> read_pairs(const PairFiles& files, Tokenization tokens, std::size_t max_length, bool drop_long_pairs,
                               std::FILE* summary = stdout) {
-  const std::string name = shown_name(file);
+  const std::string name = files.name();
   recipe::IssueReport report(kProgram);
   TsvOptions o;
   o.source_tokens = o.target_tokens = tokens;
   o.on_issue = report.sink();
   std::error_code ec;
-  if (fs::is_directory(file, ec)) throw std::runtime_error(file + ": a directory, not a TSV file");
-  ReadResult r = file == "-" ? read_tsv(std::cin, o, name) : read_tsv(fs::path(file), o);
+  const std::string& file = files.tsv;
+  if (files.src.empty() && fs::is_directory(file, ec)) throw std::runtime_error(file + ": a directory, not a TSV file");
+  ReadResult r;
+  if (!files.src.empty()) {
+    std::istringstream joined(parallel_files_as_tsv(files.src, files.tgt));
+    r = read_tsv(joined, o, name);
+  } else {
+    r = file == "-" ? read_tsv(std::cin, o, name) : read_tsv(fs::path(file), o);
+  }
   if (drop_long_pairs) r.entries = recipe::drop_long(std::move(r.entries), max_length, report, name);
   report.print_summary(name);
   if (r.entries.empty())
@@ -108,28 +144,31 @@ std::vector<Entry> read_pairs(const std::string& file, Tokenization tokens, std:
 }
 
 int train(const TrainArgs& a) {
-  if (a.train == "-" && a.dev == "-") throw std::runtime_error("--train - and --dev -: standard input can be read once; give one of them a file");
+  const PairFiles train_files{a.train, a.train_src, a.train_tgt}, dev_files{a.dev, a.dev_src, a.dev_tgt};
+  int stdin_readers = 0;
+  for (const std::string* f : {&a.train, &a.dev, &a.train_src, &a.train_tgt, &a.dev_src, &a.dev_tgt}) stdin_readers += *f == "-";
+  if (stdin_readers > 1) throw std::runtime_error("'-' is given to several of --train, --dev and their -src/-tgt: standard input can be read once; give the others files");
   const Tokenization tokens = a.chars ? Tokenization::characters : Tokenization::whitespace;
-  std::vector<Entry> entries = read_pairs(a.train, tokens, a.max_length, true);
+  std::vector<Entry> entries = read_pairs(train_files, tokens, a.max_length, true);
   RunSpec spec;
   spec.source_vocab = Vocabulary::build(source_sequences(entries));
   spec.target_vocab = Vocabulary::build(target_sequences(entries));
   std::vector<Entry> train_entries, dev_entries;
-  if (!a.dev.empty()) {
+  if (dev_files.given()) {
     train_entries = std::move(entries);
-    dev_entries = read_pairs(a.dev, tokens, a.max_length, true);
+    dev_entries = read_pairs(dev_files, tokens, a.max_length, true);
   } else {
     for (std::size_t i = 0; i < entries.size(); ++i)
       (i % a.dev_every == a.dev_every - 1 ? dev_entries : train_entries).push_back(std::move(entries[i]));
     if (dev_entries.empty() || train_entries.empty())
-      throw std::runtime_error(shown_name(a.train) + ": " + std::to_string(entries.size()) + " usable pairs are too few to hold every " +
+      throw std::runtime_error(train_files.name() + ": " + std::to_string(entries.size()) + " usable pairs are too few to hold every " +
                                std::to_string(a.dev_every) + "th out for validation: give --dev FILE or more pairs");
   }
   spec.model = recipe::model_config(a.model, spec.source_vocab.size(), spec.target_vocab.size());
   const std::string side = a.chars ? "characters" : "whitespace";
   spec.settings = {{"source_tokens", side}, {"target_tokens", side}, {"max_length", std::to_string(a.max_length)},
-                   {"validation", a.dev.empty() ? "every " + std::to_string(a.dev_every) + "th training pair" : "a file"}};
-  if (a.dev.empty()) {
+                   {"validation", !dev_files.given() ? "every " + std::to_string(a.dev_every) + "th training pair" : "a file"}};
+  if (!dev_files.given()) {
     const PairCounts held_out = count_pairs(dev_entries, 0, 0, 0), kept = count_pairs(train_entries, 0, 0, 0);
     std::printf("held out for validation: 1 source in %zu with all its targets, %zu sources (%zu pairs); training on "
                 "the other %zu sources (%zu pairs)\n", a.dev_every, held_out.sources, held_out.pairs, kept.sources, kept.pairs);
@@ -167,7 +206,7 @@ int evaluate_run(const std::string& dir, const std::string& data, std::size_t be
   const Tokenization tokens = tokenization_of(l.spec, "source_tokens");
   // With the hypotheses on standard output the rest goes to standard error, so a pipe gets only them.
   std::FILE* scores = hypotheses && hypotheses->is_stdout() ? stderr : stdout;
-  const std::vector<Entry> entries = read_pairs(data, tokens, 0, false, scores);
+  const std::vector<Entry> entries = read_pairs(PairFiles{data, "", ""}, tokens, 0, false, scores);
   std::size_t unknown = 0;
   for (const Entry& e : entries) unknown += count_unknown(e.source, l.spec.source_vocab);
   if (unknown > 0) std::fprintf(stderr, "%s: %zu source symbols of %s are not in the vocabulary (read as <unk>)\n", kProgram, unknown, shown_name(data).c_str());
@@ -277,9 +316,24 @@ int main(int argc, char** argv) {
   auto* train_cmd = app.add_subcommand("train", "train on a TSV file; the run folder gets the model, vocabularies, checkpoints, metrics and loss curve "
                                       "(Ctrl-C saves checkpoints/last.ckpt after the current step: continue with --resume)");
   train_cmd->add_option("--run", a.run, "run folder")->required();
-  train_cmd->add_option("--train", a.train, "training pairs (TSV; '-': standard input)")->required()->check(recipe::existing_file_or_stdin());
-  train_cmd->add_option("--dev", a.dev, "validation pairs (TSV; '-': standard input); default: every --dev-every'th source of --train, with all its targets")
+  auto* train_tsv = train_cmd->add_option("--train", a.train, "training pairs (TSV; '-': standard input)")->check(recipe::existing_file_or_stdin());
+  auto* dev_tsv = train_cmd->add_option("--dev", a.dev, "validation pairs (TSV; '-': standard input); default: every --dev-every'th source of --train, with all its targets")
       ->check(recipe::existing_file_or_stdin());
+  // The pairs as two files of lines instead of one TSV file.
+  auto* train_src = train_cmd->add_option("--train-src", a.train_src, "training sources, one a line (with --train-tgt, instead of --train)")
+      ->check(recipe::existing_file_or_stdin())->excludes(train_tsv);
+  auto* train_tgt = train_cmd->add_option("--train-tgt", a.train_tgt, "training targets, line i the target of line i of --train-src")
+      ->check(recipe::existing_file_or_stdin())->excludes(train_tsv)->needs(train_src);
+  train_src->needs(train_tgt);
+  auto* dev_src = train_cmd->add_option("--dev-src", a.dev_src, "validation sources, one a line (with --dev-tgt, instead of --dev)")
+      ->check(recipe::existing_file_or_stdin())->excludes(dev_tsv);
+  auto* dev_tgt = train_cmd->add_option("--dev-tgt", a.dev_tgt, "validation targets, line i the target of line i of --dev-src")
+      ->check(recipe::existing_file_or_stdin())->excludes(dev_tsv)->needs(dev_src);
+  dev_src->needs(dev_tgt);
+  recipe::add_parse_check(*train_cmd, [&a] {
+    if (a.train.empty() && a.train_src.empty())
+      throw std::invalid_argument("no training data: give --train FILE (TSV) or --train-src FILE --train-tgt FILE");
+  });
   train_cmd->add_option("--dev-every", a.dev_every, "without --dev, hold out every N-th training source, with all its targets (N in [2, 1000])")
       ->check(CLI::Range(std::size_t{2}, std::size_t{1000}))->capture_default_str();
   train_cmd->add_flag("--chars", a.chars, "every UTF-8 character is a symbol (default: symbols are separated by spaces)");

@@ -105,12 +105,19 @@ CLI::Validator whole_in(std::uint64_t lo, std::uint64_t hi) {
       "in " + range);
 }
 
+namespace {
+// While a command line with --config is parsed the first time (to find the file and what the
+// command line sets), the checks wait: the file may hold what they look at.
+bool checks_deferred = false;
+}  // namespace
+
 void add_parse_check(CLI::App& cmd, std::function<void()> check) {
   static std::map<const CLI::App*, std::vector<std::function<void()>>> checks;  // nodes: stable addresses
   std::vector<std::function<void()>>& list = checks[&cmd];
   list.push_back(std::move(check));
   if (list.size() > 1) return;
   cmd.parse_complete_callback([&list] {
+    if (checks_deferred) return;
     try {
       for (const auto& c : list) c();
     } catch (const std::invalid_argument& e) {
@@ -577,29 +584,41 @@ std::string config_text(const CLI::App& cmd) {
 
 int parse(CLI::App& app, int argc, char** argv, const std::string& program) {
   try {
-    // A required option may come from --config: a first parse that misses one is judged after it.
-    std::exception_ptr missing;
-    try {
+    // With --config, a first parse finds the file and what the command line sets; what it would
+    // refuse (a required option, an option's partner, a check) may come from the file, so it is
+    // judged by the second parse, over the command line followed by the file's options.
+    bool with_config = false;
+    for (int i = 1; i < argc; ++i)
+      with_config = with_config || std::string(argv[i]) == "--config" || std::string(argv[i]).rfind("--config=", 0) == 0;
+    if (!with_config) {
       app.parse(argc, argv);
-    } catch (const CLI::RequiredError&) {
-      missing = std::current_exception();
-    }
-    bool reparsed = false;
-    for (CLI::App* cmd : app.get_subcommands()) {
-      const CLI::Option* config = cmd->get_option_no_throw("--config");
-      if (config == nullptr || config->count() == 0) continue;
-      const std::vector<std::string> extra = config_arguments(*cmd, config->as<std::string>(), program);
-      if (extra.empty()) continue;
-      // Parse again with the file's options after the command line's (CLI11 takes them reversed).
+    } else {
+      checks_deferred = true;
+      std::exception_ptr first;
+      try {
+        app.parse(argc, argv);
+      } catch (const CLI::Success&) {
+        checks_deferred = false;
+        throw;  // --help, --version
+      } catch (const CLI::ParseError&) {
+        first = std::current_exception();
+      }
+      checks_deferred = false;
       std::vector<std::string> args(argv + 1, argv + argc);
-      args.insert(args.end(), extra.begin(), extra.end());
-      std::reverse(args.begin(), args.end());
+      bool found = false;
+      for (CLI::App* cmd : app.get_subcommands()) {
+        const CLI::Option* config = cmd->get_option_no_throw("--config");
+        if (config == nullptr || config->count() == 0) continue;
+        const std::vector<std::string> extra = config_arguments(*cmd, config->as<std::string>(), program);
+        args.insert(args.end(), extra.begin(), extra.end());
+        found = true;
+        break;  // one command per invocation
+      }
+      if (!found && first) std::rethrow_exception(first);
+      std::reverse(args.begin(), args.end());  // CLI11 takes them last first
       app.clear();
       app.parse(args);
-      reparsed = true;
-      break;  // one command per invocation
     }
-    if (missing && !reparsed) std::rethrow_exception(missing);
     for (CLI::App* cmd : app.get_subcommands()) {
       const CLI::Option* dump = cmd->get_option_no_throw("--dump-config");
       if (dump != nullptr && dump->count() > 0) {

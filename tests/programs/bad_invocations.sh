@@ -137,6 +137,15 @@ s2s "--encoder" train --run n5 --train "$reverse" --encoder rnn
 s2s "--context" train --run n5 --train "$reverse" --context luong
 s2s "--heads" train --run n5 --train "$reverse" --hidden 30 --heads 4 --context multi_head
 s2s "--dev-every" train --run n5 --train "$reverse" --dev-every 1
+cut -f1 "$reverse" > src.txt
+cut -f2 "$reverse" | head -n 20 > short_tgt.txt
+printf 'a\tb\n' > tabbed.txt
+s2s "src.txt has 800 lines and short_tgt.txt 20" train --run n5 --train-src src.txt --train-tgt short_tgt.txt
+s2s "tabbed.txt:1: a tab in a line" train --run n5 --train-src tabbed.txt --train-tgt tabbed.txt
+s2s "--train-src requires --train-tgt" train --run n5 --train-src src.txt
+s2s "--train excludes --train-src" train --run n5 --train "$reverse" --train-src src.txt --train-tgt src.txt
+s2s "no training data: give --train FILE (TSV) or --train-src FILE --train-tgt FILE" train --run n5
+s2s "standard input can be read once" train --run n5 --train-src - --train-tgt -
 printf 'hiden = 3\n' > typo.toml
 printf 'chars = yes\n' > flag.toml
 printf '[translate]\nbeam = 3\n' > section.toml

@@ -19,4 +19,11 @@ grep -qx '# context = "additive"' train.toml || fail "an option not given is not
 grep -q '"decoder": "transformer"' run/config.json || fail "the run did not take --decoder from the file"
 grep -q '"tie_embeddings": true' run/config.json || fail "the run did not take the flag from the file"
 grep -q '"hidden_dim": 32' run/config.json || fail "the command line did not win over the file"
+# The pairs as a source file and a target file, named in a config file that the command line completes.
+cut -f1 "$reverse" > src.txt && cut -f2 "$reverse" > tgt.txt
+printf 'train-src = "src.txt"\ntrain-tgt = "tgt.txt"\ndecoder = "transformer"\n' > files.toml
+"$bin/seq2seq" train --run files_run --config files.toml --decoder-layers 2 --hidden 16 --heads 2 --epochs 1 > files.log 2>&1 \
+  || { cat files.log; fail "training from --train-src/--train-tgt named in --config failed"; }
+grep -q "^data: src.txt + tgt.txt: 800 lines: 800 pairs" files.log || { cat files.log; fail "the pairs of the two files were not read"; }
+grep -q '"decoder_layers": 2' files_run/config.json || fail "--decoder-layers on the command line was refused or lost beside the file's --decoder"
 echo "config_file: ok"
