@@ -11,10 +11,8 @@ bin=$1 src=$2 work=$3
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 fail() { echo "export_torch: $*" >&2; exit 1; }
 
-python=""
-for candidate in python3 /usr/bin/python3; do
-  if "$candidate" -c "import numpy, torch" 2>/dev/null; then python=$candidate; break; fi
-done
+source "$src/tests/programs/python_with.sh"
+python=$(python_with numpy torch)
 [ -n "$python" ] || { echo "export_torch: skipped: no python3 that imports torch and numpy"; exit 77; }
 reference=$src/examples/seq2seq/torch_reference.py
 data=$src/examples/seq2seq/data

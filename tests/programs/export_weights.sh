@@ -10,11 +10,8 @@ bin=$1 src=$2 work=$3
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 fail() { echo "export_weights: $*" >&2; exit 1; }
 
-# The first python3 that imports numpy (the one on PATH may be a pyenv without it).
-python=""
-for candidate in python3 /usr/bin/python3; do
-  if "$candidate" -c "import numpy" 2>/dev/null; then python=$candidate; break; fi
-done
+source "$src/tests/programs/python_with.sh"
+python=$(python_with numpy)
 [ -n "$python" ] || fail "no python3 with numpy (scripts/setup.sh installs Debian's python3-numpy)"
 
 "$bin/seq2seq" train --run run --train "$src/examples/seq2seq/data/reverse.tsv" --chars --max-length 40 --hidden 24 --embedding 8 \

@@ -38,10 +38,8 @@ awk '/^### Export to PyTorch/ { on = 1; next } on && /^```sh/ { grab = 1; next }
   "$src/README.md" > export.sh
 [ "$(grep -c 'seq2seq export' export.sh)" -eq 1 ] && grep -q 'torch_reference.py' export.sh \
   || { cat export.sh; fail "expected the export and torch_reference.py commands in the README"; }
-torch_python=""
-for candidate in python3 /usr/bin/python3; do
-  if "$candidate" -c "import numpy, torch" 2>/dev/null; then torch_python=$candidate; break; fi
-done
+source "$src/tests/programs/python_with.sh"
+torch_python=$(python_with numpy torch)
 sed -e "s#\./build/bin/#$bin/#g" -e "s#examples/#$src/examples/#g" -e "s#| python3 #| $torch_python #" export.sh > run_export.sh
 [ -n "$torch_python" ] || sed -i '/torch_reference.py/d' run_export.sh
 bash -e run_export.sh > export.log 2>&1 || { cat export.log; fail "the README's export commands failed"; }

@@ -13,6 +13,7 @@
 #include "seqgrad/nn/seq2seq/model.hpp"
 #include "seqgrad/nn/seq2seq/sampling.hpp"
 #include "seqgrad/ops/ops.hpp"
+#include "four_reversals.hpp"
 
 using namespace seqgrad;
 using namespace seqgrad::nn::seq2seq;
@@ -112,34 +113,20 @@ TEST(Seq2Seq, LossGradientThroughTheWholeModelMatchesFiniteDifferences) {
 }
 
 TEST(Seq2Seq, OverfitsAFewPairsToExactOutput) {
-  // Reverse four short sequences: needs the attention to find the right source position.
-  const Tensor src = Tensor::from_indices({4, 5, 6, 2, 7, 4, 2, 0, 6, 6, 5, 2, 5, 7, 2, 0}, {4, 4});
-  const Tensor lengths = Tensor::from_indices({4, 3, 4, 3}, {4});
-  const Tensor tgt_in = Tensor::from_indices({1, 6, 5, 4, 1, 4, 7, 0, 1, 5, 6, 6, 1, 7, 5, 0}, {4, 4});
-  const Tensor tgt_out = Tensor::from_indices({6, 5, 4, 2, 4, 7, 2, 0, 5, 6, 6, 2, 7, 5, 2, 0}, {4, 4});
+  const seq2seq_test::FourReversals task;
   ModelConfig c = tiny_config(EncoderKind::gru, ContextKind::additive, DType::f32);
   c.embedding_dim = 8;
   c.hidden_dim = 16;
   c.attention_dim = 8;
   Generator gen(6);
   Seq2Seq model(c, gen);
-  nn::Adam adam(model.parameters(), {.lr = 0.03});
-  double last = 0;
-  for (int step = 0; step < 150; ++step) {
-    adam.zero_grad();
-    Tensor loss = nn::sequence_cross_entropy(model.forward(src, lengths, tgt_in).logits, tgt_out, 0);
-    backward(loss);
-    adam.step();
-    last = loss.item();
-  }
-  EXPECT_LT(last, 0.05);
+  task.fit(model, 0.03, 150);
   model.eval();
-  const std::vector<Hypothesis> out = greedy_decode(model, src, lengths, {.max_length = 10});
-  const std::vector<std::vector<std::int64_t>> want = {{6, 5, 4}, {4, 7}, {5, 6, 6}, {7, 5}};
+  const std::vector<Hypothesis> out = greedy_decode(model, task.src, task.lengths, {.max_length = 10});
   for (std::size_t i = 0; i < 4; ++i) {
-    EXPECT_EQ(out[i].tokens, want[i]) << "pair " << i;
+    EXPECT_EQ(out[i].tokens, task.want[i]) << "pair " << i;
     EXPECT_TRUE(out[i].finished);
-    EXPECT_EQ(out[i].attention.size(), want[i].size() + 1);  // one row per output step, <eos> included
+    EXPECT_EQ(out[i].attention.size(), task.want[i].size() + 1);  // one row per output step, <eos> included
   }
 }
 

@@ -13,6 +13,7 @@
 #include "seqgrad/nn/seq2seq/decoding.hpp"
 #include "seqgrad/nn/seq2seq/model.hpp"
 #include "seqgrad/ops/ops.hpp"
+#include "four_reversals.hpp"
 
 using namespace seqgrad;
 using namespace seqgrad::nn::seq2seq;
@@ -223,32 +224,18 @@ TEST(TransformerSeq2Seq, LossGradientMatchesFiniteDifferences) {
 }
 
 TEST(TransformerSeq2Seq, OverfitsAFewPairsToExactOutput) {
-  // Reverse four short sequences: the cross-attention must find the right source position.
-  const Tensor src = Tensor::from_indices({4, 5, 6, 2, 7, 4, 2, 0, 6, 6, 5, 2, 5, 7, 2, 0}, {4, 4});
-  const Tensor lengths = Tensor::from_indices({4, 3, 4, 3}, {4});
-  const Tensor tgt_in = Tensor::from_indices({1, 6, 5, 4, 1, 4, 7, 0, 1, 5, 6, 6, 1, 7, 5, 0}, {4, 4});
-  const Tensor tgt_out = Tensor::from_indices({6, 5, 4, 2, 4, 7, 2, 0, 5, 6, 6, 2, 7, 5, 2, 0}, {4, 4});
+  const seq2seq_test::FourReversals task;  // the cross-attention must find the right source position
   ModelConfig c = transformer_config(EncoderKind::transformer, DType::f32);
   c.hidden_dim = 16;
   c.feedforward_dim = 32;
   c.tie_embeddings = true;
   Generator gen(9);
   Seq2Seq model(c, gen);
-  nn::Adam adam(model.parameters(), {.lr = 0.01});
-  double last = 0;
-  for (int step = 0; step < 200; ++step) {
-    adam.zero_grad();
-    Tensor loss = nn::sequence_cross_entropy(model.forward(src, lengths, tgt_in).logits, tgt_out, 0);
-    backward(loss);
-    adam.step();
-    last = loss.item();
-  }
-  EXPECT_LT(last, 0.05);
+  task.fit(model, 0.01, 200);
   model.eval();
-  const std::vector<Hypothesis> out = beam_search(model, src, lengths, {.max_length = 10, .beam_width = 3});
-  const std::vector<std::vector<std::int64_t>> want = {{6, 5, 4}, {4, 7}, {5, 6, 6}, {7, 5}};
+  const std::vector<Hypothesis> out = beam_search(model, task.src, task.lengths, {.max_length = 10, .beam_width = 3});
   for (std::size_t i = 0; i < 4; ++i) {
-    EXPECT_EQ(out[i].tokens, want[i]) << "pair " << i;
+    EXPECT_EQ(out[i].tokens, task.want[i]) << "pair " << i;
     EXPECT_TRUE(out[i].finished);
   }
 }
