@@ -1,6 +1,6 @@
 // seq2seq: train, evaluate and use a sequence-to-sequence model on your own tab-separated data.
 //
-//   seq2seq train     --run DIR --train pairs.tsv|- [--dev dev.tsv|-] [--chars] [model and trainer options]
+//   seq2seq train     --run DIR --train pairs.tsv|- [--dev dev.tsv|-] [--chars | --subwords N] [model and trainer options]
 //   seq2seq evaluate  --run DIR --data test.tsv|- [--beam 4] [--hypotheses FILE|-]
 //   seq2seq translate --run DIR [--input FILE|-] [--output FILE|-] [--beam 4] [--nbest N] [--scores] [--heatmaps N [--head H]]
 //   seq2seq export    --run DIR --out model.safetensors [--overwrite]
@@ -15,6 +15,10 @@
 // was read ("data: FILE: 800 lines: 800 pairs of 790 distinct sources (10 merged ...), ..."). Without
 // --dev, every --dev-every'th source of the training file, with all its targets, is held out for
 // validation. The vocabularies are built from the training file.
+// With --subwords N a SentencePiece model trained on the training text (subwords.model in the run
+// folder) cuts each side into pieces, which are then the symbols (--max-length counts pieces);
+// translate and evaluate cut their input with it and join the output pieces back into text, and
+// evaluate scores that text (exact match of the strings; word error rate and BLEU on its words).
 // At translate and evaluate time a symbol that is not in the vocabulary is read as <unk> (and
 // counted on stderr); outputs are cut at 2 x --max-length symbols. A --heatmaps picture that
 // cannot be drawn (one of a line too long for kMaxPictureSide pixels, say) is reported on stderr
@@ -28,6 +32,7 @@
 
 #include "export.hpp"
 #include "recipe.hpp"
+#include "subword_text.hpp"
 #include "seqgrad/graph/atomic_file.hpp"
 
 using namespace seqgrad;
@@ -43,6 +48,12 @@ Tokenization tokenization_of(const RunSpec& spec, const char* side) {
 }
 
 std::size_t max_length_of(const RunSpec& spec) { return std::stoull(spec.settings.at("max_length")); }
+
+// The run's subword model (nullopt: the run's symbols are words or characters).
+std::optional<Subwords> subwords_of(const RunFolder& run, const RunSpec& spec) {
+  if (!spec.subword_model) return std::nullopt;
+  return Subwords::from_bytes(*spec.subword_model, run.subword_model_file().string());
+}
 
 // Where translate and evaluate write their lines: standard output ("-"), flushed line by line so
 // a pipe sees each answer as it comes, or a file written atomically by commit() (its temporary is
@@ -78,12 +89,31 @@ struct TrainArgs {
   std::string run, train, dev;
   bool chars = false;
   std::size_t dev_every = 10, max_length = 100;
+  std::size_t subwords = 0;  // 0: no subword model
   recipe::ModelFlags model;
   recipe::TrainFlags train_flags;
 };
 
 // A file option's value as messages name it.
 std::string shown_name(const std::string& file) { return file == "-" ? "<stdin>" : file; }
+
+// The outputs of a subword run as text.
+std::vector<std::string> decoded_texts(const Evaluation& e, const Vocabulary& target_vocab, const Subwords& subwords) {
+  std::vector<std::string> texts;
+  for (const Hypothesis& h : e.outputs) texts.push_back(subwords.decode(target_vocab.decode(h.tokens)));
+  return texts;
+}
+
+// Scores of a subword run on text: its outputs decoded, against the entries' targets decoded.
+recipe::TextScores score_decoded(const Evaluation& e, const std::vector<Entry>& entries, const Vocabulary& target_vocab,
+                                 const Subwords& subwords) {
+  std::vector<std::vector<std::string>> references;
+  for (const Entry& entry : entries) {
+    references.emplace_back();
+    for (const Symbols& t : entry.targets) references.back().push_back(subwords.decode(t));
+  }
+  return recipe::score_text(decoded_texts(e, target_vocab, subwords), references);
+}
 
 // Reads a TSV file ("-": standard input), reporting its malformed lines; optionally drops over-long
 // pairs. Says what it kept in one line on `summary`: "data: FILE: " and describe(PairCounts).
@@ -110,14 +140,21 @@ std::vector<Entry> read_pairs(const std::string& file, Tokenization tokens, std:
 int train(const TrainArgs& a) {
   if (a.train == "-" && a.dev == "-") throw std::runtime_error("--train - and --dev -: standard input can be read once; give one of them a file");
   const Tokenization tokens = a.chars ? Tokenization::characters : Tokenization::whitespace;
-  std::vector<Entry> entries = read_pairs(a.train, tokens, a.max_length, true);
+  std::vector<Entry> entries = read_pairs(a.train, tokens, a.max_length, a.subwords == 0);
   RunSpec spec;
+  std::optional<Subwords> subwords;
+  if (a.subwords > 0) {  // the pieces are the symbols from here on; --max-length counts pieces
+    subwords = recipe::train_subwords(entries, a.subwords);
+    spec.subword_model = subwords->bytes();
+    entries = recipe::to_pieces(std::move(entries), *subwords, a.max_length, kProgram, shown_name(a.train));
+  }
   spec.source_vocab = Vocabulary::build(source_sequences(entries));
   spec.target_vocab = Vocabulary::build(target_sequences(entries));
   std::vector<Entry> train_entries, dev_entries;
   if (!a.dev.empty()) {
     train_entries = std::move(entries);
-    dev_entries = read_pairs(a.dev, tokens, a.max_length, true);
+    dev_entries = read_pairs(a.dev, tokens, a.max_length, a.subwords == 0);
+    if (subwords) dev_entries = recipe::to_pieces(std::move(dev_entries), *subwords, a.max_length, kProgram, shown_name(a.dev));
   } else {
     for (std::size_t i = 0; i < entries.size(); ++i)
       (i % a.dev_every == a.dev_every - 1 ? dev_entries : train_entries).push_back(std::move(entries[i]));
@@ -129,6 +166,7 @@ int train(const TrainArgs& a) {
   const std::string side = a.chars ? "characters" : "whitespace";
   spec.settings = {{"source_tokens", side}, {"target_tokens", side}, {"max_length", std::to_string(a.max_length)},
                    {"validation", a.dev.empty() ? "every " + std::to_string(a.dev_every) + "th training pair" : "a file"}};
+  if (subwords) spec.settings["subwords"] = std::to_string(a.subwords);
   if (a.dev.empty()) {
     const PairCounts held_out = count_pairs(dev_entries, 0, 0, 0), kept = count_pairs(train_entries, 0, 0, 0);
     std::printf("held out for validation: 1 source in %zu with all its targets, %zu sources (%zu pairs); training on "
@@ -144,6 +182,12 @@ int train(const TrainArgs& a) {
   const RunFolder::Loaded best = run.load_best();
   const Evaluation e = evaluate(*best.model, evaluation_examples(dev_entries, spec.source_vocab, spec.target_vocab), 128,
                                 t.max_decode, 1);
+  if (subwords) {
+    const recipe::TextScores s = score_decoded(e, dev_entries, spec.target_vocab, *subwords);
+    std::printf("best checkpoint on validation (decoded text): exact-match accuracy %.2f%%  word error rate %.2f%%  BLEU %.2f\n",
+                100 * s.accuracy(), 100 * s.word_error_rate, 100 * s.bleu);
+    return 0;
+  }
   std::printf("best checkpoint on validation: exact-match accuracy %.2f%%  token error rate %.2f%%\n",
               100 * e.scores.accuracy(), 100 * e.scores.phoneme_error_rate());
   return 0;
@@ -163,17 +207,30 @@ struct EvaluateArgs {
 int evaluate_run(const std::string& dir, const std::string& data, std::size_t beam, const EvaluateArgs& a) {
   std::optional<LineOutput> hypotheses;
   if (!a.hypotheses.empty()) hypotheses.emplace(a.hypotheses, "--hypotheses", a.overwrite);
-  const RunFolder::Loaded l = RunFolder(dir).load_best();
+  const RunFolder run(dir);
+  const RunFolder::Loaded l = run.load_best();
+  const std::optional<Subwords> subwords = subwords_of(run, l.spec);
   const Tokenization tokens = tokenization_of(l.spec, "source_tokens");
   // With the hypotheses on standard output the rest goes to standard error, so a pipe gets only them.
   std::FILE* scores = hypotheses && hypotheses->is_stdout() ? stderr : stdout;
-  const std::vector<Entry> entries = read_pairs(data, tokens, 0, false, scores);
+  std::vector<Entry> entries = read_pairs(data, tokens, 0, false, scores);
+  if (subwords) entries = recipe::to_pieces(std::move(entries), *subwords, 0, kProgram, shown_name(data));
   std::size_t unknown = 0;
   for (const Entry& e : entries) unknown += count_unknown(e.source, l.spec.source_vocab);
   if (unknown > 0) std::fprintf(stderr, "%s: %zu source symbols of %s are not in the vocabulary (read as <unk>)\n", kProgram, unknown, shown_name(data).c_str());
   const std::vector<Example> examples = evaluation_examples(entries, l.spec.source_vocab, l.spec.target_vocab);
   const Evaluation e = evaluate(*l.model, examples, 128, 2 * max_length_of(l.spec), beam);
   const bool chars_out = tokenization_of(l.spec, "target_tokens") == Tokenization::characters;
+  if (subwords) {
+    if (hypotheses) {
+      for (const std::string& text : decoded_texts(e, l.spec.target_vocab, *subwords)) hypotheses->line(text);
+      hypotheses->commit();
+    }
+    const recipe::TextScores s = score_decoded(e, entries, l.spec.target_vocab, *subwords);
+    std::fprintf(scores, "%zu sources (scored on the decoded text)  exact-match accuracy %.2f%%  word error rate %.2f%%  BLEU %.2f\n",
+                 s.items, 100 * s.accuracy(), 100 * s.word_error_rate, 100 * s.bleu);
+    return 0;
+  }
   if (hypotheses) {
     for (const Hypothesis& h : e.outputs) hypotheses->line(l.spec.target_vocab.decode_to_string(h.tokens, chars_out ? "" : " "));
     hypotheses->commit();
@@ -209,13 +266,16 @@ int translate(const std::string& dir, std::size_t beam, const TranslateArgs& a) 
                              ": the search keeps --beam hypotheses; give --beam " + std::to_string(a.nbest) + " or more");
   const RunFolder run(dir);
   const RunFolder::Loaded l = run.load_best();
+  const std::optional<Subwords> subwords = subwords_of(run, l.spec);
   const std::optional<std::size_t> head = recipe::checked_head(l.spec.model, a.head);
   LineOutput output(a.output, "--output", a.overwrite);
   const Tokenization in_tokens = tokenization_of(l.spec, "source_tokens");
   const bool chars_out = tokenization_of(l.spec, "target_tokens") == Tokenization::characters;
   const std::vector<std::string> lines = recipe::read_lines(a.input);
   const std::string name = a.input == "-" ? "<stdin>" : a.input;
-  const auto text_of = [&](const Hypothesis& h) { return l.spec.target_vocab.decode_to_string(h.tokens, chars_out ? "" : " "); };
+  const auto text_of = [&](const Hypothesis& h) {
+    return subwords ? subwords->decode(l.spec.target_vocab.decode(h.tokens)) : l.spec.target_vocab.decode_to_string(h.tokens, chars_out ? "" : " ");
+  };
   recipe::IssueReport report(kProgram);
   std::size_t unknown = 0, failed_heatmaps = 0;
   if (a.heatmaps > 0) fs::create_directories(run.heatmap_dir());
@@ -227,6 +287,7 @@ int translate(const std::string& dir, std::size_t beam, const TranslateArgs& a) 
       if (a.nbest == 0) output.line("");  // in the n-best format the line's index is skipped instead
       continue;
     }
+    if (subwords) source = subwords->encode(recipe::joined_text(source));
     unknown += count_unknown(source, l.spec.source_vocab);
     TokenIds ids = l.spec.source_vocab.encode(source);
     ids.push_back(kEos);
@@ -283,6 +344,11 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--dev-every", a.dev_every, "without --dev, hold out every N-th training source, with all its targets (N in [2, 1000])")
       ->check(CLI::Range(std::size_t{2}, std::size_t{1000}))->capture_default_str();
   train_cmd->add_flag("--chars", a.chars, "every UTF-8 character is a symbol (default: symbols are separated by spaces)");
+  train_cmd->add_option("--subwords", a.subwords,
+                        "train a SentencePiece (BPE) model of N pieces on the training sources and targets, kept in the run folder: "
+                        "the pieces are the symbols, and translate and evaluate read and write plain text (N in [8, 1048576])")
+      ->check(recipe::whole_in(Subwords::kMinSize, Subwords::kMaxSize))
+      ->excludes("--chars");
   train_cmd->add_option("--max-length", a.max_length, "pairs with a side longer than this many symbols are skipped and reported (in [1, 10000])")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))->capture_default_str();
   recipe::add_model_options(*train_cmd, a.model, true);

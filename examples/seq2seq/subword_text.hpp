@@ -1,0 +1,35 @@
+#pragma once
+// The seq2seq program's text on subwords (--subwords): the pairs it reads become SentencePiece
+// pieces before they meet the vocabularies, and what the model writes becomes text again before it
+// is shown or scored. Scores of a subword run are computed on that text, so a model that spells an
+// answer with other pieces than the reference's is still right.
+#include <string>
+#include <vector>
+
+#include "recipe.hpp"
+#include "seqgrad/nn/seq2seq/subwords.hpp"
+
+namespace recipe {
+
+// Whitespace-split symbols as the text the subword model reads: joined by single spaces.
+std::string joined_text(const sq::Symbols& words);
+
+// The subword model of `size` pieces trained on every source and every target of `entries`.
+sq::Subwords train_subwords(const std::vector<sq::Entry>& entries, std::size_t size);
+
+// `entries` with each side cut into pieces; when max_length > 0, entries with a side longer than
+// max_length pieces are dropped and reported (in the report's summary line for `file`).
+std::vector<sq::Entry> to_pieces(std::vector<sq::Entry> entries, const sq::Subwords& subwords, std::size_t max_length,
+                                 const std::string& program, const std::string& file);
+
+// Scores of decoded outputs against their references (one or more per output), on text:
+// exact match of the whole string, word error rate (edit distance in whitespace-separated words to
+// the closest reference, over those references' words) and corpus BLEU on the same words.
+struct TextScores {
+  std::size_t items = 0, exact = 0;
+  double word_error_rate = 0, bleu = 0;
+  double accuracy() const { return items ? double(exact) / double(items) : 0.0; }
+};
+TextScores score_text(const std::vector<std::string>& outputs, const std::vector<std::vector<std::string>>& references);
+
+}  // namespace recipe
