@@ -19,10 +19,13 @@ accuracy=$(sed -n 's/.*exact-match accuracy \([0-9.]*\)%.*BLEU.*/\1/p' out.log |
 [ -n "$accuracy" ] || { cat out.log; fail "evaluate printed no accuracy and BLEU"; }
 awk -v a="$accuracy" 'BEGIN { exit !(a >= 80) }' || fail "the README's model reaches only $accuracy%"
 [ "$(tail -n 1 out.log)" = "dog cat red" ] || { tail -n 3 out.log; fail "translate did not reverse 'red cat dog'"; }
+# The section's first ```sh block holding PATTERN (an awk regular expression).
+readme_block() {
+  awk -v pattern="$1" '/^## Train on your own data/ { on = 1; next } on && /^## / { exit } on && /^```sh/ { grab = 1; block = ""; next }
+       grab && /^```/ { grab = 0; if (block ~ pattern) { printf "%s", block; exit } next } grab { block = block $0 "\n" }' "$src/README.md"
+}
 # The Transformer's commands: the block that trains with --decoder transformer.
-awk '/^## Train on your own data/ { on = 1; next } on && /^## / { exit } on && /^```sh/ { grab = 1; block = ""; next }
-     grab && /^```/ { grab = 0; if (block ~ /--decoder transformer/) { printf "%s", block; exit } next } grab { block = block $0 "\n" }' \
-  "$src/README.md" > transformer.sh
+readme_block "--decoder transformer" > transformer.sh
 [ "$(grep -c 'seq2seq' transformer.sh)" -eq 3 ] || { cat transformer.sh; fail "expected the Transformer's three commands in the README"; }
 sed -e "s#\./build/bin/#$bin/#g" -e "s#examples/#$src/examples/#g" transformer.sh > run_transformer.sh
 bash -e run_transformer.sh > transformer.log 2>&1 || { cat transformer.log; fail "the README's Transformer commands failed"; }
@@ -33,6 +36,16 @@ grep -qx "dog cat red" transformer.log || { tail -n 3 transformer.log; fail "the
 ls runs/reverse-transformer/heatmaps/*.png > /dev/null || fail "no cross-attention heatmap"
 grep -q '"decoder": "transformer"' runs/reverse-transformer/config.json || fail "config.json does not record the decoder"
 grep -q '"decoder_layers": 2' runs/reverse-transformer/config.json || fail "config.json does not record --decoder-layers"
+# Subwords: the block that trains with --subwords; evaluate scores the decoded text.
+readme_block "--subwords" > subwords.sh
+[ "$(grep -c 'seq2seq' subwords.sh)" -eq 3 ] || { cat subwords.sh; fail "expected the three --subwords commands in the README"; }
+sed -e "s#\./build/bin/#$bin/#g" -e "s#examples/#$src/examples/#g" subwords.sh > run_subwords.sh
+bash -e run_subwords.sh > subwords.log 2>&1 || { cat subwords.log; fail "the README's --subwords commands failed"; }
+s_accuracy=$(sed -n 's/.*decoded text)  exact-match accuracy \([0-9.]*\)%.*BLEU.*/\1/p' subwords.log | tail -n 1)
+[ -n "$s_accuracy" ] || { cat subwords.log; fail "evaluate printed no scores of the decoded text for the subword run"; }
+awk -v a="$s_accuracy" 'BEGIN { exit !(a >= 80) }' || fail "the README's subword model reaches only $s_accuracy%"
+[ "$(tail -n 1 subwords.log)" = "dog cat red" ] || { tail -n 3 subwords.log; fail "the subword model did not reverse 'red cat dog'"; }
+[ -s runs/reverse-subwords/subwords.model ] || fail "the README's subword run keeps no subwords.model"
 # "Export to PyTorch": the export as written; the PyTorch reference where python3 has torch.
 awk '/^### Export to PyTorch/ { on = 1; next } on && /^```sh/ { grab = 1; next } grab && /^```/ { exit } grab { print }' \
   "$src/README.md" > export.sh
@@ -47,4 +60,4 @@ sed -e "s#\./build/bin/#$bin/#g" -e "s#examples/#$src/examples/#g" -e "s#| pytho
 bash -e run_export.sh > export.log 2>&1 || { cat export.log; fail "the README's export commands failed"; }
 [ -s reverse.safetensors ] || fail "the README's export wrote no reverse.safetensors"
 [ -z "$torch_python" ] || grep -qx "dog cat red" export.log || { cat export.log; fail "torch_reference.py did not reverse 'red cat dog'"; }
-echo "readme_seq2seq: ok (accuracy $accuracy%, Transformer $t_accuracy%${torch_python:+, PyTorch reference})"
+echo "readme_seq2seq: ok (accuracy $accuracy%, Transformer $t_accuracy%, subwords $s_accuracy%${torch_python:+, PyTorch reference})"

@@ -3,6 +3,7 @@
 # checkpoints (an edited or missing one refused, naming it), translate writes plain text (no "▁"
 # pieces), evaluate and --hypotheses score and write decoded text, a resume trains the same subword
 # model again (so it is accepted), and --subwords with --chars or out of range is refused in one line.
+# The README's --subwords commands run in readme_seq2seq.sh.
 # Usage: seq2seq_subwords.sh BIN_DIR SOURCE_DIR WORK_DIR
 set -euo pipefail
 bin=$1 src=$2 work=$3
@@ -60,16 +61,4 @@ for bad in "--subwords 40 --chars" "--subwords 4" "--subwords 5000"; do
   [ "$(grep -c "^seq2seq: " bad.err)" -eq 1 ] || { cat bad.err; fail "train $bad: not one line"; }
   grep -q -- "--subwords" bad.err || { cat bad.err; fail "train $bad: --subwords not named"; }
 done
-
-# The README's --subwords commands, run as written: they succeed and the model reverses.
-awk '/^## Train on your own data/ { on = 1; next } on && /^## / { exit } on && /^```sh/ { grab = 1; block = ""; next }
-     grab && /^```/ { grab = 0; if (block ~ /--subwords/) { printf "%s", block; exit } next } grab { block = block $0 "\n" }' \
-  "$src/README.md" > readme.sh
-[ "$(grep -c 'seq2seq' readme.sh)" -eq 3 ] || { cat readme.sh; fail "expected the README's three --subwords commands"; }
-sed -e "s#\./build/bin/#$bin/#g" -e "s#examples/#$src/examples/#g" readme.sh > run_readme.sh
-bash -e run_readme.sh > readme.log 2>&1 || { cat readme.log; fail "the README's --subwords commands failed"; }
-readme_accuracy=$(sed -n 's/.*decoded text)  exact-match accuracy \([0-9.]*\)%.*BLEU.*/\1/p' readme.log | tail -n 1)
-[ -n "$readme_accuracy" ] || { cat readme.log; fail "the README's evaluate printed no scores"; }
-awk -v a="$readme_accuracy" 'BEGIN { exit !(a >= 80) }' || fail "the README's subword model reaches only $readme_accuracy%"
-[ "$(tail -n 1 readme.log)" = "dog cat red" ] || { tail -n 3 readme.log; fail "the README's translate did not reverse 'red cat dog'"; }
-echo "seq2seq_subwords: ok ($right of 100 right; the README's run $readme_accuracy%)"
+echo "seq2seq_subwords: ok ($right of 100 right)"
