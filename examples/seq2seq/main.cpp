@@ -175,6 +175,8 @@ int train(const TrainArgs& a) {
   const RunFolder run(a.run);
   recipe::TrainFlags t = a.train_flags;
   t.max_decode = 2 * a.max_length;
+  if (subwords)  // validation scores the text (its token error rate: in words), as evaluate does
+    t.dev_scores = [&](const Evaluation& e) { return score_decoded(e, dev_entries, spec.target_vocab, *subwords).words; };
   const TrainSummary summary =
       recipe::train_in_folder(run, spec, training_examples(train_entries, spec.source_vocab, spec.target_vocab),
                               evaluation_examples(dev_entries, spec.source_vocab, spec.target_vocab), t);
@@ -185,7 +187,7 @@ int train(const TrainArgs& a) {
   if (subwords) {
     const recipe::TextScores s = score_decoded(e, dev_entries, spec.target_vocab, *subwords);
     std::printf("best checkpoint on validation (decoded text): exact-match accuracy %.2f%%  word error rate %.2f%%  BLEU %.2f\n",
-                100 * s.accuracy(), 100 * s.word_error_rate, 100 * s.bleu);
+                100 * s.words.accuracy(), 100 * s.words.phoneme_error_rate(), 100 * s.bleu);
     return 0;
   }
   std::printf("best checkpoint on validation: exact-match accuracy %.2f%%  token error rate %.2f%%\n",
@@ -228,7 +230,7 @@ int evaluate_run(const std::string& dir, const std::string& data, std::size_t be
     }
     const recipe::TextScores s = score_decoded(e, entries, l.spec.target_vocab, *subwords);
     std::fprintf(scores, "%zu sources (scored on the decoded text)  exact-match accuracy %.2f%%  word error rate %.2f%%  BLEU %.2f\n",
-                 s.items, 100 * s.accuracy(), 100 * s.word_error_rate, 100 * s.bleu);
+                 s.words.items, 100 * s.words.accuracy(), 100 * s.words.phoneme_error_rate(), 100 * s.bleu);
     return 0;
   }
   if (hypotheses) {

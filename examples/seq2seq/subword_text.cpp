@@ -49,12 +49,11 @@ TextScores score_text(const std::vector<std::string>& outputs, const std::vector
     return out;
   };
   TextScores s;
-  std::size_t errors = 0, reference_words = 0;
   std::vector<sq::TokenIds> output_ids;
   std::vector<std::vector<sq::TokenIds>> reference_ids;
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     if (references[i].empty()) throw std::invalid_argument("score_text: an output without references");
-    ++s.items;
+    ++s.words.items;
     output_ids.push_back(words(outputs[i]));
     reference_ids.emplace_back();
     std::size_t best = std::numeric_limits<std::size_t>::max(), best_length = 0;
@@ -65,11 +64,10 @@ TextScores score_text(const std::vector<std::string>& outputs, const std::vector
       const std::size_t d = sq::edit_distance(output_ids.back(), reference_ids.back().back());
       if (d < best) best = d, best_length = reference_ids.back().back().size();
     }
-    s.exact += exact;
-    errors += best;
-    reference_words += best_length;
+    s.words.exact += exact;
+    s.words.edits += best;
+    s.words.reference_tokens += best_length;
   }
-  s.word_error_rate = reference_words ? double(errors) / double(reference_words) : 0.0;
   s.bleu = sq::corpus_bleu(output_ids, reference_ids).bleu;
   return s;
 }

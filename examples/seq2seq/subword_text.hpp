@@ -22,13 +22,13 @@ sq::Subwords train_subwords(const std::vector<sq::Entry>& entries, std::size_t s
 std::vector<sq::Entry> to_pieces(std::vector<sq::Entry> entries, const sq::Subwords& subwords, std::size_t max_length,
                                  const std::string& program, const std::string& file);
 
-// Scores of decoded outputs against their references (one or more per output), on text:
-// exact match of the whole string, word error rate (edit distance in whitespace-separated words to
-// the closest reference, over those references' words) and corpus BLEU on the same words.
+// Scores of decoded outputs against their references (one or more per output), on text: in
+// `words`, exact match of the whole string and the edit distance in whitespace-separated words to
+// the closest reference (words.phoneme_error_rate(): the word error rate); corpus BLEU on the same
+// words.
 struct TextScores {
-  std::size_t items = 0, exact = 0;
-  double word_error_rate = 0, bleu = 0;
-  double accuracy() const { return items ? double(exact) / double(items) : 0.0; }
+  sq::SequenceScores words;
+  double bleu = 0;
 };
 TextScores score_text(const std::vector<std::string>& outputs, const std::vector<std::vector<std::string>>& references);
 

@@ -12,10 +12,12 @@ TEST(SubwordText, ScoresAreOnTheDecodedWords) {
   const std::vector<std::string> outputs = {"the cat", "a dog", "red blue"};
   const std::vector<std::vector<std::string>> refs = {{"the cat"}, {"the bird", "a dog"}, {"red blue green"}};
   const recipe::TextScores s = recipe::score_text(outputs, refs);
-  EXPECT_EQ(s.items, 3u);
-  EXPECT_EQ(s.exact, 2u);
-  EXPECT_DOUBLE_EQ(s.accuracy(), 2.0 / 3.0);
-  EXPECT_DOUBLE_EQ(s.word_error_rate, 1.0 / (2 + 2 + 3));  // "a dog" matches its second reference
+  EXPECT_EQ(s.words.items, 3u);
+  EXPECT_EQ(s.words.exact, 2u);
+  EXPECT_DOUBLE_EQ(s.words.accuracy(), 2.0 / 3.0);
+  EXPECT_EQ(s.words.edits, 1u);
+  EXPECT_EQ(s.words.reference_tokens, 2u + 2u + 3u);  // "a dog" is closest to its second reference
+  EXPECT_DOUBLE_EQ(s.words.phoneme_error_rate(), 1.0 / 7.0);
   // BLEU is corpus_bleu on word ids: the same words give 1, no shared word 0.
   EXPECT_DOUBLE_EQ(recipe::score_text({"a b c d e"}, {{"a b c d e"}}).bleu, 1.0);
   EXPECT_DOUBLE_EQ(recipe::score_text({"x y z w"}, {{"a b c d"}}).bleu, 0.0);

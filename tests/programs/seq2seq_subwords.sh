@@ -19,6 +19,10 @@ grep -q '"subwords": "40"' run/config.json || { cat run/config.json; fail "confi
 grep -q '"▁' run/target_vocab.json || fail "the target vocabulary holds no word-initial pieces"
 grep -q "best checkpoint on validation (decoded text): exact-match accuracy .* BLEU " train.log ||
   { cat train.log; fail "train did not score the decoded validation text"; }
+# The validations score the decoded text too: the best one's scores are the final line's.
+best_validation=$(grep "(best so far)" train.log | tail -n 1 | sed -n 's/.*exact-match accuracy \([0-9.]*%\)  token error rate \([0-9.]*%\).*/\1 \2/p')
+final=$(sed -n 's/^best checkpoint on validation (decoded text): exact-match accuracy \([0-9.]*%\)  word error rate \([0-9.]*%\).*/\1 \2/p' train.log)
+[ -n "$final" ] && [ "$best_validation" = "$final" ] || { cat train.log; fail "the best validation ($best_validation) did not score the decoded text ($final)"; }
 
 awk -F'\t' '{ print $1 }' "$data/reverse_test.tsv" > sources.txt
 "$bin/seq2seq" translate --run run --input sources.txt --beam 3 > out.txt 2> translate.err || { cat translate.err; fail "translate failed"; }
