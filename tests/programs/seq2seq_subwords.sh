@@ -42,6 +42,11 @@ cmp -s hyp.txt out.txt || { diff hyp.txt out.txt | head; fail "evaluate --hypoth
 # Its exact match is the count of outputs equal to their reference.
 grep -q "exact-match accuracy $right.00%" eval.log || { cat eval.log; fail "evaluate's exact match is not $right%"; }
 
+# export has no place for the subword model: refused in one line, nothing written.
+if "$bin/seq2seq" export --run run --out model.safetensors > export.out 2> export.err; then fail "export of a subword run was accepted"; fi
+[ "$(wc -l < export.err)" -eq 1 ] && grep -q "subwords" export.err || { cat export.err; fail "export's refusal does not name the subwords"; }
+[ ! -e model.safetensors ] || fail "a refused export wrote its file"
+
 # Resume: the same data trains the same subword model, so the run continues.
 "$bin/seq2seq" train --run run --train "$data/reverse.tsv" --subwords 40 --epochs 7 --resume "${small[@]}" > resume.log 2>&1 ||
   { cat resume.log; fail "--resume of a subword run failed"; }
