@@ -104,14 +104,9 @@ std::vector<std::string> decoded_texts(const Evaluation& e, const Vocabulary& ta
   return texts;
 }
 
-// Scores of a subword run on text: its outputs decoded, against the entries' targets decoded.
-recipe::TextScores score_decoded(const Evaluation& e, const std::vector<Entry>& entries, const Vocabulary& target_vocab,
-                                 const Subwords& subwords) {
-  std::vector<std::vector<std::string>> references;
-  for (const Entry& entry : entries) {
-    references.emplace_back();
-    for (const Symbols& t : entry.targets) references.back().push_back(subwords.decode(t));
-  }
+// Scores of a subword run on text: its outputs decoded, against `references` (recipe::target_texts).
+recipe::TextScores score_decoded(const Evaluation& e, const std::vector<std::vector<std::string>>& references,
+                                 const Vocabulary& target_vocab, const Subwords& subwords) {
   return recipe::score_text(decoded_texts(e, target_vocab, subwords), references);
 }
 
@@ -143,21 +138,26 @@ int train(const TrainArgs& a) {
   std::vector<Entry> entries = read_pairs(a.train, tokens, a.max_length, a.subwords == 0);
   RunSpec spec;
   std::optional<Subwords> subwords;
+  std::vector<std::vector<std::string>> texts;  // of a subword run: each entry's targets as text
   if (a.subwords > 0) {  // the pieces are the symbols from here on; --max-length counts pieces
     subwords = recipe::train_subwords(entries, a.subwords);
     spec.subword_model = subwords->bytes();
-    entries = recipe::to_pieces(std::move(entries), *subwords, a.max_length, kProgram, shown_name(a.train));
+    entries = recipe::to_pieces(std::move(entries), *subwords, a.max_length, kProgram, shown_name(a.train), &texts);
   }
   spec.source_vocab = Vocabulary::build(source_sequences(entries));
   spec.target_vocab = Vocabulary::build(target_sequences(entries));
   std::vector<Entry> train_entries, dev_entries;
+  std::vector<std::vector<std::string>> dev_references;  // of a subword run: its dev targets as text
   if (!a.dev.empty()) {
     train_entries = std::move(entries);
     dev_entries = read_pairs(a.dev, tokens, a.max_length, a.subwords == 0);
-    if (subwords) dev_entries = recipe::to_pieces(std::move(dev_entries), *subwords, a.max_length, kProgram, shown_name(a.dev));
+    if (subwords) dev_entries = recipe::to_pieces(std::move(dev_entries), *subwords, a.max_length, kProgram, shown_name(a.dev), &dev_references);
   } else {
-    for (std::size_t i = 0; i < entries.size(); ++i)
-      (i % a.dev_every == a.dev_every - 1 ? dev_entries : train_entries).push_back(std::move(entries[i]));
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const bool held_out = i % a.dev_every == a.dev_every - 1;
+      (held_out ? dev_entries : train_entries).push_back(std::move(entries[i]));
+      if (held_out && subwords) dev_references.push_back(std::move(texts[i]));
+    }
     if (dev_entries.empty() || train_entries.empty())
       throw std::runtime_error(shown_name(a.train) + ": " + std::to_string(entries.size()) + " usable pairs are too few to hold every " +
                                std::to_string(a.dev_every) + "th out for validation: give --dev FILE or more pairs");
@@ -176,7 +176,7 @@ int train(const TrainArgs& a) {
   recipe::TrainFlags t = a.train_flags;
   t.max_decode = 2 * a.max_length;
   if (subwords)  // validation scores the text (its token error rate: in words), as evaluate does
-    t.dev_scores = [&](const Evaluation& e) { return score_decoded(e, dev_entries, spec.target_vocab, *subwords).words; };
+    t.dev_scores = [&](const Evaluation& e) { return score_decoded(e, dev_references, spec.target_vocab, *subwords).words; };
   const TrainSummary summary =
       recipe::train_in_folder(run, spec, training_examples(train_entries, spec.source_vocab, spec.target_vocab),
                               evaluation_examples(dev_entries, spec.source_vocab, spec.target_vocab), t);
@@ -185,7 +185,7 @@ int train(const TrainArgs& a) {
   const Evaluation e = evaluate(*best.model, evaluation_examples(dev_entries, spec.source_vocab, spec.target_vocab), 128,
                                 t.max_decode, 1);
   if (subwords) {
-    const recipe::TextScores s = score_decoded(e, dev_entries, spec.target_vocab, *subwords);
+    const recipe::TextScores s = score_decoded(e, dev_references, spec.target_vocab, *subwords);
     std::printf("best checkpoint on validation (decoded text): exact-match accuracy %.2f%%  word error rate %.2f%%  BLEU %.2f\n",
                 100 * s.words.accuracy(), 100 * s.words.phoneme_error_rate(), 100 * s.bleu);
     return 0;
@@ -216,7 +216,8 @@ int evaluate_run(const std::string& dir, const std::string& data, std::size_t be
   // With the hypotheses on standard output the rest goes to standard error, so a pipe gets only them.
   std::FILE* scores = hypotheses && hypotheses->is_stdout() ? stderr : stdout;
   std::vector<Entry> entries = read_pairs(data, tokens, 0, false, scores);
-  if (subwords) entries = recipe::to_pieces(std::move(entries), *subwords, 0, kProgram, shown_name(data));
+  std::vector<std::vector<std::string>> references;  // of a subword run: the targets as text
+  if (subwords) entries = recipe::to_pieces(std::move(entries), *subwords, 0, kProgram, shown_name(data), &references);
   std::size_t unknown = 0;
   for (const Entry& e : entries) unknown += count_unknown(e.source, l.spec.source_vocab);
   if (unknown > 0) std::fprintf(stderr, "%s: %zu source symbols of %s are not in the vocabulary (read as <unk>)\n", kProgram, unknown, shown_name(data).c_str());
@@ -228,7 +229,7 @@ int evaluate_run(const std::string& dir, const std::string& data, std::size_t be
       for (const std::string& text : decoded_texts(e, l.spec.target_vocab, *subwords)) hypotheses->line(text);
       hypotheses->commit();
     }
-    const recipe::TextScores s = score_decoded(e, entries, l.spec.target_vocab, *subwords);
+    const recipe::TextScores s = score_decoded(e, references, l.spec.target_vocab, *subwords);
     std::fprintf(scores, "%zu sources (scored on the decoded text)  exact-match accuracy %.2f%%  word error rate %.2f%%  BLEU %.2f\n",
                  s.words.items, 100 * s.words.accuracy(), 100 * s.words.phoneme_error_rate(), 100 * s.bleu);
     return 0;

@@ -25,16 +25,30 @@ sq::Subwords train_subwords(const std::vector<sq::Entry>& entries, std::size_t s
 }
 
 std::vector<sq::Entry> to_pieces(std::vector<sq::Entry> entries, const sq::Subwords& subwords, std::size_t max_length,
-                                 const std::string& program, const std::string& file) {
+                                 const std::string& program, const std::string& file,
+                                 std::vector<std::vector<std::string>>* target_texts) {
+  std::map<std::size_t, std::vector<std::string>> texts;  // by the entry's line (one entry per source)
   for (sq::Entry& e : entries) {
     e.source = subwords.encode(joined_text(e.source));
-    for (sq::Symbols& t : e.targets) t = subwords.encode(joined_text(t));
+    const auto [it, fresh] = texts.try_emplace(e.line);
+    if (!fresh) throw std::invalid_argument("to_pieces: two entries of " + file + " say they start at line " + std::to_string(e.line));
+    std::vector<std::string>& text = it->second;
+    for (sq::Symbols& t : e.targets) {
+      text.push_back(joined_text(t));
+      t = subwords.encode(text.back());
+    }
   }
-  if (max_length == 0) return entries;
-  IssueReport report(program);
-  entries = drop_long(std::move(entries), max_length, report, file + " (in subword pieces)");
-  report.print_summary(file + " (in subword pieces)");
-  if (entries.empty()) throw std::runtime_error(file + ": no pair is at most --max-length " + std::to_string(max_length) + " subword pieces long");
+  if (max_length > 0) {
+    IssueReport report(program);
+    entries = drop_long(std::move(entries), max_length, report, file + " (in subword pieces)");
+    report.print_summary(file + " (in subword pieces)");
+    if (entries.empty())
+      throw std::runtime_error(file + ": no pair is at most --max-length " + std::to_string(max_length) + " subword pieces long");
+  }
+  if (target_texts) {
+    target_texts->clear();
+    for (const sq::Entry& e : entries) target_texts->push_back(std::move(texts.at(e.line)));
+  }
   return entries;
 }
 

@@ -18,9 +18,12 @@ std::string joined_text(const sq::Symbols& words);
 sq::Subwords train_subwords(const std::vector<sq::Entry>& entries, std::size_t size);
 
 // `entries` with each side cut into pieces; when max_length > 0, entries with a side longer than
-// max_length pieces are dropped and reported (in the report's summary line for `file`).
+// max_length pieces are dropped and reported (in the report's summary line for `file`). When
+// `target_texts` is given it receives the targets of each entry kept as text: the references a
+// subword run's decoded outputs are scored against, the text as read.
 std::vector<sq::Entry> to_pieces(std::vector<sq::Entry> entries, const sq::Subwords& subwords, std::size_t max_length,
-                                 const std::string& program, const std::string& file);
+                                 const std::string& program, const std::string& file,
+                                 std::vector<std::vector<std::string>>* target_texts = nullptr);
 
 // Scores of decoded outputs against their references (one or more per output), on text: in
 // `words`, exact match of the whole string and the edit distance in whitespace-separated words to

@@ -42,4 +42,16 @@ TEST(SubwordText, PairsBecomePiecesAndLongOnesAreDropped) {
   ASSERT_EQ(kept.size(), 1u);
   EXPECT_EQ(kept[0].line, 2u);
   EXPECT_NE(report.find("in.tsv (in subword pieces)"), std::string::npos) << report;
+
+  // The references are the text as read, a character the model lacks ("ä") included.
+  std::vector<sq::Entry> unseen(1);
+  unseen[0].line = 7, unseen[0].source = {"walked"}, unseen[0].targets = {{"wälked", "talked"}, {"walked"}};
+  std::vector<std::vector<std::string>> texts;
+  const std::vector<sq::Entry> unseen_pieces = recipe::to_pieces(unseen, subwords, 0, "prog", "in.tsv", &texts);
+  ASSERT_EQ(texts.size(), 1u);
+  EXPECT_EQ(texts[0], (std::vector<std::string>{"wälked talked", "walked"}));
+  EXPECT_EQ(unseen_pieces[0].targets[1], subwords.encode("walked"));
+  // Entries are told apart by their first line: two with one line are a caller's error, named.
+  std::vector<sq::Entry> twice = {entries[0], entries[0]};
+  EXPECT_THROW(recipe::to_pieces(twice, subwords, 0, "prog", "in.tsv", &texts), std::invalid_argument);
 }
