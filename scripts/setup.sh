@@ -12,6 +12,7 @@ PACKAGES=(
   python3 python3-numpy  # tests/interop/read_safetensors.py reads seqgrad's weights by the format alone
   clang-14 libclang-rt-14-dev llvm-14  # the fuzz build (libFuzzer; llvm-symbolizer-14 for its reports)
   libopenmpi-dev openmpi-bin  # seqgrad::distributed and its tests through mpirun
+  libsentencepiece-dev  # seq2seq --subwords: SentencePiece subword models (found with pkg-config)
   "$@"
 )
 

@@ -17,6 +17,11 @@ seqgrad::nn::safetensors::Metadata export_metadata(const sq::RunSpec& spec) {
                                "\" (not a run of the seq2seq command)");
     return it->second;
   };
+  // The layout has no place for a SentencePiece model, and a reader would take the pieces for
+  // whole words: refused rather than exported wrong.
+  if (spec.subword_model)
+    throw std::runtime_error("the run trains on subwords (--subwords " + setting("subwords") +
+                             "), which export does not carry yet: its safetensors layout holds no subword model");
   std::size_t max_length = 0;
   try {
     max_length = std::stoull(setting("max_length"));

@@ -25,7 +25,8 @@ namespace recipe {
 
 inline constexpr const char* kExportVersion = "1";
 
-// The metadata above for a run of `spec` (throws std::runtime_error naming a missing setting).
+// The metadata above for a run of `spec` (throws std::runtime_error naming a missing setting, or
+// saying that a run on subwords cannot be exported yet).
 seqgrad::nn::safetensors::Metadata export_metadata(const seqgrad::nn::seq2seq::RunSpec& spec);
 
 struct ExportSummary {

@@ -1,6 +1,6 @@
 // seq2seq: train, evaluate and use a sequence-to-sequence model on your own tab-separated data.
 //
-//   seq2seq train     --run DIR --train pairs.tsv|- [--dev dev.tsv|-] [--chars] [model and trainer options]
+//   seq2seq train     --run DIR --train pairs.tsv|- [--dev dev.tsv|-] [--chars | --subwords N] [model and trainer options]
 //   seq2seq train     --run DIR --train-src src.txt --train-tgt tgt.txt [--dev-src S --dev-tgt T] ...
 //   seq2seq train     --config train.toml [options: the command line wins]   (--dump-config writes one)
 //   seq2seq evaluate  --run DIR --data test.tsv|- [--beam 4] [--hypotheses FILE|-]
@@ -17,6 +17,10 @@
 // was read ("data: FILE: 800 lines: 800 pairs of 790 distinct sources (10 merged ...), ..."). Without
 // --dev, every --dev-every'th source of the training file, with all its targets, is held out for
 // validation. The vocabularies are built from the training file.
+// With --subwords N a SentencePiece model trained on the training text (subwords.model in the run
+// folder) cuts each side into pieces, which are then the symbols (--max-length counts pieces);
+// translate and evaluate cut their input with it and join the output pieces back into text, and
+// evaluate scores that text (exact match of the strings; word error rate and BLEU on its words).
 // At translate and evaluate time a symbol that is not in the vocabulary is read as <unk> (and
 // counted on stderr); outputs are cut at 2 x --max-length symbols. A --heatmaps picture that
 // cannot be drawn (one of a line too long for kMaxPictureSide pixels, say) is reported on stderr
@@ -31,6 +35,7 @@
 
 #include "export.hpp"
 #include "recipe.hpp"
+#include "subword_text.hpp"
 #include "seqgrad/graph/atomic_file.hpp"
 
 using namespace seqgrad;
@@ -46,6 +51,12 @@ Tokenization tokenization_of(const RunSpec& spec, const char* side) {
 }
 
 std::size_t max_length_of(const RunSpec& spec) { return std::stoull(spec.settings.at("max_length")); }
+
+// The run's subword model (nullopt: the run's symbols are words or characters).
+std::optional<Subwords> subwords_of(const RunFolder& run, const RunSpec& spec) {
+  if (!spec.subword_model) return std::nullopt;
+  return Subwords::from_bytes(*spec.subword_model, run.subword_model_file().string());
+}
 
 // Where translate and evaluate write their lines: standard output ("-"), flushed line by line so
 // a pipe sees each answer as it comes, or a file written atomically by commit() (its temporary is
@@ -82,12 +93,26 @@ struct TrainArgs {
   std::string train_src, train_tgt, dev_src, dev_tgt;  // the pairs as two files of lines
   bool chars = false;
   std::size_t dev_every = 10, max_length = 100;
+  std::size_t subwords = 0;  // 0: no subword model
   recipe::ModelFlags model;
   recipe::TrainFlags train_flags;
 };
 
 // A file option's value as messages name it.
 std::string shown_name(const std::string& file) { return file == "-" ? "<stdin>" : file; }
+
+// The outputs of a subword run as text.
+std::vector<std::string> decoded_texts(const Evaluation& e, const Vocabulary& target_vocab, const Subwords& subwords) {
+  std::vector<std::string> texts;
+  for (const Hypothesis& h : e.outputs) texts.push_back(subwords.decode(target_vocab.decode(h.tokens)));
+  return texts;
+}
+
+// Scores of a subword run on text: its outputs decoded, against `references` (recipe::target_texts).
+recipe::TextScores score_decoded(const Evaluation& e, const std::vector<std::vector<std::string>>& references,
+                                 const Vocabulary& target_vocab, const Subwords& subwords) {
+  return recipe::score_text(decoded_texts(e, target_vocab, subwords), references);
+}
 
 // Pairs as two files, line i of `src` the source and line i of `tgt` its target (as Marian's and
 // OpenNMT's -src/-tgt), joined into TSV text. Files of different lengths, or a tab in a line (it
@@ -149,17 +174,29 @@ int train(const TrainArgs& a) {
   for (const std::string* f : {&a.train, &a.dev, &a.train_src, &a.train_tgt, &a.dev_src, &a.dev_tgt}) stdin_readers += *f == "-";
   if (stdin_readers > 1) throw std::runtime_error("'-' is given to several of --train, --dev and their -src/-tgt: standard input can be read once; give the others files");
   const Tokenization tokens = a.chars ? Tokenization::characters : Tokenization::whitespace;
-  std::vector<Entry> entries = read_pairs(train_files, tokens, a.max_length, true);
+  std::vector<Entry> entries = read_pairs(train_files, tokens, a.max_length, a.subwords == 0);
   RunSpec spec;
+  std::optional<Subwords> subwords;
+  std::vector<std::vector<std::string>> texts;  // of a subword run: each entry's targets as text
+  if (a.subwords > 0) {  // the pieces are the symbols from here on; --max-length counts pieces
+    subwords = recipe::train_subwords(entries, a.subwords);
+    spec.subword_model = subwords->bytes();
+    entries = recipe::to_pieces(std::move(entries), *subwords, a.max_length, kProgram, train_files.name(), &texts);
+  }
   spec.source_vocab = Vocabulary::build(source_sequences(entries));
   spec.target_vocab = Vocabulary::build(target_sequences(entries));
   std::vector<Entry> train_entries, dev_entries;
+  std::vector<std::vector<std::string>> dev_references;  // of a subword run: its dev targets as text
   if (dev_files.given()) {
     train_entries = std::move(entries);
-    dev_entries = read_pairs(dev_files, tokens, a.max_length, true);
+    dev_entries = read_pairs(dev_files, tokens, a.max_length, a.subwords == 0);
+    if (subwords) dev_entries = recipe::to_pieces(std::move(dev_entries), *subwords, a.max_length, kProgram, dev_files.name(), &dev_references);
   } else {
-    for (std::size_t i = 0; i < entries.size(); ++i)
-      (i % a.dev_every == a.dev_every - 1 ? dev_entries : train_entries).push_back(std::move(entries[i]));
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const bool held_out = i % a.dev_every == a.dev_every - 1;
+      (held_out ? dev_entries : train_entries).push_back(std::move(entries[i]));
+      if (held_out && subwords) dev_references.push_back(std::move(texts[i]));
+    }
     if (dev_entries.empty() || train_entries.empty())
       throw std::runtime_error(train_files.name() + ": " + std::to_string(entries.size()) + " usable pairs are too few to hold every " +
                                std::to_string(a.dev_every) + "th out for validation: give --dev FILE or more pairs");
@@ -168,6 +205,7 @@ int train(const TrainArgs& a) {
   const std::string side = a.chars ? "characters" : "whitespace";
   spec.settings = {{"source_tokens", side}, {"target_tokens", side}, {"max_length", std::to_string(a.max_length)},
                    {"validation", !dev_files.given() ? "every " + std::to_string(a.dev_every) + "th training pair" : "a file"}};
+  if (subwords) spec.settings["subwords"] = std::to_string(a.subwords);
   if (!dev_files.given()) {
     const PairCounts held_out = count_pairs(dev_entries, 0, 0, 0), kept = count_pairs(train_entries, 0, 0, 0);
     std::printf("held out for validation: 1 source in %zu with all its targets, %zu sources (%zu pairs); training on "
@@ -176,6 +214,8 @@ int train(const TrainArgs& a) {
   const RunFolder run(a.run);
   recipe::TrainFlags t = a.train_flags;
   t.max_decode = 2 * a.max_length;
+  if (subwords)  // validation scores the text (its token error rate: in words), as evaluate does
+    t.dev_scores = [&](const Evaluation& e) { return score_decoded(e, dev_references, spec.target_vocab, *subwords).words; };
   const TrainSummary summary =
       recipe::train_in_folder(run, spec, training_examples(train_entries, spec.source_vocab, spec.target_vocab),
                               evaluation_examples(dev_entries, spec.source_vocab, spec.target_vocab), t);
@@ -183,6 +223,12 @@ int train(const TrainArgs& a) {
   const RunFolder::Loaded best = run.load_best();
   const Evaluation e = evaluate(*best.model, evaluation_examples(dev_entries, spec.source_vocab, spec.target_vocab), 128,
                                 t.max_decode, 1);
+  if (subwords) {
+    const recipe::TextScores s = score_decoded(e, dev_references, spec.target_vocab, *subwords);
+    std::printf("best checkpoint on validation (decoded text): exact-match accuracy %.2f%%  word error rate %.2f%%  BLEU %.2f\n",
+                100 * s.words.accuracy(), 100 * s.words.phoneme_error_rate(), 100 * s.bleu);
+    return 0;
+  }
   std::printf("best checkpoint on validation: exact-match accuracy %.2f%%  token error rate %.2f%%\n",
               100 * e.scores.accuracy(), 100 * e.scores.phoneme_error_rate());
   return 0;
@@ -202,17 +248,31 @@ struct EvaluateArgs {
 int evaluate_run(const std::string& dir, const std::string& data, std::size_t beam, const EvaluateArgs& a) {
   std::optional<LineOutput> hypotheses;
   if (!a.hypotheses.empty()) hypotheses.emplace(a.hypotheses, "--hypotheses", a.overwrite);
-  const RunFolder::Loaded l = RunFolder(dir).load_best();
+  const RunFolder run(dir);
+  const RunFolder::Loaded l = run.load_best();
+  const std::optional<Subwords> subwords = subwords_of(run, l.spec);
   const Tokenization tokens = tokenization_of(l.spec, "source_tokens");
   // With the hypotheses on standard output the rest goes to standard error, so a pipe gets only them.
   std::FILE* scores = hypotheses && hypotheses->is_stdout() ? stderr : stdout;
-  const std::vector<Entry> entries = read_pairs(PairFiles{data, "", ""}, tokens, 0, false, scores);
+  std::vector<Entry> entries = read_pairs(PairFiles{data, "", ""}, tokens, 0, false, scores);
+  std::vector<std::vector<std::string>> references;  // of a subword run: the targets as text
+  if (subwords) entries = recipe::to_pieces(std::move(entries), *subwords, 0, kProgram, shown_name(data), &references);
   std::size_t unknown = 0;
   for (const Entry& e : entries) unknown += count_unknown(e.source, l.spec.source_vocab);
   if (unknown > 0) std::fprintf(stderr, "%s: %zu source symbols of %s are not in the vocabulary (read as <unk>)\n", kProgram, unknown, shown_name(data).c_str());
   const std::vector<Example> examples = evaluation_examples(entries, l.spec.source_vocab, l.spec.target_vocab);
   const Evaluation e = evaluate(*l.model, examples, 128, 2 * max_length_of(l.spec), beam);
   const bool chars_out = tokenization_of(l.spec, "target_tokens") == Tokenization::characters;
+  if (subwords) {
+    if (hypotheses) {
+      for (const std::string& text : decoded_texts(e, l.spec.target_vocab, *subwords)) hypotheses->line(text);
+      hypotheses->commit();
+    }
+    const recipe::TextScores s = score_decoded(e, references, l.spec.target_vocab, *subwords);
+    std::fprintf(scores, "%zu sources (scored on the decoded text)  exact-match accuracy %.2f%%  word error rate %.2f%%  BLEU %.2f\n",
+                 s.words.items, 100 * s.words.accuracy(), 100 * s.words.phoneme_error_rate(), 100 * s.bleu);
+    return 0;
+  }
   if (hypotheses) {
     for (const Hypothesis& h : e.outputs) hypotheses->line(l.spec.target_vocab.decode_to_string(h.tokens, chars_out ? "" : " "));
     hypotheses->commit();
@@ -248,13 +308,16 @@ int translate(const std::string& dir, std::size_t beam, const TranslateArgs& a) 
                              ": the search keeps --beam hypotheses; give --beam " + std::to_string(a.nbest) + " or more");
   const RunFolder run(dir);
   const RunFolder::Loaded l = run.load_best();
+  const std::optional<Subwords> subwords = subwords_of(run, l.spec);
   const std::optional<std::size_t> head = recipe::checked_head(l.spec.model, a.head);
   LineOutput output(a.output, "--output", a.overwrite);
   const Tokenization in_tokens = tokenization_of(l.spec, "source_tokens");
   const bool chars_out = tokenization_of(l.spec, "target_tokens") == Tokenization::characters;
   const std::vector<std::string> lines = recipe::read_lines(a.input);
   const std::string name = a.input == "-" ? "<stdin>" : a.input;
-  const auto text_of = [&](const Hypothesis& h) { return l.spec.target_vocab.decode_to_string(h.tokens, chars_out ? "" : " "); };
+  const auto text_of = [&](const Hypothesis& h) {
+    return subwords ? subwords->decode(l.spec.target_vocab.decode(h.tokens)) : l.spec.target_vocab.decode_to_string(h.tokens, chars_out ? "" : " ");
+  };
   recipe::IssueReport report(kProgram);
   std::size_t unknown = 0, failed_heatmaps = 0;
   if (a.heatmaps > 0) fs::create_directories(run.heatmap_dir());
@@ -266,6 +329,7 @@ int translate(const std::string& dir, std::size_t beam, const TranslateArgs& a) 
       if (a.nbest == 0) output.line("");  // in the n-best format the line's index is skipped instead
       continue;
     }
+    if (subwords) source = subwords->encode(recipe::joined_text(source));
     unknown += count_unknown(source, l.spec.source_vocab);
     TokenIds ids = l.spec.source_vocab.encode(source);
     ids.push_back(kEos);
@@ -337,6 +401,11 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--dev-every", a.dev_every, "without --dev, hold out every N-th training source, with all its targets (N in [2, 1000])")
       ->check(CLI::Range(std::size_t{2}, std::size_t{1000}))->capture_default_str();
   train_cmd->add_flag("--chars", a.chars, "every UTF-8 character is a symbol (default: symbols are separated by spaces)");
+  train_cmd->add_option("--subwords", a.subwords,
+                        "train a SentencePiece (BPE) model of N pieces on the training sources and targets, kept in the run folder: "
+                        "the pieces are the symbols, and translate and evaluate read and write plain text (N in [8, 1048576])")
+      ->check(recipe::whole_in(Subwords::kMinSize, Subwords::kMaxSize))
+      ->excludes("--chars");
   train_cmd->add_option("--max-length", a.max_length, "pairs with a side longer than this many symbols are skipped and reported (in [1, 10000])")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))->capture_default_str();
   recipe::add_model_options(*train_cmd, a.model, true);

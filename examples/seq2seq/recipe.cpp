@@ -329,6 +329,7 @@ TrainSummary train_in_folder(const RunFolder& run, const RunSpec& spec, std::vec
   options.log_every_steps = t.log_every;
   options.max_decode_length = t.max_decode;
   options.score_names = t.score_names;
+  options.dev_scores = t.dev_scores;
   options.seed = t.seed;
   options.precision = *bound.precision;
   options.checkpoint_dir = run.checkpoint_dir();

@@ -49,6 +49,8 @@ struct TrainFlags {
   std::uint64_t seed = 1;
   // How the validation lines name the dev scores (seq2seq: exact-match accuracy; g2p: WER and PER).
   sq::ScoreNames score_names = sq::ScoreNames::wer_per;
+  // The validations' scores from the decoded outputs (a subword run's on its text); null: on token ids.
+  std::function<sq::SequenceScores(const sq::Evaluation&)> dev_scores;
   // The processes that train together (under mpirun: seqgrad::distributed::world()); null: this one alone.
   std::shared_ptr<seqgrad::nn::ProcessGroup> group;
 };

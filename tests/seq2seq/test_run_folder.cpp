@@ -3,6 +3,7 @@
 //   2. a fresh start into a non-empty folder is refused; --resume without last.ckpt is an error
 //   3. files are written atomically; a damaged config.json is refused naming the file
 //   4. the configuration and vocabularies are bound to the checkpoint: swapped or dropped symbols refused
+//   4b. a run on subwords keeps its subword model beside the vocabularies, bound the same way
 //   5. leftover temporary files are removed at start; resume cuts the metrics log back to the checkpoint
 #include <gtest/gtest.h>
 
@@ -14,6 +15,7 @@
 #include "seqgrad/nn/seq2seq/bleu.hpp"
 #include "seqgrad/nn/seq2seq/metrics_log.hpp"
 #include "seqgrad/nn/seq2seq/run_folder.hpp"
+#include "seqgrad/nn/seq2seq/subwords.hpp"
 #include "seqgrad/nn/seq2seq/trainer.hpp"
 #include "seqgrad/nn/seq2seq/trainer_checkpoint.hpp"
 #include "support/expect_error.hpp"
@@ -314,6 +316,40 @@ TEST(RunFolder, SwappedOrDroppedSymbolsAndAnEditedConfigAreRefused) {
   }
   spit(run.config_file(), config);
   run.load_best();  // restored: loads again
+  fs::remove_all(dir);
+}
+
+// 4b. The subword model is written with the run, read back with it, and bound to the checkpoints:
+// an edited, replaced or missing subwords.model is refused naming the file.
+TEST(RunFolder, TheSubwordModelIsKeptAndBoundToTheCheckpoints) {
+  Task t = task();
+  const std::vector<std::string> text = {"abc abd abe", "bcd bce", "abcde edcba", "fab fac fad"};
+  t.spec.subword_model = Subwords::train(text, 20).bytes();
+  t.spec.settings["subwords"] = "20";
+  const fs::path dir = test_support::fresh_temp_path("run_folder_subwords");
+  const RunFolder run = trained(dir, t);
+  EXPECT_EQ(slurp(run.subword_model_file()), *t.spec.subword_model);
+  EXPECT_EQ(run.load_best().spec.subword_model, t.spec.subword_model);
+
+  const std::string model = slurp(run.subword_model_file());
+  spit(run.subword_model_file(), Subwords::train(text, 21).bytes());  // another valid model
+  expect_error<std::runtime_error>([&] { run.load_best(); }, {"subwords.model", "does not match", "best.ckpt"});
+  std::string flipped = model;
+  flipped[flipped.size() / 2] ^= 1;
+  spit(run.subword_model_file(), flipped);
+  expect_error<std::runtime_error>([&] { run.load_best(); }, {"subwords.model", "does not match"});
+  fs::remove(run.subword_model_file());
+  expect_error<std::runtime_error>([&] { run.load_best(); }, {"subwords.model", "missing"});
+  spit(run.subword_model_file(), model);
+  run.load_best();  // restored: loads again
+
+  // A resume whose data trains another subword model is refused before anything is written.
+  RunSpec other = t.spec;
+  other.subword_model = Subwords::train(text, 21).bytes();
+  expect_error<std::runtime_error>([&] { run.check_start(StartMode::resume, other); }, {"subwords.model", "differs"});
+  // A spec must say "subwords" exactly when it has a model.
+  other.settings.erase("subwords");
+  expect_error<std::invalid_argument>([&] { run.check_start(StartMode::overwrite, other); }, {"subword model"});
   fs::remove_all(dir);
 }
 

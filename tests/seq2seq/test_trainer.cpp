@@ -246,6 +246,34 @@ TEST(Trainer, EarlyStoppingStopsWhenTheDevScoreStopsImproving) {
   EXPECT_EQ(s.epochs_completed, 2u);
 }
 
+// A run scored on what its outputs spell (dev_scores) chooses best.ckpt and stops early by those
+// scores, not by the token ids': here only the first validation is called right.
+TEST(Trainer, DevScoresFromTheDecodedOutputsChooseTheBestCheckpoint) {
+  const Fixture f;
+  auto model = f.model(2);
+  const auto dir = test_support::fresh_temp_path("trainer_dev_scores");
+  TrainerOptions o = f.options(dir);
+  o.patience = 1;
+  o.max_epochs = 10;
+  std::size_t calls = 0;
+  o.dev_scores = [&](const Evaluation& e) {
+    ++calls;
+    EXPECT_EQ(e.outputs.size(), f.data.test.size());
+    SequenceScores s;
+    s.items = e.outputs.size();
+    s.exact = calls == 1 ? s.items : 0;
+    return s;
+  };
+  const TrainSummary s = Trainer(*model, f.data.train, f.data.test, o).run();
+  EXPECT_EQ(s.stop_reason, StopReason::early_stopping);
+  EXPECT_EQ(calls, 2u);
+  EXPECT_EQ(s.best_dev_score, 0.0);
+  const auto best = TrainerCheckpointMetadata::from_metadata(nn::read_checkpoint_metadata(dir / "best.ckpt"), dir / "best.ckpt");
+  EXPECT_EQ(best.step, 4u);  // the first epoch's end: 48 examples in batches of 12
+  EXPECT_EQ(best.best_score, 0.0);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Trainer, RefusesBadSettings) {
   const Fixture f;
   auto model = f.model(3);

@@ -253,6 +253,7 @@ RunSpec RunFolder::read_spec() const {
       throw std::runtime_error(what.starts_with(f.string()) ? what : f.string() + ": " + what);
     }
   };
+  if (spec.settings.contains("subwords")) spec.subword_model = read_whole(subword_model_file(), "the run's subword model");
   spec.source_vocab = vocab(source_vocab_file());
   spec.target_vocab = vocab(target_vocab_file());
   if (spec.source_vocab.size() != spec.model.src_vocab)
@@ -284,9 +285,11 @@ std::string edited_file(const CheckpointMetadata& binding, const CheckpointMetad
 CheckpointMetadata RunFolder::binding(const RunSpec& spec) const {
   RunSpec bound = spec;
   bound.precision.reset();  // a resume may change it: the hash is of config.json without it
-  return {{"run.config.json", content_hash(config_json(bound))},
+  CheckpointMetadata metadata = {{"run.config.json", content_hash(config_json(bound))},
           {"run." + layout_.source_vocab, content_hash(spec.source_vocab.to_json())},
           {"run." + layout_.target_vocab, content_hash(spec.target_vocab.to_json())}};
+  if (spec.subword_model) metadata["run." + layout_.subword_model] = content_hash(*spec.subword_model);
+  return metadata;
 }
 
 void RunFolder::verify_binding(const CheckpointMetadata& metadata, const fs::path& checkpoint, const RunSpec& spec) const {
@@ -366,6 +369,8 @@ void RunFolder::check_start(StartMode mode, const RunSpec& spec) const {
   if (exists && !fs::is_directory(dir_, ec)) throw std::runtime_error("run folder " + dir_.string() + ": not a directory");
   if (spec.model.src_vocab != spec.source_vocab.size() || spec.model.tgt_vocab != spec.target_vocab.size())
     throw std::invalid_argument("run folder: the model's vocabulary sizes differ from its vocabularies'");
+  if (spec.subword_model.has_value() != spec.settings.contains("subwords"))
+    throw std::invalid_argument("run folder: a subword model goes with the setting \"subwords\" and only with it");
   switch (mode) {
     case StartMode::fresh: {
       if (!exists) return;
@@ -395,6 +400,9 @@ void RunFolder::check_start(StartMode mode, const RunSpec& spec) const {
       if (!(stored.target_vocab == spec.target_vocab))
         throw std::runtime_error(target_vocab_file().string() + ": differs from the vocabulary of this data (" +
                                  vocab_difference(stored.target_vocab, spec.target_vocab) + ")");
+      if (stored.subword_model && spec.subword_model && *stored.subword_model != *spec.subword_model)
+        throw std::runtime_error(subword_model_file().string() +
+                                 ": differs from the subword model trained on this data; resume with the run's data or use --overwrite");
       const std::string a = model_config_to_json(stored.model), b = model_config_to_json(spec.model);
       if (a != b)
         throw std::runtime_error(config_file().string() + ": this command's model differs from the run's (" +
@@ -430,12 +438,13 @@ void RunFolder::start(StartMode mode, const RunSpec& spec) const {
     return;
   }
   if (mode == StartMode::overwrite) {
-    for (const fs::path& f : {config_file(), source_vocab_file(), target_vocab_file(), best_checkpoint(),
+    for (const fs::path& f : {config_file(), source_vocab_file(), target_vocab_file(), subword_model_file(), best_checkpoint(),
                               last_checkpoint(), metrics_file(), loss_plot()})
       fs::remove(f);
     fs::remove_all(heatmap_dir());
   }
   // Replaced when they exist: check_start() allowed this start (an overwrite, or a folder without them).
+  if (spec.subword_model) write_file_atomically(subword_model_file(), *spec.subword_model, ExistingFile::replace);
   write_file_atomically(source_vocab_file(), spec.source_vocab.to_json(), ExistingFile::replace);
   write_file_atomically(target_vocab_file(), spec.target_vocab.to_json(), ExistingFile::replace);
   write_file_atomically(config_file(), config_json(spec), ExistingFile::replace);

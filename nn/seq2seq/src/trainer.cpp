@@ -246,7 +246,8 @@ bool Trainer::validate(TrainSummary& summary) {
   State& s = *state_;
   if (dev_.empty()) return false;
   const Evaluation e = evaluate(model_, dev_, std::max<std::size_t>(options_.batch_size, 128), options_.max_decode_length);
-  const double wer = e.scores.word_error_rate();
+  const SequenceScores scores = options_.dev_scores ? options_.dev_scores(e) : e.scores;
+  const double wer = scores.word_error_rate();
   const bool improved = wer < s.best_score || (wer == s.best_score && e.loss < s.best_loss);
   if (improved) {
     s.best_score = wer;
@@ -260,14 +261,14 @@ bool Trainer::validate(TrainSummary& summary) {
   char line[200];
   if (options_.score_names == ScoreNames::exact_match)
     std::snprintf(line, sizeof line, "validation at step %zu: dev loss %.4f  exact-match accuracy %.2f%%  token error rate %.2f%%%s",
-                  s.step, e.loss, 100 * e.scores.accuracy(), 100 * e.scores.phoneme_error_rate(), improved ? "  (best so far)" : "");
+                  s.step, e.loss, 100 * scores.accuracy(), 100 * scores.phoneme_error_rate(), improved ? "  (best so far)" : "");
   else
     std::snprintf(line, sizeof line, "validation at step %zu: dev loss %.4f  WER %.2f%%  PER %.2f%%%s", s.step, e.loss,
-                  100 * wer, 100 * e.scores.phoneme_error_rate(), improved ? "  (best so far)" : "");
+                  100 * wer, 100 * scores.phoneme_error_rate(), improved ? "  (best so far)" : "");
   if (s.reporter) s.reporter->message(line);
   if (s.log)
     s.log->write({{"step", double(s.step)}, {"epoch", double(s.batcher.state().epoch)}, {"dev_loss", e.loss},
-                  {"dev_wer", wer}, {"dev_per", e.scores.phoneme_error_rate()}});
+                  {"dev_wer", wer}, {"dev_per", scores.phoneme_error_rate()}});
   return improved;
 }
 

@@ -6,6 +6,8 @@
 //                            "settings": {the program's own: tokenization, maximum length, ...}}
 //   <source vocabulary>     e.g. source_vocab.json (g2p: letters.json), Vocabulary::to_json
 //   <target vocabulary>     e.g. target_vocab.json (g2p: phonemes.json)
+//   subwords.model          only in a run that trains on subwords: the SentencePiece model whose
+//                           pieces the vocabularies hold (bound to the checkpoints like them)
 //   checkpoints/best.ckpt   the best model on dev;  checkpoints/last.ckpt  the latest state, to resume
 //   metrics.jsonl           the trainer's JSON lines
 //   loss.png, heatmaps/     pictures the program draws
@@ -40,6 +42,7 @@ namespace seqgrad::nn::seq2seq {
 struct RunLayout {
   std::string source_vocab = "source_vocab.json";
   std::string target_vocab = "target_vocab.json";
+  std::string subword_model = "subwords.model";
 };
 
 // What a run is bound to: the model's configuration, its vocabularies, the optimizer it trains with
@@ -51,6 +54,9 @@ struct RunSpec {
   Vocabulary source_vocab{}, target_vocab{};
   std::optional<nn::OptimizerOptions> optimizer{};
   std::map<std::string, std::string> settings{};
+  // The bytes of the subword model (Subwords::bytes()) the vocabularies' pieces come from; absent
+  // in a run on whole symbols. A run has one exactly when its settings hold "subwords".
+  std::optional<std::string> subword_model{};
   // The precision of the products of the run's latest training (config.json's "precision"; absent
   // in runs of older seqgrads). Not part of what a resume compares, nor of the checkpoints' binding:
   // checkpoints are float32 either way, so a run may continue in the other precision.
@@ -83,6 +89,7 @@ class RunFolder {
   std::filesystem::path config_file() const { return dir_ / "config.json"; }
   std::filesystem::path source_vocab_file() const { return dir_ / layout_.source_vocab; }
   std::filesystem::path target_vocab_file() const { return dir_ / layout_.target_vocab; }
+  std::filesystem::path subword_model_file() const { return dir_ / layout_.subword_model; }
   std::filesystem::path checkpoint_dir() const { return dir_ / "checkpoints"; }
   std::filesystem::path best_checkpoint() const { return checkpoint_dir() / "best.ckpt"; }
   std::filesystem::path last_checkpoint() const { return checkpoint_dir() / "last.ckpt"; }
@@ -98,9 +105,10 @@ class RunFolder {
   // them as they are, since they are equal).
   void start(StartMode mode, const RunSpec& spec) const;
 
-  // The folder's config.json and vocabularies; throws naming the file that is missing or bad.
+  // The folder's config.json, vocabularies and subword model (when its settings hold "subwords"); throws naming the file that is missing or bad.
   RunSpec read_spec() const;
-  // Metadata that binds a checkpoint to `spec`: "run.config" and "run.<vocab file name>" hashes.
+  // Metadata that binds a checkpoint to `spec`: "run.config" and "run.<vocab file name>" hashes, and
+  // "run.subwords.model" in a run on subwords.
   CheckpointMetadata binding(const RunSpec& spec) const;
   // Throws std::runtime_error naming `checkpoint` and the file of the folder that does not match.
   void verify_binding(const CheckpointMetadata& metadata, const std::filesystem::path& checkpoint,

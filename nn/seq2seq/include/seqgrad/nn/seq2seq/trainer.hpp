@@ -117,6 +117,11 @@ struct TrainerOptions {
   // toolkit's "exact-match accuracy 87.70%  token error rate 3.40%": the same measurements (the
   // accuracy is 1 - WER), only the words differ; the metrics file keeps dev_wer and dev_per.
   ScoreNames score_names = ScoreNames::wer_per;
+  // The dev scores of a validation from its decoded outputs, when the token ids are not what the
+  // user reads (a run on subword pieces is scored on the text they spell, where two segmentations
+  // of one word are the same answer); they choose best.ckpt and early stopping. Null: the
+  // evaluation's own scores, on token ids.
+  std::function<SequenceScores(const Evaluation&)> dev_scores;
   // The processes that train together; null: this process alone. On processes other than 0 the
   // reporter and the metrics file are not used.
   std::shared_ptr<ProcessGroup> group;
