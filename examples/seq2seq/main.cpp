@@ -214,8 +214,10 @@ int train(const TrainArgs& a) {
   const RunFolder run(a.run);
   recipe::TrainFlags t = a.train_flags;
   t.max_decode = 2 * a.max_length;
-  if (subwords)  // validation scores the text (its token error rate: in words), as evaluate does
+  if (subwords) {  // validation scores the text (its error rate in words), as evaluate does
     t.dev_scores = [&](const Evaluation& e) { return score_decoded(e, dev_references, spec.target_vocab, *subwords).words; };
+    t.score_names = ScoreNames::exact_match_words;
+  }
   const TrainSummary summary =
       recipe::train_in_folder(run, spec, training_examples(train_entries, spec.source_vocab, spec.target_vocab),
                               evaluation_examples(dev_entries, spec.source_vocab, spec.target_vocab), t);

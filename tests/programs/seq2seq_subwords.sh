@@ -20,7 +20,7 @@ grep -q '"▁' run/target_vocab.json || fail "the target vocabulary holds no wor
 grep -q "best checkpoint on validation (decoded text): exact-match accuracy .* BLEU " train.log ||
   { cat train.log; fail "train did not score the decoded validation text"; }
 # The validations score the decoded text too: the best one's scores are the final line's.
-best_validation=$(grep "(best so far)" train.log | tail -n 1 | sed -n 's/.*exact-match accuracy \([0-9.]*%\)  token error rate \([0-9.]*%\).*/\1 \2/p')
+best_validation=$(grep "(best so far)" train.log | tail -n 1 | sed -n 's/.*exact-match accuracy \([0-9.]*%\)  word error rate \([0-9.]*%\).*/\1 \2/p')
 final=$(sed -n 's/^best checkpoint on validation (decoded text): exact-match accuracy \([0-9.]*%\)  word error rate \([0-9.]*%\).*/\1 \2/p' train.log)
 [ -n "$final" ] && [ "$best_validation" = "$final" ] || { cat train.log; fail "the best validation ($best_validation) did not score the decoded text ($final)"; }
 

@@ -259,9 +259,10 @@ bool Trainer::validate(TrainSummary& summary) {
   }
   summary.best_dev_score = s.best_score;
   char line[200];
-  if (options_.score_names == ScoreNames::exact_match)
-    std::snprintf(line, sizeof line, "validation at step %zu: dev loss %.4f  exact-match accuracy %.2f%%  token error rate %.2f%%%s",
-                  s.step, e.loss, 100 * scores.accuracy(), 100 * scores.phoneme_error_rate(), improved ? "  (best so far)" : "");
+  if (options_.score_names != ScoreNames::wer_per)
+    std::snprintf(line, sizeof line, "validation at step %zu: dev loss %.4f  exact-match accuracy %.2f%%  %s error rate %.2f%%%s",
+                  s.step, e.loss, 100 * scores.accuracy(), options_.score_names == ScoreNames::exact_match ? "token" : "word",
+                  100 * scores.phoneme_error_rate(), improved ? "  (best so far)" : "");
   else
     std::snprintf(line, sizeof line, "validation at step %zu: dev loss %.4f  WER %.2f%%  PER %.2f%%%s", s.step, e.loss,
                   100 * wer, 100 * scores.phoneme_error_rate(), improved ? "  (best so far)" : "");

@@ -51,7 +51,9 @@
 
 namespace seqgrad::nn::seq2seq {
 
-enum class ScoreNames { wer_per, exact_match };
+// How the validation line names its two scores: G2P's WER and PER; exact-match accuracy and token
+// error rate; or, for outputs scored as text of words (a subword run), exact match and word error rate.
+enum class ScoreNames { wer_per, exact_match, exact_match_words };
 
 struct TrainerOptions {
   std::size_t batch_size = 64;
