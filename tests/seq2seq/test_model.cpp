@@ -13,20 +13,14 @@
 #include "seqgrad/nn/seq2seq/model.hpp"
 #include "seqgrad/nn/seq2seq/sampling.hpp"
 #include "seqgrad/ops/ops.hpp"
-#include "four_reversals.hpp"
+#include "seq2seq_cases.hpp"
 
 using namespace seqgrad;
 using namespace seqgrad::nn::seq2seq;
 
 namespace {
 
-// Two sources of lengths 4 and 2 (padded), targets <sos> y.. (tgt_in) and y.. <eos> (tgt_out).
-struct TinyBatch {
-  Tensor src = Tensor::from_indices({4, 5, 6, 2, 7, 2, 0, 0}, {2, 4});
-  Tensor lengths = Tensor::from_indices({4, 2}, {2});
-  Tensor tgt_in = Tensor::from_indices({1, 6, 5, 4, 1, 7, 0, 0}, {2, 4});
-  Tensor tgt_out = Tensor::from_indices({6, 5, 4, 2, 7, 2, 0, 0}, {2, 4});
-};
+using seq2seq_test::TinyBatch;
 
 ModelConfig tiny_config(EncoderKind encoder, ContextKind context, DType dtype = DType::f64) {
   ModelConfig c;

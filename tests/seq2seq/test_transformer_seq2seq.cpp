@@ -13,20 +13,13 @@
 #include "seqgrad/nn/seq2seq/decoding.hpp"
 #include "seqgrad/nn/seq2seq/model.hpp"
 #include "seqgrad/ops/ops.hpp"
-#include "four_reversals.hpp"
+#include "seq2seq_cases.hpp"
 
 using namespace seqgrad;
 using namespace seqgrad::nn::seq2seq;
 
 namespace {
 
-// Two sources of lengths 4 and 2 (padded), targets <sos> y.. (tgt_in) and y.. <eos> (tgt_out).
-struct DecoderBatch {
-  Tensor src = Tensor::from_indices({4, 5, 6, 2, 7, 2, 0, 0}, {2, 4});
-  Tensor lengths = Tensor::from_indices({4, 2}, {2});
-  Tensor tgt_in = Tensor::from_indices({1, 6, 5, 4, 1, 7, 0, 0}, {2, 4});
-  Tensor tgt_out = Tensor::from_indices({6, 5, 4, 2, 7, 2, 0, 0}, {2, 4});
-};
 
 ModelConfig transformer_config(EncoderKind encoder, DType dtype = DType::f64) {
   ModelConfig c;
@@ -63,7 +56,7 @@ std::vector<std::pair<std::string, ModelConfig>> variants(DType dtype = DType::f
 }  // namespace
 
 TEST(TransformerSeq2Seq, EveryEncoderRunsWithCrossAttentionOnRealTokensOnly) {
-  const DecoderBatch b;
+  const seq2seq_test::TinyBatch b;
   for (const auto& [name, config] : variants()) {
     SCOPED_TRACE(name);
     Generator gen(1);
@@ -102,7 +95,7 @@ TEST(TransformerSeq2Seq, ParametersAreNamedAndTyingSharesTheEmbedding) {
 }
 
 TEST(TransformerSeq2Seq, PaddingOfTheSourceAndTargetChangesNothing) {
-  const DecoderBatch b;
+  const seq2seq_test::TinyBatch b;
   const Tensor wider = Tensor::from_indices({4, 5, 6, 2, 0, 0, 7, 2, 0, 0, 0, 0}, {2, 6});
   const Tensor longer_tgt = Tensor::from_indices({1, 6, 5, 4, 0, 1, 7, 0, 0, 0}, {2, 5});
   for (const auto& [name, config] : variants()) {
@@ -123,7 +116,7 @@ TEST(TransformerSeq2Seq, PaddingOfTheSourceAndTargetChangesNothing) {
 // Training runs all positions at once; decoding steps through them. Both give the same logits, with
 // the cache and without.
 TEST(TransformerSeq2Seq, WholeTargetPassEqualsSteppingWithAndWithoutTheCache) {
-  const DecoderBatch b;
+  const seq2seq_test::TinyBatch b;
   for (const auto& [name, config] : variants()) {
     for (bool cached : {true, false}) {
       SCOPED_TRACE(name + (cached ? ", cached" : ", recomputed"));
@@ -162,7 +155,7 @@ void never_end(Seq2Seq& model) {
 // The cache changes the cost, not the answer: 35 steps of greedy and of beam search give the same
 // tokens, scores and attention.
 TEST(TransformerSeq2Seq, CachedDecodingEqualsRecomputingThePrefix) {
-  const DecoderBatch b;
+  const seq2seq_test::TinyBatch b;
   for (const auto& [name, config] : variants(DType::f32)) {
     SCOPED_TRACE(name);
     Generator gen(5);
@@ -193,7 +186,7 @@ TEST(TransformerSeq2Seq, CachedDecodingEqualsRecomputingThePrefix) {
 
 TEST(TransformerSeq2Seq, ScheduledSamplingFeedsTheFirstPassGuesses) {
   // With ratio 0 the input at t > 0 is the first (teacher-forced) pass's argmax at t - 1.
-  const DecoderBatch b;
+  const seq2seq_test::TinyBatch b;
   Generator gen(6), feed(7);
   Seq2Seq model(transformer_config(EncoderKind::transformer), gen);
   const Tensor first = argmax(model.forward(b.src, b.lengths, b.tgt_in).logits, -1);  // [2, 4]
@@ -211,7 +204,7 @@ TEST(TransformerSeq2Seq, ScheduledSamplingFeedsTheFirstPassGuesses) {
 }
 
 TEST(TransformerSeq2Seq, LossGradientMatchesFiniteDifferences) {
-  const DecoderBatch b;
+  const seq2seq_test::TinyBatch b;
   for (const auto& [name, config] : variants()) {
     Generator gen(8);
     Seq2Seq model(config, gen);
@@ -241,7 +234,7 @@ TEST(TransformerSeq2Seq, OverfitsAFewPairsToExactOutput) {
 }
 
 TEST(TransformerSeq2Seq, BadOptionsAreClearErrors) {
-  const DecoderBatch b;
+  const seq2seq_test::TinyBatch b;
   Generator gen(10);
   const auto message = [&](const ModelConfig& c) {
     try {

@@ -1,6 +1,7 @@
 #pragma once
-// Four short sequences to reverse, the task that shows a model can fit a few pairs exactly: each
-// output step must find the right source position, so it needs working attention.
+// Tiny data the seq2seq model tests share: a padded batch of two pairs, and four short sequences to
+// reverse (the task that shows a model can fit a few pairs exactly: each output step must find the
+// right source position, so it needs working attention).
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -11,6 +12,14 @@
 #include "seqgrad/nn/seq2seq/model.hpp"
 
 namespace seqgrad::seq2seq_test {
+
+// Two sources of lengths 4 and 2 (padded), targets <sos> y.. (tgt_in) and y.. <eos> (tgt_out).
+struct TinyBatch {
+  Tensor src = Tensor::from_indices({4, 5, 6, 2, 7, 2, 0, 0}, {2, 4});
+  Tensor lengths = Tensor::from_indices({4, 2}, {2});
+  Tensor tgt_in = Tensor::from_indices({1, 6, 5, 4, 1, 7, 0, 0}, {2, 4});
+  Tensor tgt_out = Tensor::from_indices({6, 5, 4, 2, 7, 2, 0, 0}, {2, 4});
+};
 
 struct FourReversals {
   Tensor src = Tensor::from_indices({4, 5, 6, 2, 7, 4, 2, 0, 6, 6, 5, 2, 5, 7, 2, 0}, {4, 4});
