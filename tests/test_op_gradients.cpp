@@ -52,8 +52,9 @@ std::string param_name(const testing::TestParamInfo<std::size_t>& info) {
 
 class OpGradient : public testing::TestWithParam<std::size_t> {};
 
-TEST_P(OpGradient, MatchesFiniteDifferences) {
-  const OpCases& set = op_cases::all_cases()[GetParam()];
+// Runs check(label, call, inputs) on every case of the set, its float inputs float64 leaves.
+template <class Check>
+void for_each_case(const OpCases& set, Check check) {
   const OpEntry& op = op_catalogue().find(set.op);
   ASSERT_TRUE(lists_dtype(op, DType::f64)) << "op '" << op.name << "' does not list float64, which gradcheck needs";
   const op_cases::OpCall& call = call_of(set, op);
@@ -75,11 +76,30 @@ TEST_P(OpGradient, MatchesFiniteDifferences) {
       if (is_floating(t.dtype())) in = t.clone().requires_grad_();
       inputs.push_back(in);
     }
+    check(label, call, inputs);
+  }
+}
+
+TEST_P(OpGradient, MatchesFiniteDifferences) {
+  for_each_case(op_cases::all_cases()[GetParam()], [](const std::string& label, const op_cases::OpCall& call,
+                                                      const std::vector<Tensor>& inputs) {
     const GradCheckResult full = gradcheck(label, call, inputs);
     EXPECT_TRUE(full.ok) << full.report;
     const GradCheckResult fast = gradcheck(label, call, inputs, {.fast = true, .seed = 3});
     EXPECT_TRUE(fast.ok) << fast.report;
-  }
+  });
+}
+
+// Second order: the op's backward under create_graph, differentiated again, against finite
+// differences of its first-order gradient (with respect to the inputs and the upstream gradient).
+TEST_P(OpGradient, SecondDerivativesMatchFiniteDifferences) {
+  for_each_case(op_cases::all_cases()[GetParam()], [](const std::string& label, const op_cases::OpCall& call,
+                                                      const std::vector<Tensor>& inputs) {
+    const GradCheckResult full = gradgradcheck(label, call, inputs);
+    EXPECT_TRUE(full.ok) << full.report;
+    const GradCheckResult fast = gradgradcheck(label, call, inputs, {.fast = true, .seed = 3});
+    EXPECT_TRUE(fast.ok) << fast.report;
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Catalogue, OpGradient, testing::ValuesIn(set_indices()), param_name);

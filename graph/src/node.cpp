@@ -20,25 +20,39 @@ Tensor& GradInputs::slot(std::size_t i) {
   if (!n.leaf_accumulator) return n.grad;
   auto leaf = n.leaf.lock();
   if (!leaf) return n.grad;  // the leaf is gone: its gradient has nowhere to go, collect it in scratch
-  if (sinks_) {
-    auto it = sinks_->find(leaf.get());
-    if (it != sinks_->end()) return *it->second;
+  if (settings_.sinks) {
+    auto it = settings_.sinks->find(leaf.get());
+    if (it != settings_.sinks->end()) return *it->second;
   }
   return leaf->grad;
 }
 
-Tensor& GradInputs::buffer(std::size_t i) {
+Tensor& GradInputs::raw_slot(std::size_t i, const char* accessor) {
+  if (settings_.create_graph)
+    throw std::runtime_error("create_graph: the backward of '" + (node_ ? node_->op : std::string("?")) +
+                             "' writes raw gradient buffers (GradInputs::" + accessor +
+                             "), so its gradient cannot be differentiated again; write it with seqgrad ops "
+                             "and GradInputs::add to support second order");
   Tensor& s = slot(i);
+  // A gradient that an earlier create_graph walk recorded may be used in a graph: never write into it.
+  if (s.defined() && s.requires_grad()) s = s.detach().clone();
+  return s;
+}
+
+Tensor& GradInputs::buffer(std::size_t i) {
+  Tensor& s = raw_slot(i, "buffer");
   if (!s.defined()) s = Tensor::zeros(next_[i]->shape, next_[i]->dtype);
   return s;
 }
 
 Tensor& GradInputs::buffer_to_write(std::size_t i, bool& fresh) {
-  Tensor& s = slot(i);
+  Tensor& s = raw_slot(i, "buffer_to_write");
   fresh = !s.defined();
   if (fresh) s = Tensor::empty(next_[i]->shape, next_[i]->dtype);
   return s;
 }
+
+const Tensor& GradInputs::current(std::size_t i) { return slot(i); }
 
 void GradInputs::accumulate(std::size_t i, const Tensor& g) {
   if (g.dtype() != next_[i]->dtype)
@@ -63,9 +77,31 @@ void GradInputs::accumulate(std::size_t i, const Tensor& g) {
   });
 }
 
+void GradInputs::add(std::size_t i, const Tensor& g) {
+  if (!needs(i)) return;
+  if (!settings_.create_graph) return accumulate(i, g);
+  if (g.dtype() != next_[i]->dtype)
+    throw std::invalid_argument("backward of " + next_[i]->op + ": gradient dtype " + dtype_name(g.dtype()) +
+                                " does not match " + dtype_name(next_[i]->dtype));
+  const Tensor t = g.shape() == next_[i]->shape ? g : detail::sum_to(g, next_[i]->shape);
+  Tensor& s = slot(i);
+  // Sums are out of place: an earlier gradient may be saved by the ops that used it. A leaf keeps a
+  // tensor of its own, so that later in-place work on its .grad touches nothing else.
+  if (s.defined()) s = detail::gradient_sum(s, t);
+  else s = next_[i]->leaf_accumulator ? detail::gradient_copy(t) : t;
+}
+
+Tensor GradInputs::output(const Tensor& saved) const {
+  if (!settings_.create_graph || !node_) return saved;
+  Tensor y = saved.detach();
+  y.impl()->grad_fn = node_->shared_from_this();
+  y.impl()->requires_grad = true;
+  return y;
+}
+
 void GradInputs::accumulate_product(std::size_t i, ProductTerm term, ProductKernel kernel) {
   Tensor& dest = buffer(i);
-  if (deferred_ && next_[i]->leaf_accumulator) return deferred_->add(dest, std::move(term), kernel);
+  if (settings_.deferred && next_[i]->leaf_accumulator) return settings_.deferred->add(dest, std::move(term), kernel);
   kernel.add(dest, {std::move(term)});
 }
 

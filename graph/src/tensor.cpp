@@ -183,7 +183,10 @@ Tensor& Tensor::grad() { return const_cast<TensorImpl&>(checked()).grad; }
 const Tensor& Tensor::grad() const { return checked().grad; }
 
 void Tensor::zero_grad() {
-  if (grad().defined()) grad().fill_(0.0);
+  if (!grad().defined()) return;
+  // A gradient recorded by a create_graph walk may be in use by a graph: replace it, never fill it.
+  if (grad().requires_grad()) grad() = Tensor::zeros(grad().shape(), grad().dtype());
+  else grad().fill_(0.0);
 }
 
 Tensor Tensor::detach() const {

@@ -9,6 +9,7 @@
 #include <numbers>
 
 #include "elementwise_loops.hpp"
+#include "formulas_on_tensors.hpp"
 #include "seqgrad/ops/catalogue.hpp"
 
 namespace seqgrad {
@@ -23,6 +24,7 @@ using namespace elementwise_loops;
         #NAME, input, [](auto t, const auto& x) { using T = decltype(t); (void)T{}; return FORWARD; }, \
         [](auto t, const auto& gy, const auto& x, const auto& y) {                               \
           using T = decltype(t); (void)T{}; (void)x; (void)y;                                    \
+          using namespace seqgrad::formula;                                                      \
           return BACKWARD;                                                                       \
         });                                                                                      \
   }
@@ -36,7 +38,7 @@ Tensor pow(const Tensor& input, double p) {
       "pow", input, [p](auto t, const auto& x) { return xt::pow(x, decltype(t)(p)); },
       [p](auto t, const auto& gy, const auto& x, const auto&) {
         using T = decltype(t);
-        return gy * T(p) * xt::pow(x, T(p - 1));
+        return gy * T(p) * pow(x, T(p - 1));
       });
 }
 
@@ -48,7 +50,8 @@ Tensor clamp(const Tensor& input, double lo, double hi) {
       "clamp", input, [lo, hi](auto t, const auto& x) { using T = decltype(t); return xt::clip(x, T(lo), T(hi)); },
       [lo, hi](auto t, const auto& gy, const auto& x, const auto&) {
         using T = decltype(t);
-        return xt::where(x >= T(lo) && x <= T(hi), gy, T(0));
+        using namespace seqgrad::formula;
+        return where(x >= T(lo) && x <= T(hi), gy, T(0));
       });
 }
 
@@ -56,6 +59,29 @@ Tensor affine(const Tensor& input, double scale, double shift) {
   return unary(
       "affine", input, [=](auto t, const auto& x) { using T = decltype(t); return T(scale) * x + T(shift); },
       [=](auto t, const auto& gy, const auto&, const auto&) { return decltype(t)(scale) * gy; });
+}
+
+// ---- what the formulas need on Tensors (formulas_on_tensors.hpp) ----
+
+Tensor formula::sign(const Tensor& x) {
+  Tensor s = Tensor::empty_like(x);
+  dispatch_float(x.dtype(), "sign", [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = x.data<T>();
+    T* ps = s.data<T>();
+    for (std::size_t i = 0, n = x.numel(); i < n; ++i) ps[i] = T((px[i] > T(0)) - (px[i] < T(0)));
+  });
+  return s;  // not recorded: a constant
+}
+
+Tensor formula::operator&&(const Tensor& a, const Tensor& b) {
+  require_mask("&&", a);
+  require_mask("&&", b);
+  if (a.shape() != b.shape())
+    throw std::invalid_argument("&&: masks " + to_string(a.shape()) + " and " + to_string(b.shape()) + " differ");
+  Tensor m = Tensor::empty(a.shape(), DType::b8);
+  for (std::size_t i = 0, n = a.numel(); i < n; ++i) m.data<bool>()[i] = a.data<bool>()[i] && b.data<bool>()[i];
+  return m;
 }
 
 // ---- catalogue ----

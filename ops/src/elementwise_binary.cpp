@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "elementwise_loops.hpp"
+#include "formulas_on_tensors.hpp"
 #include "seqgrad/ops/elementwise.hpp"
 
 namespace seqgrad {
@@ -18,10 +19,12 @@ using namespace elementwise_loops;
         [](auto t, const auto& a, const auto& b) { using T = decltype(t); (void)T{}; return FORWARD; }, \
         [](auto t, const auto& gy, const auto& a, const auto& b) {                               \
           using T = decltype(t); (void)T{}; (void)a; (void)b;                                    \
+          using namespace seqgrad::formula;                                                      \
           return GRAD_A;                                                                         \
         },                                                                                       \
         [](auto t, const auto& gy, const auto& a, const auto& b) {                               \
           using T = decltype(t); (void)T{}; (void)a; (void)b;                                    \
+          using namespace seqgrad::formula;                                                      \
           return GRAD_B;                                                                         \
         });                                                                                      \
   }
@@ -55,6 +58,12 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     T* py = y.data<T>();
     for (std::size_t i = 0, n = y.numel(); i < n; ++i) py[i] = c[i] ? pa[i] : pb[i];
     return record("where", {cond, a, b}, y, [cond](const Tensor& gy, GradInputs& g) {
+      if (g.create_graph()) {
+        const Tensor zero = Tensor::scalar(0.0, gy.dtype());
+        if (g.needs(1)) g.add(1, where(cond, gy, zero));
+        if (g.needs(2)) g.add(2, where(cond, zero, gy));
+        return;
+      }
       const Tensor fc = expanded<bool>(cond, gy.shape());
       const bool* c = fc.data<bool>();
       const T* dy = gy.data<T>();
@@ -86,6 +95,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
     T* py = y.data<T>();
     for (std::size_t i = 0, n = y.numel(); i < n; ++i) py[i] = m[i] ? T(value) : px[i];
     return record("masked_fill", {x, mask}, y, [mask](const Tensor& gy, GradInputs& g) {
+      if (g.create_graph()) return g.add(0, masked_fill(gy, mask, 0.0));
       const Tensor fm = expanded<bool>(mask, gy.shape());
       const bool* m = fm.data<bool>();
       const T* dy = gy.data<T>();

@@ -37,7 +37,8 @@ void write_or_add(Dest&& dest, const Expr& expr, bool fresh) {
   else xt::noalias(dest) += expr;
 }
 
-// y = forward(x); dx += backward(gy, x, y). Formulas receive a T{} tag so constants are typed.
+// y = forward(x); dx += backward(gy, x, y). Formulas receive a T{} tag so constants are typed. Under
+// create_graph the same formula runs on Tensors (T = double), its ops recorded.
 template <class Fwd, class Bwd>
 Tensor unary(const char* op, const Tensor& x, Fwd forward, Bwd backward) {
   return dispatch_float(x.dtype(), op, [&](auto tag) {
@@ -47,6 +48,7 @@ Tensor unary(const char* op, const Tensor& x, Fwd forward, Bwd backward) {
       xt::noalias(xtb::flat<T>(y, b, e)) = forward(T{}, xtb::flat<T>(x, b, e));
     });
     return record(op, {x}, y, [x, y = y.detach(), backward](const Tensor& gy, GradInputs& g) {
+      if (g.create_graph()) return g.add(0, backward(double{}, gy, x, g.output(y)));
       bool fresh;
       Tensor& gx = g.buffer_to_write(0, fresh);
       for_blocks(x.numel(), [&](std::size_t b, std::size_t e) {
@@ -84,7 +86,7 @@ void sum_back(GradInputs& g, std::size_t i, const Tensor& scratch) {
 }
 
 // y = forward(a, b) with broadcasting; da += grad_a(gy, a, b), db += grad_b(gy, a, b), each summed
-// back to its input's shape. A broadcast input is expanded to the result's shape first, so that
+// back to its input's shape (under create_graph, the formulas on Tensors, recorded). A broadcast input is expanded to the result's shape first, so that
 // one flat, vectorized loop serves every case: the formulas are instantiated once per element
 // type, not once more for xtensor's n-dimensional broadcasting (which took minutes to compile).
 template <class Fwd, class GradA, class GradB>
@@ -99,6 +101,11 @@ Tensor binary(const char* op, const Tensor& a, const Tensor& b, Fwd forward, Gra
       xt::noalias(xtb::flat<T>(y, s, e)) = forward(T{}, xtb::flat<T>(fa, s, e), xtb::flat<T>(fb, s, e));
     });
     return record(op, {a, b}, y, [a, b, grad_a, grad_b](const Tensor& gy, GradInputs& g) {
+      if (g.create_graph()) {
+        if (g.needs(0)) g.add(0, grad_a(double{}, gy, a, b));
+        if (g.needs(1)) g.add(1, grad_b(double{}, gy, a, b));
+        return;
+      }
       const Shape& out = gy.shape();
       // expanded again rather than kept from the forward: the graph holds only the inputs
       const Tensor fa = expanded<T>(a, out), fb = expanded<T>(b, out);

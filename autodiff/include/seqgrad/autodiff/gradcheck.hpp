@@ -38,4 +38,13 @@ using TensorFunction = std::function<Tensor(const std::vector<Tensor>&)>;
 GradCheckResult gradcheck(const std::string& name, const TensorFunction& f, const std::vector<Tensor>& inputs,
                           const GradCheckOptions& options = {});
 
+// Checks second derivatives, as torch.autograd.gradgradcheck: the first-order gradients
+// g_i = grad(f(inputs), input_i, grad_outputs = v, create_graph) for a random v are themselves
+// differentiated (by a second backward) and compared with central differences of g_i, with respect
+// to every input that requires grad and to v (reported as "grad_output"). Full mode: every element
+// of every g_i; fast mode: one random projection. The report names the worst element as gradcheck's
+// does, e.g. "x element [1] of d/d w [0,2]".
+GradCheckResult gradgradcheck(const std::string& name, const TensorFunction& f, const std::vector<Tensor>& inputs,
+                              const GradCheckOptions& options = {});
+
 }  // namespace seqgrad

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "seqgrad/graph/tensor.hpp"
@@ -26,7 +27,9 @@ using GradSinks = std::unordered_map<const TensorImpl*, Tensor*>;
 // gradient into grads: an op's backward never overwrites, so fan-out sums for free.
 using BackwardFn = std::function<void(const Tensor& grad_out, GradInputs& grads)>;
 
-struct Node {
+// enable_shared_from_this: under create_graph, GradInputs::output() hands a backward formula the
+// op's result with this node as its producer, so that the formula's use of it is differentiated too.
+struct Node : std::enable_shared_from_this<Node> {
   std::string op;
   std::vector<std::shared_ptr<Node>> next;  // per input: its node, or null when it needs no gradient
   Shape shape;                              // of the output (for a leaf accumulator: of the leaf)
@@ -78,14 +81,47 @@ class DeferredProducts {
   std::vector<Sum> sums_;
 };
 
+// How one backward walk runs, as GradInputs sees it.
+struct WalkSettings {
+  const GradSinks* sinks = nullptr;      // leaves whose gradient goes elsewhere than their .grad
+  DeferredProducts* deferred = nullptr;  // where weights' product terms wait for the walk's end
+  // create_graph: gradients are computed by recorded ops (GradInputs::add), so that they can be
+  // differentiated again; an op whose backward writes raw buffers refuses, naming itself.
+  bool create_graph = false;
+  // grad(outputs, inputs): only the nodes on a path to an input get gradients; null: every node.
+  const std::unordered_set<const Node*>* needed = nullptr;
+};
+
 // The inputs' gradient buffers handed to a BackwardFn.
+//
+// Two ways to write a backward. add(i, g) takes a gradient computed by seqgrad ops: it works in
+// every walk, and under create_graph the ops are recorded, so second order comes for free. The raw
+// accessors (buffer, buffer_to_write, accumulate, accumulate_product) are the fast path for kernels
+// that write gradients themselves; under create_graph they throw naming the op, so an op that has
+// only a raw backward says so instead of giving a silently wrong second derivative. A fast op
+// supports both by starting its backward with `if (g.create_graph()) { ...add(...)...; return; }`.
 class GradInputs {
  public:
   explicit GradInputs(const std::vector<std::shared_ptr<Node>>& next, const GradSinks* sinks = nullptr,
                       DeferredProducts* deferred = nullptr)
-      : next_(next), sinks_(sinks), deferred_(deferred) {}
+      : next_(next), settings_{sinks, deferred} {}
+  GradInputs(Node& node, const WalkSettings& settings) : next_(node.next), node_(&node), settings_(settings) {}
+  GradInputs(const std::vector<std::shared_ptr<Node>>& next, const WalkSettings& settings)
+      : next_(next), settings_(settings) {}
   std::size_t size() const { return next_.size(); }
-  bool needs(std::size_t i) const { return next_[i] != nullptr; }
+  bool needs(std::size_t i) const {
+    return next_[i] != nullptr && (!settings_.needed || settings_.needed->count(next_[i].get()) != 0);
+  }
+  bool create_graph() const { return settings_.create_graph; }
+  // Adds g, a gradient of input i's shape or one broadcasting to it (summed back), to input i's
+  // gradient. Under create_graph the sum is recorded; otherwise it is accumulate(i, g). Does
+  // nothing when input i needs no gradient.
+  void add(std::size_t i, const Tensor& g);
+  // The op's result as a backward formula should use it: under create_graph, the saved value
+  // (out.detach(), as captured) with this node as its producer; otherwise `saved` itself.
+  Tensor output(const Tensor& saved) const;
+  // Input i's gradient so far, undefined when none has arrived (for checks after the backward).
+  const Tensor& current(std::size_t i);
   const Shape& shape(std::size_t i) const { return next_[i]->shape; }  // input i's (and its gradient's)
   // The buffer input i's gradient accumulates into, zero-filled on first use. For a leaf this is its
   // .grad itself (or its sink, when the walk has one for it), so parameter gradients are written
@@ -106,11 +142,21 @@ class GradInputs {
 
  private:
   Tensor& slot(std::size_t i);  // where input i's gradient lives (possibly still undefined)
+  Tensor& raw_slot(std::size_t i, const char* accessor);  // slot(i), refusing under create_graph
 
   const std::vector<std::shared_ptr<Node>>& next_;
-  const GradSinks* sinks_;
-  DeferredProducts* deferred_;
+  Node* node_ = nullptr;  // the op whose backward runs (null when built from `next` alone)
+  WalkSettings settings_;
 };
+
+namespace detail {
+// The recorded ops that create_graph walks sum gradients with (GradInputs::add); each one's own
+// backward uses the others, so gradients of gradients of any order stay in the graph.
+Tensor sum_to(const Tensor& g, const Shape& shape);     // broadcast dimensions summed away
+Tensor expand_to(const Tensor& g, const Shape& shape);  // broadcast copy (sum_to's backward)
+Tensor gradient_sum(const Tensor& a, const Tensor& b);  // a + b, same shape
+Tensor gradient_copy(const Tensor& g);                  // what a leaf's .grad keeps: its own tensor
+}  // namespace detail
 
 // Records `out` as the result of op `op` over `inputs` with the given backward, when grad mode is on
 // and any input requires a gradient; returns `out`. This is the one way an op enters the graph, for
