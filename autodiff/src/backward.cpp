@@ -29,10 +29,10 @@ class GradModeScope {
 
 // Counts, for every interior node reachable from the roots, how many reachable nodes feed it a
 // gradient. Leaf accumulators are sinks and are left untouched (worker threads share them).
-void count_dependencies(const std::vector<Node*>& roots, std::uint64_t walk) {
+void count_dependencies(const std::vector<const std::shared_ptr<Node>*>& roots, std::uint64_t walk) {
   std::vector<Node*> stack;
-  for (Node* r : roots)
-    if (r->walk != walk) {
+  for (const std::shared_ptr<Node>* root : roots)
+    if (Node* r = root->get(); r->walk != walk) {
       r->walk = walk;
       r->pending = 0;
       stack.push_back(r);
@@ -69,13 +69,13 @@ struct Targets {
   // Marks every node from which an input's node can be reached (a post-order walk), and points
   // every other leaf reached at a discard, so that an op that does not ask needs() writes nothing
   // the caller can see.
-  void find_needed(const std::vector<Node*>& roots) {
+  void find_needed(const std::vector<std::shared_ptr<Node>>& roots) {
     for (const Node* n : nodes)
       if (n->leaf_accumulator) needed.insert(n);
     std::unordered_set<const Node*> visited;
     std::vector<std::pair<Node*, std::size_t>> stack;
-    for (Node* r : roots)
-      if (!r->leaf_accumulator && visited.insert(r).second) stack.emplace_back(r, 0);
+    for (const auto& r : roots)
+      if (!r->leaf_accumulator && visited.insert(r.get()).second) stack.emplace_back(r.get(), 0);
     while (!stack.empty()) {
       Node* n = stack.back().first;
       std::size_t& k = stack.back().second;
@@ -106,7 +106,7 @@ struct Targets {
 };
 
 struct Walk {
-  std::vector<Node*> roots;
+  std::vector<std::shared_ptr<Node>> roots;
   std::vector<Tensor> seeds;  // per root
   bool retain_graph = false;
   bool create_graph = false;
@@ -132,31 +132,35 @@ void run(Walk& w) {
 
   // Seeds: a leaf root takes its seed at once (d leaf / d leaf = 1); an op's root holds it until
   // its node runs. A root given twice gets the sum.
-  std::vector<Node*> interior;
+  std::vector<const std::shared_ptr<Node>*> interior;
   for (std::size_t r = 0; r < w.roots.size(); ++r) {
-    Node* n = w.roots[r];
-    if (n->leaf_accumulator) {
-      std::vector<std::shared_ptr<Node>> self{n->shared_from_this()};
+    if (w.roots[r]->leaf_accumulator) {
+      const std::vector<std::shared_ptr<Node>> self{w.roots[r]};
       GradInputs(self, settings).add(0, w.seeds[r]);
-      continue;
+    } else {
+      interior.push_back(&w.roots[r]);
     }
-    interior.push_back(n);
   }
   const std::uint64_t walk = ++walk_counter;
   count_dependencies(interior, walk);
   for (std::size_t r = 0; r < w.roots.size(); ++r) {
-    Node* n = w.roots[r];
+    Node* n = w.roots[r].get();
     if (!n->leaf_accumulator) n->grad = n->grad.defined() ? detail::gradient_sum(n->grad, w.seeds[r]) : w.seeds[r];
   }
 
   // A node runs once every node that feeds it has run (pending reaches 0); a stack of ready nodes
-  // gives a valid reverse topological order without sorting.
-  std::vector<Node*> ready;
-  for (Node* n : interior)
-    if (n->pending == 0 && std::find(ready.begin(), ready.end(), n) == ready.end()) ready.push_back(n);
+  // gives a valid reverse topological order without sorting. The stack holds the shared_ptr that
+  // owns each node (the root's, or its consumer's `next` entry): every node of the graph stays
+  // alive during the walk, and GradInputs::output() needs it.
+  std::vector<const std::shared_ptr<Node>*> ready;
+  for (const std::shared_ptr<Node>* root : interior)
+    if ((*root)->pending == 0 &&
+        std::none_of(ready.begin(), ready.end(), [&](const std::shared_ptr<Node>* q) { return q->get() == root->get(); }))
+      ready.push_back(root);
   while (!ready.empty()) {
-    Node* n = ready.back();
+    const std::shared_ptr<Node>& owner = *ready.back();
     ready.pop_back();
+    Node* n = owner.get();
     Tensor grad_out = std::move(n->grad);
     n->grad = Tensor();
     bool run_it = grad_out.defined();  // undefined when no path carried a gradient here
@@ -170,14 +174,14 @@ void run(Walk& w) {
                                "' was already freed by an earlier backward; pass retain_graph = true to the "
                                "first backward to run backward through it again");
     if (run_it) {
-      GradInputs gi(*n, settings);
+      GradInputs gi(owner, settings);
       n->backward(grad_out, gi);
       if (anomaly) check_gradients(*n, grad_out, gi);
     }
     if (!retain) n->backward = nullptr;  // frees what the op saved for backward
     for (const auto& next : n->next) {
       if (!next || next->leaf_accumulator) continue;
-      if (--next->pending == 0) ready.push_back(next.get());
+      if (--next->pending == 0) ready.push_back(&next);
     }
   }
   deferred.run(anomaly ? [](const char* op, const Tensor& dest) {
@@ -207,7 +211,7 @@ void backward(const Tensor& root, const Tensor& upstream, BackwardOptions option
         "backward: the tensor does not require grad (no input of the ops that made it requires grad, or it was "
         "computed under NoGradGuard)");
   Walk w;
-  w.roots = {root.grad_fn().get()};
+  w.roots = {root.grad_fn()};
   w.seeds = {seed_for(root, upstream, "backward", 0)};
   w.retain_graph = options.retain_graph;
   w.create_graph = options.create_graph;
@@ -237,7 +241,7 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
     if (!outputs[k].defined() || !outputs[k].requires_grad())
       throw std::invalid_argument("grad: output " + std::to_string(k) +
                                   " does not require grad (it depends on no input that requires grad)");
-    w.roots.push_back(outputs[k].grad_fn().get());
+    w.roots.push_back(outputs[k].grad_fn());
     w.seeds.push_back(seed_for(outputs[k], options.grad_outputs.empty() ? Tensor() : options.grad_outputs[k], "grad", k));
   }
   targets.find_needed(w.roots);

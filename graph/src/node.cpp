@@ -29,7 +29,7 @@ Tensor& GradInputs::slot(std::size_t i) {
 
 Tensor& GradInputs::raw_slot(std::size_t i, const char* accessor) {
   if (settings_.create_graph)
-    throw std::runtime_error("create_graph: the backward of '" + (node_ ? node_->op : std::string("?")) +
+    throw std::runtime_error("create_graph: the backward of '" + (node_ ? (*node_)->op : std::string("?")) +
                              "' writes raw gradient buffers (GradInputs::" + accessor +
                              "), so its gradient cannot be differentiated again; write it with seqgrad ops "
                              "and GradInputs::add to support second order");
@@ -94,7 +94,7 @@ void GradInputs::add(std::size_t i, const Tensor& g) {
 Tensor GradInputs::output(const Tensor& saved) const {
   if (!settings_.create_graph || !node_) return saved;
   Tensor y = saved.detach();
-  y.impl()->grad_fn = node_->shared_from_this();
+  y.impl()->grad_fn = *node_;
   y.impl()->requires_grad = true;
   return y;
 }

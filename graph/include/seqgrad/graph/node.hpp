@@ -27,9 +27,7 @@ using GradSinks = std::unordered_map<const TensorImpl*, Tensor*>;
 // gradient into grads: an op's backward never overwrites, so fan-out sums for free.
 using BackwardFn = std::function<void(const Tensor& grad_out, GradInputs& grads)>;
 
-// enable_shared_from_this: under create_graph, GradInputs::output() hands a backward formula the
-// op's result with this node as its producer, so that the formula's use of it is differentiated too.
-struct Node : std::enable_shared_from_this<Node> {
+struct Node {
   std::string op;
   std::vector<std::shared_ptr<Node>> next;  // per input: its node, or null when it needs no gradient
   Shape shape;                              // of the output (for a leaf accumulator: of the leaf)
@@ -105,7 +103,9 @@ class GradInputs {
   explicit GradInputs(const std::vector<std::shared_ptr<Node>>& next, const GradSinks* sinks = nullptr,
                       DeferredProducts* deferred = nullptr)
       : next_(next), settings_{sinks, deferred} {}
-  GradInputs(Node& node, const WalkSettings& settings) : next_(node.next), node_(&node), settings_(settings) {}
+  // `node` is the running op's node as its owner holds it (output() makes it a result's producer).
+  GradInputs(const std::shared_ptr<Node>& node, const WalkSettings& settings)
+      : next_(node->next), node_(&node), settings_(settings) {}
   GradInputs(const std::vector<std::shared_ptr<Node>>& next, const WalkSettings& settings)
       : next_(next), settings_(settings) {}
   std::size_t size() const { return next_.size(); }
@@ -145,7 +145,7 @@ class GradInputs {
   Tensor& raw_slot(std::size_t i, const char* accessor);  // slot(i), refusing under create_graph
 
   const std::vector<std::shared_ptr<Node>>& next_;
-  Node* node_ = nullptr;  // the op whose backward runs (null when built from `next` alone)
+  const std::shared_ptr<Node>* node_ = nullptr;  // the op whose backward runs (null when built from `next` alone)
   WalkSettings settings_;
 };
 
