@@ -311,6 +311,29 @@ TEST(AutocastScope, ReadmeExample) {
   expect_close(w.grad(), rounded_product(std::vector<float>(32 * 16, 1.0f), xv, 16, 64, 32, true, false), 32, "dW");
 }
 
+// Inside a WeightTransposeScope a weight's transposed copy is rounded once and reused by every
+// product of the scope: the results are those of rounding it each time, and a weight changed after
+// the scope is seen by the next scope (no rounded copy outlives its scope).
+TEST(Bf16Products, AWeightHeldByAScopeIsRoundedOnceWithTheSameResults) {
+  SKIP_WITHOUT_BF16();
+  std::mt19937 rng(4);
+  const Tensor x = leaf(random_vector(32 * 48, rng), {32, 48});  // 32 rows: the scope's transposed copy serves them
+  Tensor w = leaf(random_vector(40 * 48, rng), {40, 48});
+  AutocastScope bf16_products;
+  const auto alone = linear(x, w).to_vector();
+  std::vector<std::vector<double>> in_scope;
+  {
+    WeightTransposeScope scope;
+    for (int step = 0; step < 3; ++step) in_scope.push_back(linear(x, w).to_vector());
+  }
+  for (const auto& y : in_scope) EXPECT_EQ(y, alone);
+  w.data<float>()[0] += 1.0f;  // a new weight (an optimizer step): the next scope rounds it afresh
+  const auto changed = linear(x, w).to_vector();
+  ASSERT_NE(changed, alone);
+  WeightTransposeScope scope;
+  EXPECT_EQ(linear(x, w).to_vector(), changed);
+}
+
 TEST(Bf16Products, Float64ProductsAreUnaffected) {
   SKIP_WITHOUT_BF16();
   const double a = 1.0 + std::ldexp(1.0, -30), b = 1.0;

@@ -479,7 +479,32 @@ void round_transposed(std::size_t, std::size_t, std::size_t, const float*, std::
 
 #endif
 
+// The operands held constant on this thread (hold_constant), each rounded at its first bf16 use.
+struct ConstantOperand {
+  const float* data;
+  std::size_t n;
+  std::vector<std::uint16_t> rounded;  // empty until a bf16 product reads it
+};
+thread_local std::vector<ConstantOperand> constants;
+
+// The rounded copy of B (rows x cols, leading dimension ld) when it is a held constant, else null.
+const std::uint16_t* rounded_constant(const float* B, std::size_t rows, std::size_t cols, std::size_t ld) {
+  if (ld != cols) return nullptr;
+  for (ConstantOperand& c : constants)  // a handful of weights: a linear search
+    if (c.data == B && c.n == rows * cols) {
+      if (c.rounded.empty()) {
+        c.rounded.resize(c.n);
+        round_span(B, c.n, c.rounded.data());
+      }
+      return c.rounded.data();
+    }
+  return nullptr;
+}
+
 }  // namespace
+
+void hold_constant(const float* data, std::size_t n) { constants.push_back({data, n, {}}); }
+void release_constants() { constants.clear(); }
 
 void gemm(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha,
           const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc) {
@@ -487,11 +512,12 @@ void gemm(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N, s
   if (K == 0) return scale_only(M, N, beta, C, ldc);
   if ((M == 1 || N == 1 || K == 1) && vector_product(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)) return;
   const std::size_t b_rows = tb ? N : K, b_cols = tb ? K : N;
-  Bf16Buffer a(M * K), b(b_rows * b_cols);
+  const std::uint16_t* held = rounded_constant(B, b_rows, b_cols, ldb);
+  Bf16Buffer a(M * K), b(held ? 0 : b_rows * b_cols);
   if (ta) round_transposed(1, K, M, A, lda, 0, a.data());  // op(A) plain, [M, K]
   else round_rows(M, K, A, lda, a.data());
-  round_rows(b_rows, b_cols, B, ldb, b.data());
-  product(threads, false, tb, M, N, K, alpha, a.data(), b.data(), beta, C, ldc);
+  if (!held) round_rows(b_rows, b_cols, B, ldb, b.data());
+  product(threads, false, tb, M, N, K, alpha, a.data(), held ? held : b.data(), beta, C, ldc);
 }
 
 void gemm_batched(std::size_t threads, std::size_t batch, bool ta, bool tb, std::size_t M, std::size_t N,

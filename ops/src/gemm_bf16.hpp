@@ -17,6 +17,14 @@ void gemm_batched(std::size_t threads, std::size_t batch, bool ta, bool tb, std:
                   std::size_t K, const float* A, std::size_t stride_a, const float* B, std::size_t stride_b, float beta,
                   float* C, std::size_t stride_c);
 
+// Operands known to stay constant for a while, rounded to bfloat16 once rather than by every product
+// that reads them: a weight's transposed copy inside a WeightTransposeScope serves one product per
+// time step. hold_constant(data, n) promises that data[0, n) neither changes nor is freed until
+// release_constants(), both on this thread; a bf16 product on this thread whose right operand is
+// exactly that array (packed) rounds it at its first use and reuses the rounded copy afterwards.
+void hold_constant(const float* data, std::size_t n);
+void release_constants();
+
 // oneDNN's name for the kernel a bf16 product runs on (e.g. "brg:avx512_core_bf16"), or
 // "unavailable: " and the reason.
 std::string kernel_name();

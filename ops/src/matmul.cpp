@@ -4,8 +4,10 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "gemm_bf16.hpp"
 #include "seqgrad/ops/backend.hpp"
 #include "seqgrad/ops/catalogue.hpp"
 #include "seqgrad/ops/linalg.hpp"
@@ -106,6 +108,8 @@ Tensor cached_transpose(const Tensor& weight) {
   Tensor t = Tensor::empty({in, out}, weight.dtype());
   transpose<T>(out, in, weight.data<T>(), t.data<T>());
   active_cache->entries.push_back({weight, t});
+  // Constant until the scope ends: bf16 products round it once, not once per time step.
+  if constexpr (std::is_same_v<T, float>) bf16_gemm::hold_constant(t.data<float>(), t.numel());
   return t;
 }
 
@@ -118,7 +122,9 @@ WeightTransposeScope::WeightTransposeScope() : outermost_(active_cache == nullpt
 bool WeightTransposeScope::active() { return active_cache != nullptr; }
 
 WeightTransposeScope::~WeightTransposeScope() {
-  if (outermost_) active_cache.reset();
+  if (!outermost_) return;
+  bf16_gemm::release_constants();
+  active_cache.reset();
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
