@@ -11,6 +11,7 @@
 #include "seqgrad/ops/backend.hpp"
 #include "seqgrad/ops/catalogue.hpp"
 #include "seqgrad/ops/linalg.hpp"
+#include "seqgrad/ops/shape_ops.hpp"
 
 namespace seqgrad {
 
@@ -139,6 +140,14 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     else
       gemm_batched<T>(d.batch, ta, tb, d.M, d.N, d.K, a.data<T>(), sa, b.data<T>(), sb, T(0), y.data<T>(), sy);
     return record("matmul", {a, b}, y, [a, b, ta, tb, d](const Tensor& gy, GradInputs& g) {
+      if (g.create_graph()) {
+        // The formulas below as recorded products, written on the stored operands: dA = dY op(B)^T
+        // (its transpose, op(B) dY^T, when ta), dB = op(A)^T dY (dY^T op(A) when tb). A 2-D operand
+        // shared by the batch gets a batched gradient, which g.add sums over the batch.
+        if (g.needs(0)) g.add(0, ta ? matmul(b, gy, tb, true) : matmul(gy, b, false, !tb));
+        if (g.needs(1)) g.add(1, tb ? matmul(gy, a, true, ta) : matmul(a, gy, !ta, false));
+        return;
+      }
       const std::size_t sa = d.a_batched ? d.M * d.K : 0, sb = d.b_batched ? d.K * d.N : 0, sy = d.M * d.N;
       const T* A = a.data<T>();
       const T* B = b.data<T>();
@@ -202,6 +211,15 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     if (transposed.defined()) gemm<T>(false, false, rows, out, in, x.data<T>(), transposed.data<T>(), beta, Y);
     else gemm<T>(false, true, rows, out, in, x.data<T>(), weight.data<T>(), beta, Y);
     return record("linear", {x, weight, bias}, y, [x, weight, rows, in, out](const Tensor& gy, GradInputs& g) {
+      if (g.create_graph()) {
+        // Over the rows of x flattened to [rows, in]: dX = dY W, dW = dY^T X, db = dY summed over the
+        // rows (by g.add).
+        const Tensor gy_rows = reshape(gy, {rows, out});
+        if (g.needs(0)) g.add(0, reshape(matmul(gy_rows, weight), x.shape()));
+        if (g.needs(1)) g.add(1, matmul(gy_rows, reshape(x, {rows, in}), true, false));
+        if (g.needs(2)) g.add(2, gy);
+        return;
+      }
       const T* G = gy.data<T>();
       if (g.needs(0)) {
         bool fresh;

@@ -9,11 +9,13 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <utility>
 
 #include "seqgrad/graph/kernels.hpp"
 #include "seqgrad/graph/parallel.hpp"
 #include "seqgrad/ops/catalogue.hpp"
 #include "seqgrad/ops/elementwise.hpp"
+#include "seqgrad/ops/shape_ops.hpp"
 #include "xt_bridge.hpp"
 
 namespace seqgrad {
@@ -151,6 +153,7 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdim) {
     Tensor y = Tensor::zeros(p.out, x.dtype());
     kernels::sum_to_shape_add(x.data<T>(), x.shape(), y.data<T>(), p.kept);
     return record("sum", {x}, y, [kept = p.kept](const Tensor& gy, GradInputs& g) {
+      if (g.create_graph()) return g.add(0, detail::expand_to(reshape(gy, kept), g.shape(0)));
       Tensor& gx = g.buffer(0);
       kernels::broadcast_add(gy.data<T>(), kept, gx.data<T>(), gx.shape());  // dx = broadcast(dy)
     });
@@ -174,7 +177,7 @@ Tensor var(const Tensor& x, const Axes& axes, bool keepdim, bool unbiased) {
 }
 
 Tensor max(const Tensor& x, const Axes& axes, bool keepdim) {
-  const ReducePlan p = plan_reduction("max", x.shape(), axes, keepdim);
+  ReducePlan p = plan_reduction("max", x.shape(), axes, keepdim);  // not const: the backward takes p.kept
   return dispatch_float(x.dtype(), "max", [&](auto tag) {
     using T = decltype(tag);
     Tensor y = Tensor::full(p.out, -std::numeric_limits<double>::infinity(), x.dtype());
@@ -196,7 +199,13 @@ Tensor max(const Tensor& x, const Axes& axes, bool keepdim) {
                               }
                             }
                           });
-    return record("max", {x}, y, [argmax](const Tensor& gy, GradInputs& g) {
+    return record("max", {x}, y, [argmax, kept = std::move(p.kept)](const Tensor& gy, GradInputs& g) {
+      if (g.create_graph()) {
+        // dx = dy at each result's argmax, zero elsewhere: the places are constants of the graph.
+        Tensor at_argmax = Tensor::zeros(g.shape(0), DType::b8);
+        for (std::size_t k : *argmax) at_argmax.data<bool>()[k] = true;
+        return g.add(0, where(at_argmax, reshape(gy, kept), Tensor::scalar(0.0, gy.dtype())));
+      }
       T* gx = g.buffer(0).data<T>();
       const T* d = gy.data<T>();
       for (std::size_t o = 0; o < argmax->size(); ++o) gx[(*argmax)[o]] += d[o];
@@ -241,7 +250,18 @@ Tensor logsumexp(const Tensor& x, long axis, bool keepdim) {
       const T s = exp_shifted(xr, er, n, m);
       ys[line] = s == T(0) ? m : m + std::log(s);
     });
-    return record("logsumexp", {x}, y, [x, y = y.detach(), a](const Tensor& gy, GradInputs& g) {
+    return record("logsumexp", {x}, y, [x, y = y.detach(), a, keepdim](const Tensor& gy, GradInputs& g) {
+      if (g.create_graph()) {
+        const long axis = static_cast<long>(a);
+        const Tensor y_kept = keepdim ? g.output(y) : unsqueeze(g.output(y), axis);
+        Tensor shifted = x - y_kept;
+        // A line of -infs has y = -inf and gets no gradient, as below (x - y would be NaN there).
+        const T* ys = y.data<T>();
+        if (std::find(ys, ys + y.numel(), -std::numeric_limits<T>::infinity()) != ys + y.numel())
+          shifted = masked_fill(shifted, eq(y_kept, -std::numeric_limits<double>::infinity()),
+                                -std::numeric_limits<double>::infinity());
+        return g.add(0, (keepdim ? gy : unsqueeze(gy, axis)) * exp(shifted));  // dy * exp(x - y)
+      }
       // dx = dy * exp(x - y) = dy * softmax(x)
       const AxisView v = axis_view(x.shape(), a);
       const T *xs = x.data<T>(), *ys = y.data<T>(), *gys = gy.data<T>();
@@ -270,6 +290,10 @@ Tensor softmax(const Tensor& x, long axis) {
       }
     });
     return record("softmax", {x}, y, [y = y.detach(), a](const Tensor& gy, GradInputs& g) {
+      if (g.create_graph()) {
+        const Tensor out = g.output(y);
+        return g.add(0, out * (gy - sum(gy * out, {static_cast<long>(a)}, /*keepdim=*/true)));
+      }
       // dx = y * (dy - sum(dy * y))
       backward_along_lines<T>(y, gy, g.buffer(0), a, [](T yk, T gk) { return gk * yk; },
                               [](T yk, T gk, T dot) { return yk * (gk - dot); });
@@ -289,6 +313,8 @@ Tensor log_softmax(const Tensor& x, long axis) {
       for (std::size_t j = 0; j < n; ++j) yr[j] = xr[j] - lse;
     });
     return record("log_softmax", {x}, y, [y = y.detach(), a](const Tensor& gy, GradInputs& g) {
+      if (g.create_graph())
+        return g.add(0, gy - exp(g.output(y)) * sum(gy, {static_cast<long>(a)}, /*keepdim=*/true));
       // dx = dy - exp(y) * sum(dy)
       backward_along_lines<T>(y, gy, g.buffer(0), a, [](T, T gk) { return gk; },
                               [](T yk, T gk, T total) { return gk - std::exp(yk) * total; });
