@@ -5,6 +5,10 @@
 // with kernels::for_each_row. Forwards accept every dtype (masks and token ids get reshaped,
 // concatenated and broadcast too); gradients exist for float32 and float64.
 //
+// Under create_graph each backward is the inverse shape op itself (reshape back, the inverse
+// permutation, narrow for concat, zero padding by concat for narrow), recorded so that it can be
+// differentiated again; shape ops are linear, so that is their whole second order.
+//
 // No xtensor here on purpose: there is no math to vectorize, and this translation unit stays cheap
 // to compile.
 #include "seqgrad/ops/shape_ops.hpp"
@@ -71,6 +75,10 @@ void add_strided(const T* src, const Shape& shape, T* dst, const std::vector<std
 Tensor view_as(const char* op, const Tensor& x, const Shape& shape) {
   Tensor y = x.reshaped_view(shape);
   return record(op, {x}, y, [x_shape = x.shape()](const Tensor& gy, GradInputs& g) {
+    if (g.create_graph()) {
+      if (g.needs(0)) g.add(0, reshape(gy, x_shape));
+      return;
+    }
     g.accumulate(0, gy.reshaped_view(x_shape));
   });
 }
@@ -148,7 +156,7 @@ Tensor squeeze(const Tensor& x, long axis) {
 
 // Output dimension k is input dimension order[k]: y is x read with x's strides taken in `order`.
 // The backward adds gy back through the same strides, which applies the inverse permutation
-// without a temporary.
+// without a temporary; under create_graph it is the permute by the inverse order.
 Tensor permute(const Tensor& x, const std::vector<std::size_t>& order) {
   const std::size_t rank = x.dim();
   std::vector<bool> seen(rank, false);
@@ -172,10 +180,18 @@ Tensor permute(const Tensor& x, const std::vector<std::size_t>& order) {
     using T = decltype(tag);
     copy_strided(x.data<T>(), read_strides, y.data<T>(), out_shape);
   });
-  return record("permute", {x}, y, [out_shape, read_strides](const Tensor& gy, GradInputs& g) {
+  // The closure keeps the order, for create_graph's inverse permute; out_shape is gy's shape.
+  return record("permute", {x}, y, [order, read_strides](const Tensor& gy, GradInputs& g) {
+    if (g.create_graph()) {
+      if (!g.needs(0)) return;
+      std::vector<std::size_t> inverse(order.size());
+      for (std::size_t k = 0; k < order.size(); ++k) inverse[order[k]] = k;
+      g.add(0, permute(gy, inverse));
+      return;
+    }
     dispatch_float(gy.dtype(), "permute", [&](auto tag) {
       using T = decltype(tag);
-      add_strided(gy.data<T>(), out_shape, g.buffer(0).data<T>(), read_strides);
+      add_strided(gy.data<T>(), gy.shape(), g.buffer(0).data<T>(), read_strides);
     });
   });
 }
@@ -198,6 +214,10 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
     copy_strided(x.data<T>(), kernels::broadcast_strides(x.shape(), shape), y.data<T>(), shape);
   });
   return record("broadcast_to", {x}, y, [x_shape = x.shape()](const Tensor& gy, GradInputs& g) {
+    if (g.create_graph()) {
+      g.add(0, gy);  // add() sums the broadcast dimensions back to x's shape, recorded
+      return;
+    }
     dispatch_float(gy.dtype(), "broadcast_to", [&](auto tag) {
       using T = decltype(tag);
       kernels::sum_to_shape_add(gy.data<T>(), gy.shape(), g.buffer(0).data<T>(), x_shape);
@@ -206,7 +226,8 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
 }
 
 // Seen as [outer, size_i * inner] rows, input i fills columns [offset_i, offset_i + size_i * inner)
-// of each output row; its gradient is that column block of gy.
+// of each output row; its gradient is that column block of gy (under create_graph, gy narrowed to
+// input i's part of the axis).
 Tensor concat(const std::vector<Tensor>& xs, long axis) {
   if (xs.empty()) throw std::invalid_argument("concat: no tensors to join");
   const Tensor& first = xs[0];
@@ -241,8 +262,14 @@ Tensor concat(const std::vector<Tensor>& xs, long axis) {
       for (std::size_t i = 0; i < xs.size(); ++i)
         copy_rows(xs[i].data<T>(), width[i], y.data<T>() + offset[i], out_row, out.outer, width[i]);
     });
-  return record("concat", xs, y, [offset, width, outer = out.outer, out_row](const Tensor& gy, GradInputs& g) {
+  return record("concat", xs, y,
+                [offset, width, outer = out.outer, out_row, a, inner = out.inner](const Tensor& gy, GradInputs& g) {
     if (gy.numel() == 0) return;
+    if (g.create_graph()) {  // inner > 0, as gy has elements
+      for (std::size_t i = 0; i < g.size(); ++i)
+        if (g.needs(i)) g.add(i, narrow(gy, static_cast<long>(a), offset[i] / inner, width[i] / inner));
+      return;
+    }
     dispatch_float(gy.dtype(), "concat", [&](auto tag) {
       using T = decltype(tag);
       for (std::size_t i = 0; i < g.size(); ++i)
@@ -264,6 +291,26 @@ Tensor stack(const std::vector<Tensor>& xs, long axis) {
   return concat(parts, a);
 }
 
+namespace {
+
+// gy placed at [start, start + gy's size) along `axis` of zeros `size` long there: narrow's gradient
+// as ops (concat's backward is narrow again, so this differentiates to any order).
+Tensor zero_padded(const Tensor& gy, std::size_t axis, std::size_t start, std::size_t size) {
+  std::vector<Tensor> parts;
+  auto zeros_along = [&](std::size_t n) {
+    Shape s = gy.shape();
+    s[axis] = n;
+    parts.push_back(Tensor::zeros(s, gy.dtype()));
+  };
+  const std::size_t end = start + gy.shape()[axis];
+  if (start > 0) zeros_along(start);
+  parts.push_back(gy);
+  if (end < size) zeros_along(size - end);
+  return parts.size() == 1 ? gy : concat(parts, static_cast<long>(axis));
+}
+
+}  // namespace
+
 // Seen as [outer, size * inner] rows, y is columns [start * inner, (start + length) * inner) of x.
 Tensor narrow(const Tensor& x, long axis, std::size_t start, std::size_t length) {
   const std::size_t a = normalize_axis(axis, x.dim(), "narrow");
@@ -281,8 +328,12 @@ Tensor narrow(const Tensor& x, long axis, std::size_t start, std::size_t length)
       using T = decltype(tag);
       copy_rows(x.data<T>() + skip, x_row, y.data<T>(), y_row, in.outer, y_row);
     });
-  return record("narrow", {x}, y, [outer = in.outer, x_row, y_row, skip](const Tensor& gy, GradInputs& g) {
+  return record("narrow", {x}, y, [outer = in.outer, x_row, y_row, skip, a, start](const Tensor& gy, GradInputs& g) {
     if (gy.numel() == 0) return;
+    if (g.create_graph()) {
+      if (g.needs(0)) g.add(0, zero_padded(gy, a, start, g.shape(0)[a]));
+      return;
+    }
     dispatch_float(gy.dtype(), "narrow", [&](auto tag) {
       using T = decltype(tag);
       add_rows(gy.data<T>(), y_row, g.buffer(0).data<T>() + skip, x_row, outer, y_row);
@@ -300,12 +351,17 @@ std::vector<Tensor> split(const Tensor& x, std::size_t size, long axis) {
   return chunks;
 }
 
-// Between float dtypes y = T_out(x) and dx = T_in(dy). Other conversions carry no gradient.
+// Between float dtypes y = T_out(x) and dx = T_in(dy) (under create_graph, the cast op back).
+// Other conversions carry no gradient.
 Tensor cast(const Tensor& x, DType dtype) {
   if (x.dtype() == dtype) return x;
   Tensor y = x.to(dtype);
   if (!is_floating(x.dtype()) || !is_floating(dtype)) return y;
-  return record("cast", {x}, y, [](const Tensor& gy, GradInputs& g) {
+  return record("cast", {x}, y, [x_dtype = x.dtype()](const Tensor& gy, GradInputs& g) {
+    if (g.create_graph()) {
+      if (g.needs(0)) g.add(0, cast(gy, x_dtype));
+      return;
+    }
     Tensor& gx = g.buffer(0);
     dispatch_float(gx.dtype(), "cast", [&](auto in_tag) {
       using In = decltype(in_tag);

@@ -14,6 +14,14 @@ OpCall gather_on(long axis) {
   return [axis](In in) { return gather(in[0], axis, in[1]); };
 }
 
+OpCall index_add_on(long axis) {
+  return [axis](In in) { return index_add(in[0], axis, in[1], in[2]); };
+}
+
+OpCall scatter_add_on(long axis) {
+  return [axis](In in) { return scatter_add(in[0], axis, in[1], in[2]); };
+}
+
 }  // namespace
 
 std::vector<OpCases> index_cases() {
@@ -77,6 +85,56 @@ std::vector<OpCases> index_cases() {
                                      {case_tensor({2, 3, 4}, gen), ids({3, 0, 0, 2, 3, 3}, {2, 3, 1})}}};
        },
        gather_on(-1)},
+      // The scatter-adds (the backwards of the ones above): x and source are both differentiated.
+      {"index_add", "axis 1",
+       [](Generator& gen) {
+         return std::vector<OpCase>{
+             {"x [2,5,3] axis 1, indices [4,1,1,0], source [2,4,3]",
+              {case_tensor({2, 5, 3}, gen), ids({4, 1, 1, 0}, {4}), case_tensor({2, 4, 3}, gen)}},
+             {"x [3,4] axis 1, indices [2,2], source [3,2]",
+              {case_tensor({3, 4}, gen), ids({2, 2}, {2}), case_tensor({3, 2}, gen)}}};
+       },
+       index_add_on(1)},
+      {"index_add", "first axis",
+       [](Generator& gen) {
+         return std::vector<OpCase>{
+             {"x [4,3], indices [2,0,2,3,2], source [5,3]",
+              {case_tensor({4, 3}, gen), ids({2, 0, 2, 3, 2}, {5}), case_tensor({5, 3}, gen)}},
+             {"x [3], indices [1,1], source [2]", {case_tensor({3}, gen), ids({1, 1}, {2}), case_tensor({2}, gen)}}};
+       },
+       index_add_on(0)},
+      {"index_add", "last axis",
+       [](Generator& gen) {
+         return std::vector<OpCase>{{"x [2,3,4], indices [3,0,3], source [2,3,3]",
+                                     {case_tensor({2, 3, 4}, gen), ids({3, 0, 3}, {3}), case_tensor({2, 3, 3}, gen)}}};
+       },
+       index_add_on(-1)},
+      {"scatter_add", "axis 1",
+       [](Generator& gen) {
+         return std::vector<OpCase>{
+             {"x [3,4] axis 1, index and source [3,2]",
+              {case_tensor({3, 4}, gen), ids({3, 3, 0, 1, 2, 0}, {3, 2}), case_tensor({3, 2}, gen)}},
+             {"x [3,4] axis 1, index and source [2,5] (smaller on axis 0, larger on axis 1)",
+              {case_tensor({3, 4}, gen), ids({0, 1, 2, 3, 0, 3, 3, 3, 1, 2}, {2, 5}), case_tensor({2, 5}, gen)}},
+             {"x [2,3,4] axis 1, index and source [2,2,3]",
+              {case_tensor({2, 3, 4}, gen), ids({0, 2, 2, 1, 1, 1, 2, 0, 0, 0, 1, 2}, {2, 2, 3}),
+               case_tensor({2, 2, 3}, gen)}}};
+       },
+       scatter_add_on(1)},
+      {"scatter_add", "first axis",
+       [](Generator& gen) {
+         return std::vector<OpCase>{{"x [3,2], index and source [4,2]",
+                                     {case_tensor({3, 2}, gen), ids({2, 0, 2, 2, 0, 1, 1, 1}, {4, 2}),
+                                      case_tensor({4, 2}, gen)}}};
+       },
+       scatter_add_on(0)},
+      {"scatter_add", "last axis",
+       [](Generator& gen) {
+         return std::vector<OpCase>{{"x [2,3,4], index and source [2,3,2]",
+                                     {case_tensor({2, 3, 4}, gen), ids({3, 0, 0, 0, 2, 3, 3, 1, 3, 3, 0, 2}, {2, 3, 2}),
+                                      case_tensor({2, 3, 2}, gen)}}};
+       },
+       scatter_add_on(-1)},
   };
 }
 

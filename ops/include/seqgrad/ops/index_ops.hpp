@@ -16,4 +16,16 @@ Tensor index_select(const Tensor& x, long axis, const Tensor& indices);
 // than x on the other axes, and gives the output's shape.
 Tensor gather(const Tensor& x, long axis, const Tensor& index);
 
+// The scatter-adds: index_select's and embedding's backward is an index_add into zeros, gather's a
+// scatter_add, so that under create_graph those backwards are recorded and differentiable again.
+// Their own backward is dx = dy and dsource = index_select / gather of dy. x and source are one
+// float dtype; a source that does not fit is std::invalid_argument naming the op and both shapes.
+
+// x with source's slices added along `axis` at the 1-D `indices` (torch.index_add):
+// y[.., indices[j], ..] += source[.., j, ..]. source has x's shape with indices.numel() along axis.
+Tensor index_add(const Tensor& x, long axis, const Tensor& indices, const Tensor& source);
+// x with source[p] added where gather would read index[p] (torch.scatter_add): y[i][index[i][j][k]][k]
+// += source[i][j][k] for axis 1. index has source's shape and fits x as gather's index does.
+Tensor scatter_add(const Tensor& x, long axis, const Tensor& index, const Tensor& source);
+
 }  // namespace seqgrad
