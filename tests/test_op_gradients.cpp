@@ -93,11 +93,11 @@ TEST_P(OpGradient, MatchesFiniteDifferences) {
 // Second order: the op's backward under create_graph, differentiated again, against finite
 // differences of its first-order gradient (with respect to the inputs and the upstream gradient).
 TEST_P(OpGradient, SecondDerivativesMatchFiniteDifferences) {
-  for_each_case(op_cases::all_cases()[GetParam()], [](const std::string& label, const op_cases::OpCall& call,
-                                                      const std::vector<Tensor>& inputs) {
-    const GradCheckResult full = gradgradcheck(label, call, inputs);
+  const OpCases& set = op_cases::all_cases()[GetParam()];
+  for_each_case(set, [&](const std::string& label, const op_cases::OpCall& call, const std::vector<Tensor>& inputs) {
+    const GradCheckResult full = gradgradcheck(label, call, inputs, {.eps = set.second_order_eps});
     EXPECT_TRUE(full.ok) << full.report;
-    const GradCheckResult fast = gradgradcheck(label, call, inputs, {.fast = true, .seed = 3});
+    const GradCheckResult fast = gradgradcheck(label, call, inputs, {.eps = set.second_order_eps, .fast = true, .seed = 3});
     EXPECT_TRUE(fast.ok) << fast.report;
   });
 }
