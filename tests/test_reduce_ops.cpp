@@ -110,3 +110,35 @@ TEST(Reduce, MeanGradientIsUniform) {
   backward(mean(x));
   EXPECT_EQ(x.grad().to_vector(), (Values{0.25, 0.25, 0.25, 0.25}));
 }
+
+// Under create_graph, a row of logsumexp that is all -inf gets a zero gradient (not NaN), as the
+// plain backward gives, and so does the gradient of that gradient.
+TEST(Reduce, CreateGraphGradientOfAnAllMinusInfinityRowIsZero) {
+  const double inf = std::numeric_limits<double>::infinity();
+  Tensor x = Tensor::from({-inf, -inf, 0.5, 1.0}, {2, 2}, DType::f64).requires_grad_();
+  const Tensor y = logsumexp(x, 1);
+  const Tensor g = grad({y}, {x}, {.grad_outputs = {Tensor::ones({2}, DType::f64)}, .create_graph = true})[0];
+  const auto gv = g.to_vector();
+  EXPECT_EQ(gv[0], 0.0);
+  EXPECT_EQ(gv[1], 0.0);
+  EXPECT_NEAR(gv[2] + gv[3], 1.0, 1e-15);
+  const auto h = grad({sum(g * g)}, {x})[0].to_vector();
+  EXPECT_EQ(h[0], 0.0);
+  EXPECT_EQ(h[1], 0.0);
+  EXPECT_TRUE(std::isfinite(h[2]) && std::isfinite(h[3]));
+}
+
+// Second order runs in float32 too: softmax's Hessian-vector product in float32 agrees with float64.
+TEST(Reduce, SecondOrderInFloat32AgreesWithFloat64) {
+  Generator gen(9);
+  const Tensor values = randn({3, 5}, DType::f64, gen), direction = randn({3, 5}, DType::f64, gen);
+  std::vector<std::vector<double>> hvp;
+  for (DType dtype : {DType::f64, DType::f32}) {
+    Tensor x = values.to(dtype).requires_grad_();
+    const Tensor y = softmax(x, 1);
+    const Tensor w = Tensor::from({0.3, -1.2, 0.7, 2.0, -0.4}, {5}, dtype);
+    const Tensor g = grad({sum(y * w)}, {x}, {.create_graph = true})[0];
+    hvp.push_back(grad({sum(g * direction.to(dtype))}, {x})[0].to_vector());
+  }
+  for (std::size_t i = 0; i < hvp[0].size(); ++i) EXPECT_NEAR(hvp[1][i], hvp[0][i], 1e-5 * (1 + std::abs(hvp[0][i])));
+}

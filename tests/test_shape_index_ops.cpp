@@ -312,3 +312,33 @@ TEST(Gather, RefusesBadIndices) {
   expect_error([&] { gather(x, -3, ids({0}, {1, 1})); }, {"gather", "axis -3", "rank 2"});
   expect_error([&] { gather(x, 1, Tensor::from({0}, {1, 1})); }, {"gather", "int64", "float32"});
 }
+
+// index_add and scatter_add: the backwards of index_select and gather, as ops of their own so that
+// those gradients can be differentiated again. Values from torch.index_add / torch.scatter_add.
+TEST(IndexAdd, FollowsTorchIndexAdd) {
+  const Tensor x = arange({2, 3}) + 1.0;  // [[1,2,3],[4,5,6]]
+  const Tensor source = Tensor::from({10, 20, 30, 40, 50, 60}, {2, 3}, DType::f64);
+  EXPECT_EQ(index_add(x, 1, ids({2, 0, 2}, {3}), source).to_vector(), (Values{21, 2, 43, 54, 5, 106}));
+  // d/dsource = index_select of the upstream gradient; d/dx = the upstream gradient
+  const Tensor up = Tensor::from({1, 2, 3, 4, 5, 6}, {2, 3}, DType::f64);
+  EXPECT_EQ(grad_of(source, [&](const Tensor& s) { return index_add(x, 1, ids({2, 0, 2}, {3}), s); }, up).to_vector(),
+            (Values{3, 1, 3, 6, 4, 6}));
+}
+
+TEST(ScatterAdd, FollowsTorchScatterAdd) {
+  const Tensor x = Tensor::zeros({2, 3}, DType::f64);
+  const Tensor source = Tensor::from({1, 2, 3, 4}, {2, 2}, DType::f64);
+  EXPECT_EQ(scatter_add(x, 1, ids({2, 0, 2, 1}, {2, 2}), source).to_vector(), (Values{2, 0, 1, 0, 4, 3}));
+  const Tensor up = Tensor::from({1, 2, 3, 4, 5, 6}, {2, 3}, DType::f64);
+  EXPECT_EQ(grad_of(source, [&](const Tensor& s) { return scatter_add(x, 1, ids({2, 0, 2, 1}, {2, 2}), s); }, up)
+                .to_vector(),
+            (Values{3, 1, 6, 5}));
+}
+
+TEST(IndexAdd, RefusesWhatDoesNotFit) {
+  const Tensor x = arange({2, 3});
+  expect_error([&] { index_add(x, 1, ids({0, 1}, {2}), arange({2, 3})); }, {"index_add", "[2,3]", "[2,2]"});
+  expect_error<std::out_of_range>([&] { index_add(x, 1, ids({3}, {1}), arange({2, 1})); }, {"index_add", "3"});
+  expect_error([&] { scatter_add(x, 1, ids({0, 1}, {1, 2}), arange({1, 3})); }, {"scatter_add", "[1,2]", "[1,3]"});
+  expect_error<std::out_of_range>([&] { scatter_add(x, 1, ids({5}, {1, 1}), arange({1, 1})); }, {"scatter_add", "5"});
+}
