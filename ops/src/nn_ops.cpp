@@ -1,6 +1,9 @@
-// Fused ops of neural networks: dropout, layer_norm and cross_entropy, each one forward and one
-// backward written out (as in llm.c), because composing them from primitives would keep several
-// [rows, D] intermediates alive per call and walk the data several times.
+// Fused ops of neural networks: dropout, layer_norm, cross_entropy and the gate arithmetic of GRU
+// and additive attention, each one forward and one backward written out (as in llm.c), because
+// composing them from primitives would keep several [rows, D] intermediates alive per call and walk
+// the data several times. Under create_graph each backward is the same formulas written with ops
+// on the inputs, the intermediates recomputed from them, so that second derivatives are recorded;
+// that path is for the rarer double backward, where speed matters less than being differentiable.
 #include "seqgrad/ops/nn_ops.hpp"
 
 #include <algorithm>
@@ -14,6 +17,9 @@
 #include "seqgrad/graph/parallel.hpp"
 #include "seqgrad/ops/backend.hpp"
 #include "seqgrad/ops/catalogue.hpp"
+#include "seqgrad/ops/elementwise.hpp"
+#include "seqgrad/ops/reduce.hpp"
+#include "seqgrad/ops/shape_ops.hpp"
 #include "xt_bridge.hpp"
 
 namespace seqgrad {
@@ -32,6 +38,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
     Tensor y = Tensor::empty_like(x);
     xt::noalias(xtb::flat<T>(y)) = xtb::flat<T>(x) * xtb::flat<T>(keep);
     return record("dropout", {x}, y, [keep](const Tensor& gy, GradInputs& g) {
+      if (g.create_graph()) return g.add(0, gy * keep);
       xt::noalias(xtb::flat<T>(g.buffer(0))) += xtb::flat<T>(gy) * xtb::flat<T>(keep);
     });
   });
@@ -86,7 +93,18 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
       }
     });
     return record("layer_norm", {x, weight, bias}, y,
-                  [xhat, rstd, weight, d, rows](const Tensor& gy, GradInputs& g) {
+                  [x, xhat, rstd, weight, eps, d, rows](const Tensor& gy, GradInputs& g) {
+      if (g.create_graph()) {  // the raw path's formulas, with xhat and rstd recomputed from x by ops
+        const Tensor centred = x - mean(x, {-1}, true);
+        const Tensor rstd = pow(mean(centred * centred, {-1}, true) + eps, -0.5);
+        const Tensor xhat = centred * rstd;
+        if (g.needs(1)) g.add(1, gy * xhat);  // add sums it over the rows
+        g.add(2, gy);
+        if (!g.needs(0)) return;
+        const Tensor dxhat = weight.defined() ? gy * weight : gy;
+        g.add(0, rstd * (dxhat - mean(dxhat, {-1}, true) - xhat * mean(dxhat * xhat, {-1}, true)));
+        return;
+      }
       const T *gys = gy.data<T>(), *xh = xhat.data<T>(), *rs = rstd.data<T>();
       const T* w = weight.defined() ? weight.data<T>() : nullptr;
       // dweight = sum over rows of dy * xhat, dbias = sum over rows of dy: in blocks of columns, each
@@ -174,8 +192,20 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, CrossEntropyOp
     const double denom = counted > 0 ? double(counted) : 1.0;
     Tensor loss = Tensor::scalar(total / denom, logits.dtype());
     return record("cross_entropy", {logits}, loss,
-                  [probs, targets, rows, v, on, off, denom, ignore = options.ignore_index](const Tensor& gy,
-                                                                                       GradInputs& g) {
+                  [logits, probs, targets, rows, v, on, off, denom, ignore = options.ignore_index](
+                      const Tensor& gy, GradInputs& g) {
+      if (g.create_graph()) {
+        // (softmax - target distribution) on the counted rows, zero on the ignored ones, times dy / count
+        Tensor ignored = Tensor::empty(Shape(logits.shape().begin(), logits.shape().end() - 1), DType::b8);
+        Tensor target_distribution = Tensor::full(logits.shape(), double(off), logits.dtype());
+        const std::int64_t* t = targets.data<std::int64_t>();
+        for (std::size_t r = 0; r < rows; ++r) {
+          ignored.data<bool>()[r] = t[r] == ignore;
+          if (t[r] != ignore) target_distribution.data<T>()[r * v + static_cast<std::size_t>(t[r])] += on;
+        }
+        const Tensor per_row = softmax(logits, -1) - target_distribution;
+        return g.add(0, masked_fill(per_row, unsqueeze(ignored, -1), 0.0) * (gy / denom));
+      }
       // dlogits[r] = dy / count * (softmax[r] - (1-s) onehot(target) - s/V), zero for ignored rows
       const T scale = T(double(gy.data<T>()[0]) / denom);
       const T* pr = probs.data<T>();
@@ -248,7 +278,19 @@ Tensor gru_cell_gates(const Tensor& xp, const Tensor& hp, const Tensor& h) {
       xt::noalias(n) = xt::tanh(seg(x + 2 * H) + r * seg(p + 2 * H));
       xt::noalias(xtb::matrix<T>(Y + b * H, 1, H)) = (T(1) - z) * n + z * seg(Hs + b * H);
     }
-    return record("gru_cell_gates", {xp, hp, h}, y, [gates, hp, h, batch, H](const Tensor& gy, GradInputs& g) {
+    return record("gru_cell_gates", {xp, hp, h}, y, [gates, xp, hp, h, batch, H](const Tensor& gy, GradInputs& g) {
+      if (g.create_graph()) {  // gru_gates_backward_row's formulas, the gates recomputed by ops
+        const std::vector<Tensor> x = split(xp, H, 1), p = split(hp, H, 1);  // the r, z and n blocks
+        const Tensor r = sigmoid(x[0] + p[0]), z = sigmoid(x[1] + p[1]);
+        const Tensor n = tanh(x[2] + r * p[2]);
+        const Tensor dn_pre = gy * (1.0 - z) * (1.0 - n * n);
+        const Tensor dz_pre = gy * (h - n) * z * (1.0 - z);
+        const Tensor dr_pre = dn_pre * p[2] * r * (1.0 - r);
+        if (g.needs(0)) g.add(0, concat({dr_pre, dz_pre, dn_pre}, 1));
+        if (g.needs(1)) g.add(1, concat({dr_pre, dz_pre, dn_pre * r}, 1));
+        if (g.needs(2)) g.add(2, gy * z);
+        return;
+      }
       const T *G = gates.data<T>(), *P = hp.data<T>(), *Hs = h.data<T>(), *dY = gy.data<T>();
       // An input that needs no gradient gets its row's terms in scratch, so that one loop without
       // branches (and so vectorized) serves every case.
@@ -288,7 +330,17 @@ Tensor additive_attention_scores(const Tensor& keys, const Tensor& query, const 
     // every row of energy dotted with v: one [B*L, A] x [A, 1] product (zeros when A = 0)
     gemm<T>(false, false, B * L, 1, A, E, v.data<T>(), T(0), scores.data<T>());
     return record("additive_attention_scores", {keys, query, v}, scores,
-                  [energy, v, B, L, A](const Tensor& gs, GradInputs& g) {
+                  [energy, keys, query, v, B, L, A](const Tensor& gs, GradInputs& g) {
+      if (g.create_graph()) {  // the raw path's formulas, energy recomputed by ops
+        const Tensor energy = tanh(keys + unsqueeze(query, 1));
+        const Tensor ds = unsqueeze(gs, 2);  // [B, T, 1]
+        if (g.needs(2)) g.add(2, sum(ds * energy, {0, 1}));
+        if (!g.needs(0) && !g.needs(1)) return;
+        const Tensor d_sum = ds * v * (1.0 - energy * energy);  // d(keys + query)
+        g.add(0, d_sum);
+        if (g.needs(1)) g.add(1, sum(d_sum, {1}));
+        return;
+      }
       const T *E = energy.data<T>(), *dS = gs.data<T>(), *V = v.data<T>();
       if (g.needs(2))  // dv += dS [1, B*L] x energy [B*L, A]
         gemm<T>(false, false, 1, A, B * L, dS, E, T(1), g.buffer(2).template data<T>());

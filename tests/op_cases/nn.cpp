@@ -19,6 +19,9 @@ std::vector<OpCases> nn_cases() {
       {"layer_norm", "no weight and bias",
        input_cases({{"[3,6]", {{3, 6}}}}),
        [](In in) { return layer_norm(in[0], Tensor(), Tensor()); }},
+      {"layer_norm", "weight, no bias",
+       input_cases({{"[2,3,4]", {{2, 3, 4}, {4}}}}),
+       [](In in) { return layer_norm(in[0], in[1], Tensor()); }},
       {"cross_entropy", "",
        [](Generator& gen) {
          return std::vector<OpCase>{{"logits [4,5]", {case_tensor({4, 5}, gen, -3, 3), ids({2, 0, 4, 1}, {4})}}};

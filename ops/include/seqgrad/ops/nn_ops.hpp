@@ -1,5 +1,6 @@
 #pragma once
 // Fused ops of neural networks: one forward and one backward each, for speed and numerical care.
+// Each supports second order (grad with create_graph), as the ops they fuse do.
 #include <cstdint>
 
 #include "seqgrad/graph/node.hpp"
