@@ -3,6 +3,7 @@
 #include <atomic>
 #include <algorithm>
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,20 @@ struct Targets {
   }
 };
 
+// Names the op whose backward runs, for the anomaly checks of the ops its create_graph formula records.
+class InBackwardOf {
+ public:
+  explicit InBackwardOf(const char* op) : previous_(graph_context().in_backward_of) {
+    graph_context().in_backward_of = op;
+  }
+  ~InBackwardOf() { graph_context().in_backward_of = previous_; }
+  InBackwardOf(const InBackwardOf&) = delete;
+  InBackwardOf& operator=(const InBackwardOf&) = delete;
+
+ private:
+  const char* previous_;
+};
+
 struct Walk {
   std::vector<Node*> roots;
   std::vector<Tensor> seeds;  // per root
@@ -171,6 +186,8 @@ void run(Walk& w) {
                                "first backward to run backward through it again");
     if (run_it) {
       GradInputs gi(*n, settings);
+      std::optional<InBackwardOf> naming;  // only where it is read: the plain walk pays nothing
+      if (anomaly && w.create_graph) naming.emplace(n->op.c_str());
       n->backward(grad_out, gi);
       if (anomaly) check_gradients(*n, grad_out, gi);
     }
