@@ -1,6 +1,7 @@
-// The attention family, scaled dot-product attention and multi-head attention: gradients against
-// finite differences (float64, parameters and inputs), values against plain loops, masks (exactly
-// zero weight and exactly zero gradient at padding), and errors that name the layer and the shapes.
+// The attention family, scaled dot-product attention and multi-head attention: first and second
+// derivatives against finite differences (float64, parameters and inputs), values against plain
+// loops, masks (exactly zero weight and exactly zero gradient at padding), and errors that name the
+// layer and the shapes.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -61,6 +62,20 @@ TEST(AttentionFamily, GradientsOfEveryScorerMatchFiniteDifferences) {
     for (const auto& p : s.layer->parameters()) inputs.push_back(p);
     const Tensor mask = padding_mask();
     expect_gradcheck(s.name, [&](const std::vector<Tensor>& in) {
+      return both_outputs(s.layer->forward(in[0], in[1], in[2], mask));
+    }, inputs);
+  }
+}
+
+TEST(AttentionFamily, SecondDerivativesOfEveryScorerMatchFiniteDifferences) {
+  Generator gen(13);
+  for (const auto& s : scorers(gen)) {
+    SCOPED_TRACE(s.name);
+    const Tensor query = leaf({3, s.query_dim}, gen), keys = leaf({3, 5, s.key_dim}, gen), values = leaf({3, 5, 2}, gen);
+    std::vector<Tensor> inputs = {query, keys, values};
+    for (const auto& p : s.layer->parameters()) inputs.push_back(p);
+    const Tensor mask = padding_mask();
+    expect_gradgradcheck(s.name, [&](const std::vector<Tensor>& in) {
       return both_outputs(s.layer->forward(in[0], in[1], in[2], mask));
     }, inputs);
   }
@@ -259,6 +274,24 @@ TEST(ScaledDotProductAttention, GradientsMatchFiniteDifferences) {
   }
 }
 
+TEST(ScaledDotProductAttention, SecondDerivativesMatchFiniteDifferences) {
+  Generator gen(25);
+  const Tensor mask = Tensor::from_indices({1, 1, 1, 0, 1, 1, 1, 1}, {2, 4});
+  for (bool causal : {false, true}) {
+    SCOPED_TRACE(causal ? "causal" : "padding only");
+    const Tensor q = leaf({2, 3, 2}, gen), k = leaf({2, 4, 2}, gen), v = leaf({2, 4, 2}, gen);
+    expect_gradgradcheck("sdpa", [&](const std::vector<Tensor>& in) {
+      const auto out = nn::scaled_dot_product_attention(in[0], in[1], in[2], mask, {.causal = causal});
+      return concat({out.context, out.weights}, 2);
+    }, {q, k, v});
+    const Tensor qh = leaf({2, 2, 3, 2}, gen), kh = leaf({2, 2, 4, 2}, gen), vh = leaf({2, 2, 4, 2}, gen);
+    expect_gradgradcheck("sdpa heads", [&](const std::vector<Tensor>& in) {
+      const auto out = nn::scaled_dot_product_attention(in[0], in[1], in[2], mask, {.causal = causal});
+      return concat({out.context, out.weights}, 3);
+    }, {qh, kh, vh}, {.fast = true});
+  }
+}
+
 TEST(ScaledDotProductAttention, CausalAndPaddingPlacesGetExactlyZero) {
   Generator gen(22);
   const Tensor mask = Tensor::from_indices({1, 1, 1, 0, 1, 1, 1, 1}, {2, 4});
@@ -361,6 +394,32 @@ TEST(MultiheadAttention, CrossAttentionGradientsMatchFiniteDifferences) {
   expect_gradcheck("mha cross, key != value", [&](const std::vector<Tensor>& in) {
     return outputs(mha(in[0], in[1], in[2], mask));
   }, inputs);
+}
+
+TEST(MultiheadAttention, SecondDerivativesMatchFiniteDifferences) {
+  // Self-attention (causal) and cross-attention with key = value and with three tensors.
+  Generator gen(35);
+  nn::MultiheadAttention mha(4, 2, gen, {.dtype = f64});
+  const Tensor self_mask = Tensor::from_indices({1, 1, 0, 1, 1, 1}, {2, 3});
+  const Tensor memory_mask = Tensor::from_indices({1, 1, 1, 0, 1, 1, 1, 1}, {2, 4});
+  auto outputs = [](const nn::AttentionOutput& out) {
+    return concat({reshape(out.context, {2, out.context.numel() / 2}), reshape(out.weights, {2, out.weights.numel() / 2})},
+                  1);
+  };
+  const std::vector<Tensor> params = mha.parameters();
+  std::vector<Tensor> self_inputs = {leaf({2, 3, 4}, gen)};
+  self_inputs.insert(self_inputs.end(), params.begin(), params.end());
+  expect_gradgradcheck("mha self causal", [&](const std::vector<Tensor>& in) {
+    return outputs(mha.self_attention(in[0], self_mask, true));
+  }, self_inputs);
+  std::vector<Tensor> cross_inputs = {leaf({2, 3, 4}, gen), leaf({2, 4, 4}, gen), leaf({2, 4, 4}, gen)};
+  cross_inputs.insert(cross_inputs.end(), params.begin(), params.end());
+  expect_gradgradcheck("mha cross, key = value", [&](const std::vector<Tensor>& in) {
+    return outputs(mha(in[0], in[1], in[1], memory_mask));
+  }, cross_inputs, {.fast = true});
+  expect_gradgradcheck("mha cross, key != value", [&](const std::vector<Tensor>& in) {
+    return outputs(mha(in[0], in[1], in[2], memory_mask));
+  }, cross_inputs, {.fast = true});
 }
 
 TEST(MultiheadAttention, SeparateProjectionsEqualTheFusedOne) {

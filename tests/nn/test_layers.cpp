@@ -1,5 +1,6 @@
-// Embedding, Dropout and LayerNorm as modules: initialisation as torch, float64 gradient checks of
-// parameters and inputs, the padding row's zero gradient, dropout's train/eval behaviour, errors.
+// Embedding, Dropout, LayerNorm and Linear as modules: initialisation as torch, float64 first and
+// second derivative checks of parameters and inputs, the padding row's zero gradient, dropout's
+// train/eval behaviour, errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,6 +9,7 @@
 #include "seqgrad/autodiff/backward.hpp"
 #include "seqgrad/autodiff/gradcheck.hpp"
 #include "seqgrad/nn/layers.hpp"
+#include "seqgrad/nn/linear.hpp"
 #include "seqgrad/ops/ops.hpp"
 
 using namespace seqgrad;
@@ -73,6 +75,16 @@ TEST(Embedding, GradcheckFloat64) {
   nn::Embedding e(5, 3, gen, {.dtype = DType::f64});
   const Tensor idx = Tensor::from_indices({3, 1, 0, 3, 4, 1}, {2, 3});  // repeated indices, row 2 unused
   const auto r = gradcheck("Embedding", [&](const std::vector<Tensor>&) { return e(idx); }, {e.weight});
+  EXPECT_TRUE(r.ok) << r.report;
+}
+
+// The lookup is linear in the weight: its second derivatives are those through the upstream gradient
+// (the rows scattered back, repeated indices summed).
+TEST(Embedding, SecondDerivativesFloat64) {
+  Generator gen(6);
+  nn::Embedding e(5, 3, gen, {.dtype = DType::f64});
+  const Tensor idx = Tensor::from_indices({3, 1, 0, 3, 4, 1}, {2, 3});
+  const auto r = gradgradcheck("Embedding", [&](const std::vector<Tensor>&) { return e(idx); }, {e.weight});
   EXPECT_TRUE(r.ok) << r.report;
 }
 
@@ -194,6 +206,17 @@ TEST(LayerNorm, GradcheckFloat64) {
   EXPECT_TRUE(r.ok) << r.report;
 }
 
+TEST(LayerNorm, SecondDerivativesFloat64) {
+  Generator gen(10);
+  nn::LayerNorm ln(4, {.dtype = DType::f64});
+  ln.weight.copy_from_(randn({4}, DType::f64, gen));
+  ln.bias.copy_from_(randn({4}, DType::f64, gen));
+  Tensor x = randn({2, 3, 4}, DType::f64, gen).requires_grad_();
+  const auto r = gradgradcheck("LayerNorm", [&](const std::vector<Tensor>& in) { return ln(in[0]); },
+                               {x, ln.weight, ln.bias});
+  EXPECT_TRUE(r.ok) << r.report;
+}
+
 TEST(LayerNorm, WrongSizeThrowsNamingTheShapes) {
   nn::LayerNorm ln(4);
   try {
@@ -206,4 +229,22 @@ TEST(LayerNorm, WrongSizeThrowsNamingTheShapes) {
   }
   EXPECT_THROW(nn::LayerNorm(0), std::invalid_argument);
   EXPECT_THROW(nn::LayerNorm(4, {.eps = 0.0}), std::invalid_argument);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linear
+
+TEST(Linear, FirstAndSecondDerivativesFloat64) {
+  Generator gen(11);
+  for (bool bias : {true, false}) {
+    SCOPED_TRACE(bias ? "with bias" : "without bias");
+    nn::Linear linear(4, 3, gen, {.bias = bias, .dtype = DType::f64});
+    std::vector<Tensor> inputs = {rand_uniform({2, 3, 4}, -1.0, 1.0, DType::f64, gen).requires_grad_()};
+    for (const auto& p : linear.parameters()) inputs.push_back(p);
+    const auto f = [&](const std::vector<Tensor>& in) { return linear(in[0]); };
+    const auto first = gradcheck("Linear", f, inputs);
+    EXPECT_TRUE(first.ok) << first.report;
+    const auto second = gradgradcheck("Linear", f, inputs);
+    EXPECT_TRUE(second.ok) << second.report;
+  }
 }

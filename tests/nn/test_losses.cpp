@@ -1,4 +1,5 @@
-// sequence_cross_entropy: the per-token mean over real targets of padded batches.
+// sequence_cross_entropy: the per-token mean over real targets of padded batches, its first and
+// second derivatives.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -33,6 +34,21 @@ TEST(SequenceCrossEntropy, GradientMatchesFiniteDifferences) {
   backward(nn::sequence_cross_entropy(x, targets, 0));
   const std::vector<double> g = x.grad().to_vector();
   for (std::size_t j = 0; j < 5; ++j) EXPECT_EQ(g[3 * 5 + j], 0.0);  // row 0, step 3 is padding
+}
+
+TEST(SequenceCrossEntropy, SecondDerivativesMatchFiniteDifferences) {
+  // With and without label smoothing; padded targets (0) included.
+  Generator gen(4);
+  Tensor logits = rand_uniform({2, 3, 4}, -2, 2, DType::f64, gen).requires_grad_();
+  const Tensor targets = Tensor::from_indices({1, 2, 0, 3, 0, 0}, {2, 3});
+  for (double smoothing : {0.0, 0.1}) {
+    SCOPED_TRACE("label smoothing " + std::to_string(smoothing));
+    const GradCheckResult r = gradgradcheck(
+        "sequence_cross_entropy",
+        [&](const std::vector<Tensor>& in) { return nn::sequence_cross_entropy(in[0], targets, 0, smoothing); },
+        {logits});
+    EXPECT_TRUE(r.ok) << r.report;
+  }
 }
 
 TEST(SequenceCrossEntropy, ShapesMustBeBatchByTime) {

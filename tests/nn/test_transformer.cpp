@@ -1,6 +1,6 @@
-// Transformer encoder blocks: torch's parameter names, gradients against finite differences for
-// post-LN and pre-LN (parameters and inputs), padding that cannot leak into real positions, dropout
-// only in training, the encoder stack, the positional encoding and errors.
+// Transformer encoder blocks: torch's parameter names, first and second derivatives against finite
+// differences for post-LN and pre-LN (parameters and inputs), padding that cannot leak into real
+// positions, dropout only in training, the encoder stack, the positional encoding and errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -40,6 +40,21 @@ TEST(TransformerEncoderLayer, GradientsMatchFiniteDifferences) {
     perturb_norms(layer, gen);
     expect_gradcheck(v.name, [&](const std::vector<Tensor>& in) { return layer(in[0], mask, v.causal); },
                      with_parameters({leaf({2, 4, 4}, gen)}, layer));
+  }
+}
+
+TEST(TransformerEncoderLayer, SecondDerivativesMatchFiniteDifferences) {
+  const Tensor mask = Tensor::from_indices({1, 1, 1, 0, 1, 1, 1, 1}, {2, 4});
+  for (const LayerVariant& v : {LayerVariant{"post-LN relu", false, nn::Activation::relu, false},
+                                 LayerVariant{"post-LN gelu causal", false, nn::Activation::gelu_tanh, true},
+                                 LayerVariant{"pre-LN relu causal", true, nn::Activation::relu, true},
+                                 LayerVariant{"pre-LN gelu", true, nn::Activation::gelu_tanh, false}}) {
+    SCOPED_TRACE(v.name);
+    Generator gen(44);
+    nn::TransformerEncoderLayer layer(4, 2, gen, small_layer(v.norm_first, v.activation));
+    perturb_norms(layer, gen);
+    expect_gradgradcheck(v.name, [&](const std::vector<Tensor>& in) { return layer(in[0], mask, v.causal); },
+                         with_parameters({leaf({2, 4, 4}, gen)}, layer), {.fast = true});
   }
 }
 

@@ -1,7 +1,7 @@
-// Transformer decoder blocks: torch's parameter names, gradients against finite differences for
-// post-LN and pre-LN, relu and gelu, with target and memory padding (parameters, target and memory),
-// the equations, what may not reach a position (later targets, padding), dropout only in training,
-// the decoder stack and errors.
+// Transformer decoder blocks: torch's parameter names, first and second derivatives against finite
+// differences for post-LN and pre-LN, relu and gelu, with target and memory padding (parameters,
+// target and memory), the equations, what may not reach a position (later targets, padding), dropout
+// only in training, the decoder stack and errors.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -69,6 +69,23 @@ TEST(TransformerDecoderLayer, GradientsMatchFiniteDifferences) {
     expect_gradcheck(v.name, [&](const std::vector<Tensor>& in) {
       return layer(in[0], in[1], target_mask, memory_mask, v.causal);
     }, with_parameters({leaf({2, 3, 4}, gen), leaf({2, 4, 4}, gen)}, layer));
+  }
+}
+
+TEST(TransformerDecoderLayer, SecondDerivativesMatchFiniteDifferences) {
+  const Tensor target_mask = Tensor::from_indices({1, 1, 0, 1, 1, 1}, {2, 3});
+  const Tensor memory_mask = Tensor::from_indices({1, 1, 0, 0, 1, 1, 1, 1}, {2, 4});
+  for (const LayerVariant& v : {LayerVariant{"post-LN relu causal", false, nn::Activation::relu, true},
+                                 LayerVariant{"post-LN gelu", false, nn::Activation::gelu_tanh, false},
+                                 LayerVariant{"pre-LN relu causal", true, nn::Activation::relu, true},
+                                 LayerVariant{"pre-LN gelu causal", true, nn::Activation::gelu_tanh, true}}) {
+    SCOPED_TRACE(v.name);
+    Generator gen(54);
+    nn::TransformerDecoderLayer layer(4, 2, gen, small_layer(v.norm_first, v.activation));
+    perturb_norms(layer, gen);
+    expect_gradgradcheck(v.name, [&](const std::vector<Tensor>& in) {
+      return layer(in[0], in[1], target_mask, memory_mask, v.causal);
+    }, with_parameters({leaf({2, 3, 4}, gen), leaf({2, 4, 4}, gen)}, layer), {.fast = true});
   }
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// The float64 inputs and the gradient-check expectation that the op and layer tests share.
+// The float64 inputs and the gradient-check expectations that the op and layer tests share.
 #include <string>
 #include <vector>
 
@@ -21,6 +21,13 @@ inline Tensor leaf(const Shape& shape, Generator& gen) { return rand_uniform(sha
 inline void expect_gradcheck(const std::string& name, const TensorFunction& f, const std::vector<Tensor>& inputs,
                              GradCheckOptions options = {}) {
   const GradCheckResult r = gradcheck(name, f, inputs, options);
+  EXPECT_TRUE(r.ok) << r.report;
+}
+
+// The same for second derivatives (gradgradcheck: with respect to the inputs and the upstream gradient).
+inline void expect_gradgradcheck(const std::string& name, const TensorFunction& f, const std::vector<Tensor>& inputs,
+                                 GradCheckOptions options = {}) {
+  const GradCheckResult r = gradgradcheck(name, f, inputs, options);
   EXPECT_TRUE(r.ok) << r.report;
 }
 
