@@ -53,7 +53,7 @@ Tensor both_outputs(const nn::AttentionOutput& out) { return concat({out.context
 
 // ---- the attention family ----
 
-TEST(AttentionFamily, GradientsOfEveryScorerMatchFiniteDifferences) {
+TEST(AttentionFamily, FirstAndSecondDerivativesOfEveryScorerMatchFiniteDifferences) {
   Generator gen(11);
   for (const auto& s : scorers(gen)) {
     SCOPED_TRACE(s.name);
@@ -61,21 +61,7 @@ TEST(AttentionFamily, GradientsOfEveryScorerMatchFiniteDifferences) {
     std::vector<Tensor> inputs = {query, keys, values};
     for (const auto& p : s.layer->parameters()) inputs.push_back(p);
     const Tensor mask = padding_mask();
-    expect_gradcheck(s.name, [&](const std::vector<Tensor>& in) {
-      return both_outputs(s.layer->forward(in[0], in[1], in[2], mask));
-    }, inputs);
-  }
-}
-
-TEST(AttentionFamily, SecondDerivativesOfEveryScorerMatchFiniteDifferences) {
-  Generator gen(13);
-  for (const auto& s : scorers(gen)) {
-    SCOPED_TRACE(s.name);
-    const Tensor query = leaf({3, s.query_dim}, gen), keys = leaf({3, 5, s.key_dim}, gen), values = leaf({3, 5, 2}, gen);
-    std::vector<Tensor> inputs = {query, keys, values};
-    for (const auto& p : s.layer->parameters()) inputs.push_back(p);
-    const Tensor mask = padding_mask();
-    expect_gradgradcheck(s.name, [&](const std::vector<Tensor>& in) {
+    expect_derivatives(s.name, [&](const std::vector<Tensor>& in) {
       return both_outputs(s.layer->forward(in[0], in[1], in[2], mask));
     }, inputs);
   }
@@ -255,40 +241,22 @@ TEST(AttentionFamily, BadInputsNameTheLayerAndTheShapes) {
 
 // ---- scaled dot-product attention ----
 
-TEST(ScaledDotProductAttention, GradientsMatchFiniteDifferences) {
+TEST(ScaledDotProductAttention, FirstAndSecondDerivativesMatchFiniteDifferences) {
   Generator gen(21);
   const Tensor mask = Tensor::from_indices({1, 1, 1, 0, 1, 1, 1, 1}, {2, 4});
   for (bool causal : {false, true}) {
     SCOPED_TRACE(causal ? "causal" : "padding only");
     const Tensor q = leaf({2, 3, 5}, gen), k = leaf({2, 4, 5}, gen), v = leaf({2, 4, 3}, gen);
-    expect_gradcheck("sdpa", [&](const std::vector<Tensor>& in) {
+    expect_derivatives("sdpa", [&](const std::vector<Tensor>& in) {
       const auto out = nn::scaled_dot_product_attention(in[0], in[1], in[2], mask, {.causal = causal});
       return concat({out.context, out.weights}, 2);
     }, {q, k, v});
-    // Head-batched: [B, H, T, d].
+    // Head-batched: [B, H, T, d]; second derivatives in fast mode.
     const Tensor qh = leaf({2, 2, 3, 5}, gen), kh = leaf({2, 2, 4, 5}, gen), vh = leaf({2, 2, 4, 3}, gen);
-    expect_gradcheck("sdpa heads", [&](const std::vector<Tensor>& in) {
+    expect_derivatives("sdpa heads", [&](const std::vector<Tensor>& in) {
       const auto out = nn::scaled_dot_product_attention(in[0], in[1], in[2], mask, {.causal = causal});
       return concat({out.context, out.weights}, 3);
-    }, {qh, kh, vh});
-  }
-}
-
-TEST(ScaledDotProductAttention, SecondDerivativesMatchFiniteDifferences) {
-  Generator gen(25);
-  const Tensor mask = Tensor::from_indices({1, 1, 1, 0, 1, 1, 1, 1}, {2, 4});
-  for (bool causal : {false, true}) {
-    SCOPED_TRACE(causal ? "causal" : "padding only");
-    const Tensor q = leaf({2, 3, 2}, gen), k = leaf({2, 4, 2}, gen), v = leaf({2, 4, 2}, gen);
-    expect_gradgradcheck("sdpa", [&](const std::vector<Tensor>& in) {
-      const auto out = nn::scaled_dot_product_attention(in[0], in[1], in[2], mask, {.causal = causal});
-      return concat({out.context, out.weights}, 2);
-    }, {q, k, v});
-    const Tensor qh = leaf({2, 2, 3, 2}, gen), kh = leaf({2, 2, 4, 2}, gen), vh = leaf({2, 2, 4, 2}, gen);
-    expect_gradgradcheck("sdpa heads", [&](const std::vector<Tensor>& in) {
-      const auto out = nn::scaled_dot_product_attention(in[0], in[1], in[2], mask, {.causal = causal});
-      return concat({out.context, out.weights}, 3);
-    }, {qh, kh, vh}, {.fast = true});
+    }, {qh, kh, vh}, {}, GradCheckOptions{.fast = true});
   }
 }
 
@@ -361,7 +329,7 @@ TEST(MultiheadAttention, ParametersFollowTorch) {
   EXPECT_EQ(nn::MultiheadAttention(8, 2, gen, {.bias = false}).named_parameters().size(), 2u);
 }
 
-TEST(MultiheadAttention, SelfAttentionGradientsMatchFiniteDifferences) {
+TEST(MultiheadAttention, SelfAttentionFirstAndSecondDerivativesMatchFiniteDifferences) {
   Generator gen(32);
   nn::MultiheadAttention mha(4, 2, gen, {.dtype = f64});
   const Tensor mask = Tensor::from_indices({1, 1, 0, 1, 1, 1}, {2, 3});
@@ -369,14 +337,14 @@ TEST(MultiheadAttention, SelfAttentionGradientsMatchFiniteDifferences) {
     SCOPED_TRACE(causal ? "causal" : "padding only");
     std::vector<Tensor> inputs = {leaf({2, 3, 4}, gen)};
     for (const auto& p : mha.parameters()) inputs.push_back(p);
-    expect_gradcheck("mha self", [&](const std::vector<Tensor>& in) {
+    expect_derivatives("mha self", [&](const std::vector<Tensor>& in) {
       const auto out = mha.self_attention(in[0], mask, causal);
       return concat({reshape(out.context, {2, 12}), reshape(out.weights, {2, 18})}, 1);
     }, inputs);
   }
 }
 
-TEST(MultiheadAttention, CrossAttentionGradientsMatchFiniteDifferences) {
+TEST(MultiheadAttention, CrossAttentionFirstAndSecondDerivativesMatchFiniteDifferences) {
   Generator gen(33);
   nn::MultiheadAttention mha(4, 2, gen, {.dtype = f64});
   const Tensor mask = Tensor::from_indices({1, 1, 1, 0, 1, 1, 1, 1}, {2, 4});
@@ -387,39 +355,15 @@ TEST(MultiheadAttention, CrossAttentionGradientsMatchFiniteDifferences) {
   std::vector<Tensor> params = mha.parameters();
   std::vector<Tensor> inputs = {query, memory, value};
   inputs.insert(inputs.end(), params.begin(), params.end());
-  // key and value one tensor (encoder memory), then three different tensors.
-  expect_gradcheck("mha cross, key = value", [&](const std::vector<Tensor>& in) {
+  // key and value one tensor (encoder memory), then three different tensors; second derivatives in
+  // fast mode.
+  const GradCheckOptions fast{.fast = true};
+  expect_derivatives("mha cross, key = value", [&](const std::vector<Tensor>& in) {
     return outputs(mha(in[0], in[1], in[1], mask));
-  }, inputs);
-  expect_gradcheck("mha cross, key != value", [&](const std::vector<Tensor>& in) {
+  }, inputs, {}, fast);
+  expect_derivatives("mha cross, key != value", [&](const std::vector<Tensor>& in) {
     return outputs(mha(in[0], in[1], in[2], mask));
-  }, inputs);
-}
-
-TEST(MultiheadAttention, SecondDerivativesMatchFiniteDifferences) {
-  // Self-attention (causal) and cross-attention with key = value and with three tensors.
-  Generator gen(35);
-  nn::MultiheadAttention mha(4, 2, gen, {.dtype = f64});
-  const Tensor self_mask = Tensor::from_indices({1, 1, 0, 1, 1, 1}, {2, 3});
-  const Tensor memory_mask = Tensor::from_indices({1, 1, 1, 0, 1, 1, 1, 1}, {2, 4});
-  auto outputs = [](const nn::AttentionOutput& out) {
-    return concat({reshape(out.context, {2, out.context.numel() / 2}), reshape(out.weights, {2, out.weights.numel() / 2})},
-                  1);
-  };
-  const std::vector<Tensor> params = mha.parameters();
-  std::vector<Tensor> self_inputs = {leaf({2, 3, 4}, gen)};
-  self_inputs.insert(self_inputs.end(), params.begin(), params.end());
-  expect_gradgradcheck("mha self causal", [&](const std::vector<Tensor>& in) {
-    return outputs(mha.self_attention(in[0], self_mask, true));
-  }, self_inputs);
-  std::vector<Tensor> cross_inputs = {leaf({2, 3, 4}, gen), leaf({2, 4, 4}, gen), leaf({2, 4, 4}, gen)};
-  cross_inputs.insert(cross_inputs.end(), params.begin(), params.end());
-  expect_gradgradcheck("mha cross, key = value", [&](const std::vector<Tensor>& in) {
-    return outputs(mha(in[0], in[1], in[1], memory_mask));
-  }, cross_inputs, {.fast = true});
-  expect_gradgradcheck("mha cross, key != value", [&](const std::vector<Tensor>& in) {
-    return outputs(mha(in[0], in[1], in[2], memory_mask));
-  }, cross_inputs, {.fast = true});
+  }, inputs, {}, fast);
 }
 
 TEST(MultiheadAttention, SeparateProjectionsEqualTheFusedOne) {

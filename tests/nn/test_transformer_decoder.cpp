@@ -54,8 +54,8 @@ TEST(TransformerDecoderLayer, ParametersHaveTorchNamesAndShapes) {
   EXPECT_NE(layer.self_attn->in_proj_weight.to_vector(), layer.multihead_attn->in_proj_weight.to_vector());
 }
 
-TEST(TransformerDecoderLayer, GradientsMatchFiniteDifferences) {
-  // Sequence 0 has a padded last target and two padded memory positions.
+TEST(TransformerDecoderLayer, FirstAndSecondDerivativesMatchFiniteDifferences) {
+  // Sequence 0 has a padded last target and two padded memory positions. Second derivatives in fast mode.
   const Tensor target_mask = Tensor::from_indices({1, 1, 0, 1, 1, 1}, {2, 3});
   const Tensor memory_mask = Tensor::from_indices({1, 1, 0, 0, 1, 1, 1, 1}, {2, 4});
   for (const LayerVariant& v : {LayerVariant{"post-LN relu causal", false, nn::Activation::relu, true},
@@ -66,26 +66,9 @@ TEST(TransformerDecoderLayer, GradientsMatchFiniteDifferences) {
     Generator gen(52);
     nn::TransformerDecoderLayer layer(4, 2, gen, small_layer(v.norm_first, v.activation));
     perturb_norms(layer, gen);
-    expect_gradcheck(v.name, [&](const std::vector<Tensor>& in) {
+    expect_derivatives(v.name, [&](const std::vector<Tensor>& in) {
       return layer(in[0], in[1], target_mask, memory_mask, v.causal);
-    }, with_parameters({leaf({2, 3, 4}, gen), leaf({2, 4, 4}, gen)}, layer));
-  }
-}
-
-TEST(TransformerDecoderLayer, SecondDerivativesMatchFiniteDifferences) {
-  const Tensor target_mask = Tensor::from_indices({1, 1, 0, 1, 1, 1}, {2, 3});
-  const Tensor memory_mask = Tensor::from_indices({1, 1, 0, 0, 1, 1, 1, 1}, {2, 4});
-  for (const LayerVariant& v : {LayerVariant{"post-LN relu causal", false, nn::Activation::relu, true},
-                                 LayerVariant{"post-LN gelu", false, nn::Activation::gelu_tanh, false},
-                                 LayerVariant{"pre-LN relu causal", true, nn::Activation::relu, true},
-                                 LayerVariant{"pre-LN gelu causal", true, nn::Activation::gelu_tanh, true}}) {
-    SCOPED_TRACE(v.name);
-    Generator gen(54);
-    nn::TransformerDecoderLayer layer(4, 2, gen, small_layer(v.norm_first, v.activation));
-    perturb_norms(layer, gen);
-    expect_gradgradcheck(v.name, [&](const std::vector<Tensor>& in) {
-      return layer(in[0], in[1], target_mask, memory_mask, v.causal);
-    }, with_parameters({leaf({2, 3, 4}, gen), leaf({2, 4, 4}, gen)}, layer), {.fast = true});
+    }, with_parameters({leaf({2, 3, 4}, gen), leaf({2, 4, 4}, gen)}, layer), {}, GradCheckOptions{.fast = true});
   }
 }
 

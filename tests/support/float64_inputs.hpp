@@ -1,5 +1,6 @@
 #pragma once
 // The float64 inputs and the gradient-check expectations that the op and layer tests share.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,10 +25,12 @@ inline void expect_gradcheck(const std::string& name, const TensorFunction& f, c
   EXPECT_TRUE(r.ok) << r.report;
 }
 
-// The same for second derivatives (gradgradcheck: with respect to the inputs and the upstream gradient).
-inline void expect_gradgradcheck(const std::string& name, const TensorFunction& f, const std::vector<Tensor>& inputs,
-                                 GradCheckOptions options = {}) {
-  const GradCheckResult r = gradgradcheck(name, f, inputs, options);
+// First and second derivatives: gradcheck with `first`, then gradgradcheck (with respect to the
+// inputs and the upstream gradient) with `second`, or the same options when none are given.
+inline void expect_derivatives(const std::string& name, const TensorFunction& f, const std::vector<Tensor>& inputs,
+                               GradCheckOptions first = {}, std::optional<GradCheckOptions> second = std::nullopt) {
+  expect_gradcheck(name, f, inputs, first);
+  const GradCheckResult r = gradgradcheck(name, f, inputs, second.value_or(first));
   EXPECT_TRUE(r.ok) << r.report;
 }
 
