@@ -200,3 +200,30 @@ TEST(SecondOrder, AnomalyModeNamesTheOpInCreateGraphWalks) {
   EXPECT_NE(message.find("anomaly"), std::string::npos) << message;
   EXPECT_NE(message.find("backward of sqrt"), std::string::npos) << message;
 }
+
+// grad() of several outputs where one lies below another (an LSTM step's c under its h): the
+// gradient that reaches the lower output through the upper one counts, whatever order the outputs
+// are listed in, with and without create_graph; and the caller's grad_outputs are left as they were.
+TEST(SecondOrder, GradOfOutputsOneBelowAnotherInEitherOrder) {
+  const Tensor u_h = Tensor::from({0.5, 2.0}, {2}, DType::f64), u_c = Tensor::from({-1.0, 0.25}, {2}, DType::f64);
+  const std::vector<double> xs = {0.3, -0.7};
+  for (bool create_graph : {false, true})
+    for (bool c_first : {false, true}) {
+      SCOPED_TRACE(std::string(create_graph ? "create_graph" : "plain") + (c_first ? ", c listed first" : ", h listed first"));
+      Tensor x = variable(xs, {2});
+      const Tensor c = x * x * x;
+      const Tensor h = tanh(c) * x;
+      const std::vector<Tensor> outputs = c_first ? std::vector<Tensor>{c, h} : std::vector<Tensor>{h, c};
+      const std::vector<Tensor> upstream = c_first ? std::vector<Tensor>{u_c, u_h} : std::vector<Tensor>{u_h, u_c};
+      const Tensor g = grad(outputs, {x}, {.grad_outputs = upstream, .create_graph = create_graph})[0];
+      for (std::size_t i = 0; i < 2; ++i) {
+        // d/dx [u_h tanh(x^3) x + u_c x^3]
+        const double xi = xs[i], t = std::tanh(xi * xi * xi);
+        const double want = u_h.to_vector()[i] * ((1 - t * t) * 3 * xi * xi * xi + t) + u_c.to_vector()[i] * 3 * xi * xi;
+        EXPECT_NEAR(g.to_vector()[i], want, 1e-12) << "element " << i;
+      }
+      EXPECT_EQ(g.requires_grad(), create_graph);
+      EXPECT_EQ(u_h.to_vector(), (std::vector<double>{0.5, 2.0}));
+      EXPECT_EQ(u_c.to_vector(), (std::vector<double>{-1.0, 0.25}));
+    }
+}
