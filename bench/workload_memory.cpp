@@ -3,7 +3,8 @@
 // flat once its buffers exist: growth after step 100 means something accumulates per step.
 //
 // Run: ./build/bin/workload_memory NAME STEPS [--threads N] [--json]
-//   NAME one of seq2seq_b64_h256, seq2seq_b1_h64, mhsa_b16_t64_d256.
+//   NAME one of seq2seq_b64_h256, seq2seq_b1_h64, mhsa_b16_t64_d256, or gru_penalty_b16_t8_h64
+//   (a loss with a gradient penalty: every step records a gradient with create_graph).
 // Exit status 0 when the end RSS is within 5% of the RSS after step 100, 3 when it grew more.
 #include <sys/resource.h>
 

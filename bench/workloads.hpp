@@ -10,7 +10,8 @@
 //   mhsa_b16_t64_d256  one post-LN transformer encoder layer (4 heads, MLP 1024, ReLU, dropout 0),
 //                      batch 16, 64 tokens, d 256, loss = mean of the squared output. 16 * 64 tokens.
 // Every source is full length (no padding), but the lengths and the padding mask still go through
-// the model, so the masking code path is the one a padded batch takes.
+// the model, so the masking code path is the one a padded batch takes. workload_memory also runs
+// gru_penalty_b16_t8_h64 (GradientPenaltyWorkload below: second order, no PyTorch counterpart).
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -21,8 +22,10 @@
 #include "seqgrad/autodiff/backward.hpp"
 #include "seqgrad/graph/parallel.hpp"
 #include "seqgrad/nn/data_parallel.hpp"
+#include "seqgrad/nn/linear.hpp"
 #include "seqgrad/nn/losses.hpp"
 #include "seqgrad/nn/optim.hpp"
+#include "seqgrad/nn/rnn.hpp"
 #include "seqgrad/nn/seq2seq/model.hpp"
 #include "seqgrad/nn/transformer.hpp"
 #include "seqgrad/ops/ops.hpp"
@@ -204,8 +207,61 @@ class SelfAttentionWorkload : public Workload {
   std::vector<Tensor> shards_;
 };
 
+// A GRU cell over 8 steps of a batch of 16 (input 16, hidden 64), a linear readout of the last state,
+// and a loss of the squared error plus a gradient penalty: the squared gradient of the readout with
+// respect to the input sequence, taken with grad(create_graph), so every step records a gradient's
+// computation and differentiates through it. Float32, Adam. For workload_memory only (no PyTorch
+// counterpart in the comparison): the graphs of recorded gradients must be freed step after step.
+class GradientPenaltyWorkload : public Workload {
+ public:
+  static constexpr std::size_t kBatch = 16, kSteps = 8, kInput = 16, kHidden = 64;
+  static constexpr double kPenalty = 0.1;
+
+  GradientPenaltyWorkload()
+      : gen_(4321), cell_(kInput, kHidden, gen_), readout_(kHidden, 1, gen_),
+        adam_(parameters(), {.lr = 1e-3}) {
+    x_ = rand_uniform({kSteps, kBatch, kInput}, -1, 1, DType::f32, gen_);
+    target_ = rand_uniform({kBatch, 1}, -1, 1, DType::f32, gen_);
+  }
+
+  double step() override {
+    adam_.zero_grad();
+    const Tensor x = x_.clone().requires_grad_();  // a leaf of this step: its graph goes with it
+    Tensor h;
+    for (std::size_t t = 0; t < kSteps; ++t) h = cell_(reshape(narrow(x, 0, t, 1), {kBatch, kInput}), h);
+    const Tensor y = readout_(h);
+    const Tensor dy_dx = grad({y}, {x}, {.grad_outputs = {Tensor::ones(y.shape(), DType::f32)}, .create_graph = true})[0];
+    const Tensor error = y - target_;
+    const Tensor loss = mean(error * error) + mean(dy_dx * dy_dx) * kPenalty;
+    backward(loss);
+    adam_.step();
+    return loss.item();
+  }
+  std::int64_t tokens_per_step() const override { return static_cast<std::int64_t>(kBatch * kSteps); }
+  std::int64_t parameter_count() const override { return count_parameters(cell_) + count_parameters(readout_); }
+
+ private:
+  std::vector<Tensor> parameters() const {
+    std::vector<Tensor> all = cell_.parameters();
+    for (const Tensor& p : readout_.parameters()) all.push_back(p);
+    return all;
+  }
+  Generator gen_;
+  nn::GRUCell cell_;
+  nn::Linear readout_;
+  nn::Adam adam_;
+  Tensor x_, target_;
+};
+
+// The workloads of the comparison with PyTorch (bench_workloads, scripts/compare.sh).
 inline const std::vector<std::string>& workload_names() {
   static const std::vector<std::string> names = {"seq2seq_b64_h256", "seq2seq_b1_h64", "mhsa_b16_t64_d256"};
+  return names;
+}
+
+// Workloads without a PyTorch counterpart, for workload_memory.
+inline const std::vector<std::string>& memory_workload_names() {
+  static const std::vector<std::string> names = {"gru_penalty_b16_t8_h64"};
   return names;
 }
 
@@ -216,8 +272,13 @@ inline std::unique_ptr<Workload> make_workload(const std::string& name, std::sha
   if (name == "seq2seq_b1_h64")
     return std::make_unique<Seq2SeqWorkload>(Seq2SeqSizes{.batch = 1, .embedding = 32, .hidden = 64, .attention = 64}, group);
   if (name == "mhsa_b16_t64_d256") return std::make_unique<SelfAttentionWorkload>(group);
+  if (name == "gru_penalty_b16_t8_h64") {
+    if (group && group->size() > 1) throw std::invalid_argument("workload 'gru_penalty_b16_t8_h64' runs on one process only");
+    return std::make_unique<GradientPenaltyWorkload>();
+  }
   std::string known;
   for (const auto& n : workload_names()) known += (known.empty() ? "" : ", ") + n;
+  for (const auto& n : memory_workload_names()) known += ", " + n;
   throw std::invalid_argument("unknown workload '" + name + "' (known: " + known + ")");
 }
 

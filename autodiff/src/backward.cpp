@@ -3,6 +3,7 @@
 #include <atomic>
 #include <algorithm>
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,26 +75,31 @@ struct Targets {
       if (n->leaf_accumulator) needed.insert(n);
     std::unordered_set<const Node*> visited;
     std::vector<std::pair<Node*, std::size_t>> stack;
-    for (const auto& r : roots)
-      if (!r->leaf_accumulator && visited.insert(r.get()).second) stack.emplace_back(r.get(), 0);
-    while (!stack.empty()) {
-      Node* n = stack.back().first;
-      std::size_t& k = stack.back().second;
-      if (k < n->next.size()) {
-        Node* c = n->next[k++].get();
-        if (!c) continue;
-        if (c->leaf_accumulator) {
-          if (!needed.count(c) && visited.insert(c).second)
-            if (auto leaf = c->leaf.lock()) sinks.emplace(leaf.get(), &discards.emplace_back());
-        } else if (visited.insert(c).second) {
-          stack.emplace_back(c, 0);
+    // One root at a time: a node is judged once all below it are, and one output may lie below
+    // another (an LSTM's c under its h), so no root may wait on the stack while another is walked.
+    for (const auto& root : roots) {
+      Node* r = root.get();
+      if (r->leaf_accumulator || !visited.insert(r).second) continue;
+      stack.emplace_back(r, 0);
+      while (!stack.empty()) {
+        Node* n = stack.back().first;
+        std::size_t& k = stack.back().second;
+        if (k < n->next.size()) {
+          Node* c = n->next[k++].get();
+          if (!c) continue;
+          if (c->leaf_accumulator) {
+            if (!needed.count(c) && visited.insert(c).second)
+              if (auto leaf = c->leaf.lock()) sinks.emplace(leaf.get(), &discards.emplace_back());
+          } else if (visited.insert(c).second) {
+            stack.emplace_back(c, 0);
+          }
+          continue;
         }
-        continue;
+        bool need = is_target(n);
+        for (const auto& c : n->next) need = need || (c && needed.count(c.get()));
+        if (need) needed.insert(n);
+        stack.pop_back();
       }
-      bool need = is_target(n);
-      for (const auto& c : n->next) need = need || (c && needed.count(c.get()));
-      if (need) needed.insert(n);
-      stack.pop_back();
     }
   }
 
@@ -103,6 +109,20 @@ struct Targets {
       if (c && needed.count(c.get())) return true;
     return false;
   }
+};
+
+// Names the op whose backward runs, for the anomaly checks of the ops its create_graph formula records.
+class InBackwardOf {
+ public:
+  explicit InBackwardOf(const char* op) : previous_(graph_context().in_backward_of) {
+    graph_context().in_backward_of = op;
+  }
+  ~InBackwardOf() { graph_context().in_backward_of = previous_; }
+  InBackwardOf(const InBackwardOf&) = delete;
+  InBackwardOf& operator=(const InBackwardOf&) = delete;
+
+ private:
+  const char* previous_;
 };
 
 struct Walk {
@@ -145,7 +165,12 @@ void run(Walk& w) {
   count_dependencies(interior, walk);
   for (std::size_t r = 0; r < w.roots.size(); ++r) {
     Node* n = w.roots[r].get();
-    if (!n->leaf_accumulator) n->grad = n->grad.defined() ? detail::gradient_sum(n->grad, w.seeds[r]) : w.seeds[r];
+    if (n->leaf_accumulator) continue;
+    // A root below another root gets more gradient during the walk, which the raw path adds in
+    // place: there it holds a copy, never the caller's grad_outputs tensor.
+    const bool written_into = n->pending > 0 && !w.create_graph;
+    n->grad = n->grad.defined() ? detail::gradient_sum(n->grad, w.seeds[r])
+                                : (written_into ? w.seeds[r].clone() : w.seeds[r]);
   }
 
   // A node runs once every node that feeds it has run (pending reaches 0); a stack of ready nodes
@@ -175,6 +200,8 @@ void run(Walk& w) {
                                "first backward to run backward through it again");
     if (run_it) {
       GradInputs gi(owner, settings);
+      std::optional<InBackwardOf> naming;  // only where it is read: the plain walk pays nothing
+      if (anomaly && w.create_graph) naming.emplace(n->op.c_str());
       n->backward(grad_out, gi);
       if (anomaly) check_gradients(*n, grad_out, gi);
     }

@@ -140,8 +140,10 @@ void check_finite(const std::string& op, const std::vector<Tensor>& inputs, cons
   if (!bad) return;
   std::string shapes;
   for (const auto& t : inputs) shapes += (shapes.empty() ? "" : ", ") + (t.defined() ? to_string(t.shape()) : "-");
+  const char* backward_of = graph_context().in_backward_of;
   throw std::runtime_error("anomaly: op '" + op + "' produced NaN or Inf (output " + to_string(out.shape()) +
-                           ", inputs " + shapes + ")");
+                           ", inputs " + shapes + ")" +
+                           (backward_of ? std::string(" in the backward of '") + backward_of + "' (create_graph)" : ""));
 }
 
 namespace {

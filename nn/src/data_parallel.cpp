@@ -65,6 +65,9 @@ double DataParallel::backward(std::size_t num_shards, const std::function<Tensor
     for (const Tensor& p : params_) grads.push_back(Tensor::zeros(p.shape(), p.dtype()));
     shard_grads_.push_back(std::move(grads));
   }
+  // Zeroed in place (Tensor::zero_grad's rule would replace a recorded gradient): the shards' walks
+  // never record (no create_graph; a shard loss's own grad() writes elsewhere), so these stay plain
+  // buffers that no graph holds.
   for (std::size_t j = 0; j < mine.size(); ++j)
     for (Tensor& g : shard_grads_[j]) g.fill_(0.0);
 

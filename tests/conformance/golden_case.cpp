@@ -90,6 +90,30 @@ void require_same_shape(const Tensor& t, const Tensor& reference, const std::str
               to_string(reference.shape()));
 }
 
+// "second_order": {"directions": {..}, "hvp": {..}}, each naming exactly the inputs in grads, with
+// their shapes: a direction or expected product left out would silently narrow the check.
+SecondOrder parse_second_order(const json& j, const NamedTensors& inputs, const NamedTensors& grads) {
+  if (!j.is_object()) malformed("second_order is not an object");
+  if (grads.empty()) malformed("second_order is given but grads is empty (nothing to differentiate twice)");
+  for (const auto& [key, value] : j.items())
+    if (key != "directions" && key != "hvp")
+      malformed("second_order has an unknown member \"" + key + "\" (expected \"directions\" and \"hvp\")");
+  const auto float64 = [](const std::string&) { return Kind::float64; };
+  SecondOrder so;
+  so.directions = parse_tensors(object_member(j, "directions", "second_order"), "second_order.directions", float64);
+  so.hvp = parse_tensors(object_member(j, "hvp", "second_order"), "second_order.hvp", float64);
+  for (const auto* section : {&so.directions, &so.hvp}) {
+    const std::string where = section == &so.directions ? "second_order.directions" : "second_order.hvp";
+    for (const auto& [name, t] : *section) {
+      if (!grads.count(name)) malformed(where + "." + name + " names no input in grads");
+      require_same_shape(t, inputs.at(name), where + "." + name, "inputs." + name);
+    }
+    for (const auto& [name, g] : grads)
+      if (!section->count(name)) malformed(where + " has no \"" + name + "\" (every input in grads needs one)");
+  }
+  return so;
+}
+
 }  // namespace
 
 GoldenCase load_case(const std::filesystem::path& file) {
@@ -130,6 +154,7 @@ GoldenCase load_case(const std::filesystem::path& file) {
     if (input == c.inputs.end()) malformed("grads." + name + " names no input");
     require_same_shape(g, input->second, "grads." + name, "inputs." + name);
   }
+  if (j.contains("second_order")) c.second_order = parse_second_order(j.at("second_order"), c.inputs, c.grads);
   const json& tolerance = object_member(j, "tolerance", "the case");
   c.tolerance = {tolerance_member(tolerance, "atol"), tolerance_member(tolerance, "rtol")};
   return c;

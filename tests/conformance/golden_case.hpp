@@ -2,6 +2,7 @@
 // One PyTorch-parity case as read from its JSON file (format: tests/golden/FORMAT.md).
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -18,6 +19,12 @@ struct Tolerance {
   double rtol = 0.0;
 };
 
+// The second-order check: with g_i = dL/d input_i, the gradient of sum_i sum(g_i * d_i).
+struct SecondOrder {
+  NamedTensors directions;  // d_i for every input in grads
+  NamedTensors hvp;         // expected d/d input [ sum_i sum(g_i * d_i) ], for every input in grads
+};
+
 struct GoldenCase {
   std::string name;   // "case"
   std::string op;     // selects the evaluator
@@ -26,6 +33,7 @@ struct GoldenCase {
   NamedTensors outputs;   // expected, float64
   NamedTensors upstream;  // g_k for output y_k; L = sum_k sum(y_k * g_k)
   NamedTensors grads;     // expected dL/d input
+  std::optional<SecondOrder> second_order;  // absent: first order only
   Tolerance tolerance;
 };
 

@@ -5,7 +5,10 @@
 //
 // For each case: every float input becomes a float64 leaf that requires grad, the op's evaluator
 // computes the outputs, and L = sum_k sum(y_k * upstream_k) is differentiated with one
-// backward(y_k, upstream_k) per output, so the inputs' .grad hold dL/d input.
+// backward(y_k, upstream_k) per output, so the inputs' .grad hold dL/d input. A case with a
+// `second_order` object is then differentiated twice: g_i = grad(L, input_i, create_graph), and the
+// gradient of sum_i sum(g_i * d_i) is compared with its `hvp`. The summary line ends with how many
+// cases had their second-order check run ("; N with second-order checks").
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -17,6 +20,7 @@
 #include "compare.hpp"
 #include "evaluators.hpp"
 #include "seqgrad/autodiff/backward.hpp"
+#include "seqgrad/ops/ops.hpp"
 
 namespace fs = std::filesystem;
 using namespace seqgrad;
@@ -56,7 +60,56 @@ void check(const std::string& tensor, const Tensor& got, const Tensor& want, Tol
   else failure->others.push_back(problem);
 }
 
-std::optional<Failure> run_case(GoldenCase& c, const Evaluator& evaluate) {
+// The case's second-order check, after its first-order one passed: the float inputs' gradients of
+// L recorded (create_graph), their inner product with the directions, and that product's gradient
+// against the expected Hessian-vector products. An input nothing depends on gets zeros (as torch's
+// allow_unused, which the golden generator uses).
+std::optional<Failure> check_second_order(const GoldenCase& c, const NamedTensors& got) {
+  const SecondOrder& so = *c.second_order;
+  std::vector<std::string> names;
+  std::vector<Tensor> inputs;
+  for (const auto& [name, direction] : so.directions) {
+    names.push_back(name);
+    inputs.push_back(c.inputs.at(name));
+  }
+  std::vector<Tensor> outputs, upstream;
+  for (const auto& [name, g] : c.upstream) {
+    const Tensor& y = got.at(name);
+    if (!y.requires_grad()) continue;  // depends on no float input: no term in any gradient
+    outputs.push_back(y);
+    upstream.push_back(g);
+  }
+  std::vector<Tensor> hvp(inputs.size());
+  try {
+    if (!outputs.empty()) {
+      const std::vector<Tensor> first = grad(outputs, inputs,
+                                             {.grad_outputs = upstream, .create_graph = true, .allow_unused = true});
+      Tensor inner;
+      for (std::size_t i = 0; i < inputs.size(); ++i) {
+        // A gradient without history is constant in every input: it adds nothing to the product's gradient.
+        if (!first[i].defined() || !first[i].requires_grad()) continue;
+        const Tensor term = sum(first[i] * so.directions.at(names[i]));
+        inner = inner.defined() ? inner + term : term;
+      }
+      if (inner.defined()) hvp = grad({inner}, inputs, {.allow_unused = true});
+    }
+  } catch (const std::exception& e) {
+    return Failure{std::string("error in the second-order backward: ") + e.what(), {}};
+  }
+  std::optional<Failure> failure;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor got_hvp = hvp[i].defined() ? hvp[i] : Tensor::zeros(inputs[i].shape(), DType::f64);
+    check("hvp " + names[i], got_hvp, so.hvp.at(names[i]), c.tolerance, failure);
+  }
+  return failure;
+}
+
+struct CaseResult {
+  std::optional<Failure> failure;
+  bool second_order_checked = false;
+};
+
+CaseResult run_case(GoldenCase& c, const Evaluator& evaluate) {
   for (auto& [name, t] : c.inputs)
     if (is_floating(t.dtype())) t.requires_grad_(true);
 
@@ -64,16 +117,16 @@ std::optional<Failure> run_case(GoldenCase& c, const Evaluator& evaluate) {
   try {
     got = evaluate(CaseView(c));
   } catch (const std::exception& e) {
-    return Failure{std::string("error: ") + e.what(), {}};
+    return {Failure{std::string("error: ") + e.what(), {}}};
   }
 
   std::optional<Failure> failure;
   for (const auto& [name, want] : c.outputs) {
     auto it = got.find(name);
-    if (it == got.end() || !it->second.defined()) return Failure{"output " + name + " was not computed", {}};
+    if (it == got.end() || !it->second.defined()) return {Failure{"output " + name + " was not computed", {}}};
     check("output " + name, it->second, want, c.tolerance, failure);
   }
-  if (failure) return failure;  // gradients of wrong values tell nothing more
+  if (failure) return {failure};  // gradients of wrong values tell nothing more
 
   try {
     for (const auto& [name, g] : c.upstream) {
@@ -82,7 +135,7 @@ std::optional<Failure> run_case(GoldenCase& c, const Evaluator& evaluate) {
       if (y.requires_grad()) backward(y, g, {.retain_graph = true});
     }
   } catch (const std::exception& e) {
-    return Failure{std::string("error in backward: ") + e.what(), {}};
+    return {Failure{std::string("error in backward: ") + e.what(), {}}};
   }
   for (const auto& [name, want] : c.grads) {
     const Tensor& input = c.inputs.at(name);
@@ -90,7 +143,8 @@ std::optional<Failure> run_case(GoldenCase& c, const Evaluator& evaluate) {
     const Tensor got_grad = input.grad().defined() ? input.grad() : Tensor::zeros(input.shape(), DType::f64);
     check("grad " + name, got_grad, want, c.tolerance, failure);
   }
-  return failure;
+  if (failure || !c.second_order) return {failure};  // second derivatives of wrong gradients tell nothing more
+  return {check_second_order(c, got), true};
 }
 
 std::vector<fs::path> case_files(const fs::path& dir) {
@@ -127,11 +181,11 @@ int main(int argc, char** argv) {
   }
 
   std::cout << "seqgrad conformance: " << files.size() << " case files in " << dir_arg
-            << "; values and gradients compared in float64, |got - want| <= atol + rtol * |want|"
+            << "; values, gradients and second-order products compared in float64, |got - want| <= atol + rtol * |want|"
             << (no_skips ? "; unsupported ops count as failures" : "") << "\n";
 
   const Registry evaluators = all_evaluators();
-  int passed = 0, failed = 0, skipped = 0;
+  int passed = 0, failed = 0, skipped = 0, second_order_checks = 0;
   std::set<std::string> names;
   for (const fs::path& file : files) {
     GoldenCase c;
@@ -156,7 +210,9 @@ int main(int argc, char** argv) {
       continue;
     }
 
-    if (const auto failure = run_case(c, *evaluate)) {
+    const CaseResult result = run_case(c, *evaluate);
+    second_order_checks += result.second_order_checked;
+    if (const auto& failure = result.failure) {
       std::cout << "FAIL " << c.name << ": " << failure->first << "\n";
       for (const auto& other : failure->others) std::cout << "  also " << other << "\n";
       ++failed;
@@ -165,6 +221,7 @@ int main(int argc, char** argv) {
       ++passed;
     }
   }
-  std::cout << passed << " passed, " << failed << " failed, " << skipped << " skipped" << std::endl;
+  std::cout << passed << " passed, " << failed << " failed, " << skipped << " skipped; " << second_order_checks
+            << " with second-order checks" << std::endl;
   return failed > 0 ? 1 : 0;
 }

@@ -1,6 +1,7 @@
-// The attention family, scaled dot-product attention and multi-head attention: gradients against
-// finite differences (float64, parameters and inputs), values against plain loops, masks (exactly
-// zero weight and exactly zero gradient at padding), and errors that name the layer and the shapes.
+// The attention family, scaled dot-product attention and multi-head attention: first and second
+// derivatives against finite differences (float64, parameters and inputs), values against plain
+// loops, masks (exactly zero weight and exactly zero gradient at padding), and errors that name the
+// layer and the shapes.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -52,7 +53,7 @@ Tensor both_outputs(const nn::AttentionOutput& out) { return concat({out.context
 
 // ---- the attention family ----
 
-TEST(AttentionFamily, GradientsOfEveryScorerMatchFiniteDifferences) {
+TEST(AttentionFamily, FirstAndSecondDerivativesOfEveryScorerMatchFiniteDifferences) {
   Generator gen(11);
   for (const auto& s : scorers(gen)) {
     SCOPED_TRACE(s.name);
@@ -60,7 +61,7 @@ TEST(AttentionFamily, GradientsOfEveryScorerMatchFiniteDifferences) {
     std::vector<Tensor> inputs = {query, keys, values};
     for (const auto& p : s.layer->parameters()) inputs.push_back(p);
     const Tensor mask = padding_mask();
-    expect_gradcheck(s.name, [&](const std::vector<Tensor>& in) {
+    expect_derivatives(s.name, [&](const std::vector<Tensor>& in) {
       return both_outputs(s.layer->forward(in[0], in[1], in[2], mask));
     }, inputs);
   }
@@ -240,22 +241,22 @@ TEST(AttentionFamily, BadInputsNameTheLayerAndTheShapes) {
 
 // ---- scaled dot-product attention ----
 
-TEST(ScaledDotProductAttention, GradientsMatchFiniteDifferences) {
+TEST(ScaledDotProductAttention, FirstAndSecondDerivativesMatchFiniteDifferences) {
   Generator gen(21);
   const Tensor mask = Tensor::from_indices({1, 1, 1, 0, 1, 1, 1, 1}, {2, 4});
   for (bool causal : {false, true}) {
     SCOPED_TRACE(causal ? "causal" : "padding only");
     const Tensor q = leaf({2, 3, 5}, gen), k = leaf({2, 4, 5}, gen), v = leaf({2, 4, 3}, gen);
-    expect_gradcheck("sdpa", [&](const std::vector<Tensor>& in) {
+    expect_derivatives("sdpa", [&](const std::vector<Tensor>& in) {
       const auto out = nn::scaled_dot_product_attention(in[0], in[1], in[2], mask, {.causal = causal});
       return concat({out.context, out.weights}, 2);
     }, {q, k, v});
-    // Head-batched: [B, H, T, d].
+    // Head-batched: [B, H, T, d]; second derivatives in fast mode.
     const Tensor qh = leaf({2, 2, 3, 5}, gen), kh = leaf({2, 2, 4, 5}, gen), vh = leaf({2, 2, 4, 3}, gen);
-    expect_gradcheck("sdpa heads", [&](const std::vector<Tensor>& in) {
+    expect_derivatives("sdpa heads", [&](const std::vector<Tensor>& in) {
       const auto out = nn::scaled_dot_product_attention(in[0], in[1], in[2], mask, {.causal = causal});
       return concat({out.context, out.weights}, 3);
-    }, {qh, kh, vh});
+    }, {qh, kh, vh}, {}, GradCheckOptions{.fast = true});
   }
 }
 
@@ -328,7 +329,7 @@ TEST(MultiheadAttention, ParametersFollowTorch) {
   EXPECT_EQ(nn::MultiheadAttention(8, 2, gen, {.bias = false}).named_parameters().size(), 2u);
 }
 
-TEST(MultiheadAttention, SelfAttentionGradientsMatchFiniteDifferences) {
+TEST(MultiheadAttention, SelfAttentionFirstAndSecondDerivativesMatchFiniteDifferences) {
   Generator gen(32);
   nn::MultiheadAttention mha(4, 2, gen, {.dtype = f64});
   const Tensor mask = Tensor::from_indices({1, 1, 0, 1, 1, 1}, {2, 3});
@@ -336,14 +337,14 @@ TEST(MultiheadAttention, SelfAttentionGradientsMatchFiniteDifferences) {
     SCOPED_TRACE(causal ? "causal" : "padding only");
     std::vector<Tensor> inputs = {leaf({2, 3, 4}, gen)};
     for (const auto& p : mha.parameters()) inputs.push_back(p);
-    expect_gradcheck("mha self", [&](const std::vector<Tensor>& in) {
+    expect_derivatives("mha self", [&](const std::vector<Tensor>& in) {
       const auto out = mha.self_attention(in[0], mask, causal);
       return concat({reshape(out.context, {2, 12}), reshape(out.weights, {2, 18})}, 1);
     }, inputs);
   }
 }
 
-TEST(MultiheadAttention, CrossAttentionGradientsMatchFiniteDifferences) {
+TEST(MultiheadAttention, CrossAttentionFirstAndSecondDerivativesMatchFiniteDifferences) {
   Generator gen(33);
   nn::MultiheadAttention mha(4, 2, gen, {.dtype = f64});
   const Tensor mask = Tensor::from_indices({1, 1, 1, 0, 1, 1, 1, 1}, {2, 4});
@@ -354,13 +355,15 @@ TEST(MultiheadAttention, CrossAttentionGradientsMatchFiniteDifferences) {
   std::vector<Tensor> params = mha.parameters();
   std::vector<Tensor> inputs = {query, memory, value};
   inputs.insert(inputs.end(), params.begin(), params.end());
-  // key and value one tensor (encoder memory), then three different tensors.
-  expect_gradcheck("mha cross, key = value", [&](const std::vector<Tensor>& in) {
+  // key and value one tensor (encoder memory), then three different tensors; second derivatives in
+  // fast mode.
+  const GradCheckOptions fast{.fast = true};
+  expect_derivatives("mha cross, key = value", [&](const std::vector<Tensor>& in) {
     return outputs(mha(in[0], in[1], in[1], mask));
-  }, inputs);
-  expect_gradcheck("mha cross, key != value", [&](const std::vector<Tensor>& in) {
+  }, inputs, {}, fast);
+  expect_derivatives("mha cross, key != value", [&](const std::vector<Tensor>& in) {
     return outputs(mha(in[0], in[1], in[2], mask));
-  }, inputs);
+  }, inputs, {}, fast);
 }
 
 TEST(MultiheadAttention, SeparateProjectionsEqualTheFusedOne) {

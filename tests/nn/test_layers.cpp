@@ -1,5 +1,6 @@
-// Embedding, Dropout and LayerNorm as modules: initialisation as torch, float64 gradient checks of
-// parameters and inputs, the padding row's zero gradient, dropout's train/eval behaviour, errors.
+// Embedding, Dropout, LayerNorm and Linear as modules: initialisation as torch, float64 first and
+// second derivative checks of parameters and inputs, the padding row's zero gradient, dropout's
+// train/eval behaviour, errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,9 +9,12 @@
 #include "seqgrad/autodiff/backward.hpp"
 #include "seqgrad/autodiff/gradcheck.hpp"
 #include "seqgrad/nn/layers.hpp"
+#include "seqgrad/nn/linear.hpp"
 #include "seqgrad/ops/ops.hpp"
+#include "support/float64_inputs.hpp"
 
 using namespace seqgrad;
+using seqgrad::test_support::expect_derivatives;
 
 namespace {
 
@@ -67,13 +71,13 @@ TEST(Embedding, ForwardPicksRows) {
 }
 
 // The true gradient. (With a padding index in use it deliberately differs from finite differences:
-// the padding row's gradient is withheld, checked exactly in the next test.)
-TEST(Embedding, GradcheckFloat64) {
+// the padding row's gradient is withheld, checked exactly in the next test.) The lookup is linear in
+// the weight: its second derivatives are those through the upstream gradient (rows scattered back).
+TEST(Embedding, GradcheckAndGradgradcheckFloat64) {
   Generator gen(5);
   nn::Embedding e(5, 3, gen, {.dtype = DType::f64});
   const Tensor idx = Tensor::from_indices({3, 1, 0, 3, 4, 1}, {2, 3});  // repeated indices, row 2 unused
-  const auto r = gradcheck("Embedding", [&](const std::vector<Tensor>&) { return e(idx); }, {e.weight});
-  EXPECT_TRUE(r.ok) << r.report;
+  expect_derivatives("Embedding", [&](const std::vector<Tensor>&) { return e(idx); }, {e.weight});
 }
 
 TEST(Embedding, PaddingRowGetsExactlyZeroGradient) {
@@ -182,16 +186,14 @@ TEST(LayerNorm, NormalisesEachRow) {
   EXPECT_NEAR(y[0], -2.0 / std::sqrt(2.0), 1e-9);  // (1 - 3) / sqrt(var = 2)
 }
 
-TEST(LayerNorm, GradcheckFloat64) {
+TEST(LayerNorm, GradcheckAndGradgradcheckFloat64) {
   Generator gen(9);
   nn::LayerNorm ln(4, {.dtype = DType::f64});
   // Move weight and bias away from ones and zeros so their gradients are exercised in general.
   ln.weight.copy_from_(randn({4}, DType::f64, gen));
   ln.bias.copy_from_(randn({4}, DType::f64, gen));
   Tensor x = randn({2, 3, 4}, DType::f64, gen).requires_grad_();
-  const auto r = gradcheck("LayerNorm", [&](const std::vector<Tensor>& in) { return ln(in[0]); },
-                           {x, ln.weight, ln.bias});
-  EXPECT_TRUE(r.ok) << r.report;
+  expect_derivatives("LayerNorm", [&](const std::vector<Tensor>& in) { return ln(in[0]); }, {x, ln.weight, ln.bias});
 }
 
 TEST(LayerNorm, WrongSizeThrowsNamingTheShapes) {
@@ -206,4 +208,18 @@ TEST(LayerNorm, WrongSizeThrowsNamingTheShapes) {
   }
   EXPECT_THROW(nn::LayerNorm(0), std::invalid_argument);
   EXPECT_THROW(nn::LayerNorm(4, {.eps = 0.0}), std::invalid_argument);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linear
+
+TEST(Linear, GradcheckAndGradgradcheckFloat64) {
+  Generator gen(11);
+  for (bool bias : {true, false}) {
+    SCOPED_TRACE(bias ? "with bias" : "without bias");
+    nn::Linear linear(4, 3, gen, {.bias = bias, .dtype = DType::f64});
+    std::vector<Tensor> inputs = {rand_uniform({2, 3, 4}, -1.0, 1.0, DType::f64, gen).requires_grad_()};
+    for (const auto& p : linear.parameters()) inputs.push_back(p);
+    expect_derivatives("Linear", [&](const std::vector<Tensor>& in) { return linear(in[0]); }, inputs);
+  }
 }

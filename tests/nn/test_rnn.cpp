@@ -1,5 +1,5 @@
-// Recurrent layers: the cell equations against plain loops, gradient checks of cells and sequence
-// layers, the padding rules (frozen state, zero outputs, reverse direction from the last real token),
+// Recurrent layers: the cell equations against plain loops, first and second derivative checks of
+// cells and sequence layers, the padding rules (frozen state, zero outputs, reverse direction from the last real token),
 // layer wiring, torch's parameter names, dropout placement, and errors.
 #include <gtest/gtest.h>
 
@@ -185,7 +185,7 @@ TEST(RecurrentCells, SequenceProjectionFeedsTheStep) {
   }
 }
 
-TEST(RecurrentCells, GradientsOfParametersInputAndState) {
+TEST(RecurrentCells, FirstAndSecondDerivativesOfParametersInputAndState) {
   Generator gen(5);
   const Tensor x = random64({3, 5}, gen, true), h = random64({3, 4}, gen, true), c = random64({3, 4}, gen, true);
   nn::RNNCell rnn_tanh(5, 4, gen, {.dtype = f64});
@@ -198,11 +198,12 @@ TEST(RecurrentCells, GradientsOfParametersInputAndState) {
     in.insert(in.end(), extra.begin(), extra.end());
     return in;
   };
-  expect_gradcheck("RNNCell tanh", [&](auto&) { return rnn_tanh(x, h); }, with(rnn_tanh, {x, h}), kChecked);
-  expect_gradcheck("RNNCell relu", [&](auto&) { return rnn_relu(x, h); }, with(rnn_relu, {x, h}), kChecked);
-  expect_gradcheck("GRUCell", [&](auto&) { return gru(x, h); }, with(gru, {x, h}), kChecked);
-  expect_gradcheck("GRUCell without bias", [&](auto&) { return gru_no_bias(x, h); }, with(gru_no_bias, {x, h}), kChecked);
-  expect_gradcheck("LSTMCell", [&](auto&) {
+  expect_derivatives("RNNCell tanh", [&](auto&) { return rnn_tanh(x, h); }, with(rnn_tanh, {x, h}), kChecked);
+  expect_derivatives("RNNCell relu", [&](auto&) { return rnn_relu(x, h); }, with(rnn_relu, {x, h}), kChecked);
+  expect_derivatives("GRUCell", [&](auto&) { return gru(x, h); }, with(gru, {x, h}), kChecked);
+  expect_derivatives("GRUCell without bias", [&](auto&) { return gru_no_bias(x, h); }, with(gru_no_bias, {x, h}),
+                     kChecked);
+  expect_derivatives("LSTMCell", [&](auto&) {
     const nn::LSTMState s = lstm(x, {h, c});
     return flat({s.h, s.c});
   }, with(lstm, {x, h, c}), kChecked);
@@ -420,8 +421,8 @@ TEST_P(SequenceLayers, FullLengthsEqualNoLengthsAndBatchFirstEqualsTimeMajor) {
   expect_close(bf.h_n, tm.h_n, 0.0, "batch_first h_n");
 }
 
-TEST_P(SequenceLayers, GradientsOfParametersInputsAndInitialStates) {
-  // 2 layers, bidirectional, unequal lengths, given h0 (and c0).
+TEST_P(SequenceLayers, FirstAndSecondDerivativesOfParametersInputsAndInitialStates) {
+  // 2 layers, bidirectional, unequal lengths, given h0 (and c0); second derivatives in fast mode.
   const std::string kind = GetParam();
   Generator gen(14);
   auto m = make_layers(kind, 3, 4, gen, {.num_layers = 2, .bidirectional = true});
@@ -430,10 +431,10 @@ TEST_P(SequenceLayers, GradientsOfParametersInputsAndInitialStates) {
   std::vector<Tensor> inputs = m->parameters();
   inputs.insert(inputs.end(), {x, h0});
   if (c0.defined()) inputs.push_back(c0);
-  expect_gradcheck(kind + " 2 layers bidirectional", [&](auto&) {
+  expect_derivatives(kind + " 2 layers bidirectional", [&](auto&) {
     const nn::SequenceOutput out = run_layers(kind, *m, x, lengths_3(), h0, c0);
     return flat(c0.defined() ? std::vector<Tensor>{out.output, out.h_n, out.c_n} : std::vector<Tensor>{out.output, out.h_n});
-  }, inputs, kChecked);
+  }, inputs, kChecked, GradCheckOptions{.fast = true, .seed = kChecked.seed});
 }
 
 TEST_P(SequenceLayers, LongerSequenceGradientsFastMode) {

@@ -1,6 +1,6 @@
-// Transformer encoder blocks: torch's parameter names, gradients against finite differences for
-// post-LN and pre-LN (parameters and inputs), padding that cannot leak into real positions, dropout
-// only in training, the encoder stack, the positional encoding and errors.
+// Transformer encoder blocks: torch's parameter names, first and second derivatives against finite
+// differences for post-LN and pre-LN (parameters and inputs), padding that cannot leak into real
+// positions, dropout only in training, the encoder stack, the positional encoding and errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -28,7 +28,8 @@ TEST(TransformerEncoderLayer, ParametersHaveTorchNamesAndShapes) {
   EXPECT_EQ(layer.parameter("norm2.bias").to_vector(), std::vector<double>(8, 0.0));
 }
 
-TEST(TransformerEncoderLayer, GradientsMatchFiniteDifferences) {
+TEST(TransformerEncoderLayer, FirstAndSecondDerivativesMatchFiniteDifferences) {
+  // Second derivatives in fast mode.
   const Tensor mask = Tensor::from_indices({1, 1, 1, 0, 1, 1, 1, 1}, {2, 4});
   for (const LayerVariant& v : {LayerVariant{"post-LN relu", false, nn::Activation::relu, false},
                                  LayerVariant{"post-LN gelu causal", false, nn::Activation::gelu_tanh, true},
@@ -38,8 +39,8 @@ TEST(TransformerEncoderLayer, GradientsMatchFiniteDifferences) {
     Generator gen(42);
     nn::TransformerEncoderLayer layer(4, 2, gen, small_layer(v.norm_first, v.activation));
     perturb_norms(layer, gen);
-    expect_gradcheck(v.name, [&](const std::vector<Tensor>& in) { return layer(in[0], mask, v.causal); },
-                     with_parameters({leaf({2, 4, 4}, gen)}, layer));
+    expect_derivatives(v.name, [&](const std::vector<Tensor>& in) { return layer(in[0], mask, v.causal); },
+                       with_parameters({leaf({2, 4, 4}, gen)}, layer), {}, GradCheckOptions{.fast = true});
   }
 }
 

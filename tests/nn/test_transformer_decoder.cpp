@@ -1,7 +1,7 @@
-// Transformer decoder blocks: torch's parameter names, gradients against finite differences for
-// post-LN and pre-LN, relu and gelu, with target and memory padding (parameters, target and memory),
-// the equations, what may not reach a position (later targets, padding), dropout only in training,
-// the decoder stack and errors.
+// Transformer decoder blocks: torch's parameter names, first and second derivatives against finite
+// differences for post-LN and pre-LN, relu and gelu, with target and memory padding (parameters,
+// target and memory), the equations, what may not reach a position (later targets, padding), dropout
+// only in training, the decoder stack and errors.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -54,8 +54,8 @@ TEST(TransformerDecoderLayer, ParametersHaveTorchNamesAndShapes) {
   EXPECT_NE(layer.self_attn->in_proj_weight.to_vector(), layer.multihead_attn->in_proj_weight.to_vector());
 }
 
-TEST(TransformerDecoderLayer, GradientsMatchFiniteDifferences) {
-  // Sequence 0 has a padded last target and two padded memory positions.
+TEST(TransformerDecoderLayer, FirstAndSecondDerivativesMatchFiniteDifferences) {
+  // Sequence 0 has a padded last target and two padded memory positions. Second derivatives in fast mode.
   const Tensor target_mask = Tensor::from_indices({1, 1, 0, 1, 1, 1}, {2, 3});
   const Tensor memory_mask = Tensor::from_indices({1, 1, 0, 0, 1, 1, 1, 1}, {2, 4});
   for (const LayerVariant& v : {LayerVariant{"post-LN relu causal", false, nn::Activation::relu, true},
@@ -66,9 +66,9 @@ TEST(TransformerDecoderLayer, GradientsMatchFiniteDifferences) {
     Generator gen(52);
     nn::TransformerDecoderLayer layer(4, 2, gen, small_layer(v.norm_first, v.activation));
     perturb_norms(layer, gen);
-    expect_gradcheck(v.name, [&](const std::vector<Tensor>& in) {
+    expect_derivatives(v.name, [&](const std::vector<Tensor>& in) {
       return layer(in[0], in[1], target_mask, memory_mask, v.causal);
-    }, with_parameters({leaf({2, 3, 4}, gen), leaf({2, 4, 4}, gen)}, layer));
+    }, with_parameters({leaf({2, 3, 4}, gen), leaf({2, 4, 4}, gen)}, layer), {}, GradCheckOptions{.fast = true});
   }
 }
 

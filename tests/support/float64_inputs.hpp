@@ -1,5 +1,6 @@
 #pragma once
-// The float64 inputs and the gradient-check expectation that the op and layer tests share.
+// The float64 inputs and the gradient-check expectations that the op and layer tests share.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,15 @@ inline Tensor leaf(const Shape& shape, Generator& gen) { return rand_uniform(sha
 inline void expect_gradcheck(const std::string& name, const TensorFunction& f, const std::vector<Tensor>& inputs,
                              GradCheckOptions options = {}) {
   const GradCheckResult r = gradcheck(name, f, inputs, options);
+  EXPECT_TRUE(r.ok) << r.report;
+}
+
+// First and second derivatives: gradcheck with `first`, then gradgradcheck (with respect to the
+// inputs and the upstream gradient) with `second`, or the same options when none are given.
+inline void expect_derivatives(const std::string& name, const TensorFunction& f, const std::vector<Tensor>& inputs,
+                               GradCheckOptions first = {}, std::optional<GradCheckOptions> second = std::nullopt) {
+  expect_gradcheck(name, f, inputs, first);
+  const GradCheckResult r = gradgradcheck(name, f, inputs, second.value_or(first));
   EXPECT_TRUE(r.ok) << r.report;
 }
 
