@@ -16,6 +16,8 @@ struct BackwardOptions {
   const GradSinks* grad_sinks = nullptr;
   // Record the gradients' computation: .grad then holds tensors with a history, which backward or
   // grad can differentiate again. Implies retain_graph (the second walk goes through this graph).
+  // As in PyTorch, a leaf's .grad then holds a graph that holds the leaf: the cycle lasts until
+  // .grad is replaced (zero_grad() does so); grad() makes none.
   bool create_graph = false;
 };
 
