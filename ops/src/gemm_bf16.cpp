@@ -142,6 +142,25 @@ void round_rows(std::size_t rows, std::size_t cols, const float* in, std::size_t
   for (std::size_t r = 0; r < rows; ++r) round_span(in + r * ld, cols, out + r * cols);
 }
 
+// Operands of at least this many values are rounded on every thread a product may use: rounded on
+// the calling thread alone, they kept 2 threads at 1.2x one thread's bf16 speed on the MHSA step.
+constexpr std::size_t parallel_round_min = std::size_t{1} << 16;
+
+// round_rows on `threads` threads when the operand is large (each value alone: any split gives
+// the same bits).
+void round_rows(std::size_t threads, std::size_t rows, std::size_t cols, const float* in, std::size_t ld,
+                std::uint16_t* out) {
+  const std::size_t n = rows * cols;
+  if (threads < 2 || n < parallel_round_min) return round_rows(rows, cols, in, ld, out);
+  if (ld == cols) {  // one span, cut into pieces of whole vectors
+    const std::size_t grain = ((n + threads - 1) / threads + 31) / 32 * 32;
+    return parallel_blocks(n, grain, [&](std::size_t begin, std::size_t end) { round_span(in + begin, end - begin, out + begin); });
+  }
+  parallel_blocks(rows, (rows + threads - 1) / threads, [&](std::size_t begin, std::size_t end) {
+    round_rows(end - begin, cols, in + begin * ld, ld, out + begin * cols);
+  });
+}
+
 // C = beta * C (K = 0: an empty sum); beta = 0 writes zeros without reading C.
 void scale_only(std::size_t M, std::size_t N, float beta, float* C, std::size_t ldc) {
   for (std::size_t i = 0; i < M; ++i) {
@@ -400,8 +419,9 @@ __attribute__((target("avx512f"))) inline void transpose_16x16(__m512 r[16]) {
 // as round_span_avx512 rounds. Blocks of 32 rows x 16 columns: each row's 16 values are one cache
 // line read once, two 16x16 transposes in registers give each column's 32 values, rounded and
 // stored as one vector. 4-10 G values/s on the AMD EPYC against 0.8-2.3 for oneDNN's reorder.
+// out_ld is the row length of out (rows, or more when this call does a band of rows).
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void round_transposed_avx512(
-    std::size_t rows, std::size_t cols, const float* in, std::size_t ld, std::uint16_t* out) {
+    std::size_t rows, std::size_t cols, const float* in, std::size_t ld, std::uint16_t* out, std::size_t out_ld) {
   for (std::size_t r = 0; r < rows; r += 32) {
     const std::size_t n = std::min<std::size_t>(32, rows - r);
     const __mmask32 store_mask = __mmask32(n >= 32 ? 0xffffffffu : (1u << n) - 1);
@@ -416,7 +436,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void round_trans
       transpose_16x16(lo);
       transpose_16x16(hi);
       for (std::size_t k = 0; k < m; ++k)
-        _mm512_mask_storeu_epi16(out + (c + k) * rows + r, store_mask, (__m512i)_mm512_cvtne2ps_pbh(hi[k], lo[k]));
+        _mm512_mask_storeu_epi16(out + (c + k) * out_ld + r, store_mask, (__m512i)_mm512_cvtne2ps_pbh(hi[k], lo[k]));
     }
   }
 }
@@ -425,12 +445,25 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void round_trans
 // (leading dimension ld, entry i at in + i * stride), rounded to bfloat16: a transposed left
 // operand made plain, since oneDNN's fast bf16 kernels read only plain ones. With the CPU's
 // conversion instruction, in registers; otherwise (AMX machines without it) by oneDNN's reorder.
-void round_transposed(std::size_t count, std::size_t rows, std::size_t cols, const float* in, std::size_t ld,
-                      std::size_t stride, std::uint16_t* out) {
+// On `threads` threads when it is large: bands of 32 rows, or whole entries of a batch.
+void round_transposed(std::size_t threads, std::size_t count, std::size_t rows, std::size_t cols, const float* in,
+                      std::size_t ld, std::size_t stride, std::uint16_t* out) {
   static const bool has_instruction = __builtin_cpu_supports("avx512bf16");
   if (has_instruction) {
-    for (std::size_t i = 0; i < count; ++i) round_transposed_avx512(rows, cols, in + i * stride, ld, out + i * rows * cols);
-    return;
+    const bool split = threads > 1 && count * rows * cols >= parallel_round_min;
+    if (count == 1 && split && rows > 32) {
+      const std::size_t grain = ((rows + threads - 1) / threads + 31) / 32 * 32;
+      parallel_blocks(rows, grain, [&](std::size_t begin, std::size_t end) {
+        round_transposed_avx512(end - begin, cols, in + begin * ld, ld, out + begin, rows);
+      });
+      return;
+    }
+    auto entries = [&](std::size_t begin, std::size_t end) {
+      for (std::size_t i = begin; i < end; ++i)
+        round_transposed_avx512(rows, cols, in + i * stride, ld, out + i * rows * cols, rows);
+    };
+    if (split && count > 1) return parallel_blocks(count, (count + threads - 1) / threads, entries);
+    return entries(0, count);
   }
   const Layout from = batch_of(count, stride, matrix(cols, rows, 1, ld)), to = batch_of(count, rows * cols, matrix(cols, rows, rows, 1));
   run_reorder(*cached(true, from, to, to, 1.0f, 0.0f), in, out);
@@ -473,7 +506,8 @@ void product(std::size_t, bool, bool, std::size_t, std::size_t, std::size_t, flo
   unavailable();
 }
 
-void round_transposed(std::size_t, std::size_t, std::size_t, const float*, std::size_t, std::size_t, std::uint16_t*) {
+void round_transposed(std::size_t, std::size_t, std::size_t, std::size_t, const float*, std::size_t, std::size_t,
+                      std::uint16_t*) {
   unavailable();
 }
 
@@ -514,9 +548,9 @@ void gemm(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N, s
   const std::size_t b_rows = tb ? N : K, b_cols = tb ? K : N;
   const std::uint16_t* held = rounded_constant(B, b_rows, b_cols, ldb);
   Bf16Buffer a(M * K), b(held ? 0 : b_rows * b_cols);
-  if (ta) round_transposed(1, K, M, A, lda, 0, a.data());  // op(A) plain, [M, K]
-  else round_rows(M, K, A, lda, a.data());
-  if (!held) round_rows(b_rows, b_cols, B, ldb, b.data());
+  if (ta) round_transposed(threads, 1, K, M, A, lda, 0, a.data());  // op(A) plain, [M, K]
+  else round_rows(threads, M, K, A, lda, a.data());
+  if (!held) round_rows(threads, b_rows, b_cols, B, ldb, b.data());
   product(threads, false, tb, M, N, K, alpha, a.data(), held ? held : b.data(), beta, C, ldc);
 }
 
@@ -541,11 +575,14 @@ void gemm_batched(std::size_t threads, std::size_t batch, bool ta, bool tb, std:
   const std::size_t a_size = M * K, b_size = K * N;
   const std::size_t a_count = stride_a == 0 ? 1 : batch, b_count = stride_b == 0 ? 1 : batch;
   Bf16Buffer a(a_count * a_size), b(b_count * b_size);
-  if (ta) round_transposed(a_count, K, M, A, M, stride_a, a.data());  // each op(A) plain, [M, K]
+  if (ta) round_transposed(threads, a_count, K, M, A, M, stride_a, a.data());  // each op(A) plain, [M, K]
+  else if (stride_a == a_size || a_count == 1) round_rows(threads, 1, a_count * a_size, A, a_count * a_size, a.data());
   else
     for (std::size_t i = 0; i < a_count; ++i) round_rows(1, a_size, A + i * stride_a, a_size, a.data() + i * a_size);
   ta = false;
-  for (std::size_t i = 0; i < b_count; ++i) round_rows(1, b_size, B + i * stride_b, b_size, b.data() + i * b_size);
+  if (stride_b == b_size || b_count == 1) round_rows(threads, 1, b_count * b_size, B, b_count * b_size, b.data());
+  else
+    for (std::size_t i = 0; i < b_count; ++i) round_rows(1, b_size, B + i * stride_b, b_size, b.data() + i * b_size);
   const std::size_t packed_a = stride_a == 0 ? 0 : a_size, packed_b = stride_b == 0 ? 0 : b_size;
   if (batch == 1 || stride_c == 0) {  // one C, or entries summed into one C in entry order
     for (std::size_t i = 0; i < batch; ++i)
