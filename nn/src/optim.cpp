@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "seqgrad/graph/kernels.hpp"
+#include "seqgrad/graph/parallel.hpp"
 #include "seqgrad/ops/linalg.hpp"
 
 namespace seqgrad::nn {
@@ -222,8 +223,14 @@ void Adam::update(Tensor& param, const Tensor& grad, ParamState& state) {
                       std::sqrt(1.0 - std::pow(o.beta2, t))};
   dispatch_float(param.dtype(), who_, [&](auto tag) {
     using T = decltype(tag);
-    adam_update<T>(param.data<T>(), grad.data<T>(), state.buffers[0].data<T>(), state.buffers[1].data<T>(),
-                   param.numel(), s);
+    T* p = param.data<T>();
+    const T* g = grad.data<T>();
+    T *m = state.buffers[0].data<T>(), *v = state.buffers[1].data<T>();
+    // Each element alone: blocks on the cores give the same bits as one loop (a large weight's
+    // update was the last serial stretch of a Transformer step).
+    parallel_blocks(param.numel(), std::size_t{1} << 15, [&](std::size_t b, std::size_t e) {
+      adam_update<T>(p + b, g + b, m + b, v + b, e - b, s);
+    });
   });
 }
 

@@ -111,30 +111,29 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
       // summing its columns over the rows in row order.
       T* gw = g.needs(1) ? g.buffer(1).data<T>() : nullptr;
       T* gb = g.needs(2) ? g.buffer(2).data<T>() : nullptr;
-      const std::size_t column_grain = rows * d >= (std::size_t{1} << 16) ? 64 : d;
-      if (gw || gb)
-        parallel_blocks(d, column_grain, [&](std::size_t j0, std::size_t j1) {
-          for (std::size_t r = 0; r < rows; ++r)
-            for (std::size_t j = j0; j < j1; ++j) {
-              if (gw) gw[j] += gys[r * d + j] * xh[r * d + j];
-              if (gb) gb[j] += gys[r * d + j];
-            }
-        });
+      if (gw || gb) kernels::add_column_sums<T>(rows, d, gys, xh, gw, gb);
       if (!g.needs(0)) return;
       // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * weight
       bool fresh;
       T* gx = g.buffer_to_write(0, fresh).data<T>();
+      std::vector<T> ones;  // the weight of a norm without one: the loops below stay branch-free
+      if (!w) {
+        ones.assign(d, T(1));
+        w = ones.data();
+      }
       for_row_blocks(rows, d, [&](std::size_t r0, std::size_t r1) {
         for (std::size_t r = r0; r < r1; ++r) {
           const T *gr = gys + r * d, *hr = xh + r * d;
-          auto dxhat = [gr, w](std::size_t j) { return gr[j] * (w ? w[j] : T(1)); };
-          const T mean_dxhat = kernels::lane_sum<T>(d, dxhat) / T(d);
-          const T mean_dxhat_xhat = kernels::lane_sum<T>(d, [&](std::size_t j) { return dxhat(j) * hr[j]; }) / T(d);
-          T* out = gx + r * d;
-          for (std::size_t j = 0; j < d; ++j) {
-            const T v = rs[r] * (dxhat(j) - mean_dxhat - hr[j] * mean_dxhat_xhat);
-            out[j] = fresh ? v : out[j] + v;
-          }
+          const T mean_dxhat = kernels::lane_sum<T>(d, [gr, w](std::size_t j) { return gr[j] * w[j]; }) / T(d);
+          const T mean_dxhat_xhat =
+              kernels::lane_sum<T>(d, [gr, w, hr](std::size_t j) { return gr[j] * w[j] * hr[j]; }) / T(d);
+          const T rstd_r = rs[r];
+          T* __restrict out = gx + r * d;
+          auto dx = [&](std::size_t j) { return rstd_r * (gr[j] * w[j] - mean_dxhat - hr[j] * mean_dxhat_xhat); };
+          if (fresh)
+            for (std::size_t j = 0; j < d; ++j) out[j] = dx(j);
+          else
+            for (std::size_t j = 0; j < d; ++j) out[j] += dx(j);
         }
       });
     });
