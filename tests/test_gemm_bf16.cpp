@@ -249,7 +249,7 @@ TEST(Bf16Products, LinearForwardAndBackward) {
   SKIP_WITHOUT_BF16();
   std::mt19937 rng(5);
   const std::size_t in = 48, out = 24;
-  for (std::size_t rows : {8, 40}) {
+  for (std::size_t rows : {8, 40, 96}) {  // 96: the forward's rounded x and W serve the backward
     const auto xv = random_vector(rows * in, rng), wv = random_vector(out * in, rng), gv = random_vector(rows * out, rng);
     Tensor x = leaf(xv, {rows, in}), w = leaf(wv, {out, in}), bias = leaf(std::vector<float>(out, 0.25f), {out});
     AutocastScope bf16_products;
@@ -290,6 +290,34 @@ TEST(Bf16Products, MatmulAndBatchedMatmulForwardAndBackward) {
     expect_close(y, ey, K, what + " y");
     expect_close(a.grad(), eda, N, what + " da");
     expect_close(b.grad(), edb, M, what + " db");
+  }
+}
+
+// A linear layer of 64 rows or more rounds x and W once, in its forward, and its backward's products
+// read those copies: the results are those of the same products rounding their operands each time
+// (matmul's, which share nothing), bit for bit, in two steps with the weight changed in between.
+TEST(Bf16Products, ALinearsRoundedInputAndWeightServeItsBackwardWithTheSameBits) {
+  SKIP_WITHOUT_BF16();
+  std::mt19937 rng(8);
+  const std::size_t rows = 128, in = 72, out = 40;
+  Tensor x = leaf(random_vector(rows * in, rng), {rows, in}), w = leaf(random_vector(out * in, rng), {out, in});
+  const auto gv = random_vector(rows * out, rng);
+  const Tensor gy = Tensor::from(std::vector<double>(gv.begin(), gv.end()), {rows, out});
+  AutocastScope bf16_products;
+  for (int step = 0; step < 2; ++step) {
+    const Tensor y_linear = linear(x, w);
+    backward(y_linear, gy);
+    const auto dx_linear = x.grad().to_vector(), dw_linear = w.grad().to_vector();
+    x.zero_grad();
+    w.zero_grad();
+    const Tensor y_matmul = matmul(x, w, false, true);
+    backward(y_matmul, gy);
+    EXPECT_EQ(y_linear.to_vector(), y_matmul.to_vector()) << "step " << step;
+    EXPECT_EQ(dx_linear, x.grad().to_vector()) << "step " << step;
+    EXPECT_EQ(dw_linear, w.grad().to_vector()) << "step " << step;
+    x.zero_grad();
+    w.zero_grad();
+    w.data<float>()[3] += 0.5f;  // an optimizer step between the two: the next forward rounds afresh
   }
 }
 

@@ -540,18 +540,45 @@ const std::uint16_t* rounded_constant(const float* B, std::size_t rows, std::siz
 void hold_constant(const float* data, std::size_t n) { constants.push_back({data, n, {}}); }
 void release_constants() { constants.clear(); }
 
+namespace {
+
+// The rounded values of the packed operand `in` [rows, cols] from its shared copy, rounding them into
+// it first when it is empty; null when there is no copy or the operand is not packed.
+const std::uint16_t* shared_copy(RoundedCopy* copy, std::size_t threads, std::size_t rows, std::size_t cols,
+                                 const float* in, std::size_t ld) {
+  if (!copy || ld != cols) return nullptr;
+  if (copy->values.empty()) {
+    copy->values.resize(rows * cols);
+    round_rows(threads, rows, cols, in, ld, copy->values.data());
+    copy->source = in;
+    copy->rows = rows;
+    copy->cols = cols;
+  } else if (copy->source != in || copy->rows != rows || copy->cols != cols) {
+    throw std::logic_error("bfloat16 product: the rounded copy of a [" + std::to_string(copy->rows) + ", " +
+                           std::to_string(copy->cols) + "] operand was handed to a product reading a [" +
+                           std::to_string(rows) + ", " + std::to_string(cols) + "] one elsewhere");
+  }
+  return copy->values.data();
+}
+
+}  // namespace
+
 void gemm(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha,
-          const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc) {
+          const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc,
+          RoundedCopy* a_copy, RoundedCopy* b_copy) {
   if (M == 0 || N == 0) return;
   if (K == 0) return scale_only(M, N, beta, C, ldc);
   if ((M == 1 || N == 1 || K == 1) && vector_product(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)) return;
   const std::size_t b_rows = tb ? N : K, b_cols = tb ? K : N;
-  const std::uint16_t* held = rounded_constant(B, b_rows, b_cols, ldb);
-  Bf16Buffer a(M * K), b(held ? 0 : b_rows * b_cols);
+  const std::uint16_t* a_ready = ta ? nullptr : shared_copy(a_copy, threads, M, K, A, lda);
+  const std::uint16_t* b_ready = rounded_constant(B, b_rows, b_cols, ldb);
+  if (!b_ready) b_ready = shared_copy(b_copy, threads, b_rows, b_cols, B, ldb);
+  Bf16Buffer a(a_ready ? 0 : M * K), b(b_ready ? 0 : b_rows * b_cols);
   if (ta) round_transposed(threads, 1, K, M, A, lda, 0, a.data());  // op(A) plain, [M, K]
-  else round_rows(threads, M, K, A, lda, a.data());
-  if (!held) round_rows(threads, b_rows, b_cols, B, ldb, b.data());
-  product(threads, false, tb, M, N, K, alpha, a.data(), held ? held : b.data(), beta, C, ldc);
+  else if (!a_ready) round_rows(threads, M, K, A, lda, a.data());
+  if (!b_ready) round_rows(threads, b_rows, b_cols, B, ldb, b.data());
+  product(threads, false, tb, M, N, K, alpha, a_ready ? a_ready : a.data(), b_ready ? b_ready : b.data(), beta, C,
+          ldc);
 }
 
 void gemm_batched(std::size_t threads, std::size_t batch, bool ta, bool tb, std::size_t M, std::size_t N,

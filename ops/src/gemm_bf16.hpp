@@ -3,14 +3,29 @@
 // matmul primitive: the operands are rounded to bfloat16 into packed scratch buffers, the products
 // accumulate in float32 into C. Internal to the GEMM backend (gemm_backend.cpp calls these).
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace seqgrad::bf16_gemm {
 
+// A float32 operand's bfloat16 copy, shared by the products that read the same operand: a linear
+// layer's input and weight are read by its forward product and again by its backward's (dX = dY W,
+// dW = dY^T X). Empty until the first bf16 product that is handed it rounds the operand into it;
+// later products read the copy. The operand must not change meanwhile (as for any saved input).
+struct RoundedCopy {
+  const float* source = nullptr;
+  std::size_t rows = 0, cols = 0;
+  std::vector<std::uint16_t> values;  // [rows, cols] packed
+};
+
 // Same contract as seqgrad::gemm (beta = 0 does not read C), on up to `threads` threads. The work is
-// cut into blocks chosen from the shape alone, so C does not depend on `threads`.
+// cut into blocks chosen from the shape alone, so C does not depend on `threads`. a_copy (used when
+// A is read untransposed and packed) and b_copy (B packed) may be null, or the operand's shared
+// copy (see RoundedCopy): filled here when empty, read when full.
 void gemm(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha,
-          const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc);
+          const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc,
+          RoundedCopy* a_copy = nullptr, RoundedCopy* b_copy = nullptr);
 
 // Same contract as seqgrad::gemm_batched.
 void gemm_batched(std::size_t threads, std::size_t batch, bool ta, bool tb, std::size_t M, std::size_t N,
@@ -38,4 +53,10 @@ namespace seqgrad::gemm_internal {
 void omp_use_one_thread();
 // oneDNN's name for the instruction set it runs, e.g. "avx512_core_bf16" (defined in gemm_backend.cpp).
 const char* onednn_isa_name();
+
+// seqgrad::gemm<float> with the operands' shared bfloat16 copies (bf16_gemm::RoundedCopy, either may
+// be null), which a bf16 product reads or fills; a float32 product ignores them. Profiled and
+// threaded as seqgrad::gemm (defined in gemm_backend.cpp).
+void gemm_sharing_copies(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const float* A, const float* B,
+                         float beta, float* C, bf16_gemm::RoundedCopy* a_copy, bf16_gemm::RoundedCopy* b_copy);
 }  // namespace seqgrad::gemm_internal

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gemm_bf16.hpp"
+#include "seqgrad/graph/kernels.hpp"
 #include "seqgrad/ops/backend.hpp"
 #include "seqgrad/ops/catalogue.hpp"
 #include "seqgrad/ops/linalg.hpp"
@@ -73,16 +74,30 @@ void add_stacked_products(Tensor& dest, const std::vector<ProductTerm>& terms) {
 // Where stacking stops paying: bench/README.md, "Why the thresholds are where they are".
 constexpr std::size_t thin_rows = 32;
 
-// dest += a^T b, for input i of a matmul or linear: held back when thin, else at once.
+// dest += a^T b, for input i of a matmul or linear: held back when thin, else at once. b_copy: b's
+// shared bfloat16 copy (see linear), or null.
 template <class T>
 void add_weight_gradient(GradInputs& g, std::size_t i, const char* op, const Tensor& a, const Tensor& b,
-                         std::size_t rows, std::size_t a_cols, std::size_t b_cols) {
+                         std::size_t rows, std::size_t a_cols, std::size_t b_cols,
+                         bf16_gemm::RoundedCopy* b_copy = nullptr) {
   if (rows < thin_rows)
     return g.accumulate_product(i, {a, b, rows, a_cols, b_cols}, {op, &add_stacked_products<T>});
   bool fresh;
   T* dest = g.buffer_to_write(i, fresh).template data<T>();
+  if constexpr (std::is_same_v<T, float>)
+    if (b_copy)
+      return gemm_internal::gemm_sharing_copies(true, false, a_cols, b_cols, rows, a.data<T>(), b.data<T>(),
+                                                fresh ? T(0) : T(1), dest, nullptr, b_copy);
   gemm<T>(true, false, a_cols, b_cols, rows, a.data<T>(), b.data<T>(), fresh ? T(0) : T(1), dest);
 }
+
+// The shared bfloat16 copies of a linear layer's input and weight (bf16_gemm::RoundedCopy): in a
+// bf16 scope the forward product rounds x and W into them and the backward's products read them
+// (dX = dY W reads W, dW = dY^T X reads x), so each is rounded once rather than twice. Only for
+// products of at least transposed_rows_end rows: thinner ones read a scope's transposed weight.
+struct LinearCopies {
+  std::shared_ptr<bf16_gemm::RoundedCopy> x, weight;
+};
 
 // The transposed weights of the active WeightTransposeScope on this thread (null when none).
 struct TransposeCache {
@@ -208,9 +223,19 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     const T beta = bias.defined() ? T(1) : T(0);
     const bool thin = rows >= transposed_rows_min && rows < transposed_rows_end;
     const Tensor transposed = thin ? cached_transpose<T>(weight) : Tensor();
-    if (transposed.defined()) gemm<T>(false, false, rows, out, in, x.data<T>(), transposed.data<T>(), beta, Y);
-    else gemm<T>(false, true, rows, out, in, x.data<T>(), weight.data<T>(), beta, Y);
-    return record("linear", {x, weight, bias}, y, [x, weight, rows, in, out](const Tensor& gy, GradInputs& g) {
+    LinearCopies copies;
+    if constexpr (std::is_same_v<T, float>)
+      if (rows >= transposed_rows_end && product_precision() == Precision::bf16)
+        copies = {std::make_shared<bf16_gemm::RoundedCopy>(), std::make_shared<bf16_gemm::RoundedCopy>()};
+    if (transposed.defined()) {
+      gemm<T>(false, false, rows, out, in, x.data<T>(), transposed.data<T>(), beta, Y);
+    } else if constexpr (std::is_same_v<T, float>) {
+      gemm_internal::gemm_sharing_copies(false, true, rows, out, in, x.data<T>(), weight.data<T>(), beta, Y,
+                                         copies.x.get(), copies.weight.get());
+    } else {
+      gemm<T>(false, true, rows, out, in, x.data<T>(), weight.data<T>(), beta, Y);
+    }
+    return record("linear", {x, weight, bias}, y, [x, weight, rows, in, out, copies](const Tensor& gy, GradInputs& g) {
       if (g.create_graph()) {
         // Over the rows of x flattened to [rows, in]: dX = dY W, dW = dY^T X, db = dY summed over the
         // rows (by g.add).
@@ -224,13 +249,15 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       if (g.needs(0)) {
         bool fresh;
         T* dX = g.buffer_to_write(0, fresh).template data<T>();
-        gemm<T>(false, false, rows, in, out, G, weight.data<T>(), fresh ? T(0) : T(1), dX);
+        if constexpr (std::is_same_v<T, float>)
+          gemm_internal::gemm_sharing_copies(false, false, rows, in, out, G, weight.data<T>(), fresh ? T(0) : T(1), dX,
+                                             nullptr, copies.weight.get());
+        else
+          gemm<T>(false, false, rows, in, out, G, weight.data<T>(), fresh ? T(0) : T(1), dX);
       }
-      if (g.needs(1)) add_weight_gradient<T>(g, 1, "linear", gy, x, rows, out, in);
+      if (g.needs(1)) add_weight_gradient<T>(g, 1, "linear", gy, x, rows, out, in, copies.x.get());
       if (g.needs(2)) {
-        T* db = g.buffer(2).template data<T>();
-        for (std::size_t r = 0; r < rows; ++r)
-          for (std::size_t j = 0; j < out; ++j) db[j] += G[r * out + j];
+        kernels::add_column_sums<T>(rows, out, G, nullptr, nullptr, g.buffer(2).template data<T>());
       }
     });
   });
