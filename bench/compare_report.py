@@ -148,6 +148,16 @@ def memory_rows(raw, workloads):
     return memory
 
 
+def processor():
+    """The processor's model name with its CPU family and model numbers: in these virtual machines the
+    name alone ("AMD EPYC") does not tell a Zen 4 from a Zen 5 (scripts/common.sh: seqgrad_processor)."""
+    fields = {}
+    for line in open("/proc/cpuinfo"):
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    return f"{fields.get('model name', '?')} (family {fields.get('cpu family', '?')} model {fields.get('model', '?')})"
+
+
 def machine_facts(raw):
     """PyTorch's version (of this interpreter), the processor's name and seqgrad's GEMM backend."""
     try:
@@ -155,7 +165,7 @@ def machine_facts(raw):
                                        capture_output=True, text=True).stdout.strip()
     except OSError:
         torch_version = "?"
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    cpu = processor()
     backend = "?"
     for path in glob.glob(f"{raw}/seqgrad.*.json"):
         backend = json.load(open(path)).get("context", {}).get("seqgrad_backend", backend)

@@ -1,4 +1,4 @@
-# Sourced by demo.sh, test.sh and compare.sh: the environment and configure step they share.
+# Sourced by demo.sh, test.sh, compare.sh and scaling.sh: the configure step and the processor's name they share.
 
 # seqgrad_configure DIR CMAKE_ARGS...: Ninja and ccache when present. The generator can only be
 # chosen when DIR is new.
@@ -13,4 +13,12 @@ seqgrad_configure() {
     export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=true
   fi
   cmake -S . -B "$dir" "${args[@]}" "$@"
+}
+
+# The processor, as figures name it: its model name with its CPU family and model numbers (in these
+# virtual machines the name alone, "AMD EPYC", does not tell a Zen 4 from a Zen 5).
+seqgrad_processor() {
+  awk -F': *' '/^model name/ && n == "" { n = $2 } /^cpu family/ && f == "" { f = $2 }
+               /^model[ \t]*:/ && m == "" { m = $2 }
+               END { printf "%s (family %s model %s)\n", n, f, m }' /proc/cpuinfo
 }

@@ -29,7 +29,8 @@ for ((t = 1; t <= MAX; t++)); do
     --benchmark_out="$tmp/threads_$t.json" --benchmark_out_format=json > /dev/null
 done
 
-machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+source "$ROOT/scripts/common.sh"
+machine="$(nproc) cores, $(seqgrad_processor)"
 python3 "$ROOT/bench/scaling_report.py" "$tmp" "$OUT_DIR" "$machine" | tee "$tmp/report"
 "$BUILD/bin/plot_metrics" "$OUT_DIR/scaling.jsonl" "$OUT_DIR/scaling.png" --x threads --y "$(tail -n 1 "$tmp/report")" \
   --title "speed-up over 1 thread ($machine)" --xlabel threads --ylabel speed-up --ymin 0 --markers

@@ -24,7 +24,7 @@ timed() {
   echo "test.sh: $name: $((SECONDS - start)) s"
 }
 summary() {
-  echo "test.sh: stage times (wall, $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)):"
+  echo "test.sh: stage times (wall, $(nproc) cores, $(seqgrad_processor)):"
   printf '  %s\n' "${stage_times[@]}"
 }
 trap 'summary' EXIT

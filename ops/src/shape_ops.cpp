@@ -79,7 +79,7 @@ Tensor view_as(const char* op, const Tensor& x, const Shape& shape) {
       if (g.needs(0)) g.add(0, reshape(gy, x_shape));
       return;
     }
-    g.accumulate(0, gy.reshaped_view(x_shape));
+    g.pass_on(0, gy);  // the walk's gradient, reshaped: its buffer, not a copy, when nothing else holds it
   });
 }
 

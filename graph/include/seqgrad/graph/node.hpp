@@ -135,6 +135,11 @@ class GradInputs {
   Tensor& buffer_to_write(std::size_t i, bool& fresh);
   // buffer(i) += g, with g's broadcast dimensions summed back to input i's shape.
   void accumulate(std::size_t i, const Tensor& g);
+  // accumulate(i, g) for a g with input i's element count (reshaped to its shape), which may hand
+  // over g's buffer instead of copying it: when nothing has reached input i yet, input i is not a
+  // leaf, and g is the only handle to its tensor and its data (the gradient the walk passed to this
+  // backward, which it drops afterwards). The backward of a reshape passes its gradient on this way.
+  void pass_on(std::size_t i, const Tensor& g);
   // buffer(i) += term.a^T term.b through kernel: for a leaf (a weight), held back and summed with the
   // leaf's other terms in one product at the end of the walk; for anything else, at once. The term
   // keeps a and b alive until then; neither may change before the walk ends.

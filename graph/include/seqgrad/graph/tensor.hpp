@@ -65,6 +65,7 @@ class Tensor {
   Tensor& set_name(std::string name);
 
   TensorImpl* impl() const { return impl_.get(); }
+  long use_count() const { return impl_.use_count(); }  // handles to this tensor (0 when undefined)
 
  private:
   const TensorImpl& checked() const;
