@@ -223,6 +223,41 @@ TEST(FreshGradientBuffers, OnlyTheFirstRequestIsFresh) {
   EXPECT_EQ(&again, &x.grad());  // a leaf's buffer is its .grad
 }
 
+// A reshape's backward hands the walk's gradient buffer on to its input (GradInputs::pass_on) when
+// nothing else holds it: later terms then add into that buffer, so a buffer someone else holds (the
+// caller's upstream gradient, a gradient grad() returns) must be copied instead, and a leaf keeps a
+// .grad of its own.
+TEST(FreshGradientBuffers, AReshapeHandsItsGradientOnOnlyWhenNothingElseHoldsIt) {
+  const std::vector<double> xv = {1, -2, 3, 0.5, 2, -1}, cv = {1, 2, 3, 4, 5, 6};
+  Tensor x = leaf(xv, {2, 3});
+  const Tensor a = x * 2.0;  // interior: its gradient may take the reshape's buffer
+  const Tensor r = reshape(a, {6});
+  // L = <r, c> + sum(a * a): dL/dr = c, which grad() returns; a gets a second term, 2 a, before or
+  // after it (both orders of the sum, since the walk's order follows the graph).
+  const Tensor inner = sum(r * Tensor::from(cv, {6}, DType::f64));
+  std::vector<double> expected(6);
+  for (std::size_t k = 0; k < 6; ++k) expected[k] = 2 * (cv[k] + 2 * (2 * xv[k]));
+  for (const Tensor& L : {inner + sum(a * a), sum(a * a) + inner}) {
+    const std::vector<Tensor> g = grad({L}, {r, x}, {.retain_graph = true});
+    EXPECT_EQ(g[0].to_vector(), cv);  // not changed by the term a got later
+    expect_all_near(g[1].to_vector(), expected);
+  }
+  // Through an interior reshape whose gradient the walk alone holds, then a second term into it.
+  x.zero_grad();
+  const Tensor flat = reshape(x * 1.0, {6});
+  backward(sum(flat * flat) + sum(x * 3.0));  // dx = 2 x + 3
+  for (std::size_t k = 0; k < 6; ++k) expected[k] = 2 * xv[k] + 3;
+  expect_all_near(x.grad().to_vector(), expected);
+  // A leaf straight under a reshape: its .grad is its own buffer, unchanged by a later backward's terms.
+  Tensor w = leaf({1, 2, 3, 4}, {2, 2});
+  backward(sum(reshape(w, {4}) * 2.0));
+  const Tensor first = w.grad();
+  Tensor kept = first.clone();
+  backward(sum(reshape(w, {4}) * 2.0));
+  EXPECT_EQ(kept.to_vector(), (std::vector<double>{2, 2, 2, 2}));
+  EXPECT_EQ(w.grad().to_vector(), (std::vector<double>{4, 4, 4, 4}));
+}
+
 // Inside a WeightTransposeScope, linear over 8 to 63 rows multiplies by a cached W^T: the same
 // numbers and gradients as without, and a new scope sees a weight changed since the last one.
 TEST(WeightTransposeScope, SameResultsAndGradientsAndAFreshCopyPerScope) {
