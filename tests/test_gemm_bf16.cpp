@@ -313,6 +313,10 @@ TEST(Bf16Products, ALinearsRoundedInputAndWeightServeItsBackwardWithTheSameBits)
     const Tensor y_matmul = matmul(x, w, false, true);
     backward(y_matmul, gy);
     EXPECT_EQ(y_linear.to_vector(), y_matmul.to_vector()) << "step " << step;
+    {
+      NoGradGuard inference;  // no backward can follow: no copies are kept, the same bits
+      EXPECT_EQ(linear(x, w).to_vector(), y_linear.to_vector()) << "step " << step;
+    }
     EXPECT_EQ(dx_linear, x.grad().to_vector()) << "step " << step;
     EXPECT_EQ(dw_linear, w.grad().to_vector()) << "step " << step;
     x.zero_grad();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gemm_bf16.hpp"
+#include "seqgrad/graph/context.hpp"
 #include "seqgrad/graph/kernels.hpp"
 #include "seqgrad/ops/backend.hpp"
 #include "seqgrad/ops/catalogue.hpp"
@@ -223,9 +224,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     const T beta = bias.defined() ? T(1) : T(0);
     const bool thin = rows >= transposed_rows_min && rows < transposed_rows_end;
     const Tensor transposed = thin ? cached_transpose<T>(weight) : Tensor();
-    LinearCopies copies;
+    LinearCopies copies;  // only where a backward can follow (the op will be recorded)
     if constexpr (std::is_same_v<T, float>)
-      if (rows >= transposed_rows_end && product_precision() == Precision::bf16)
+      if (rows >= transposed_rows_end && product_precision() == Precision::bf16 && graph_context().grad_enabled &&
+          (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad())))
         copies = {std::make_shared<bf16_gemm::RoundedCopy>(), std::make_shared<bf16_gemm::RoundedCopy>()};
     if (transposed.defined()) {
       gemm<T>(false, false, rows, out, in, x.data<T>(), transposed.data<T>(), beta, Y);
