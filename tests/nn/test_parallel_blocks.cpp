@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "seqgrad/graph/parallel.hpp"
@@ -42,5 +45,48 @@ TEST(ParallelBlocks, NestedLoopsFinishAndSeeTheirOwnWrites) {
   });
   for (std::size_t r = 0; r < rows.size(); ++r)
     for (std::size_t i = 0; i < rows[r].size(); ++i) ASSERT_EQ(rows[r][i], static_cast<double>(r * 1000 + i));
+  set_num_threads(saved);
+}
+
+// A block's exception reaches the caller (oneTBB may skip the blocks not yet started), and the
+// loops after it run as before.
+TEST(ParallelBlocks, ABlocksExceptionReachesTheCallerAndLaterLoopsRun) {
+  const std::size_t saved = num_threads();
+  set_num_threads(2);
+  std::atomic<int> ran{0};
+  EXPECT_THROW(parallel_blocks(8, 1,
+                               [&](std::size_t b, std::size_t) {
+                                 ++ran;
+                                 if (b == 3) throw std::runtime_error("block 3");
+                               }),
+               std::runtime_error);
+  EXPECT_GE(ran.load(), 1);
+  std::vector<int> runs(100, 0);
+  parallel_blocks(100, 10, [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) ++runs[i];
+  });
+  for (int r : runs) ASSERT_EQ(r, 1);
+  set_num_threads(saved);
+}
+
+// Loops from two threads at once (each thread its own graph, as in DataParallel's workers), and
+// loops separated by pauses longer than the workers stay awake: every block runs once each time.
+TEST(ParallelBlocks, LoopsFromTwoThreadsAndAfterPausesRunEveryBlockOnce) {
+  const std::size_t saved = num_threads();
+  set_num_threads(2);
+  auto loops = [](int count, int pause_us) {
+    for (int k = 0; k < count; ++k) {
+      if (pause_us) std::this_thread::sleep_for(std::chrono::microseconds(pause_us));
+      std::vector<int> runs(512, 0);
+      parallel_blocks(runs.size(), 16, [&](std::size_t b, std::size_t e) {
+        for (std::size_t i = b; i < e; ++i) ++runs[i];
+      });
+      for (int r : runs) ASSERT_EQ(r, 1);
+    }
+  };
+  std::thread other([&] { loops(200, 0); });
+  loops(200, 0);
+  other.join();
+  loops(5, 3000);  // 3 ms: past the workers' spin, they sleep and are woken
   set_num_threads(saved);
 }
