@@ -79,14 +79,13 @@ void GradInputs::accumulate(std::size_t i, const Tensor& g) {
 
 void GradInputs::pass_on(std::size_t i, const Tensor& g) {
   Node& n = *next_[i];
-  // g's handle count is read through a copy of its shared pointer: 2 = g and this copy alone.
-  const bool only_handle = g.defined() && Tensor(g).use_count() == 2 && g.impl()->storage.use_count() == 1;
-  if (!settings_.create_graph && !n.leaf_accumulator && !n.grad.defined() && only_handle && g.dtype() == n.dtype &&
-      g.numel() == seqgrad::numel(n.shape)) {
-    n.grad = g.reshaped_view(n.shape);
+  const bool only_holder = g.use_count() == 1 && g.impl()->storage.use_count() == 1;
+  const Tensor input_shaped = g.shape() == n.shape ? g : g.reshaped_view(n.shape);
+  if (only_holder && !settings_.create_graph && !n.leaf_accumulator && !n.grad.defined() && g.dtype() == n.dtype) {
+    n.grad = input_shaped;
     return;
   }
-  accumulate(i, g.shape() == n.shape || g.numel() != seqgrad::numel(n.shape) ? g : g.reshaped_view(n.shape));
+  accumulate(i, input_shaped);
 }
 
 void GradInputs::add(std::size_t i, const Tensor& g) {

@@ -75,8 +75,19 @@ void add_stacked_products(Tensor& dest, const std::vector<ProductTerm>& terms) {
 // Where stacking stops paying: bench/README.md, "Why the thresholds are where they are".
 constexpr std::size_t thin_rows = 32;
 
+// gemm<T> (packed operands) with the operands' shared bfloat16 copies, either of which may be null
+// (see LinearCopies); float64 products have none.
+template <class T>
+void gemm_sharing(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const T* A, const T* B, T beta, T* C,
+                  bf16_gemm::RoundedCopy* a_copy, bf16_gemm::RoundedCopy* b_copy) {
+  if constexpr (std::is_same_v<T, float>)
+    gemm_internal::gemm_sharing_copies(ta, tb, M, N, K, A, B, beta, C, a_copy, b_copy);
+  else
+    gemm<T>(ta, tb, M, N, K, A, B, beta, C);
+}
+
 // dest += a^T b, for input i of a matmul or linear: held back when thin, else at once. b_copy: b's
-// shared bfloat16 copy (see linear), or null.
+// shared bfloat16 copy (see LinearCopies), or null.
 template <class T>
 void add_weight_gradient(GradInputs& g, std::size_t i, const char* op, const Tensor& a, const Tensor& b,
                          std::size_t rows, std::size_t a_cols, std::size_t b_cols,
@@ -85,17 +96,15 @@ void add_weight_gradient(GradInputs& g, std::size_t i, const char* op, const Ten
     return g.accumulate_product(i, {a, b, rows, a_cols, b_cols}, {op, &add_stacked_products<T>});
   bool fresh;
   T* dest = g.buffer_to_write(i, fresh).template data<T>();
-  if constexpr (std::is_same_v<T, float>)
-    if (b_copy)
-      return gemm_internal::gemm_sharing_copies(true, false, a_cols, b_cols, rows, a.data<T>(), b.data<T>(),
-                                                fresh ? T(0) : T(1), dest, nullptr, b_copy);
-  gemm<T>(true, false, a_cols, b_cols, rows, a.data<T>(), b.data<T>(), fresh ? T(0) : T(1), dest);
+  gemm_sharing<T>(true, false, a_cols, b_cols, rows, a.data<T>(), b.data<T>(), fresh ? T(0) : T(1), dest, nullptr,
+                  b_copy);
 }
 
 // The shared bfloat16 copies of a linear layer's input and weight (bf16_gemm::RoundedCopy): in a
 // bf16 scope the forward product rounds x and W into them and the backward's products read them
 // (dX = dY W reads W, dW = dY^T X reads x), so each is rounded once rather than twice. Only for
-// products of at least transposed_rows_end rows: thinner ones read a scope's transposed weight.
+// products of at least transposed_rows_end rows (thinner ones read a scope's transposed weight),
+// and only where a backward can follow.
 struct LinearCopies {
   std::shared_ptr<bf16_gemm::RoundedCopy> x, weight;
 };
@@ -224,19 +233,16 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     const T beta = bias.defined() ? T(1) : T(0);
     const bool thin = rows >= transposed_rows_min && rows < transposed_rows_end;
     const Tensor transposed = thin ? cached_transpose<T>(weight) : Tensor();
-    LinearCopies copies;  // only where a backward can follow (the op will be recorded)
+    LinearCopies copies;
     if constexpr (std::is_same_v<T, float>)
       if (rows >= transposed_rows_end && product_precision() == Precision::bf16 && graph_context().grad_enabled &&
           (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad())))
         copies = {std::make_shared<bf16_gemm::RoundedCopy>(), std::make_shared<bf16_gemm::RoundedCopy>()};
-    if (transposed.defined()) {
+    if (transposed.defined())
       gemm<T>(false, false, rows, out, in, x.data<T>(), transposed.data<T>(), beta, Y);
-    } else if constexpr (std::is_same_v<T, float>) {
-      gemm_internal::gemm_sharing_copies(false, true, rows, out, in, x.data<T>(), weight.data<T>(), beta, Y,
-                                         copies.x.get(), copies.weight.get());
-    } else {
-      gemm<T>(false, true, rows, out, in, x.data<T>(), weight.data<T>(), beta, Y);
-    }
+    else
+      gemm_sharing<T>(false, true, rows, out, in, x.data<T>(), weight.data<T>(), beta, Y, copies.x.get(),
+                      copies.weight.get());
     return record("linear", {x, weight, bias}, y, [x, weight, rows, in, out, copies](const Tensor& gy, GradInputs& g) {
       if (g.create_graph()) {
         // Over the rows of x flattened to [rows, in]: dX = dY W, dW = dY^T X, db = dY summed over the
@@ -251,16 +257,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       if (g.needs(0)) {
         bool fresh;
         T* dX = g.buffer_to_write(0, fresh).template data<T>();
-        if constexpr (std::is_same_v<T, float>)
-          gemm_internal::gemm_sharing_copies(false, false, rows, in, out, G, weight.data<T>(), fresh ? T(0) : T(1), dX,
-                                             nullptr, copies.weight.get());
-        else
-          gemm<T>(false, false, rows, in, out, G, weight.data<T>(), fresh ? T(0) : T(1), dX);
+        gemm_sharing<T>(false, false, rows, in, out, G, weight.data<T>(), fresh ? T(0) : T(1), dX, nullptr,
+                        copies.weight.get());
       }
       if (g.needs(1)) add_weight_gradient<T>(g, 1, "linear", gy, x, rows, out, in, copies.x.get());
-      if (g.needs(2)) {
-        kernels::add_column_sums<T>(rows, out, G, nullptr, nullptr, g.buffer(2).template data<T>());
-      }
+      if (g.needs(2)) kernels::add_column_sums<T>(rows, out, G, nullptr, nullptr, g.buffer(2).template data<T>());
     });
   });
 }

@@ -135,7 +135,7 @@ class GradInputs {
   Tensor& buffer_to_write(std::size_t i, bool& fresh);
   // buffer(i) += g, with g's broadcast dimensions summed back to input i's shape.
   void accumulate(std::size_t i, const Tensor& g);
-  // accumulate(i, g) for a g with input i's element count (reshaped to its shape), which may hand
+  // accumulate(i, g) for a g with input i's element count (viewed in its shape), which may hand
   // over g's buffer instead of copying it: when nothing has reached input i yet, input i is not a
   // leaf, and g is the only handle to its tensor and its data (the gradient the walk passed to this
   // backward, which it drops afterwards). The backward of a reshape passes its gradient on this way.
