@@ -17,6 +17,7 @@
 #include "seqgrad/graph/parallel.hpp"
 #include "seqgrad/autodiff/backward.hpp"
 #include "seqgrad/ops/backend.hpp"
+#include "seqgrad/ops/elementwise.hpp"
 #include "seqgrad/ops/linalg.hpp"
 #include "seqgrad/ops/reduce.hpp"
 #include "support/naive_gemm.hpp"
@@ -364,6 +365,37 @@ TEST(Bf16Products, AWeightHeldByAScopeIsRoundedOnceWithTheSameResults) {
   ASSERT_NE(changed, alone);
   WeightTransposeScope scope;
   EXPECT_EQ(linear(x, w).to_vector(), changed);
+}
+
+// Inside a WeightTransposeScope every time step's linear shares one bfloat16 copy of the weight,
+// forward and backward (the backward runs after the scope): a recurrence over 3 steps of 32 rows
+// (the forward reads the scope's transposed weight) and of 64 (it reads the shared copy) gives the
+// bits it gives without a scope.
+TEST(Bf16Products, TimeStepsInAScopeShareOneRoundedWeightWithTheSameGradients) {
+  SKIP_WITHOUT_BF16();
+  std::mt19937 rng(12);
+  for (std::size_t rows : {32, 64}) {
+    const std::size_t in = 40;
+    Tensor x = leaf(random_vector(rows * in, rng), {rows, in}), w = leaf(random_vector(in * in, rng), {in, in});
+    AutocastScope bf16_products;
+    auto run = [&](bool scoped) {
+      x.zero_grad();
+      w.zero_grad();
+      Tensor h = x, loss;
+      {
+        std::optional<WeightTransposeScope> scope;
+        if (scoped) scope.emplace();
+        for (int step = 0; step < 3; ++step) h = tanh(linear(h, w));
+        loss = sum(h * h);
+      }
+      backward(loss);
+      return std::vector<std::vector<double>>{h.to_vector(), x.grad().to_vector(), w.grad().to_vector()};
+    };
+    const auto plain = run(false), scoped = run(true);
+    EXPECT_EQ(scoped[0], plain[0]) << rows << " rows: h";
+    EXPECT_EQ(scoped[1], plain[1]) << rows << " rows: dx";
+    EXPECT_EQ(scoped[2], plain[2]) << rows << " rows: dW";
+  }
 }
 
 TEST(Bf16Products, Float64ProductsAreUnaffected) {

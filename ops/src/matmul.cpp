@@ -102,19 +102,27 @@ void add_weight_gradient(GradInputs& g, std::size_t i, const char* op, const Ten
 
 // The shared bfloat16 copies of a linear layer's input and weight (bf16_gemm::RoundedCopy): in a
 // bf16 scope the forward product rounds x and W into them and the backward's products read them
-// (dX = dY W reads W, dW = dY^T X reads x), so each is rounded once rather than twice. Only for
-// products of at least transposed_rows_end rows (thinner ones read a scope's transposed weight),
-// and only where a backward can follow.
+// (dX = dY W reads W, dW = dY^T X reads x), so each is rounded once rather than twice. Only where a
+// backward can follow. x's copy for products of at least transposed_rows_end rows (thinner forwards
+// in a scope read its transposed weight, held constant); W's as weight_copy says: inside a
+// WeightTransposeScope every time step shares one.
 struct LinearCopies {
   std::shared_ptr<bf16_gemm::RoundedCopy> x, weight;
 };
 
-// The transposed weights of the active WeightTransposeScope on this thread (null when none).
+// The transposed weights of the active WeightTransposeScope on this thread (null when none), and
+// the weights' shared bfloat16 copies: one per weight for the scope's every time step, forward and
+// backward (the backward runs after the scope, so the nodes hold the copies, not the scope).
 struct TransposeCache {
   struct Entry {
     Tensor weight, transposed;  // the weight is held, so that its address cannot be reused meanwhile
   };
+  struct Rounded {
+    Tensor weight;
+    std::shared_ptr<bf16_gemm::RoundedCopy> copy;
+  };
   std::vector<Entry> entries;  // a handful of weights: a linear search
+  std::vector<Rounded> rounded;
 };
 thread_local std::unique_ptr<TransposeCache> active_cache;
 
@@ -137,6 +145,22 @@ Tensor cached_transpose(const Tensor& weight) {
   // Constant until the scope ends: bf16 products round it once, not once per time step.
   if constexpr (std::is_same_v<T, float>) bf16_gemm::hold_constant(t.data<float>(), t.numel());
   return t;
+}
+
+// The bfloat16 copy a linear's products over `rows` rows share for `weight`, or none (the backward
+// rounds W again). Outside a scope, one of this product's own when it is no larger than x's (rows >=
+// out: an RNN stepping through time without a scope would otherwise keep one per step). Inside one,
+// for products of transposed_rows_end rows or more, the scope's, made on first use and shared by
+// every time step; thinner forwards read the scope's transposed weight, and their backward rounds W
+// into scratch (measured: a copy kept for it saved no time and cost 4% more memory in
+// seq2seq_b64_h256).
+std::shared_ptr<bf16_gemm::RoundedCopy> weight_copy(const Tensor& weight, std::size_t rows) {
+  if (!active_cache) return rows >= weight.shape()[0] ? std::make_shared<bf16_gemm::RoundedCopy>() : nullptr;
+  if (rows < transposed_rows_end) return nullptr;
+  for (const auto& r : active_cache->rounded)
+    if (r.weight.impl() == weight.impl()) return r.copy;
+  active_cache->rounded.push_back({weight, std::make_shared<bf16_gemm::RoundedCopy>()});
+  return active_cache->rounded.back().copy;
 }
 
 }  // namespace
@@ -235,9 +259,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     const Tensor transposed = thin ? cached_transpose<T>(weight) : Tensor();
     LinearCopies copies;
     if constexpr (std::is_same_v<T, float>)
-      if (rows >= transposed_rows_end && product_precision() == Precision::bf16 && graph_context().grad_enabled &&
+      if (rows > 1 && product_precision() == Precision::bf16 && graph_context().grad_enabled &&
           (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad())))
-        copies = {std::make_shared<bf16_gemm::RoundedCopy>(), std::make_shared<bf16_gemm::RoundedCopy>()};
+        copies = {rows >= transposed_rows_end ? std::make_shared<bf16_gemm::RoundedCopy>() : nullptr,
+                  weight_copy(weight, rows)};
     if (transposed.defined())
       gemm<T>(false, false, rows, out, in, x.data<T>(), transposed.data<T>(), beta, Y);
     else
