@@ -3,6 +3,7 @@
 // ("un-broadcasting", done here once for all ops) and adding a small tensor over a larger shape;
 // the one way seqgrad sums a long run of terms fast and reproducibly (lane_sum); and column sums
 // over the rows of a matrix (the gradients of per-feature scales and shifts).
+#include <algorithm>
 #include <cstddef>
 #include <stdexcept>
 #include <vector>
@@ -136,31 +137,31 @@ void broadcast_add(const T* src, const Shape& small, T* dst, const Shape& big) {
 
 // For a, b [rows, cols]: sums_ab[j] += sum over the rows of a[r][j] * b[r][j] and sums_a[j] += sum
 // over the rows of a[r][j] (either may be null; b is read only for sums_ab). The gradients of a
-// per-column scale and shift: layer norm's weight and bias, a linear layer's bias. Blocks of 64
-// columns on the cores; each block sums its rows in row order into accumulators of its own, which
-// the compiler vectorizes across the columns, and adds them at the end: the same bits for any
-// number of threads.
+// per-column scale and shift: layer norm's weight and bias, a linear layer's bias. Columns in
+// chunks of 64 (blocks of them on the cores when the matrix is large); each chunk sums its rows in
+// row order into accumulators on the stack, which the compiler vectorizes across the columns, and
+// adds them at the end: the same bits for any number of threads.
 template <class T>
 void add_column_sums(std::size_t rows, std::size_t cols, const T* a, const T* b, T* sums_ab, T* sums_a) {
-  constexpr std::size_t block = 64;
-  const std::size_t grain = rows * cols >= (std::size_t{1} << 16) ? block : cols;
-  parallel_blocks(cols, grain, [&](std::size_t j0, std::size_t j1) {
-    const std::size_t n = j1 - j0;
-    std::vector<T> ab(sums_ab ? n : 0), sa(sums_a ? n : 0);
-    T* __restrict acc_ab = ab.data();
-    T* __restrict acc_a = sa.data();
-    for (std::size_t r = 0; r < rows; ++r) {
-      const T* __restrict ar = a + r * cols + j0;
-      if (sums_ab) {
-        const T* __restrict br = b + r * cols + j0;
-        for (std::size_t j = 0; j < n; ++j) acc_ab[j] += ar[j] * br[j];
+  constexpr std::size_t chunk = 64;
+  const std::size_t grain = rows * cols >= (std::size_t{1} << 16) ? chunk : cols;
+  parallel_blocks(cols, grain, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t j0 = begin; j0 < end; j0 += chunk) {
+      const std::size_t n = std::min(chunk, end - j0);
+      T acc_ab[chunk] = {}, acc_a[chunk] = {};
+      for (std::size_t r = 0; r < rows; ++r) {
+        const T* __restrict ar = a + r * cols + j0;
+        if (sums_ab) {
+          const T* __restrict br = b + r * cols + j0;
+          for (std::size_t j = 0; j < n; ++j) acc_ab[j] += ar[j] * br[j];
+        }
+        if (sums_a)
+          for (std::size_t j = 0; j < n; ++j) acc_a[j] += ar[j];
       }
-      if (sums_a)
-        for (std::size_t j = 0; j < n; ++j) acc_a[j] += ar[j];
-    }
-    for (std::size_t j = 0; j < n; ++j) {
-      if (sums_ab) sums_ab[j0 + j] += acc_ab[j];
-      if (sums_a) sums_a[j0 + j] += acc_a[j];
+      for (std::size_t j = 0; j < n; ++j) {
+        if (sums_ab) sums_ab[j0 + j] += acc_ab[j];
+        if (sums_a) sums_a[j0 + j] += acc_a[j];
+      }
     }
   });
 }
