@@ -536,7 +536,7 @@ void round_transposed(std::size_t, std::size_t, std::size_t, std::size_t, const 
 struct ConstantOperand {
   const float* data;
   std::size_t n;
-  std::vector<std::uint16_t> rounded;  // empty until a bf16 product reads it
+  std::unique_ptr<Storage> rounded;  // null until a bf16 product reads it
 };
 thread_local std::vector<ConstantOperand> constants;
 
@@ -545,18 +545,18 @@ const std::uint16_t* rounded_constant(const float* B, std::size_t rows, std::siz
   if (ld != cols) return nullptr;
   for (ConstantOperand& c : constants)  // a handful of weights: a linear search
     if (c.data == B && c.n == rows * cols) {
-      if (c.rounded.empty()) {
-        c.rounded.resize(c.n);
-        round_span(B, c.n, c.rounded.data());
+      if (!c.rounded) {
+        c.rounded = std::make_unique<Storage>(c.n * sizeof(std::uint16_t), BufferPool::for_this_thread());
+        round_span(B, c.n, static_cast<std::uint16_t*>(c.rounded->data()));
       }
-      return c.rounded.data();
+      return static_cast<const std::uint16_t*>(c.rounded->data());
     }
   return nullptr;
 }
 
 }  // namespace
 
-void hold_constant(const float* data, std::size_t n) { constants.push_back({data, n, {}}); }
+void hold_constant(const float* data, std::size_t n) { constants.push_back({data, n, nullptr}); }
 void release_constants() { constants.clear(); }
 
 namespace {
@@ -566,9 +566,9 @@ namespace {
 const std::uint16_t* shared_copy(RoundedCopy* copy, std::size_t threads, std::size_t rows, std::size_t cols,
                                  const float* in, std::size_t ld) {
   if (!copy || ld != cols) return nullptr;
-  if (copy->values.empty()) {
-    copy->values.resize(rows * cols);
-    round_rows(threads, rows, cols, in, ld, copy->values.data());
+  if (!copy->values) {
+    copy->values = std::make_unique<Storage>(rows * cols * sizeof(std::uint16_t), BufferPool::for_this_thread());
+    round_rows(threads, rows, cols, in, ld, copy->data());
     copy->source = in;
     copy->rows = rows;
     copy->cols = cols;
@@ -577,7 +577,7 @@ const std::uint16_t* shared_copy(RoundedCopy* copy, std::size_t threads, std::si
                            std::to_string(copy->cols) + "] operand was handed to a product reading a [" +
                            std::to_string(rows) + ", " + std::to_string(cols) + "] one elsewhere");
   }
-  return copy->values.data();
+  return copy->data();
 }
 
 }  // namespace
