@@ -68,8 +68,11 @@ struct Dims {
 };
 
 // Small and vector shapes, and shapes large enough to be cut into blocks of rows or of columns.
-const std::vector<Dims> kDims = {{0, 3, 4},  {3, 4, 0},   {1, 1, 1},     {1, 7, 5},    {6, 1, 5},
-                                 {17, 33, 9}, {64, 64, 64}, {130, 70, 90}, {70, 150, 90}, {1, 192, 64}};
+// The vector shapes reach the loops that round the matrix operand as they load it past their
+// blocks (128 columns, 4 rows, 32 and 16 values of K) and into the tails.
+const std::vector<Dims> kDims = {{0, 3, 4},     {3, 4, 0},    {1, 1, 1},     {1, 7, 5},     {6, 1, 5},
+                                 {17, 33, 9},   {64, 64, 64}, {130, 70, 90}, {70, 150, 90}, {1, 192, 64},
+                                 {1, 300, 45},  {77, 1, 70},  {1, 6, 300},   {7, 1, 33}};
 
 void check_all(std::size_t pad) {
   std::mt19937 rng(7);
