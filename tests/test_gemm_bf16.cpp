@@ -105,10 +105,13 @@ void check_all(std::size_t pad) {
                 ASSERT_NEAR(c, of_float[i * ldc + j], bf16_tolerance(d.K)) << what << " at " << i << "," << j;
                 off_float = std::max(off_float, std::abs(double(c) - double(of_float[i * ldc + j])));
               }
-            if (d.K >= 9) EXPECT_GT(off_float, 10 * accumulation_tolerance(d.K)) << what << ": not rounded to bf16?";
-            if (beta != 0.0f)  // padding between rows is left alone
+            if (d.K >= 9) {
+              EXPECT_GT(off_float, 10 * accumulation_tolerance(d.K)) << what << ": not rounded to bf16?";
+            }
+            if (beta != 0.0f) {  // padding between rows is left alone
               for (std::size_t i = 0; i < d.M; ++i)
                 for (std::size_t j = d.N; j < ldc; ++j) ASSERT_EQ(C[i * ldc + j], of_float[i * ldc + j]) << what;
+            }
           }
 }
 
@@ -297,13 +300,9 @@ TEST(Bf16Products, MatmulAndBatchedMatmulForwardAndBackward) {
   }
 }
 
-// A linear layer of 64 rows or more rounds x and W once, in its forward, and its backward's products
-// read those copies: the results are those of the same products rounding their operands each time
-// (matmul's, which share nothing), bit for bit, in two steps with the weight changed in between.
-TEST(Bf16Products, ALinearsRoundedInputAndWeightServeItsBackwardWithTheSameBits) {
-  SKIP_WITHOUT_BF16();
+void check_linear_shares_copies(std::size_t rows, std::size_t in, std::size_t out) {
+  SCOPED_TRACE(std::to_string(rows) + " rows");
   std::mt19937 rng(8);
-  const std::size_t rows = 128, in = 72, out = 40;
   Tensor x = leaf(random_vector(rows * in, rng), {rows, in}), w = leaf(random_vector(out * in, rng), {out, in});
   const auto gv = random_vector(rows * out, rng);
   const Tensor gy = Tensor::from(std::vector<double>(gv.begin(), gv.end()), {rows, out});
@@ -327,6 +326,19 @@ TEST(Bf16Products, ALinearsRoundedInputAndWeightServeItsBackwardWithTheSameBits)
     w.zero_grad();
     w.data<float>()[3] += 0.5f;  // an optimizer step between the two: the next forward rounds afresh
   }
+}
+
+// A linear layer of 64 rows or more rounds x and W once, in its forward, and its backward's products
+// read those copies: the results are those of the same products rounding their operands each time
+// (matmul's, which share nothing), bit for bit, in two steps with the weight changed in between. 100
+// rows: a band of rows short of 32; 1100 rows of 64: operands rounded on two threads, in bands.
+TEST(Bf16Products, ALinearsRoundedInputAndWeightServeItsBackwardWithTheSameBits) {
+  SKIP_WITHOUT_BF16();
+  set_num_threads(2);
+  check_linear_shares_copies(128, 72, 40);
+  check_linear_shares_copies(100, 72, 40);
+  check_linear_shares_copies(1100, 72, 64);
+  set_num_threads(0);
 }
 
 // The README's example: a scope around forward and backward; the weights and gradients stay float32.
