@@ -252,19 +252,34 @@ Tensor leaf(const std::vector<float>& v, const Shape& shape) {
   return t;
 }
 
+// The bias is added by the product's kernel (by the loops' first pass for a single row), to each
+// block of columns its own part when a thin product is cut by columns (40 rows of 300 outputs).
 TEST(Bf16Products, LinearForwardAndBackward) {
   SKIP_WITHOUT_BF16();
   std::mt19937 rng(5);
-  const std::size_t in = 48, out = 24;
-  for (std::size_t rows : {8, 40, 96}) {  // 96: the forward's rounded x and W serve the backward
+  const std::size_t in = 48;
+  struct Case {
+    std::size_t rows, out;
+    bool in_scope;  // a WeightTransposeScope: thin products read its transposed weight
+  };
+  for (const Case c : {Case{1, 24, false}, Case{8, 24, false}, Case{40, 24, false}, Case{96, 24, false},
+                       Case{40, 300, false}, Case{40, 300, true}}) {  // 96: the forward's rounded x and W serve the backward
+    const std::size_t rows = c.rows, out = c.out;
     const auto xv = random_vector(rows * in, rng), wv = random_vector(out * in, rng), gv = random_vector(rows * out, rng);
-    Tensor x = leaf(xv, {rows, in}), w = leaf(wv, {out, in}), bias = leaf(std::vector<float>(out, 0.25f), {out});
+    const auto bv = random_vector(out, rng);
+    Tensor x = leaf(xv, {rows, in}), w = leaf(wv, {out, in}), bias = leaf(bv, {out});
     AutocastScope bf16_products;
-    const Tensor y = linear(x, w, bias);
+    Tensor y;
+    {
+      std::optional<WeightTransposeScope> scope;
+      if (c.in_scope) scope.emplace();
+      y = linear(x, w, bias);
+    }
     backward(y, Tensor::from(std::vector<double>(gv.begin(), gv.end()), {rows, out}));
     auto expected_y = rounded_product(xv, wv, rows, out, in, false, true);
-    for (float& e : expected_y) e += 0.25f;
-    const std::string what = "linear rows " + std::to_string(rows);
+    for (std::size_t i = 0; i < expected_y.size(); ++i) expected_y[i] += bv[i % out];
+    const std::string what = "linear rows " + std::to_string(rows) + " out " + std::to_string(out) +
+                             (c.in_scope ? " in a scope" : "");
     expect_close(y, expected_y, in, what + " y");
     expect_close(x.grad(), rounded_product(gv, wv, rows, in, out, false, false), out, what + " dx");
     expect_close(w.grad(), rounded_product(gv, xv, out, in, rows, true, false), rows, what + " dW");

@@ -190,10 +190,17 @@ void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, T alpha
 
 void gemm_internal::gemm_sharing_copies(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const float* A,
                                         const float* B, float beta, float* C, bf16_gemm::RoundedCopy* a_copy,
-                                        bf16_gemm::RoundedCopy* b_copy) {
-  if (product_precision() != Precision::bf16) return gemm<float>(ta, tb, M, N, K, A, B, beta, C);
+                                        bf16_gemm::RoundedCopy* b_copy, const float* bias) {
+  if (product_precision() != Precision::bf16) {
+    if (bias) {
+      bf16_gemm::start_from_bias(M, N, bias, beta, C, N);
+      beta = 1.0f;
+    }
+    return gemm<float>(ta, tb, M, N, K, A, B, beta, C);
+  }
   ProfileScope profile(1, M, N, K);
-  bf16_gemm::gemm(gemm_threads(), ta, tb, M, N, K, 1.0f, A, ta ? M : K, B, tb ? K : N, beta, C, N, a_copy, b_copy);
+  bf16_gemm::gemm(gemm_threads(), ta, tb, M, N, K, 1.0f, A, ta ? M : K, B, tb ? K : N, beta, C, N, a_copy, b_copy,
+                  bias);
 }
 
 template <class T>

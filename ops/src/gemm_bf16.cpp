@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -371,7 +372,8 @@ Layout batch_of(std::size_t count, std::size_t stride, const Layout& m) {
 struct Matmul {
   dnnl_primitive_desc_t pd = nullptr;
   dnnl_primitive_t primitive = nullptr;
-  dnnl_memory_desc_t src{}, weights{}, dst{}, scratchpad{};
+  dnnl_memory_desc_t src{}, weights{}, bias{}, dst{}, scratchpad{};
+  bool has_bias = false;
   std::size_t scratchpad_bytes = 0;
   Matmul() = default;
   Matmul(const Matmul&) = delete;
@@ -382,7 +384,10 @@ struct Matmul {
   }
 };
 
-std::shared_ptr<const Matmul> create(const Layout& a, const Layout& b, const Layout& c, float alpha, float beta) {
+// with_bias: a float32 row of N values added to every row of the product (a linear layer's bias),
+// before beta C.
+std::shared_ptr<const Matmul> create(const Layout& a, const Layout& b, const Layout& c, float alpha, float beta,
+                                     bool with_bias) {
   auto m = std::make_shared<Matmul>();
   check(dnnl_memory_desc_init_by_strides(&m->src, a.ndims, a.dims.data(), dnnl_bf16, a.strides.data()),
         "dnnl_memory_desc_init_by_strides");
@@ -390,8 +395,16 @@ std::shared_ptr<const Matmul> create(const Layout& a, const Layout& b, const Lay
         "dnnl_memory_desc_init_by_strides");
   check(dnnl_memory_desc_init_by_strides(&m->dst, c.ndims, c.dims.data(), dnnl_f32, c.strides.data()),
         "dnnl_memory_desc_init_by_strides");
+  if (with_bias) {  // [1, N] (a batch of one, for 3-D products), broadcast over the rows
+    Layout row = matrix(1, std::size_t(c.dims[c.ndims - 1]), std::size_t(c.dims[c.ndims - 1]), 1);
+    if (c.ndims == 3) row = batch_of(1, 0, row);
+    check(dnnl_memory_desc_init_by_strides(&m->bias, row.ndims, row.dims.data(), dnnl_f32, row.strides.data()),
+          "dnnl_memory_desc_init_by_strides");
+    m->has_bias = true;
+  }
   dnnl_matmul_desc_t desc;
-  check(dnnl_matmul_desc_init(&desc, &m->src, &m->weights, nullptr, &m->dst), "dnnl_matmul_desc_init");
+  check(dnnl_matmul_desc_init(&desc, &m->src, &m->weights, with_bias ? &m->bias : nullptr, &m->dst),
+        "dnnl_matmul_desc_init");
   dnnl_primitive_attr_t attr = nullptr;
   check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create");
   std::unique_ptr<dnnl_primitive_attr, dnnl_status_t (*)(dnnl_primitive_attr_t)> attr_owner(attr,
@@ -436,14 +449,14 @@ std::shared_ptr<const Matmul> create_reorder(const Layout& from, const Layout& t
 
 // The primitives made so far, by everything that defines them. Bounded: sequence lengths vary, and
 // every length is a shape; past the limit the cache starts over (products under way keep theirs).
-using Key = std::array<std::int64_t, 1 + 3 * 7 + 2>;
+using Key = std::array<std::int64_t, 1 + 3 * 7 + 3>;
 std::mutex cache_mutex;
 std::map<Key, std::shared_ptr<const Matmul>> cache;
 constexpr std::size_t cache_limit = 4096;
 
 // reorder: a reorder from a to c (b unused), else a matmul.
 std::shared_ptr<const Matmul> cached(bool reorder, const Layout& a, const Layout& b, const Layout& c, float alpha,
-                                     float beta) {
+                                     float beta, bool with_bias = false) {
   Key key{};
   std::size_t i = 0;
   key[i++] = reorder;
@@ -454,16 +467,18 @@ std::shared_ptr<const Matmul> cached(bool reorder, const Layout& a, const Layout
   }
   key[i++] = std::bit_cast<std::uint32_t>(alpha);
   key[i++] = std::bit_cast<std::uint32_t>(beta);
+  key[i++] = with_bias;
   std::lock_guard lock(cache_mutex);
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   if (cache.size() >= cache_limit) cache.clear();
-  auto m = reorder ? create_reorder(a, c) : create(a, b, c, alpha, beta);
+  auto m = reorder ? create_reorder(a, c) : create(a, b, c, alpha, beta, with_bias);
   cache.emplace(key, m);
   return m;
 }
 
-std::shared_ptr<const Matmul> matmul_for(const Layout& a, const Layout& b, const Layout& c, float alpha, float beta) {
-  return cached(false, a, b, c, alpha, beta);
+std::shared_ptr<const Matmul> matmul_for(const Layout& a, const Layout& b, const Layout& c, float alpha, float beta,
+                                         bool with_bias = false) {
+  return cached(false, a, b, c, alpha, beta, with_bias);
 }
 
 class Memory {
@@ -480,17 +495,19 @@ class Memory {
   dnnl_memory_t handle_ = nullptr;
 };
 
-// Runs m on this thread alone (oneDNN's OpenMP threads held at one, as for float32).
-void run(const Matmul& m, const std::uint16_t* a, const std::uint16_t* b, float* c) {
+// Runs m on this thread alone (oneDNN's OpenMP threads held at one, as for float32). bias: m's
+// bias row, when it has one.
+void run(const Matmul& m, const std::uint16_t* a, const std::uint16_t* b, float* c, const float* bias = nullptr) {
   gemm_internal::omp_use_one_thread();
   thread_local std::vector<unsigned char> scratch;
   if (scratch.size() < m.scratchpad_bytes) scratch.resize(m.scratchpad_bytes);
   const Memory src(m.src, a), weights(m.weights, b), dst(m.dst, c), pad(m.scratchpad, scratch.data());
-  const dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, src.get()},
-                                  {DNNL_ARG_WEIGHTS, weights.get()},
-                                  {DNNL_ARG_DST, dst.get()},
-                                  {DNNL_ARG_SCRATCHPAD, pad.get()}};
-  check(dnnl_primitive_execute(m.primitive, stream(), m.scratchpad_bytes > 0 ? 4 : 3, args), "dnnl_primitive_execute");
+  std::optional<Memory> bias_row;
+  dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src.get()}, {DNNL_ARG_WEIGHTS, weights.get()}, {DNNL_ARG_DST, dst.get()}};
+  int n = 3;
+  if (m.scratchpad_bytes > 0) args[n++] = {DNNL_ARG_SCRATCHPAD, pad.get()};
+  if (m.has_bias) args[n++] = {DNNL_ARG_BIAS, bias_row.emplace(m.bias, bias).get()};
+  check(dnnl_primitive_execute(m.primitive, stream(), n, args), "dnnl_primitive_execute");
   check(dnnl_stream_wait(stream()), "dnnl_stream_wait");
 }
 
@@ -593,7 +610,8 @@ Layout operand(bool transposed, std::size_t rows_op, std::size_t cols_op, std::s
 // C = alpha op(a) op(b) + beta C for packed bf16 a (stored [M,K], or [K,M] when ta) and b (stored
 // [K,N], or [N,K] when tb), in blocks of rows (or of columns, when wider than tall) fixed by the shape.
 void product(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha,
-             const std::uint16_t* a, const std::uint16_t* b, float beta, float* C, std::size_t ldc) {
+             const std::uint16_t* a, const std::uint16_t* b, float beta, float* C, std::size_t ldc,
+             const float* bias = nullptr) {
   const std::size_t work = M * N * K;
   const bool by_rows = M >= std::min<std::size_t>(N, 128);  // row blocks: column blocks of B are not dense, and oneDNN falls back to slower kernels on them
   const std::size_t len = by_rows ? M : N;
@@ -606,8 +624,9 @@ void product(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N
     const std::uint16_t* pa = by_rows ? (ta ? a + begin : a + begin * a_cols) : a;
     const std::uint16_t* pb = by_rows ? b : (tb ? b + begin * b_cols : b + begin);
     float* pc = by_rows ? C + begin * ldc : C + begin;
-    run(*matmul_for(operand(ta, m, K, a_cols), operand(tb, K, n, b_cols), matrix(m, n, ldc, 1), alpha, beta), pa, pb,
-        pc);
+    run(*matmul_for(operand(ta, m, K, a_cols), operand(tb, K, n, b_cols), matrix(m, n, ldc, 1), alpha, beta,
+                    bias != nullptr),
+        pa, pb, pc, bias && !by_rows ? bias + begin : bias);
   };
   if (threads > 1 && grain < len) return parallel_blocks(len, grain, block);
   for (std::size_t begin = 0; begin < len; begin += grain) block(begin, std::min(len, begin + grain));
@@ -618,7 +637,7 @@ void product(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N
 [[noreturn]] void unavailable() { throw std::logic_error("bfloat16 product: " + bf16_unavailable_reason()); }
 
 void product(std::size_t, bool, bool, std::size_t, std::size_t, std::size_t, float, const std::uint16_t*,
-             const std::uint16_t*, float, float*, std::size_t) {
+             const std::uint16_t*, float, float*, std::size_t, const float* = nullptr) {
   unavailable();
 }
 
@@ -681,8 +700,13 @@ const std::uint16_t* shared_copy(RoundedCopy* copy, std::size_t threads, std::si
 
 void gemm(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha,
           const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc,
-          RoundedCopy* a_copy, RoundedCopy* b_copy) {
+          RoundedCopy* a_copy, RoundedCopy* b_copy, const float* bias) {
   if (M == 0 || N == 0) return;
+  if (bias && (K == 0 || M == 1 || N == 1 || K == 1 || alpha != 1.0f)) {  // loops of our own: the bias goes first
+    start_from_bias(M, N, bias, beta, C, ldc);
+    bias = nullptr;
+    beta = 1.0f;
+  }
   if (K == 0) return scale_only(M, N, beta, C, ldc);
   if ((M == 1 || N == 1 || K == 1) && vector_product(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)) return;
   const std::size_t b_rows = tb ? N : K, b_cols = tb ? K : N;
@@ -694,7 +718,7 @@ void gemm(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N, s
   else if (!a_ready) round_rows(threads, M, K, A, lda, a.data());
   if (!b_ready) round_rows(threads, b_rows, b_cols, B, ldb, b.data());
   product(threads, false, tb, M, N, K, alpha, a_ready ? a_ready : a.data(), b_ready ? b_ready : b.data(), beta, C,
-          ldc);
+          ldc, bias);
 }
 
 void gemm_batched(std::size_t threads, std::size_t batch, bool ta, bool tb, std::size_t M, std::size_t N,

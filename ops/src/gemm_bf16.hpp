@@ -2,6 +2,7 @@
 // float32 products with bfloat16 operands (AutocastScope, seqgrad/ops/backend.hpp), on oneDNN's
 // matmul primitive: the operands are rounded to bfloat16 into packed scratch buffers, the products
 // accumulate in float32 into C. Internal to the GEMM backend (gemm_backend.cpp calls these).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -24,13 +25,24 @@ struct RoundedCopy {
   std::uint16_t* data() const { return static_cast<std::uint16_t*>(values->data()); }
 };
 
-// Same contract as seqgrad::gemm (beta = 0 does not read C), on up to `threads` threads. The work is
+// C = alpha op(A) op(B) + bias + beta C: the contract of seqgrad::gemm (beta = 0 does not read C)
+// plus `bias`, null or N values added to every row of C (a linear layer's: the product's kernel adds
+// it, where copying it into C beforehand cost a pass over C). On up to `threads` threads. The work is
 // cut into blocks chosen from the shape alone, so C does not depend on `threads`. a_copy (used when
 // A is read untransposed and packed) and b_copy (B packed) may be null, or the operand's shared
 // copy (see RoundedCopy): filled here when empty, read when full.
 void gemm(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, float alpha,
           const float* A, std::size_t lda, const float* B, std::size_t ldb, float beta, float* C, std::size_t ldc,
-          RoundedCopy* a_copy = nullptr, RoundedCopy* b_copy = nullptr);
+          RoundedCopy* a_copy = nullptr, RoundedCopy* b_copy = nullptr, const float* bias = nullptr);
+
+// C [M, N] (leading dimension ldc) = bias (N values) in every row + beta C; beta = 0 does not read C.
+inline void start_from_bias(std::size_t M, std::size_t N, const float* bias, float beta, float* C, std::size_t ldc) {
+  for (std::size_t i = 0; i < M; ++i) {
+    float* row = C + i * ldc;
+    if (beta == 0.0f) std::copy(bias, bias + N, row);
+    else for (std::size_t j = 0; j < N; ++j) row[j] = beta * row[j] + bias[j];
+  }
+}
 
 // Same contract as seqgrad::gemm_batched.
 void gemm_batched(std::size_t threads, std::size_t batch, bool ta, bool tb, std::size_t M, std::size_t N,
@@ -60,8 +72,9 @@ void omp_use_one_thread();
 const char* onednn_isa_name();
 
 // seqgrad::gemm<float> with the operands' shared bfloat16 copies (bf16_gemm::RoundedCopy, either may
-// be null), which a bf16 product reads or fills; a float32 product ignores them. Profiled and
-// threaded as seqgrad::gemm (defined in gemm_backend.cpp).
+// be null), which a bf16 product reads or fills; a float32 product ignores them. bias: as for
+// bf16_gemm::gemm. Profiled and threaded as seqgrad::gemm (defined in gemm_backend.cpp).
 void gemm_sharing_copies(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const float* A, const float* B,
-                         float beta, float* C, bf16_gemm::RoundedCopy* a_copy, bf16_gemm::RoundedCopy* b_copy);
+                         float beta, float* C, bf16_gemm::RoundedCopy* a_copy, bf16_gemm::RoundedCopy* b_copy,
+                         const float* bias = nullptr);
 }  // namespace seqgrad::gemm_internal

@@ -77,11 +77,12 @@ constexpr std::size_t thin_rows = 32;
 
 // gemm<T> (packed operands) with the operands' shared bfloat16 copies, either of which may be null
 // (see LinearCopies); float64 products have none.
+// bias: null, or N values added to every row of C (float32 only: see bf16_gemm::gemm).
 template <class T>
 void gemm_sharing(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const T* A, const T* B, T beta, T* C,
-                  bf16_gemm::RoundedCopy* a_copy, bf16_gemm::RoundedCopy* b_copy) {
+                  bf16_gemm::RoundedCopy* a_copy, bf16_gemm::RoundedCopy* b_copy, const float* bias = nullptr) {
   if constexpr (std::is_same_v<T, float>)
-    gemm_internal::gemm_sharing_copies(ta, tb, M, N, K, A, B, beta, C, a_copy, b_copy);
+    gemm_internal::gemm_sharing_copies(ta, tb, M, N, K, A, B, beta, C, a_copy, b_copy, bias);
   else
     gemm<T>(ta, tb, M, N, K, A, B, beta, C);
 }
@@ -250,11 +251,15 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     using T = decltype(tag);
     Tensor y = Tensor::empty(out_shape, x.dtype());
     T* Y = y.data<T>();
-    if (bias.defined()) {  // start from the bias in every row, then accumulate x W^T (beta = 1)
-      const T* b = bias.data<T>();
+    // The bias: added by a bf16 product's kernel; otherwise every row starts from it and the product
+    // accumulates x W^T onto it (beta = 1).
+    const T* b = bias.defined() ? bias.data<T>() : nullptr;
+    const float* kernel_bias = nullptr;
+    if constexpr (std::is_same_v<T, float>)
+      if (product_precision() == Precision::bf16) std::swap(kernel_bias, b);
+    if (b)
       for (std::size_t r = 0; r < rows; ++r) std::copy(b, b + out, Y + r * out);
-    }
-    const T beta = bias.defined() ? T(1) : T(0);
+    const T beta = b ? T(1) : T(0);
     const bool thin = rows >= transposed_rows_min && rows < transposed_rows_end;
     const Tensor transposed = thin ? cached_transpose<T>(weight) : Tensor();
     LinearCopies copies;
@@ -263,11 +268,12 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
           (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad())))
         copies = {rows >= transposed_rows_end ? std::make_shared<bf16_gemm::RoundedCopy>() : nullptr,
                   weight_copy(weight, rows)};
-    if (transposed.defined())
-      gemm<T>(false, false, rows, out, in, x.data<T>(), transposed.data<T>(), beta, Y);
+    if (transposed.defined())  // W^T [in, out], held constant by the scope
+      gemm_sharing<T>(false, false, rows, out, in, x.data<T>(), transposed.data<T>(), beta, Y, copies.x.get(),
+                      nullptr, kernel_bias);
     else
       gemm_sharing<T>(false, true, rows, out, in, x.data<T>(), weight.data<T>(), beta, Y, copies.x.get(),
-                      copies.weight.get());
+                      copies.weight.get(), kernel_bias);
     return record("linear", {x, weight, bias}, y, [x, weight, rows, in, out, copies](const Tensor& gy, GradInputs& g) {
       if (g.create_graph()) {
         // Over the rows of x flattened to [rows, in]: dX = dY W, dW = dY^T X, db = dY summed over the
