@@ -193,6 +193,30 @@ TEST(Narrow, CopiesASubBlockAndAddsTheGradientBackIntoIt) {
   EXPECT_EQ(g.to_vector(), (Values{0, 1, 2, 0, 0, 3, 4, 0, 0, 5, 6, 0}));
 }
 
+// The backwards of permute and narrow write a fresh gradient buffer outright (narrow: zeros only
+// around its slice) and add into one that already holds a term: a second path into the input, its
+// term before or after theirs, and a second backward into a leaf's .grad, give the sums.
+TEST(Narrow, AndPermuteWriteAFreshGradientAndAddToOneAlreadyThere) {
+  const Tensor up = arange({4, 2, 3});
+  const Tensor back = permute(up, {1, 2, 0});  // permute's gradient: up permuted back
+  std::vector<double> expected = back.to_vector();
+  for (std::size_t i = 0; i < 6; ++i)
+    for (std::size_t k = 1; k < 3; ++k) expected[i * 4 + k] += 3.0;  // narrow(axis 2, 1, 2), times 3
+  for (double& e : expected) e += 2.0;  // the third path, a * 2
+  for (const bool third_path_first : {false, true}) {
+    Tensor x = arange({2, 3, 4}).requires_grad_();
+    const Tensor a = x * 1.0;  // interior: its gradient buffer starts fresh
+    const Tensor p = sum(permute(a, {2, 0, 1}) * up), n = sum(narrow(a, 2, 1, 2) * 3.0), o = sum(a * 2.0);
+    backward(third_path_first ? o + (p + n) : (p + n) + o);
+    EXPECT_EQ(x.grad().to_vector(), expected) << third_path_first;
+  }
+  Tensor w = arange({2, 3, 4}).requires_grad_();  // a leaf: the second backward adds into its .grad
+  for (int pass = 0; pass < 2; ++pass) backward(sum(permute(w, {2, 0, 1}) * up) + sum(narrow(w, 2, 1, 2) * 3.0));
+  std::vector<double> twice = expected;
+  for (double& e : twice) e = 2 * (e - 2.0);
+  EXPECT_EQ(w.grad().to_vector(), twice);
+}
+
 TEST(Narrow, OutOfRangeNamesStartLengthAndSize) {
   const Tensor x = arange({3, 4});
   expect_error<std::out_of_range>([&] { narrow(x, 1, 3, 2); }, {"narrow", "start 3", "length 2", "size 4"});

@@ -60,13 +60,17 @@ void copy_strided(const T* src, const std::vector<std::size_t>& src_strides, T* 
 }
 
 // The reverse of copy_strided for strides that visit each element of dst once (a permutation):
-// dst at the strided places += src (contiguous, `shape`).
-template <class T>
-void add_strided(const T* src, const Shape& shape, T* dst, const std::vector<std::size_t>& dst_strides) {
+// dst at the strided places += src (contiguous, `shape`), or = src when `assign` (a fresh dst: every
+// element is written, so it needs no zeros first).
+template <bool assign, class T>
+void scatter_strided(const T* src, const Shape& shape, T* dst, const std::vector<std::size_t>& dst_strides) {
   kernels::for_each_row(shape, dst_strides, [&](std::size_t dof, std::size_t so, std::size_t stride, std::size_t n) {
     const T* s = src + so;
     T* d = dst + dof;
-    for (std::size_t j = 0; j < n; ++j) d[j * stride] += s[j];
+    for (std::size_t j = 0; j < n; ++j) {
+      if constexpr (assign) d[j * stride] = s[j];
+      else d[j * stride] += s[j];
+    }
   });
 }
 
@@ -191,7 +195,10 @@ Tensor permute(const Tensor& x, const std::vector<std::size_t>& order) {
     }
     dispatch_float(gy.dtype(), "permute", [&](auto tag) {
       using T = decltype(tag);
-      add_strided(gy.data<T>(), gy.shape(), g.buffer(0).data<T>(), read_strides);
+      bool fresh;
+      T* dx = g.buffer_to_write(0, fresh).template data<T>();
+      if (fresh) scatter_strided<true>(gy.data<T>(), gy.shape(), dx, read_strides);
+      else scatter_strided<false>(gy.data<T>(), gy.shape(), dx, read_strides);
     });
   });
 }
@@ -336,7 +343,15 @@ Tensor narrow(const Tensor& x, long axis, std::size_t start, std::size_t length)
     }
     dispatch_float(gy.dtype(), "narrow", [&](auto tag) {
       using T = decltype(tag);
-      add_rows(gy.data<T>(), y_row, g.buffer(0).data<T>() + skip, x_row, outer, y_row);
+      bool fresh;
+      T* dx = g.buffer_to_write(0, fresh).template data<T>();
+      if (!fresh) return add_rows(gy.data<T>(), y_row, dx + skip, x_row, outer, y_row);
+      for (std::size_t r = 0; r < outer; ++r) {  // zeros around the slice, gy in it: one pass
+        T* row = dx + r * x_row;
+        std::fill(row, row + skip, T(0));
+        std::memcpy(row + skip, gy.data<T>() + r * y_row, y_row * sizeof(T));
+        std::fill(row + skip + y_row, row + x_row, T(0));
+      }
     });
   });
 }
