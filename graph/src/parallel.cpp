@@ -6,6 +6,9 @@
 #include <mutex>
 #include <thread>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
@@ -37,6 +40,19 @@ std::size_t num_threads() {
   return cores;
 }
 
+void keep_stop_signals_off_this_worker() {
+  thread_local bool done = false;
+  if (done) return;
+  done = true;
+  // Slot 0 of an arena is the thread that entered it, never one of oneTBB's workers.
+  if (oneapi::tbb::this_task_arena::current_thread_index() <= 0) return;
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+}
+
 void parallel_blocks(std::size_t n, std::size_t grain, const std::function<void(std::size_t, std::size_t)>& body) {
   if (grain == 0) grain = 1;
   const std::size_t blocks = (n + grain - 1) / grain;
@@ -48,6 +64,7 @@ void parallel_blocks(std::size_t n, std::size_t grain, const std::function<void(
     oneapi::tbb::parallel_for(
         oneapi::tbb::blocked_range<std::size_t>(0, blocks, 1),
         [&](const oneapi::tbb::blocked_range<std::size_t>& r) {
+          keep_stop_signals_off_this_worker();
           for (std::size_t b = r.begin(); b != r.end(); ++b) body(b * grain, std::min(n, (b + 1) * grain));
         },
         oneapi::tbb::simple_partitioner());

@@ -92,6 +92,7 @@ double DataParallel::backward(std::size_t num_shards, const std::function<Tensor
       oneapi::tbb::parallel_for(
           oneapi::tbb::blocked_range<std::size_t>(0, mine.size(), 1),
           [&](const oneapi::tbb::blocked_range<std::size_t>& r) {
+            keep_stop_signals_off_this_worker();
             for (std::size_t j = r.begin(); j != r.end(); ++j) run_shard(j);
           },
           oneapi::tbb::simple_partitioner());

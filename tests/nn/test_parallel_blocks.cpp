@@ -4,12 +4,17 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <csignal>
+#include <mutex>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include "seqgrad/graph/parallel.hpp"
+
+#include <pthread.h>
+#include <oneapi/tbb/task_arena.h>
 
 using namespace seqgrad;
 
@@ -88,5 +93,34 @@ TEST(ParallelBlocks, LoopsFromTwoThreadsAndAfterPausesRunEveryBlockOnce) {
   loops(200, 0);
   other.join();
   loops(5, 3000);  // 3 ms: past the workers' spin, they sleep and are woken
+  set_num_threads(saved);
+}
+
+// oneTBB's workers block SIGINT and SIGTERM before they run a block, and the calling thread keeps
+// them: a program's stop handler then runs only on its own threads, never on a worker in the middle
+// of a JIT kernel (see keep_stop_signals_off_this_worker). Loops of slow blocks until a worker has
+// taken one.
+TEST(ParallelBlocks, WorkersBlockTheStopSignalsAndTheCallerKeepsThem) {
+  const std::size_t saved = num_threads();
+  set_num_threads(2);
+  const auto blocked = [](int signal) {
+    sigset_t mask;
+    pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+    return sigismember(&mask, signal) == 1;
+  };
+  std::mutex m;
+  std::size_t worker_blocks = 0, caller_blocks = 0;
+  for (int attempt = 0; attempt < 50 && worker_blocks == 0; ++attempt)
+    parallel_blocks(8, 1, [&](std::size_t, std::size_t) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      const bool worker = oneapi::tbb::this_task_arena::current_thread_index() > 0;
+      std::lock_guard lock(m);
+      (worker ? worker_blocks : caller_blocks)++;
+      EXPECT_EQ(blocked(SIGINT), worker);
+      EXPECT_EQ(blocked(SIGTERM), worker);
+    });
+  EXPECT_GT(worker_blocks, 0u) << "no block ran on a worker in 50 loops";
+  EXPECT_GT(caller_blocks, 0u);
+  EXPECT_FALSE(blocked(SIGINT));
   set_num_threads(saved);
 }

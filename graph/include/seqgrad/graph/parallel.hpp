@@ -17,4 +17,13 @@ std::size_t num_threads();  // the current setting (every core until set)
 // these blocks does not pick up unrelated outer work.
 void parallel_blocks(std::size_t n, std::size_t grain, const std::function<void(std::size_t, std::size_t)>& body);
 
+// Called by seqgrad's oneTBB tasks before they compute: on a oneTBB worker thread it blocks SIGINT
+// and SIGTERM (once per thread), so that those signals reach the program's own threads only. A
+// signal handler runs on the stack of the thread it interrupts, below its stack pointer, where
+// oneDNN 2.6's JIT float32 kernels keep data: under a stream of signals a loop of dnnl_sgemm calls
+// corrupted the heap within seconds (none on an alternate signal stack, none without signals). A
+// program that handles these signals runs its handler on an alternate stack (sigaltstack) on the
+// threads that take them (examples/seq2seq/recipe.cpp does).
+void keep_stop_signals_off_this_worker();
+
 }  // namespace seqgrad
