@@ -49,7 +49,7 @@ extern "C" void on_stop_signal(int signal) {
 // (the evaluation that follows may be cut by Ctrl-C as usual). The handler runs on an alternate
 // stack: on the interrupted thread's own stack its frame would overwrite what oneDNN's JIT kernels
 // keep below the stack pointer, and the step in progress could corrupt the heap (the interrupt
-// test failed 6 times in 85 before, 0 in 40 after; seqgrad's oneTBB workers block these signals,
+// test failed 6 times in 85 before, 0 in 80 after; seqgrad's oneTBB workers block these signals,
 // see seqgrad/graph/parallel.hpp).
 class StopSignals {
  public:

@@ -89,6 +89,9 @@ void round_span_portable(const float* in, std::size_t n, std::uint16_t* out) {
   for (std::size_t i = 0; i < n; ++i) out[i] = to_bf16(in[i]);
 }
 
+// A mask of the first min(n, 16) of 16 lanes.
+inline __mmask16 first(std::size_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
+
 // The same with the CPU's conversion instruction, 32 values at a time (10-12 G values/s on the AMD
 // EPYC, the portable loop 3-6): on the machines where bf16 products run the conversion is a large part of a small
 // product's time. It rounds like to_bf16, except that it flushes subnormal inputs to zero, as the
@@ -101,7 +104,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void round_span_
     _mm512_storeu_si512(out + i, (__m512i)r);
   }
   for (; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+    const __mmask16 m = first(n - i);
     const __m256bh r = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, in + i));
     _mm256_mask_storeu_epi16(out + i, m, (__m256i)r);
   }
@@ -119,7 +122,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void round_span_
                                                                                             std::size_t n,
                                                                                             float* out) {
   for (std::size_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+    const __mmask16 m = first(n - i);
     const __m256i bf = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, in + i));
     _mm512_mask_storeu_ps(out + i, m, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bf), 16)));
   }
@@ -146,8 +149,6 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) inline __m512 lo
   const __m256i bf = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, p));
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bf), 16));
 }
-
-inline __mmask16 first(std::size_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
 
 // out[j] = sum_k x[k] round(rows[j * ld + k]) for j < n, x already rounded: four rows at a time
 // share the loads of x, two accumulators each.
@@ -690,6 +691,12 @@ void round_transposed(std::size_t, std::size_t, std::size_t, std::size_t, const 
 
 #endif
 
+// n bfloat16 values' room from this thread's buffer pool (a fresh buffer every step would be new
+// pages, faulted in on first touch).
+std::unique_ptr<Storage> bf16_storage(std::size_t n) {
+  return std::make_unique<Storage>(n * sizeof(std::uint16_t), BufferPool::for_this_thread());
+}
+
 // The operands held constant on this thread (hold_constant), each rounded at its first bf16 use.
 struct ConstantOperand {
   const float* data;
@@ -704,7 +711,7 @@ const std::uint16_t* rounded_constant(const float* B, std::size_t rows, std::siz
   for (ConstantOperand& c : constants)  // a handful of weights: a linear search
     if (c.data == B && c.n == rows * cols) {
       if (!c.rounded) {
-        c.rounded = std::make_unique<Storage>(c.n * sizeof(std::uint16_t), BufferPool::for_this_thread());
+        c.rounded = bf16_storage(c.n);
         round_span(B, c.n, static_cast<std::uint16_t*>(c.rounded->data()));
       }
       return static_cast<const std::uint16_t*>(c.rounded->data());
@@ -725,7 +732,7 @@ const std::uint16_t* shared_copy(RoundedCopy* copy, std::size_t threads, std::si
                                  const float* in, std::size_t ld) {
   if (!copy || ld != cols) return nullptr;
   if (!copy->values) {
-    copy->values = std::make_unique<Storage>(rows * cols * sizeof(std::uint16_t), BufferPool::for_this_thread());
+    copy->values = bf16_storage(rows * cols);
     round_rows(threads, rows, cols, in, ld, copy->data());
     copy->source = in;
     copy->rows = rows;
