@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds seqgrad and runs every test twice: an optimized build in build/, then a build under
-# AddressSanitizer and UndefinedBehaviorSanitizer in build-asan/. Then the guards against what those
-# tests cannot reach, malformed input and data races: the libFuzzer harnesses of the readers (clang,
-# build-fuzz/, a bounded time each) and the multi-threaded tests under ThreadSanitizer (build-tsan/).
+# AddressSanitizer and UndefinedBehaviorSanitizer in build-asan/ (clang). Then the guards against
+# what those tests cannot reach, malformed input and data races: the libFuzzer harnesses of the
+# readers (built in build-asan/ too, a bounded time each) and the multi-threaded tests under
+# ThreadSanitizer (build-tsan/).
 # Exits non-zero on any failure; ends with each stage's time.
 #
 #   bash scripts/test.sh                      # every stage
@@ -43,13 +44,27 @@ timed "build/ tests" run_tests build
 # (GoogleTest, the standard library, xtensor) once per batch instead of once per file.
 unity=(-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8)
 
-if [ "${SEQGRAD_SKIP_ASAN:-0}" != 1 ]; then
-  echo "== AddressSanitizer + UBSan build (build-asan/)"
+# The sanitizer build is clang's: it compiles this code in two thirds of g++'s time under the
+# sanitizers, its programs start in half the time (the ASan stage starts some 700), and libFuzzer
+# comes with it, so the one build also holds the fuzzers (the release build stays g++'s).
+asan_build() {
+  if [ -f build-asan/CMakeCache.txt ] && ! grep -q '^CMAKE_CXX_COMPILER:.*clang' build-asan/CMakeCache.txt; then
+    rm -rf build-asan  # configured by an older test.sh with g++: the compiler of a build folder is fixed
+  fi
+  local fuzz=ON
+  if [ "${SEQGRAD_SKIP_FUZZ:-0}" = 1 ]; then fuzz=OFF; fi
   # -O1 keeps the tests quick; -g1 (line tables: reports still name file and line) compiles the
   # xtensor-heavy translation units in about 2/3 the time of -g. Benchmarks are not tests and are
   # not built here; the examples are (they run as tests).
-  seqgrad_configure build-asan -DSEQGRAD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
-    -DSEQGRAD_BUILD_BENCH=OFF -DSEQGRAD_BUILD_EXAMPLES=ON "${unity[@]}"
+  seqgrad_configure build-asan -DCMAKE_CXX_COMPILER=clang++-14 -DSEQGRAD_SANITIZE=ON -DSEQGRAD_FUZZ=$fuzz \
+    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DSEQGRAD_BUILD_BENCH=OFF -DSEQGRAD_BUILD_EXAMPLES=ON \
+    "${unity[@]}"
+  timed "build-asan/ build" cmake --build build-asan -j "$jobs" "$@"
+}
+
+if [ "${SEQGRAD_SKIP_ASAN:-0}" != 1 ]; then
+  echo "== AddressSanitizer + UBSan build (build-asan/, clang), the fuzzers' build too"
+  asan_build
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}  # -fno-sanitize-recover makes UB fatal
   # Pooled buffers are reused, so ASan cannot see an op read memory it never wrote; filled with
   # NaN bytes here, such a read fails the tests instead.
@@ -57,17 +72,13 @@ if [ "${SEQGRAD_SKIP_ASAN:-0}" != 1 ]; then
   # fontconfig (under cairo, in the pictures library) keeps its configuration for the process's
   # life: one-off allocations that LeakSanitizer would report from every program that draws.
   export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-  timed "build-asan/ build" cmake --build build-asan -j "$jobs"
   timed "build-asan/ tests" run_tests build-asan
 fi
 
 if [ "${SEQGRAD_SKIP_FUZZ:-0}" != 1 ]; then
-  echo "== libFuzzer harnesses (build-fuzz/)"
-  # Only the harnesses and what they link (no tests, benchmarks or programs). -O1 -g1 as for ASan.
-  seqgrad_configure build-fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DSEQGRAD_FUZZ=ON -DSEQGRAD_GEMM=openblas -DCMAKE_BUILD_TYPE=Debug \
-    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DSEQGRAD_BUILD_TESTS=OFF -DSEQGRAD_BUILD_BENCH=OFF -DSEQGRAD_BUILD_EXAMPLES=ON "${unity[@]}"
-  timed "build-fuzz/ build" cmake --build build-fuzz --target fuzzers -j "$jobs"
-  timed "fuzzers" bash tests/fuzz/run_fuzzers.sh build-fuzz "${SEQGRAD_FUZZ_SECONDS:-30}"
+  echo "== libFuzzer harnesses (build-asan/bin/fuzz_*)"
+  if [ "${SEQGRAD_SKIP_ASAN:-0}" = 1 ]; then asan_build --target fuzzers; fi
+  timed "fuzzers" bash tests/fuzz/run_fuzzers.sh build-asan "${SEQGRAD_FUZZ_SECONDS:-30}"
 fi
 
 if [ "${SEQGRAD_SKIP_TSAN:-0}" != 1 ]; then

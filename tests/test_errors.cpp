@@ -17,7 +17,7 @@ TEST(Errors, EveryBinaryOpNamesBothShapes) {
       {"maximum", [](auto& x, auto& y) { return maximum(x, y); }},
       {"eq", [](auto& x, auto& y) { return eq(x, y); }}, {"lt", [](auto& x, auto& y) { return lt(x, y); }},
       {"where", [](auto& x, auto& y) { return where(gt(x, 0.0), x, y); }}};
-  for (const auto& [name, op] : ops) expect_error([&] { op(a, b); }, {name + ":", "[2,3]", "[4,5]"});
+  for (const auto& [name, op] : ops) expect_error([&a, &b, &op = op] { op(a, b); }, {name + ":", "[2,3]", "[4,5]"});
 }
 
 TEST(Errors, MixedDtypesAreRefused) {

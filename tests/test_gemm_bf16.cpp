@@ -476,7 +476,7 @@ TEST(AutocastScope, RefusesWithoutBf16InstructionsNamingThem) {
     EXPECT_NE(std::string(e.what()).find("AMX-BF16"), std::string::npos) << e.what();
   }
   EXPECT_EQ(product_precision(), Precision::f32);
-  EXPECT_NO_THROW(AutocastScope(Precision::f32));
+  EXPECT_NO_THROW(AutocastScope{Precision::f32});
   EXPECT_NE(backend_info().bf16_gemm.find("unavailable"), std::string::npos);
   test_hooks::pretend_cpu_lacks_bf16(false);
 }
