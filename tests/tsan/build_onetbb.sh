@@ -24,8 +24,9 @@ apt-get "${apt_opts[@]}" update -qq
 (cd "$work" && apt-get "${apt_opts[@]}" source --download-only -qq "onetbb=$version")
 tar -xf "$work"/onetbb_*.orig.tar.* -C "$work"
 src=$(find "$work" -maxdepth 1 -type d -name 'oneTBB*' -o -maxdepth 1 -type d -name 'onetbb*' | head -1)
-# libtbb alone (seqgrad uses neither tbbmalloc nor tbbbind); TBB_STRICT off: g++ 12 warns that
-# ThreadSanitizer does not support atomic_thread_fence, and TBB_STRICT makes warnings errors.
+# libtbb alone (seqgrad uses neither tbbmalloc nor tbbbind), with the compiler of $CXX (that of the
+# TSan build: scripts/test.sh sets clang's); TBB_STRICT off: g++ 12 warns that ThreadSanitizer does
+# not support atomic_thread_fence, and TBB_STRICT makes warnings errors.
 cmake -S "$src" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX="$prefix" \
   -DTBB_SANITIZE=thread -DTBB_TEST=OFF -DTBB_EXAMPLES=OFF -DTBB_STRICT=OFF -DTBBMALLOC_BUILD=OFF \
   -DTBB_DISABLE_HWLOC_AUTOMATIC_SEARCH=ON ${CMAKE_CXX_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$CMAKE_CXX_COMPILER_LAUNCHER} >/dev/null
