@@ -10,7 +10,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev zlib1g-dev
   pkg-config libcairo2-dev fonts-dejavu-core  # the pictures: cairo, found with pkg-config, and a sans-serif font
   python3 python3-numpy  # tests/interop/read_safetensors.py reads seqgrad's weights by the format alone
-  clang-14 libclang-rt-14-dev llvm-14  # the fuzz build (libFuzzer; llvm-symbolizer-14 for its reports)
+  clang-14 libclang-rt-14-dev llvm-14  # the sanitizer builds and libFuzzer (llvm-symbolizer-14 for their reports)
   libopenmpi-dev openmpi-bin  # seqgrad::distributed and its tests through mpirun
   libsentencepiece-dev  # seq2seq --subwords: SentencePiece subword models (found with pkg-config)
   "$@"

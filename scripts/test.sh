@@ -7,8 +7,9 @@
 # Exits non-zero on any failure; ends with each stage's time.
 #
 #   bash scripts/test.sh                      # every stage
-#   SEQGRAD_SKIP_ASAN=1 bash scripts/test.sh  # without the ASan build (likewise SEQGRAD_SKIP_FUZZ,
-#                                             # SEQGRAD_SKIP_TSAN; all three: a quicker local check)
+#   SEQGRAD_SKIP_ASAN=1 bash scripts/test.sh  # without the ASan tests (likewise SEQGRAD_SKIP_FUZZ,
+#                                             # SEQGRAD_SKIP_TSAN; all three: a quicker local check
+#                                             # that builds nothing but build/)
 #   SEQGRAD_FUZZ_SECONDS=300 bash ...         # each fuzzer longer than the default 30 s
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
