@@ -11,7 +11,13 @@
 #include <benchmark/benchmark.h>
 #include <cblas.h>  // direct sgemm baseline; this file includes no xtensor-blas header
 
+#if SEQGRAD_BENCH_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
+#endif
+
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -122,6 +128,59 @@ void backend_gemm(benchmark::State& state, GemmShape s) {
   set_flops(state, 2.0 * double(s.batch * s.M * s.N * s.K));
 }
 
+#if SEQGRAD_BENCH_ONEDNN
+// The same shapes on oneDNN's other float32 kernels: the matmul primitive (brgemm), where the
+// backend calls dnnl_sgemm, one call per block of rows or per batch entry, on oneTBB's threads.
+// Which is faster depends on the shape, the processor and the threading (bench/README.md has a
+// run), so the comparison is here to be run on each machine kind. The primitive gets as many
+// OpenMP threads as the backend has threads.
+void check(dnnl_status_t status, const char* what) {
+  if (status != dnnl_success) throw std::runtime_error(std::string(what) + " failed: status " + std::to_string(int(status)));
+}
+
+void onednn_matmul(benchmark::State& state, GemmShape s) {
+  const auto B = dnnl_dim_t(s.batch), M = dnnl_dim_t(s.M), N = dnnl_dim_t(s.N), K = dnnl_dim_t(s.K);
+  // Row-major operands as the backend gets them; a transposed operand is a stride swap.
+  const dnnl_dims_t a_dims{B, M, K}, b_dims{B, K, N}, c_dims{B, M, N};
+  const dnnl_dims_t a_strides{M * K, s.ta ? 1 : K, s.ta ? M : 1}, b_strides{K * N, s.tb ? 1 : N, s.tb ? K : 1},
+      c_strides{M * N, N, 1};
+  dnnl_memory_desc_t a_md, b_md, c_md;
+  check(dnnl_memory_desc_init_by_strides(&a_md, 3, a_dims, dnnl_f32, a_strides), "memory desc");
+  check(dnnl_memory_desc_init_by_strides(&b_md, 3, b_dims, dnnl_f32, b_strides), "memory desc");
+  check(dnnl_memory_desc_init_by_strides(&c_md, 3, c_dims, dnnl_f32, c_strides), "memory desc");
+  dnnl_engine_t engine;
+  dnnl_stream_t stream;
+  check(dnnl_engine_create(&engine, dnnl_cpu, 0), "dnnl_engine_create");
+  check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags), "dnnl_stream_create");
+  dnnl_matmul_desc_t desc;
+  check(dnnl_matmul_desc_init(&desc, &a_md, &b_md, nullptr, &c_md), "dnnl_matmul_desc_init");
+  dnnl_primitive_desc_t pd;
+  check(dnnl_primitive_desc_create(&pd, &desc, nullptr, engine, nullptr), "dnnl_primitive_desc_create");
+  const char* impl = nullptr;
+  check(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl), "impl query");
+  state.SetLabel(impl);
+  dnnl_primitive_t matmul;
+  check(dnnl_primitive_create(&matmul, pd), "dnnl_primitive_create");
+  std::vector<float> a(s.batch * s.M * s.K, 0.5f), b(s.batch * s.K * s.N, 0.25f), c(s.batch * s.M * s.N);
+  dnnl_memory_t am, bm, cm;
+  check(dnnl_memory_create(&am, &a_md, engine, a.data()), "dnnl_memory_create");
+  check(dnnl_memory_create(&bm, &b_md, engine, b.data()), "dnnl_memory_create");
+  check(dnnl_memory_create(&cm, &c_md, engine, c.data()), "dnnl_memory_create");
+  const dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}};
+  omp_set_num_threads(int(gemm_threads()));
+  for (auto _ : state) {
+    check(dnnl_primitive_execute(matmul, stream, 3, args), "dnnl_primitive_execute");
+    benchmark::ClobberMemory();
+  }
+  for (dnnl_memory_t m : {am, bm, cm}) dnnl_memory_destroy(m);
+  dnnl_primitive_destroy(matmul);
+  dnnl_primitive_desc_destroy(pd);
+  dnnl_stream_destroy(stream);
+  dnnl_engine_destroy(engine);
+  set_flops(state, 2.0 * double(s.batch * s.M * s.N * s.K));
+}
+#endif
+
 // ---- elementwise and softmax: elements per second ----
 
 using Unary = Tensor (*)(const Tensor&);
@@ -217,6 +276,10 @@ void register_all() {
   for (const auto& [name, fn] : products) add(name, fn)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
   for (const GemmShape& s : kGemmShapes)
     add(std::string("gemm/") + s.name, backend_gemm, s)->Unit(benchmark::kMicrosecond);
+#if SEQGRAD_BENCH_ONEDNN
+  for (const GemmShape& s : kGemmShapes)
+    add(std::string("onednn_matmul/") + s.name, onednn_matmul, s)->Unit(benchmark::kMicrosecond);
+#endif
 
   // Sides 64, 256, 1024: 4 Ki, 64 Ki and 1 Mi elements.
   const std::vector<std::pair<std::string, Unary>> unary = {
