@@ -119,6 +119,48 @@ TEST(GemmBackend, BatchedMatchesLoop) {
   set_num_threads(0);
 }
 
+// A batch's entries are grouped by their shape, never by the thread count or the batch size: every
+// entry has the same bits on 1, 2 and 3 threads, alone, and in a batch cut at another place (as in
+// the shards of data-parallel training).
+void check_entry_bits(Precision precision, Dims d, bool ta, bool tb, float beta, std::mt19937& rng) {
+  const std::size_t batch = 37, sa = d.M * d.K, sb = d.K * d.N, sc = d.M * d.N;
+  const auto A = random_vector<float>(batch * sa, rng), B = random_vector<float>(batch * sb, rng);
+  const auto C0 = random_vector<float>(batch * sc, rng);
+  auto entries = [&](std::size_t threads, std::size_t begin, std::size_t end) {  // in one call
+    set_num_threads(threads);
+    std::vector<float> C(C0.begin() + begin * sc, C0.begin() + end * sc);
+    const AutocastScope products(precision);
+    gemm_batched<float>(end - begin, ta, tb, d.M, d.N, d.K, A.data() + begin * sa, sa, B.data() + begin * sb, sb,
+                        beta, C.data(), sc);
+    set_num_threads(0);
+    return C;
+  };
+  const std::string what = to_string(precision) + " " + std::to_string(d.M) + "x" + std::to_string(d.N) + "x" +
+                           std::to_string(d.K) + " ta " + std::to_string(ta) + " tb " + std::to_string(tb) +
+                           " beta " + std::to_string(beta);
+  const auto whole = entries(1, 0, batch);
+  EXPECT_EQ(whole, entries(2, 0, batch)) << what;
+  EXPECT_EQ(whole, entries(3, 0, batch)) << what;
+  for (auto [begin, end] : {std::pair<std::size_t, std::size_t>{3, 10}, {20, 37}, {36, 37}, {0, 1}}) {
+    const auto part = entries(2, begin, end);
+    EXPECT_TRUE(std::equal(part.begin(), part.end(), whole.begin() + begin * sc))
+        << what << ", entries " << begin << " to " << end;
+  }
+}
+
+// For each transpose, beta and K (one block of the kernels or several), with float32 products and,
+// where the CPU has them, bfloat16 ones.
+TEST(GemmBackend, BatchedEntriesHaveTheSameBitsForAnyThreadsAndBatch) {
+  std::mt19937 rng(5);
+  std::vector<Precision> precisions{Precision::f32};
+  if (bf16_unavailable_reason().empty()) precisions.push_back(Precision::bf16);
+  for (Precision precision : precisions)
+    for (Dims d : {Dims{64, 64, 64}, Dims{24, 40, 1100}, Dims{5, 3, 7}})
+      for (bool ta : {false, true})
+        for (bool tb : {false, true})
+          for (float beta : {0.0f, 1.0f}) check_entry_bits(precision, d, ta, tb, beta, rng);
+}
+
 TEST(GemmBackend, BatchedAccumulationNeedsBetaOne) {
   std::vector<float> a(4, 1.0f), b(4, 1.0f), c(4, 0.0f);
   EXPECT_THROW(gemm_batched<float>(2, false, false, 2, 2, 1, a.data(), 2, b.data(), 2, 0.0f, c.data(), 0),

@@ -1,17 +1,13 @@
 // bfloat16 products for float32 operands, and the scope that turns them on (see AutocastScope in
-// seqgrad/ops/backend.hpp). oneDNN's matmul primitive does the arithmetic: bf16 source and weights,
-// float32 destination, accumulation in float32. A primitive costs up to half a millisecond to
-// create, so each shape's primitive is made once and kept.
+// seqgrad/ops/backend.hpp). oneDNN's matmul primitive (onednn_matmul.hpp) does the arithmetic:
+// bf16 source and weights, float32 destination, accumulation in float32.
 #include "gemm_bf16.hpp"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <bit>
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <vector>
 
@@ -22,7 +18,7 @@
 #include "seqgrad/ops/backend.hpp"
 
 #if SEQGRAD_GEMM_ONEDNN
-#include <oneapi/dnnl/dnnl.h>
+#include "onednn_matmul.hpp"
 #endif
 
 namespace seqgrad {
@@ -47,7 +43,7 @@ std::string bf16_unavailable_reason() {
   if (pretend_no_bf16.load(std::memory_order_relaxed)) return lacks + " [pretended by a test]";
 #if SEQGRAD_GEMM_ONEDNN
   const unsigned isa = unsigned(dnnl_get_effective_cpu_isa()), bf16 = unsigned(dnnl_cpu_isa_avx512_core_bf16);
-  if ((isa & bf16) != bf16) return lacks + "; oneDNN's best instruction set here is " + gemm_internal::onednn_isa_name();
+  if ((isa & bf16) != bf16) return lacks + "; oneDNN's best instruction set here is " + onednn::isa_name();
   return "";
 #else
   return "this build's float32 products use OpenBLAS, which has no bfloat16 products here (configure with "
@@ -317,253 +313,13 @@ thread_local std::vector<std::unique_ptr<std::vector<std::uint16_t>>> Bf16Buffer
 constexpr std::size_t block_min_work = std::size_t(1) << 17;
 constexpr std::size_t max_blocks = 4;
 constexpr std::size_t block_align = 16;  // block edges on 32-byte boundaries of the bf16 operands
-// A batch's entries go to the library in groups of at least this many multiply-adds: one call per
-// small attention product (64x64x64) would spend more on the call than on the arithmetic. Entries
-// of entry_alone_work and more are products of their own, cut into blocks.
-constexpr std::size_t group_min_work = std::size_t(1) << 21;
-constexpr std::size_t entry_alone_work = std::size_t(1) << 22;
 
 #if SEQGRAD_GEMM_ONEDNN
 
-void check(dnnl_status_t status, const char* what) {
-  if (status != dnnl_success)
-    throw std::runtime_error(std::string("bfloat16 product: oneDNN's ") + what + " failed with status " +
-                             std::to_string(int(status)));
-}
-
-dnnl_engine_t engine() {  // for the whole process: the primitives refer to it
-  static const dnnl_engine_t cpu = [] {
-    dnnl_engine_t e = nullptr;
-    check(dnnl_engine_create(&e, dnnl_cpu, 0), "dnnl_engine_create");
-    return e;
-  }();
-  return cpu;
-}
-
-dnnl_stream_t stream() {  // one per thread
-  struct Stream {
-    dnnl_stream_t handle = nullptr;
-    ~Stream() {
-      if (handle) dnnl_stream_destroy(handle);
-    }
-  };
-  thread_local Stream s;
-  if (!s.handle) check(dnnl_stream_create(&s.handle, engine(), dnnl_stream_default_flags), "dnnl_stream_create");
-  return s.handle;
-}
-
-// A matrix, or a batch of matrices (batch first), as oneDNN describes it: dims and strides in elements.
-struct Layout {
-  int ndims = 2;
-  std::array<dnnl_dim_t, 3> dims{}, strides{};
-};
-
-Layout matrix(std::size_t rows, std::size_t cols, std::size_t row_stride, std::size_t col_stride) {
-  return {2, {dnnl_dim_t(rows), dnnl_dim_t(cols), 0}, {dnnl_dim_t(row_stride), dnnl_dim_t(col_stride), 0}};
-}
-
-Layout batch_of(std::size_t count, std::size_t stride, const Layout& m) {
-  return {3, {dnnl_dim_t(count), m.dims[0], m.dims[1]}, {dnnl_dim_t(stride), m.strides[0], m.strides[1]}};
-}
-
-// One product shape's primitive (or one conversion's reorder: src f32, dst bf16, no weights).
-// User-provided scratchpad: the primitive is shared by the threads, each of which runs it with
-// scratch of its own.
-struct Matmul {
-  dnnl_primitive_desc_t pd = nullptr;
-  dnnl_primitive_t primitive = nullptr;
-  dnnl_memory_desc_t src{}, weights{}, bias{}, dst{}, scratchpad{};
-  bool has_bias = false;
-  std::size_t scratchpad_bytes = 0;
-  // Memory objects for one call's arguments (in the order of the descriptors above; null where the
-  // primitive has no such argument), made once and pointed at each call's data: creating and
-  // destroying them on every call cost 4.7% of the GRU model's bf16 step. One set per call under
-  // way; the spare sets wait here.
-  using Args = std::array<dnnl_memory_t, 5>;
-  mutable std::mutex spare_mutex;
-  mutable std::vector<Args> spare;
-  Matmul() = default;
-  Matmul(const Matmul&) = delete;
-  Matmul& operator=(const Matmul&) = delete;
-  ~Matmul() {
-    for (const Args& set : spare)
-      for (dnnl_memory_t memory : set)
-        if (memory) dnnl_memory_destroy(memory);
-    if (primitive) dnnl_primitive_destroy(primitive);
-    if (pd) dnnl_primitive_desc_destroy(pd);
-  }
-};
-
-// with_bias: a float32 row of N values added to every row of the product (a linear layer's bias),
-// before beta C.
-std::shared_ptr<const Matmul> create(const Layout& a, const Layout& b, const Layout& c, float alpha, float beta,
-                                     bool with_bias) {
-  auto m = std::make_shared<Matmul>();
-  check(dnnl_memory_desc_init_by_strides(&m->src, a.ndims, a.dims.data(), dnnl_bf16, a.strides.data()),
-        "dnnl_memory_desc_init_by_strides");
-  check(dnnl_memory_desc_init_by_strides(&m->weights, b.ndims, b.dims.data(), dnnl_bf16, b.strides.data()),
-        "dnnl_memory_desc_init_by_strides");
-  check(dnnl_memory_desc_init_by_strides(&m->dst, c.ndims, c.dims.data(), dnnl_f32, c.strides.data()),
-        "dnnl_memory_desc_init_by_strides");
-  if (with_bias) {  // [1, N] (a batch of one, for 3-D products), broadcast over the rows
-    Layout row = matrix(1, std::size_t(c.dims[c.ndims - 1]), std::size_t(c.dims[c.ndims - 1]), 1);
-    if (c.ndims == 3) row = batch_of(1, 0, row);
-    check(dnnl_memory_desc_init_by_strides(&m->bias, row.ndims, row.dims.data(), dnnl_f32, row.strides.data()),
-          "dnnl_memory_desc_init_by_strides");
-    m->has_bias = true;
-  }
-  dnnl_matmul_desc_t desc;
-  check(dnnl_matmul_desc_init(&desc, &m->src, &m->weights, with_bias ? &m->bias : nullptr, &m->dst),
-        "dnnl_matmul_desc_init");
-  dnnl_primitive_attr_t attr = nullptr;
-  check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create");
-  std::unique_ptr<dnnl_primitive_attr, dnnl_status_t (*)(dnnl_primitive_attr_t)> attr_owner(attr,
-                                                                                         dnnl_primitive_attr_destroy);
-  check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode");
-  if (alpha != 1.0f) check(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha), "output scales");
-  if (beta != 0.0f) {  // C += ... : the sum post-op reads the destination
-    dnnl_post_ops_t post_ops = nullptr;
-    check(dnnl_post_ops_create(&post_ops), "dnnl_post_ops_create");
-    std::unique_ptr<dnnl_post_ops, dnnl_status_t (*)(dnnl_post_ops_t)> post_ops_owner(post_ops,
-                                                                                    dnnl_post_ops_destroy);
-    check(dnnl_post_ops_append_sum(post_ops, beta), "dnnl_post_ops_append_sum");
-    check(dnnl_primitive_attr_set_post_ops(attr, post_ops), "dnnl_primitive_attr_set_post_ops");
-  }
-  check(dnnl_primitive_desc_create(&m->pd, &desc, attr, engine(), nullptr), "dnnl_primitive_desc_create (matmul)");
-  m->scratchpad = *dnnl_primitive_desc_query_md(m->pd, dnnl_query_scratchpad_md, 0);
-  m->scratchpad_bytes = dnnl_memory_desc_get_size(&m->scratchpad);
-  check(dnnl_primitive_create(&m->primitive, m->pd), "dnnl_primitive_create (matmul)");
-  return m;
-}
-
-// A reorder from float32 laid out as `from` to bfloat16 laid out as `to` (same dims): oneDNN's
-// jitted conversion, used where the layout changes too (a transposed operand made plain).
-std::shared_ptr<const Matmul> create_reorder(const Layout& from, const Layout& to) {
-  auto m = std::make_shared<Matmul>();
-  check(dnnl_memory_desc_init_by_strides(&m->src, from.ndims, from.dims.data(), dnnl_f32, from.strides.data()),
-        "dnnl_memory_desc_init_by_strides");
-  check(dnnl_memory_desc_init_by_strides(&m->dst, to.ndims, to.dims.data(), dnnl_bf16, to.strides.data()),
-        "dnnl_memory_desc_init_by_strides");
-  dnnl_primitive_attr_t attr = nullptr;
-  check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create");
-  std::unique_ptr<dnnl_primitive_attr, dnnl_status_t (*)(dnnl_primitive_attr_t)> attr_owner(attr,
-                                                                                         dnnl_primitive_attr_destroy);
-  check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode");
-  check(dnnl_reorder_primitive_desc_create(&m->pd, &m->src, engine(), &m->dst, engine(), attr),
-        "dnnl_reorder_primitive_desc_create");
-  m->scratchpad = *dnnl_primitive_desc_query_md(m->pd, dnnl_query_scratchpad_md, 0);
-  m->scratchpad_bytes = dnnl_memory_desc_get_size(&m->scratchpad);
-  check(dnnl_primitive_create(&m->primitive, m->pd), "dnnl_primitive_create (reorder)");
-  return m;
-}
-
-// The primitives made so far, by everything that defines them. Bounded: sequence lengths vary, and
-// every length is a shape; past the limit the cache starts over (products under way keep theirs).
-using Key = std::array<std::int64_t, 1 + 3 * 7 + 3>;
-std::mutex cache_mutex;
-std::map<Key, std::shared_ptr<const Matmul>> cache;
-constexpr std::size_t cache_limit = 4096;
-
-// reorder: a reorder from a to c (b unused), else a matmul.
-std::shared_ptr<const Matmul> cached(bool reorder, const Layout& a, const Layout& b, const Layout& c, float alpha,
-                                     float beta, bool with_bias = false) {
-  Key key{};
-  std::size_t i = 0;
-  key[i++] = reorder;
-  for (const Layout* l : {&a, &b, &c}) {
-    key[i++] = l->ndims;
-    for (int d = 0; d < 3; ++d) key[i++] = l->dims[d];
-    for (int d = 0; d < 3; ++d) key[i++] = l->strides[d];
-  }
-  key[i++] = std::bit_cast<std::uint32_t>(alpha);
-  key[i++] = std::bit_cast<std::uint32_t>(beta);
-  key[i++] = with_bias;
-  std::lock_guard lock(cache_mutex);
-  if (auto it = cache.find(key); it != cache.end()) return it->second;
-  if (cache.size() >= cache_limit) cache.clear();
-  auto m = reorder ? create_reorder(a, c) : create(a, b, c, alpha, beta, with_bias);
-  cache.emplace(key, m);
-  return m;
-}
-
-std::shared_ptr<const Matmul> matmul_for(const Layout& a, const Layout& b, const Layout& c, float alpha, float beta,
-                                         bool with_bias = false) {
-  return cached(false, a, b, c, alpha, beta, with_bias);
-}
-
-class Memory {
- public:
-  Memory(const dnnl_memory_desc_t& md, const void* data) {
-    check(dnnl_memory_create(&handle_, &md, engine(), const_cast<void*>(data)), "dnnl_memory_create");
-  }
-  ~Memory() { dnnl_memory_destroy(handle_); }
-  Memory(const Memory&) = delete;
-  Memory& operator=(const Memory&) = delete;
-  dnnl_memory_t get() const { return handle_; }
-
- private:
-  dnnl_memory_t handle_ = nullptr;
-};
-
-// A set of m's argument memory objects (Matmul::spare) for the length of one call.
-class ArgumentSet {
- public:
-  explicit ArgumentSet(const Matmul& m) : m_(m) {
-    {
-      std::lock_guard lock(m.spare_mutex);
-      if (!m.spare.empty()) {
-        set_ = m.spare.back();
-        m.spare.pop_back();
-        return;
-      }
-    }
-    const dnnl_memory_desc_t* mds[5] = {&m.src, &m.weights, m.has_bias ? &m.bias : nullptr, &m.dst,
-                                        m.scratchpad_bytes > 0 ? &m.scratchpad : nullptr};
-    for (std::size_t i = 0; i < 5; ++i)
-      if (mds[i]) check(dnnl_memory_create(&set_[i], mds[i], engine(), DNNL_MEMORY_NONE), "dnnl_memory_create");
-  }
-  ~ArgumentSet() {
-    std::lock_guard lock(m_.spare_mutex);
-    m_.spare.push_back(set_);
-  }
-  ArgumentSet(const ArgumentSet&) = delete;
-  ArgumentSet& operator=(const ArgumentSet&) = delete;
-  // Argument i pointed at data.
-  dnnl_memory_t at(std::size_t i, const void* data) {
-    check(dnnl_memory_set_data_handle(set_[i], const_cast<void*>(data)), "dnnl_memory_set_data_handle");
-    return set_[i];
-  }
-
- private:
-  const Matmul& m_;
-  Matmul::Args set_{};
-};
-
-// Runs m on this thread alone (oneDNN's OpenMP threads held at one, as for float32). bias: m's
-// bias row, when it has one.
-void run(const Matmul& m, const std::uint16_t* a, const std::uint16_t* b, float* c, const float* bias = nullptr) {
-  gemm_internal::omp_use_one_thread();
-  thread_local std::vector<unsigned char> scratch;
-  if (scratch.size() < m.scratchpad_bytes) scratch.resize(m.scratchpad_bytes);
-  ArgumentSet set(m);
-  dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, set.at(0, a)}, {DNNL_ARG_WEIGHTS, set.at(1, b)}, {DNNL_ARG_DST, set.at(3, c)}};
-  int n = 3;
-  if (m.has_bias) args[n++] = {DNNL_ARG_BIAS, set.at(2, bias)};
-  if (m.scratchpad_bytes > 0) args[n++] = {DNNL_ARG_SCRATCHPAD, set.at(4, scratch.data())};
-  check(dnnl_primitive_execute(m.primitive, stream(), n, args), "dnnl_primitive_execute");
-  check(dnnl_stream_wait(stream()), "dnnl_stream_wait");
-}
-
-// to (bf16) = from (f32) through the reorder r, on this thread alone.
-void run_reorder(const Matmul& r, const float* from, std::uint16_t* to) {
-  gemm_internal::omp_use_one_thread();
-  thread_local std::vector<unsigned char> scratch;
-  if (scratch.size() < r.scratchpad_bytes) scratch.resize(r.scratchpad_bytes);
-  const Memory src(r.src, from), dst(r.dst, to), pad(r.scratchpad, scratch.data());
-  const dnnl_exec_arg_t args[] = {{DNNL_ARG_FROM, src.get()}, {DNNL_ARG_TO, dst.get()}, {DNNL_ARG_SCRATCHPAD, pad.get()}};
-  check(dnnl_primitive_execute(r.primitive, stream(), r.scratchpad_bytes > 0 ? 3 : 2, args), "dnnl_primitive_execute");
-  check(dnnl_stream_wait(stream()), "dnnl_stream_wait");
-}
+using onednn::batch_of;
+using onednn::Layout;
+using onednn::matrix;
+using onednn::operand;
 
 // r[0..15] = the columns of the 16x16 block whose rows were r[0..15].
 __attribute__((target("avx512f"))) inline void transpose_16x16(__m512 r[16]) {
@@ -642,12 +398,7 @@ void round_transposed(std::size_t threads, std::size_t count, std::size_t rows, 
     return entries(0, count);
   }
   const Layout from = batch_of(count, stride, matrix(cols, rows, 1, ld)), to = batch_of(count, rows * cols, matrix(cols, rows, rows, 1));
-  run_reorder(*cached(true, from, to, to, 1.0f, 0.0f), in, out);
-}
-
-// op(X) of a packed operand X (stored rows x cols) as a rows_op x cols_op matrix.
-Layout operand(bool transposed, std::size_t rows_op, std::size_t cols_op, std::size_t stored_cols) {
-  return transposed ? matrix(rows_op, cols_op, 1, stored_cols) : matrix(rows_op, cols_op, stored_cols, 1);
+  onednn::run_reorder(*onednn::reorder_to_bf16(from, to), in, out);
 }
 
 // C = alpha op(a) op(b) + beta C for packed bf16 a (stored [M,K], or [K,M] when ta) and b (stored
@@ -667,9 +418,9 @@ void product(std::size_t threads, bool ta, bool tb, std::size_t M, std::size_t N
     const std::uint16_t* pa = by_rows ? (ta ? a + begin : a + begin * a_cols) : a;
     const std::uint16_t* pb = by_rows ? b : (tb ? b + begin * b_cols : b + begin);
     float* pc = by_rows ? C + begin * ldc : C + begin;
-    run(*matmul_for(operand(ta, m, K, a_cols), operand(tb, K, n, b_cols), matrix(m, n, ldc, 1), alpha, beta,
-                    bias != nullptr),
-        pa, pb, pc, bias && !by_rows ? bias + begin : bias);
+    onednn::run(*onednn::matmul(dnnl_bf16, operand(ta, m, K, a_cols), operand(tb, K, n, b_cols), matrix(m, n, ldc, 1),
+                                alpha, beta, bias != nullptr),
+                pa, pb, pc, bias && !by_rows ? bias + begin : bias);
   };
   if (threads > 1 && grain < len) return parallel_blocks(len, grain, block);
   for (std::size_t begin = 0; begin < len; begin += grain) block(begin, std::min(len, begin + grain));
@@ -800,33 +551,14 @@ void gemm_batched(std::size_t threads, std::size_t batch, bool ta, bool tb, std:
   else
     for (std::size_t i = 0; i < b_count; ++i) round_rows(1, b_size, B + i * stride_b, b_size, b.data() + i * b_size);
   const std::size_t packed_a = stride_a == 0 ? 0 : a_size, packed_b = stride_b == 0 ? 0 : b_size;
-  if (batch == 1 || stride_c == 0) {  // one C, or entries summed into one C in entry order
-    for (std::size_t i = 0; i < batch; ++i)
-      product(threads, ta, tb, M, N, K, 1.0f, a.data() + i * packed_a, b.data() + i * packed_b, beta, C + i * stride_c,
-              N);
-    return;
-  }
 #if SEQGRAD_GEMM_ONEDNN
-  const std::size_t work = M * N * K, a_cols = K, b_cols = tb ? K : N;
-  if (work >= entry_alone_work) {
-    for (std::size_t i = 0; i < batch; ++i)
-      product(threads, ta, tb, M, N, K, 1.0f, a.data() + i * packed_a, b.data() + i * packed_b, beta, C + i * stride_c,
-              N);
-    return;
-  }
-  // Groups of entries, one single-threaded 3-D product each; the groups follow from the shape.
-  const std::size_t grain = std::max<std::size_t>(1, group_min_work / work);
-  auto group = [&](std::size_t begin, std::size_t end) {
-    const std::size_t n = end - begin;
-    const Layout la = batch_of(packed_a == 0 ? 1 : n, a_size, operand(ta, M, K, a_cols));
-    const Layout lb = batch_of(packed_b == 0 ? 1 : n, b_size, operand(tb, K, N, b_cols));
-    const Layout lc = batch_of(n, stride_c, matrix(M, N, N, 1));
-    run(*matmul_for(la, lb, lc, 1.0f, beta), a.data() + begin * packed_a, b.data() + begin * packed_b,
-        C + begin * stride_c);
-  };
-  if (threads > 1 && grain < batch) return parallel_blocks(batch, grain, group);
-  for (std::size_t begin = 0; begin < batch; begin += grain) group(begin, std::min(batch, begin + grain));
+  if (onednn::batched_takes(stride_a, stride_b, stride_c, M, N, K))
+    return onednn::batched(threads, dnnl_bf16, batch, ta, tb, M, N, K, a.data(), packed_a, b.data(), packed_b, beta, C,
+                           stride_c);
 #endif
+  // A 2-D product, entries summed into one C in entry order, or large ones: products of their own.
+  for (std::size_t i = 0; i < batch; ++i)
+    product(threads, ta, tb, M, N, K, 1.0f, a.data() + i * packed_a, b.data() + i * packed_b, beta, C + i * stride_c, N);
 }
 
 std::string kernel_name() {
@@ -834,11 +566,7 @@ std::string kernel_name() {
   if (!why.empty()) return "unavailable: " + why;
 #if SEQGRAD_GEMM_ONEDNN
   const Layout square = matrix(256, 256, 256, 1);  // a typical hidden-size product
-  const char* info = nullptr;
-  check(dnnl_primitive_desc_query(matmul_for(square, square, square, 1.0f, 0.0f)->pd, dnnl_query_impl_info_str, 0,
-                                  &info),
-        "dnnl_primitive_desc_query");
-  return info ? info : "unknown";
+  return onednn::kernel_name(*onednn::matmul(dnnl_bf16, square, square, square, 1.0f, 0.0f));
 #else
   return "unavailable";
 #endif

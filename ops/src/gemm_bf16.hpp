@@ -64,13 +64,6 @@ std::string kernel_name();
 }  // namespace seqgrad::bf16_gemm
 
 namespace seqgrad::gemm_internal {
-// oneDNN builds only.
-// Sets the calling thread's OpenMP thread count (oneDNN's threads) to 1, once per thread: every
-// library call of the backend runs on one thread (defined in gemm_backend.cpp).
-void omp_use_one_thread();
-// oneDNN's name for the instruction set it runs, e.g. "avx512_core_bf16" (defined in gemm_backend.cpp).
-const char* onednn_isa_name();
-
 // seqgrad::gemm<float> with the operands' shared bfloat16 copies (bf16_gemm::RoundedCopy, either may
 // be null), which a bf16 product reads or fills; a float32 product ignores them. bias: as for
 // bf16_gemm::gemm. Profiled and threaded as seqgrad::gemm (defined in gemm_backend.cpp).
