@@ -45,13 +45,17 @@ timed "build/ tests" run_tests build
 # (GoogleTest, the standard library, xtensor) once per batch instead of once per file.
 unity=(-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8)
 
+# fresh_unless_clang DIR: removes a build folder that an older test.sh configured with g++ (the
+# compiler of a build folder is fixed when it is configured).
+fresh_unless_clang() {
+  if [ -f "$1/CMakeCache.txt" ] && ! grep -q '^CMAKE_CXX_COMPILER:.*clang' "$1/CMakeCache.txt"; then rm -rf "$1"; fi
+}
+
 # The sanitizer build is clang's: it compiles this code in two thirds of g++'s time under the
 # sanitizers, its programs start in half the time (the ASan stage starts some 700), and libFuzzer
 # comes with it, so the one build also holds the fuzzers (the release build stays g++'s).
 asan_build() {
-  if [ -f build-asan/CMakeCache.txt ] && ! grep -q '^CMAKE_CXX_COMPILER:.*clang' build-asan/CMakeCache.txt; then
-    rm -rf build-asan  # configured by an older test.sh with g++: the compiler of a build folder is fixed
-  fi
+  fresh_unless_clang build-asan
   local fuzz=ON
   if [ "${SEQGRAD_SKIP_FUZZ:-0}" = 1 ]; then fuzz=OFF; fi
   # -O1 keeps the tests quick; -g1 (line tables: reports still name file and line) compiles the
@@ -86,12 +90,9 @@ if [ "${SEQGRAD_SKIP_TSAN:-0}" != 1 ]; then
   echo "== ThreadSanitizer: the multi-threaded tests (build-tsan/)"
   # One test program (data parallelism, the trainer, parallel_blocks), not the whole project; see
   # tests/tsan/README.md for oneTBB and OpenBLAS.
-  # clang, as for ASan: a third less time for oneTBB, the build and the tests than with g++. A
-  # build-tsan/ of an older test.sh (g++, whose TSan runtime cannot share a process with clang's)
-  # is started afresh, its oneTBB included.
-  if [ -f build-tsan/CMakeCache.txt ] && ! grep -q '^CMAKE_CXX_COMPILER:.*clang' build-tsan/CMakeCache.txt; then
-    rm -rf build-tsan
-  fi
+  # clang, as for ASan: a third less time for oneTBB, the build and the tests than with g++ (whose
+  # TSan runtime cannot share a process with clang's: an older build-tsan/ goes, its oneTBB too).
+  fresh_unless_clang build-tsan
   if command -v ccache >/dev/null 2>&1; then export CMAKE_CXX_COMPILER_LAUNCHER=ccache; fi
   CC=clang-14 CXX=clang++-14 timed "oneTBB under TSan" bash tests/tsan/build_onetbb.sh build-tsan/onetbb  # once
   seqgrad_configure build-tsan -DCMAKE_CXX_COMPILER=clang++-14 -DSEQGRAD_TSAN=ON -DCMAKE_BUILD_TYPE=Debug \

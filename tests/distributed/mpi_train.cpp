@@ -57,7 +57,10 @@ class KillingGroup final : public nn::ProcessGroup {
   void allgather(const std::uint64_t* s, std::size_t n, std::uint64_t* r) override { inner_->allgather(s, n, r); }
   void broadcast(std::vector<std::uint8_t>& b, std::size_t root) override { inner_->broadcast(b, root); }
   void barrier() override { inner_->barrier(); }
-  [[noreturn]] void abort(const std::string& m) override { inner_->abort(m); }
+  [[noreturn]] void abort(const std::string& m) override {
+    inner_->abort(m);
+    std::abort();  // not reached (the attribute does not pass through a virtual call)
+  }
 
  private:
   std::shared_ptr<nn::ProcessGroup> inner_;
