@@ -13,6 +13,9 @@ CaseGenerator unary_cases(double lo, double hi) {
   };
 }
 
+// A bool mask of the given values (0 or 1).
+Tensor mask(const std::vector<double>& values, const Shape& shape) { return gt(Tensor::from(values, shape, DType::f64), 0.5); }
+
 CaseGenerator binary_cases(double lo_b, double hi_b) {
   return [lo_b, hi_b](Generator& gen) {
     std::vector<OpCase> cases;
@@ -59,14 +62,19 @@ std::vector<OpCases> elementwise_cases() {
          for (std::size_t i = 0; i < bv.size(); ++i) bv[i] += (i % 2 ? 0.3 : -0.3);
          return std::vector<OpCase>{{"[3,4] with [3,4]", {a, Tensor::from(bv, {3, 4}, DType::f64)}}};
        }},
+      // Masks with both values, fixed: a random mask may come out all true (with the suite's seed
+      // both did), and then a backward that ignored the mask would pass.
       {"where", "",
        [](Generator& gen) {
-         return std::vector<OpCase>{{"cond [3,1], a [3,4], b [4]",
-                                     {gt(case_tensor({3, 1}, gen), 0.0), case_tensor({3, 4}, gen), case_tensor({4}, gen)}}};
+         return std::vector<OpCase>{
+             {"cond [3,1], a [3,4], b [4]", {mask({1, 0, 1}, {3, 1}), case_tensor({3, 4}, gen), case_tensor({4}, gen)}},
+             {"cond [2,3], a [3], b [2,1]",
+              {mask({0, 1, 1, 1, 0, 0}, {2, 3}), case_tensor({3}, gen), case_tensor({2, 1}, gen)}}};
        }},
       {"masked_fill", "value -3",
        [](Generator& gen) {
-         return std::vector<OpCase>{{"mask [1,4] over [3,4]", {case_tensor({3, 4}, gen), gt(case_tensor({1, 4}, gen), 0.0)}}};
+         return std::vector<OpCase>{{"mask [1,4] over [3,4]", {case_tensor({3, 4}, gen), mask({1, 0, 0, 1}, {1, 4})}},
+                                    {"mask [2,3] over [2,3]", {case_tensor({2, 3}, gen), mask({0, 1, 0, 1, 1, 0}, {2, 3})}}};
        },
        [](In in) { return masked_fill(in[0], in[1], -3.0); }},
   };
