@@ -81,11 +81,11 @@ void for_each_case(const OpCases& set, Check check) {
 }
 
 TEST_P(OpGradient, MatchesFiniteDifferences) {
-  for_each_case(op_cases::all_cases()[GetParam()], [](const std::string& label, const op_cases::OpCall& call,
-                                                      const std::vector<Tensor>& inputs) {
-    const GradCheckResult full = gradcheck(label, call, inputs);
+  const OpCases& set = op_cases::all_cases()[GetParam()];
+  for_each_case(set, [&](const std::string& label, const op_cases::OpCall& call, const std::vector<Tensor>& inputs) {
+    const GradCheckResult full = gradcheck(label, call, inputs, {.atol = set.atol, .rtol = set.rtol});
     EXPECT_TRUE(full.ok) << full.report;
-    const GradCheckResult fast = gradcheck(label, call, inputs, {.fast = true, .seed = 3});
+    const GradCheckResult fast = gradcheck(label, call, inputs, {.atol = set.atol, .rtol = set.rtol, .fast = true, .seed = 3});
     EXPECT_TRUE(fast.ok) << fast.report;
   });
 }
@@ -95,9 +95,13 @@ TEST_P(OpGradient, MatchesFiniteDifferences) {
 TEST_P(OpGradient, SecondDerivativesMatchFiniteDifferences) {
   const OpCases& set = op_cases::all_cases()[GetParam()];
   for_each_case(set, [&](const std::string& label, const op_cases::OpCall& call, const std::vector<Tensor>& inputs) {
-    const GradCheckResult full = gradgradcheck(label, call, inputs, {.eps = set.second_order_eps});
+    const GradCheckOptions tolerances{.eps = set.second_order_eps, .atol = set.atol, .rtol = set.rtol};
+    const GradCheckResult full = gradgradcheck(label, call, inputs, tolerances);
     EXPECT_TRUE(full.ok) << full.report;
-    const GradCheckResult fast = gradgradcheck(label, call, inputs, {.eps = set.second_order_eps, .fast = true, .seed = 3});
+    GradCheckOptions fast_mode = tolerances;
+    fast_mode.fast = true;
+    fast_mode.seed = 3;
+    const GradCheckResult fast = gradgradcheck(label, call, inputs, fast_mode);
     EXPECT_TRUE(fast.ok) << fast.report;
   });
 }
