@@ -261,6 +261,46 @@ TEST(RunFolder, FreshStartIntoARunAndResumeWithoutCheckpointAreErrors) {
   fs::remove_all(dir);
 }
 
+// --overwrite replaces a run and nothing else: a folder without a run's config.json, or with a file
+// of the run's name that the run did not write, is refused before anything is removed.
+TEST(RunFolder, OverwriteRefusesWhatIsNotTheRunsAndRemovesNothing) {
+  const Task t = task();
+  const fs::path mine = test_support::fresh_temp_path("run_folder_overwrite_mine");
+  fs::create_directories(mine / "heatmaps");
+  spit(mine / "config.json", "{\"my\": \"settings\"}");
+  spit(mine / "metrics.jsonl", "my numbers");
+  spit(mine / "heatmaps" / "figure1.png", "my figure");
+  const RunFolder not_a_run(mine, kLayout);
+  auto before = snapshot(mine);
+  expect_error<std::runtime_error>([&] { not_a_run.check_start(StartMode::overwrite, t.spec); },
+                                   {mine.string(), "no seqgrad run", "nothing was removed"});
+  EXPECT_EQ(snapshot(mine), before);
+  fs::remove_all(mine);
+
+  const fs::path dir = test_support::fresh_temp_path("run_folder_overwrite_foreign");
+  const RunFolder run = trained(dir, t);
+  fs::remove(run.loss_plot());
+  fs::create_directories(run.loss_plot());  // a folder where the run's picture goes
+  spit(run.loss_plot() / "f", "mine");
+  before = snapshot(dir);
+  expect_error<std::runtime_error>([&] { run.check_start(StartMode::overwrite, t.spec); },
+                                   {run.loss_plot().string(), "nothing was removed"});
+  EXPECT_EQ(snapshot(dir), before);
+  fs::remove_all(run.loss_plot());
+  fs::create_directories(run.heatmap_dir());
+  spit(run.heatmap_dir() / "notes.txt", "mine");  // not a heat map
+  before = snapshot(dir);
+  expect_error<std::runtime_error>([&] { run.check_start(StartMode::overwrite, t.spec); },
+                                   {(run.heatmap_dir() / "notes.txt").string(), "nothing was removed"});
+  EXPECT_EQ(snapshot(dir), before);
+  fs::remove(run.heatmap_dir() / "notes.txt");
+  spit(run.heatmap_dir() / "hello.png", "a heat map");
+  run.check_start(StartMode::overwrite, t.spec);  // the run's own files only: fine
+  run.start(StartMode::overwrite, t.spec);
+  EXPECT_FALSE(fs::exists(run.heatmap_dir()));
+  fs::remove_all(dir);
+}
+
 // 3. A damaged config.json is refused naming the file. (The files are written through
 // seqgrad::AtomicFile, whose own tests are tests/test_atomic_file.cpp.)
 TEST(RunFolder, ADamagedConfigIsNamed) {

@@ -363,6 +363,16 @@ std::string vocab_difference(const Vocabulary& stored, const Vocabulary& wanted)
 
 }  // namespace
 
+std::vector<fs::path> RunFolder::run_files() const {
+  return {config_file(),     source_vocab_file(), target_vocab_file(), subword_model_file(),
+          best_checkpoint(), last_checkpoint(),   metrics_file(),      loss_plot()};
+}
+
+bool RunFolder::is_run_configuration(const fs::path& file) {
+  const json j = json::parse(read_whole(file, "the run's configuration"), nullptr, /*allow_exceptions=*/false);
+  return j.is_object() && j.value("format", json()) == "seqgrad.run";
+}
+
 void RunFolder::check_start(StartMode mode, const RunSpec& spec) const {
   std::error_code ec;
   const bool exists = fs::exists(dir_, ec);
@@ -385,7 +395,25 @@ void RunFolder::check_start(StartMode mode, const RunSpec& spec) const {
                                  "): pass --resume to continue its run or --overwrite to replace it");
       return;
     }
-    case StartMode::overwrite: return;
+    case StartMode::overwrite: {
+      // --overwrite replaces a run, and only a run: everything start() removes is checked first, so
+      // that a refusal leaves the folder as it was.
+      if (!exists || fs::is_empty(dir_)) return;
+      const auto refuse = [](const fs::path& p, const std::string& why) {
+        return std::runtime_error("--overwrite: " + p.string() + " " + why + "; nothing was removed");
+      };
+      if (!fs::is_regular_file(config_file()) || !is_run_configuration(config_file()))
+        throw refuse(dir_, "holds no seqgrad run to replace (no config.json of one): choose another folder or empty it");
+      for (const fs::path& f : run_files())
+        if (fs::exists(f) && !fs::is_regular_file(f)) throw refuse(f, "is not the file the run wrote there");
+      for (const fs::path& d : {checkpoint_dir(), heatmap_dir()})
+        if (fs::exists(d) && !fs::is_directory(d)) throw refuse(d, "is not the run's folder");
+      if (fs::is_directory(heatmap_dir()))
+        for (const auto& e : fs::directory_iterator(heatmap_dir()))
+          if (!e.is_regular_file() || (e.path().extension() != ".png" && !is_atomic_temporary(e.path().filename())))
+            throw refuse(e.path(), "is not a heat map the run drew");
+      return;
+    }
     case StartMode::resume: {
       if (!exists || !fs::exists(config_file()))
         throw std::runtime_error("--resume: " + dir_.string() + " holds no run to resume (no config.json)");
@@ -437,10 +465,8 @@ void RunFolder::start(StartMode mode, const RunSpec& spec) const {
       write_file_atomically(config_file(), config_json(spec), ExistingFile::replace);
     return;
   }
-  if (mode == StartMode::overwrite) {
-    for (const fs::path& f : {config_file(), source_vocab_file(), target_vocab_file(), subword_model_file(), best_checkpoint(),
-                              last_checkpoint(), metrics_file(), loss_plot()})
-      fs::remove(f);
+  if (mode == StartMode::overwrite) {  // what check_start() found to be the run's
+    for (const fs::path& f : run_files()) fs::remove(f);
     fs::remove_all(heatmap_dir());
   }
   // Replaced when they exist: check_start() allowed this start (an overwrite, or a folder without them).

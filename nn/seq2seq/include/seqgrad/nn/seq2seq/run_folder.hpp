@@ -29,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "seqgrad/nn/checkpoint.hpp"
 #include "seqgrad/nn/optim.hpp"
@@ -66,7 +67,7 @@ struct RunSpec {
 enum class StartMode {
   fresh,      // the folder must be absent or empty
   resume,     // continue from checkpoints/last.ckpt; the spec must equal the folder's
-  overwrite,  // replace whatever run the folder holds
+  overwrite,  // replace the run the folder holds (refused in a non-empty folder without one)
 };
 
 // ModelConfig <-> the "model" object of config.json. from_json throws std::runtime_error naming
@@ -125,6 +126,10 @@ class RunFolder {
 
  private:
   std::string config_json(const RunSpec& spec) const;
+  // The files a run writes at the folder's top and in checkpoints/ (heatmaps/ apart).
+  std::vector<std::filesystem::path> run_files() const;
+  // Whether `file` is JSON with "format": "seqgrad.run".
+  static bool is_run_configuration(const std::filesystem::path& file);
   std::filesystem::path dir_;
   RunLayout layout_;
 };
