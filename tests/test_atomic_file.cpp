@@ -132,10 +132,16 @@ TEST_F(AtomicFileTest, FailuresThrowNamingTheFileAndTheSystemsReason) {
   expect_error<std::runtime_error>([&] { AtomicFile(nowhere, ExistingFile::replace, "save"); },
                                    {"save: cannot write", nowhere.string(), "cannot create a temporary file",
                                     std::strerror(ENOENT)});
-  // The target is a folder: the rename fails, and the temporary goes.
+  // The target is a folder, or no file name at all: refused when the writer is made, before the
+  // caller has produced any bytes, and nothing is left behind.
   fs::create_directory(dir / "taken");
+  expect_error<std::runtime_error>([&] { AtomicFile(dir / "taken", ExistingFile::replace, "save"); },
+                                   {"save: cannot write", (dir / "taken").string(), "it is a folder"});
   expect_error<std::runtime_error>([&] { write_file_atomically(dir / "taken", "x", ExistingFile::replace); },
-                                   {"cannot write", (dir / "taken").string(), "cannot rename"});
+                                   {"cannot write", (dir / "taken").string(), "it is a folder"});
+  for (const fs::path& nameless : {fs::path(""), dir / ""})
+    expect_error<std::runtime_error>([&] { AtomicFile(nameless, ExistingFile::replace, "save"); },
+                                     {"save: cannot write", "not a file name"});
   EXPECT_EQ(names(), std::vector<std::string>{"taken"});
 
   // The disk fills up in the middle: a file-size limit makes write() fail with EFBIG. The writer

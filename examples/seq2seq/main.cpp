@@ -66,9 +66,9 @@ class LineOutput {
   LineOutput(const std::string& file, const std::string& option, bool overwrite) {
     if (file == "-") return;
     std::error_code ec;
-    if (fs::exists(file, ec) && !overwrite)
+    if (fs::exists(file, ec) && !fs::is_directory(file, ec) && !overwrite)
       throw std::runtime_error(option + " " + file + ": the file exists (give --overwrite to replace it)");
-    file_.emplace(file, overwrite ? ExistingFile::replace : ExistingFile::refuse, option);
+    file_.emplace(file, overwrite ? ExistingFile::replace : ExistingFile::refuse, option);  // refuses a folder
   }
   void line(const std::string& text) {
     if (file_) {

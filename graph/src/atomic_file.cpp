@@ -55,6 +55,9 @@ int rename_no_replace(const fs::path& from, const fs::path& to) {
 AtomicFile::AtomicFile(fs::path target, ExistingFile existing, std::string who)
     : target_(std::move(target)), existing_(existing), who_(std::move(who)) {
   std::error_code ec;
+  // Refused here rather than when commit() renames onto them, after the caller made every byte.
+  if (!target_.has_filename()) fail("not a file name");
+  if (fs::is_directory(target_, ec)) fail("it is a folder");
   if (existing_ == ExistingFile::refuse && fs::exists(fs::symlink_status(target_, ec)))
     fail("it exists, and this write does not replace a file");
   // open() with O_EXCL rather than mkstemp(): mkstemp makes the file 0600, and these are ordinary
