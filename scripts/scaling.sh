@@ -33,5 +33,5 @@ source "$ROOT/scripts/common.sh"
 machine="$(nproc) cores, $(seqgrad_processor)"
 python3 "$ROOT/bench/scaling_report.py" "$tmp" "$OUT_DIR" "$machine" | tee "$tmp/report"
 "$BUILD/bin/plot_metrics" "$OUT_DIR/scaling.jsonl" "$OUT_DIR/scaling.png" --x threads --y "$(tail -n 1 "$tmp/report")" \
-  --title "speed-up over 1 thread ($machine)" --xlabel threads --ylabel speed-up --ymin 0 --markers
+  --title "speed-up over 1 thread ($machine)" --xlabel threads --ylabel speed-up --ymin 0 --markers --overwrite
 echo "scaling.sh: wrote $OUT_DIR/scaling.md and $OUT_DIR/scaling.png"

@@ -12,12 +12,16 @@
 //                        pass over the target
 //
 // Writes the table (table.md), a plot of accuracy against length (accuracy_by_length.png) and the
-// attention heatmap of one long test input (attention.png) into --out.
+// attention heatmap of one long test input (attention.png) into --out; those of an earlier run
+// there are refused before anything is trained, unless --overwrite replaces them.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "copy_tasks.hpp"
 #include "recipe.hpp"
@@ -53,7 +57,26 @@ struct Settings {
   std::uint64_t seed = 1;
   std::string precision = "f32";
   fs::path out = "runs/bottleneck";
+  bool overwrite = false;
 };
+
+// The files the program writes into --out.
+const std::vector<std::string> kOutputs = {"table.md", "accuracy_by_length.png", "attention.png"};
+
+// Before anything is made or trained: --out names a folder (or a place for one), and none of the
+// outputs is there already unless --overwrite replaces them.
+void check_out(const Settings& s) {
+  if (s.out.empty()) throw std::invalid_argument("--out: an empty path");
+  std::error_code ec;
+  if (fs::exists(s.out, ec) && !fs::is_directory(s.out, ec))
+    throw std::invalid_argument("--out " + s.out.string() + ": a file, not a folder");
+  for (const std::string& name : kOutputs) {
+    const fs::path file = s.out / name;
+    if (fs::is_directory(file, ec)) throw std::invalid_argument("--out: " + file.string() + " is a folder");
+    if (fs::exists(file, ec) && !s.overwrite)
+      throw std::invalid_argument("--out: " + file.string() + " exists (give --overwrite to replace the outputs)");
+  }
+}
 
 ModelConfig config_for(const Contender& c, const Settings& s, std::size_t vocab) {
   ModelConfig m;
@@ -96,6 +119,7 @@ int main(int argc, char** argv) {
   app.add_option("--test-size", s.test_size, "test examples")->check(recipe::whole_in(1, 10000000))->capture_default_str();
   app.add_option("--seed", s.seed, "seed of data, initialisation and batch order")->check(recipe::whole_in(0, std::uint64_t(1) << 62))->capture_default_str();
   app.add_option("--out", s.out, "where the table and pictures go")->capture_default_str();
+  app.add_flag("--overwrite", s.overwrite, "replace the table and pictures of an earlier run in --out");
   recipe::add_version_flag(app, "bottleneck");
   if (const int code = recipe::parse(app, argc, argv, "bottleneck"); code >= 0) return code;
   if (s.hidden % 4 != 0) {
@@ -111,6 +135,7 @@ int run(Settings& s, const std::string& task) {
   std::printf("seqgrad %s\n", seqgrad::backend_summary().c_str());
   s.task = task == "copy" ? SyntheticTask::copy : SyntheticTask::reverse;
   { const AutocastScope refused_here(parse_precision(s.precision, "--precision")); }  // before --out is made
+  check_out(s);
 
   const SyntheticOptions data_options{.task = s.task, .alphabet = 20, .min_length = 5, .max_length = 40};
   fs::create_directories(s.out);  // before the data and the training: a bad --out fails at once

@@ -2,14 +2,17 @@
 //
 //   plot_metrics metrics.jsonl out.png --x step --y train_loss,dev_loss
 //                [--title T] [--xlabel X] [--ylabel Y] [--width 800] [--height 500]
-//                [--ymin V] [--ymax V] [--markers]
+//                [--ymin V] [--ymax V] [--markers] [--overwrite]
 //
 // Every line of the file is one JSON object; a line with the x field and a y field adds a point to
-// that y field's series. Malformed lines are reported (file:line) and skipped.
+// that y field's series. Malformed lines are reported (file:line) and skipped. An existing out.png
+// is refused unless --overwrite replaces it.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -23,11 +26,13 @@ namespace pic = seqgrad::pictures;
 
 namespace {
 
+const char* const kUsage =
+    "plot_metrics METRICS.jsonl OUT.png --x FIELD --y FIELD[,FIELD...] [--title T] [--xlabel X] [--ylabel Y] "
+    "[--width W in [16, 10000]] [--height H in [16, 10000]] [--ymin V] [--ymax V] [--markers] [--overwrite]";
+
 // One line: the problem, then the usage.
 int usage(const std::string& problem) {
-  std::cerr << "plot_metrics: " << problem
-            << " (usage: plot_metrics METRICS.jsonl OUT.png --x FIELD --y FIELD[,FIELD...] [--title T] [--xlabel X]"
-               " [--ylabel Y] [--width W in [16, 10000]] [--height H in [16, 10000]] [--ymin V] [--ymax V] [--markers])\n";
+  std::cerr << "plot_metrics: " << problem << " (usage: " << kUsage << ")\n";
   return 2;
 }
 
@@ -61,9 +66,16 @@ int main(int argc, char** argv) {
   std::string x_field;
   std::vector<std::string> y_fields;
   pic::LinePlotOptions options;
+  bool overwrite = false;
   try {
+    std::set<std::string> given;
     for (int i = 1; i < argc; ++i) {
       const std::string arg = argv[i];
+      if (arg == "--help" || arg == "-h") {
+        std::cout << "usage: " << kUsage << "\n";
+        return 0;
+      }
+      if (arg.starts_with("--") && !given.insert(arg).second) throw std::invalid_argument(arg + " is given twice");
       const auto value = [&]() -> std::string {
         if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
         return argv[++i];
@@ -78,6 +90,7 @@ int main(int argc, char** argv) {
       else if (arg == "--ymin") options.y_min = number(arg, value());
       else if (arg == "--ymax") options.y_max = number(arg, value());
       else if (arg == "--markers") options.markers = true;
+      else if (arg == "--overwrite") overwrite = true;
       else if (arg.starts_with("--")) throw std::invalid_argument("unknown option " + arg);
       else positional.push_back(arg);
     }
@@ -88,12 +101,20 @@ int main(int argc, char** argv) {
   if (x_field.empty() || y_fields.empty()) return usage("--x and --y are required");
   if (options.x_label.empty()) options.x_label = x_field;
   if (options.y_min && options.y_max && !(*options.y_min < *options.y_max)) return usage("--ymin must be below --ymax");
+  if (options.y_min && options.y_max && !std::isfinite(*options.y_max - *options.y_min))
+    return usage("--ymin " + std::to_string(*options.y_min) + " to --ymax " + std::to_string(*options.y_max) +
+                 ": the span is beyond double precision");
   {
+    namespace fs = std::filesystem;
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(positional[0], ec)) {
-      std::cerr << "plot_metrics: " << positional[0] << ": " << (std::filesystem::exists(positional[0], ec) ? "not a regular file" : "no such file") << "\n";
+    const auto refuse = [](const std::string& what) {
+      std::cerr << "plot_metrics: " << what << "\n";
       return 1;
-    }
+    };
+    if (!fs::is_regular_file(positional[0], ec))
+      return refuse(positional[0] + ": " + (fs::exists(positional[0], ec) ? "not a regular file" : "no such file"));
+    if (fs::is_directory(positional[1], ec)) return refuse(positional[1] + ": a folder, not a file");
+    if (fs::exists(positional[1], ec) && !overwrite) return refuse(positional[1] + ": the file exists (give --overwrite to replace it)");
   }
 
   try {
@@ -104,8 +125,12 @@ int main(int argc, char** argv) {
            sq::print_issue(issue);
          }))
       series.push_back({m.name, m.x, m.y});
+    std::string missing;  // the y fields without a point
     for (const auto& s : series)
-      if (s.x.empty()) std::cerr << "plot_metrics: no line has both \"" << x_field << "\" and \"" << s.name << "\"\n";
+      if (s.x.empty()) missing += (missing.empty() ? "\"" : ", \"") + s.name + "\"";
+    if (std::all_of(series.begin(), series.end(), [](const pic::Series& s) { return s.x.empty(); }))
+      throw std::runtime_error(positional[0] + ": no line has both \"" + x_field + "\" and any of " + missing);
+    if (!missing.empty()) std::cerr << "plot_metrics: no line has both \"" << x_field << "\" and " << missing << "\n";
     pic::write_line_plot(positional[1], series, options);
     std::cout << "plot_metrics: wrote " << positional[1] << " (";
     for (std::size_t k = 0; k < series.size(); ++k)

@@ -10,6 +10,7 @@
 #include <exception>
 #include <fstream>
 #include <iostream>
+#include <set>
 
 #include "seqgrad/ops/backend.hpp"
 #include "seqgrad/pictures/heatmap.hpp"
@@ -83,6 +84,8 @@ class StopSignals {
 }  // namespace
 
 std::optional<double> finite_number(const std::string& text) {
+  // Decimal notation only: std::stod also takes hexadecimal ("0x10") and leading blanks.
+  if (text.empty() || text.find_first_not_of("0123456789+-.eE") != std::string::npos) return std::nullopt;
   std::size_t used = 0;
   double v = 0;
   try {
@@ -540,11 +543,13 @@ void add_config_options(CLI::App& cmd) {
 namespace {
 
 // The command-line arguments that a config file gives `cmd`: its options that the command line did
-// not set. An unknown name, a section other than the command's, or a flag that is neither true nor
-// false is a parse error naming the file and the name.
+// not set. An unknown name, a section other than the command's, a name given twice, more values
+// than the option takes, or a flag that is neither true nor false is a parse error naming the file
+// and the name.
 std::vector<std::string> config_arguments(const CLI::App& cmd, const std::string& file, const std::string& program) {
   const std::vector<CLI::ConfigItem> items = CLI::ConfigTOML().from_file(file);
   std::vector<std::string> args;
+  std::set<std::string> given;
   for (const CLI::ConfigItem& item : items) {
     if (item.name == "++" || item.name == "--") continue;  // CLI11's marks of a section's start and end
     const std::string where = "--config " + file + ": '" + item.fullname() + "'";
@@ -555,6 +560,9 @@ std::vector<std::string> config_arguments(const CLI::App& cmd, const std::string
     const CLI::Option* option = cmd.get_option_no_throw("--" + name);
     if (option == nullptr || !option->get_configurable())
       throw CLI::ValidationError(where + " is not an option of " + program + " " + cmd.get_name());
+    if (!given.insert(name).second) throw CLI::ValidationError(where + " is given twice");
+    if (item.inputs.size() > 1 && item.inputs.size() > std::size_t(std::max(1, option->get_expected_max())))
+      throw CLI::ValidationError(where + " takes one value, not " + std::to_string(item.inputs.size()));
     if (option->count() > 0) continue;  // the command line wins
     if (item.inputs.empty() || (item.inputs.size() == 1 && item.inputs[0].empty())) continue;  // no value: the default
     if (option->get_expected_max() == 0) {  // a flag

@@ -108,6 +108,12 @@ bn "--momentum" --optimizer adam --momentum 0.9
 bn "--threads" --threads -1
 bn "--precision" --precision f16
 bn "--train-size" --train-size 0
+mkdir -p bn_out/attention.png && printf 'mine\n' > bn_out/table.md
+bn "--out: bn_out/table.md exists (give --overwrite" --out bn_out
+bn "--out: bn_out/attention.png is a folder" --out bn_out --overwrite
+bn "--out five.tsv: a file, not a folder" --out five.tsv
+bn "--out: an empty path" --out ''
+[ "$(cat bn_out/table.md)" = mine ] || { echo "FAIL: a refused bottleneck run changed bn_out/table.md"; failures=$((failures + 1)); }
 bn "--test-size" --test-size 0
 bn "--seconds" --seconds -1
 bn "--seconds" --seconds 0
@@ -152,6 +158,10 @@ printf '[translate]\nbeam = 3\n' > section.toml
 printf 'decoder = "transformer"\ncontext = "dot"\n' > unused.toml
 s2s "'hiden' is not an option of seq2seq train" train --config typo.toml
 s2s "'chars' is a flag: true or false, not 'yes'" train --run n5 --train "$reverse" --config flag.toml
+printf 'hidden = [16, 32]\n' > list.toml
+printf 'hidden = 16\nhidden = 32\n' > twice.toml
+s2s "--config list.toml: 'hidden' takes one value, not 2" train --run n5 --train "$reverse" --config list.toml
+s2s "--config twice.toml: 'hidden'" train --run n5 --train "$reverse" --config twice.toml
 s2s "'translate.beam' is not in the [train] section" train --run n5 --train "$reverse" --config section.toml
 s2s "--context is a setting of" train --run n5 --train "$reverse" --config unused.toml
 s2s "--config" train --run n5 --train "$reverse" --config missing.toml
@@ -204,6 +214,9 @@ s2s "--scores" translate --run s2s_run --nbest 2 --scores
 s2s "--output five.tsv: the file exists" translate --run s2s_run --output five.tsv
 s2s "--hypotheses five.tsv: the file exists" evaluate --run s2s_run --data "$reverse" --hypotheses five.tsv
 s2s "--output: cannot write" translate --run s2s_run --output adir/missing/out.txt
+s2s "--output: cannot write adir: it is a folder" translate --run s2s_run --output adir --overwrite
+s2s "--hypotheses: cannot write adir: it is a folder" evaluate --run s2s_run --data "$reverse" --hypotheses adir --overwrite
+s2s "--output: cannot write : not a file name" translate --run s2s_run --output ''
 s2s "--out five.tsv: the file exists" export --run s2s_run --out five.tsv
 s2s "--out adir: a folder, not a file" export --run s2s_run --out adir --overwrite
 s2s "its folder adir/missing does not exist" export --run s2s_run --out adir/missing/model.safetensors
@@ -237,6 +250,17 @@ pm "--ymin" m.jsonl out.png --x step --y train_loss --ymin 2 --ymax 1
 pm "missing.jsonl" missing.jsonl out.png --x step --y train_loss
 pm "adir" adir out.png --x step --y train_loss
 pm "unknown option --bogus" m.jsonl out.png --bogus
+pm "--x is given twice" m.jsonl out.png --x step --x step --y train_loss
+pm "--height" m.jsonl out.png --x step --y train_loss --height 0x10
+pm "the span is beyond double precision" m.jsonl out.png --x step --y train_loss --ymin -1e308 --ymax 1e308
+pm "no line has both \"step\" and any of \"dev_loss\"" m.jsonl out.png --x step --y dev_loss
+pm "adir: a folder, not a file" m.jsonl adir --x step --y train_loss --overwrite
+printf 'mine\n' > mine.png
+pm "mine.png: the file exists (give --overwrite" m.jsonl mine.png --x step --y train_loss
+[ "$(cat mine.png)" = mine ] || { echo "FAIL: a refused plot_metrics changed its OUT"; failures=$((failures + 1)); }
+"$bin/plot_metrics" m.jsonl mine.png --x step --y train_loss --overwrite > /dev/null \
+  && [ "$(head -c 4 mine.png | tail -c 3)" = PNG ] || { echo "FAIL: plot_metrics --overwrite did not replace OUT"; failures=$((failures + 1)); }
+"$bin/plot_metrics" --help | grep -q "^usage: plot_metrics" || { echo "FAIL: plot_metrics --help"; failures=$((failures + 1)); }
 
 echo "bad_invocations: $cases cases, $failures failed"
 [ $failures -eq 0 ]
