@@ -359,6 +359,47 @@ TEST(Trainer, ResumeWithOtherOptimizerSettingsIsRefusedBeforeLoading) {
   std::filesystem::remove_all(dir);
 }
 
+// The batcher's position counts batches of the run's examples: a resume in other batches or on
+// other data is refused before anything is loaded; a checkpoint without the two fields (an older
+// seqgrad's) resumes unchecked.
+TEST(Trainer, ResumeInOtherBatchesOrOnOtherDataIsRefusedBeforeLoading) {
+  const Fixture f;
+  const auto dir = test_support::fresh_temp_path("trainer_other_batches");
+  auto model = f.model(1);
+  TrainerOptions o = f.options(dir);
+  o.max_steps = 3;
+  Trainer(*model, f.data.train, f.data.test, o).run();
+
+  auto other = f.model(2);
+  const auto before = parameter_values(*other);
+  o.max_steps = 0;
+  o.resume = true;
+  TrainerOptions changed = o;
+  changed.batch_size = o.batch_size + 1;
+  test_support::expect_error<std::runtime_error>(
+      [&] { Trainer(*other, f.data.train, f.data.test, changed).run(); },
+      {"last.ckpt", "batches of " + std::to_string(o.batch_size) + " examples",
+       "this run has " + std::to_string(changed.batch_size)});
+  std::vector<Example> edited = f.data.train;
+  edited[5].target.push_back(edited[5].target.front());
+  test_support::expect_error<std::runtime_error>([&] { Trainer(*other, edited, f.data.test, o).run(); },
+                                                 {"last.ckpt", "other training examples", training_data_fingerprint(edited)});
+  std::vector<Example> fewer(f.data.train.begin(), f.data.train.end() - 1);
+  EXPECT_THROW(Trainer(*other, fewer, f.data.test, o).run(), std::runtime_error);
+  EXPECT_EQ(parameter_values(*other), before);  // refused before loading: the model is untouched
+
+  {  // rewritten as an older seqgrad wrote it: without the two fields, not checked
+    const std::filesystem::path last = dir / "last.ckpt";
+    auto holder = f.model(3);
+    auto optimizer = nn::make_optimizer(holder->named_parameters(), o.optimizer);
+    nn::CheckpointMetadata metadata = nn::load_checkpoint(last, *holder, optimizer.get()).metadata;
+    for (const char* key : {"trainer.batch_size", "trainer.training_data"}) ASSERT_EQ(metadata.erase(key), 1u) << key;
+    nn::save_checkpoint(last, *holder, optimizer.get(), metadata);
+  }
+  EXPECT_EQ(Trainer(*other, edited, f.data.test, changed).run().stop_reason, StopReason::max_epochs);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(TrainerCheckpointMetadata, RoundTripsEveryFieldExactly) {
   const TrainerCheckpointMetadata m{.step = 123,
                                     .epoch = 4,
@@ -372,9 +413,11 @@ TEST(TrainerCheckpointMetadata, RoundTripsEveryFieldExactly) {
                                     .optimizer = "sgd lr=0.1 weight_decay=0 momentum=0.9 nesterov=false",
                                     .horizon = 1234,
                                     .horizon_fixed = 1,
-                                    .horizon_fixed_at = 987};
+                                    .horizon_fixed_at = 987,
+                                    .batch_size = 12,
+                                    .training_data = "0123456789abcdef"};
   const nn::CheckpointMetadata written = m.to_metadata();
-  EXPECT_EQ(written.size(), 13u);
+  EXPECT_EQ(written.size(), 15u);
   for (const auto& [key, value] : written) EXPECT_TRUE(key.starts_with("trainer.")) << key;
   EXPECT_EQ(TrainerCheckpointMetadata::from_metadata(written, "x.ckpt"), m);
   nn::CheckpointMetadata with_others = written;
@@ -385,7 +428,8 @@ TEST(TrainerCheckpointMetadata, RoundTripsEveryFieldExactly) {
 TEST(TrainerCheckpointMetadata, MissingAndMalformedFieldsAreNamed) {
   const nn::CheckpointMetadata good = TrainerCheckpointMetadata{.optimizer = "adam"}.to_metadata();
   for (const auto& [key, value] : good) {
-    if (key.starts_with("trainer.horizon")) continue;  // optional (test_schedule_horizon.cpp)
+    // optional: the horizon (test_schedule_horizon.cpp), the batch size and the data (ResumeInOtherBatches...)
+    if (key.starts_with("trainer.horizon") || key == "trainer.batch_size" || key == "trainer.training_data") continue;
     nn::CheckpointMetadata missing = good;
     missing.erase(key);
     test_support::expect_error<std::runtime_error>([&] { TrainerCheckpointMetadata::from_metadata(missing, "x.ckpt"); },

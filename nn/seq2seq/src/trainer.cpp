@@ -53,7 +53,8 @@ struct Trainer::State {
         reporter(o.group && !o.group->is_root() ? nullptr : o.reporter),
         planned_steps(o.planned_steps > 0 ? o.planned_steps : o.max_epochs * batcher.batches_per_epoch()),
         horizon{.steps = planned_steps},
-        schedule(make_lr_schedule(schedule_options(o, planned_steps))) {}
+        schedule(make_lr_schedule(schedule_options(o, planned_steps))),
+        training_data(training_data_fingerprint(train)) {}
   static std::vector<std::size_t> lengths_of(const std::vector<Example>& examples) {
     std::vector<std::size_t> out;
     for (const Example& e : examples) out.push_back(encoder_length(e));
@@ -69,6 +70,7 @@ struct Trainer::State {
   std::size_t planned_steps = 0;
   ScheduleHorizon horizon;  // where the schedule ends: planned_steps, or where a time budget ends
   std::unique_ptr<LrSchedule> schedule;  // on horizon.steps
+  std::string training_data;  // training_data_fingerprint of the examples, bound to the checkpoints
   std::optional<MetricsLog> log;
   std::size_t step = 0;  // optimizer steps so far
   double best_score = std::numeric_limits<double>::infinity(), best_loss = std::numeric_limits<double>::infinity();
@@ -134,7 +136,9 @@ void Trainer::save(const std::filesystem::path& file) const {
                                                .optimizer = to_string(options_.optimizer),
                                                .horizon = s.horizon.steps,
                                                .horizon_fixed = s.horizon.fixed ? 1u : 0u,
-                                               .horizon_fixed_at = s.horizon.fixed_at_step}
+                                               .horizon_fixed_at = s.horizon.fixed_at_step,
+                                               .batch_size = options_.batch_size,
+                                               .training_data = s.training_data}
                          .to_metadata());
       save_checkpoint(file, model_, s.optimizer.get(), metadata);
     } catch (const std::exception& e) {
@@ -287,6 +291,16 @@ void Trainer::resume_from(const std::filesystem::path& last) {
     throw std::runtime_error("Trainer: checkpoint " + last.string() + " was trained with the optimizer '" + at.optimizer +
                              "', this run has '" + to_string(options_.optimizer) +
                              "'; resume with the run's optimizer settings");
+  // The batcher's position counts batches of these examples: in other batches, or in other data,
+  // it would be other examples (some seen twice, some never).
+  if (at.batch_size != 0 && at.batch_size != options_.batch_size)
+    throw std::runtime_error("Trainer: checkpoint " + last.string() + " was trained in batches of " +
+                             std::to_string(at.batch_size) + " examples, this run has " +
+                             std::to_string(options_.batch_size) + "; resume with the run's batch size");
+  if (!at.training_data.empty() && at.training_data != s.training_data)
+    throw std::runtime_error("Trainer: checkpoint " + last.string() + " was trained on other training examples (" +
+                             "fingerprint " + at.training_data + ", this run's " + s.training_data +
+                             "); resume with the run's training data");
   for (const auto& [key, value] : options_.checkpoint_metadata) {
     const auto it = stored.find(key);
     if (it == stored.end() || it->second != value)

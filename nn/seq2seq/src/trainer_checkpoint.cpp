@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "seqgrad/nn/seq2seq/run_folder.hpp"  // content_hash
+
 namespace seqgrad::nn::seq2seq {
 
 namespace {
@@ -28,6 +30,8 @@ void for_each_field(Metadata& m, Visit&& visit) {
   visit("trainer.horizon", m.horizon, optional);
   visit("trainer.horizon_fixed", m.horizon_fixed, optional);
   visit("trainer.horizon_fixed_at", m.horizon_fixed_at, optional);
+  visit("trainer.batch_size", m.batch_size, optional);
+  visit("trainer.training_data", m.training_data, optional);
 }
 
 std::string text_of(std::uint64_t v) { return std::to_string(v); }
@@ -85,6 +89,23 @@ TrainerCheckpointMetadata TrainerCheckpointMetadata::from_metadata(const Checkpo
     throw std::runtime_error("Trainer: checkpoint " + file.string() +
                              ": 'trainer.horizon_fixed' is 1 but 'trainer.horizon' is absent or 0");
   return out;
+}
+
+std::string training_data_fingerprint(const std::vector<Example>& examples) {
+  std::string bytes;
+  const auto add = [&](std::uint64_t v) { bytes.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  const auto add_ids = [&](const TokenIds& ids) {
+    add(ids.size());
+    for (const auto id : ids) add(std::uint64_t(id));
+  };
+  add(examples.size());
+  for (const Example& e : examples) {
+    add_ids(e.source);
+    add_ids(e.target);
+    add(e.alternatives.size());
+    for (const TokenIds& a : e.alternatives) add_ids(a);
+  }
+  return content_hash(bytes);
 }
 
 }  // namespace seqgrad::nn::seq2seq

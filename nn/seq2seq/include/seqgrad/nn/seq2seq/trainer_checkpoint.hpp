@@ -1,14 +1,16 @@
 #pragma once
 // What a trainer checkpoint records beside the model and the optimizer's state: where the run is
 // (step, batch order position, early-stopping bookkeeping, the loss not yet logged, the schedule's
-// horizon) and what it was trained with (seed, optimizer), as the checkpoint's metadata "trainer.<field>". One list of fields serves writing
+// horizon) and what it was trained with (seed, optimizer, batch size, training data), as the checkpoint's metadata "trainer.<field>". One list of fields serves writing
 // and reading, so the two cannot drift apart.
 #include <cstdint>
 #include <filesystem>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "seqgrad/nn/checkpoint.hpp"
+#include "seqgrad/nn/seq2seq/batch.hpp"
 
 namespace seqgrad::nn::seq2seq {
 
@@ -32,6 +34,12 @@ struct TrainerCheckpointMetadata {
   std::uint64_t horizon = 0;
   std::uint64_t horizon_fixed = 0;  // 0 or 1
   std::uint64_t horizon_fixed_at = 0;
+  // What the batcher's position (epoch, batch) counts in: the examples per step and a fingerprint
+  // of the training examples (training_data_fingerprint). Checked on resume, since the same position
+  // in other batches or other data is other examples. Optional when read: 0 and "" in checkpoints
+  // of an older seqgrad, and then not checked.
+  std::uint64_t batch_size = 0;
+  std::string training_data;
 
   // Every field under its key; numbers in texts that read back exactly.
   CheckpointMetadata to_metadata() const;
@@ -41,5 +49,9 @@ struct TrainerCheckpointMetadata {
   static TrainerCheckpointMetadata from_metadata(const CheckpointMetadata& metadata, const std::filesystem::path& file);
   bool operator==(const TrainerCheckpointMetadata&) const = default;
 };
+
+// A fingerprint of training examples (their count, and every source, target and alternative in
+// order) as 16 hex digits: equal for the same examples, whatever the process.
+std::string training_data_fingerprint(const std::vector<Example>& examples);
 
 }  // namespace seqgrad::nn::seq2seq
