@@ -93,7 +93,7 @@ int evaluate_run(const fs::path& data, const fs::path& dir, std::size_t beam) {
 int predict(const fs::path& dir, std::vector<std::string> words, const std::string& input, std::size_t beam,
             std::optional<std::size_t> head) {
   if (!input.empty())
-    for (std::string& w : recipe::read_lines(input))
+    for (std::string& w : recipe::read_lines(input, "--input"))
       if (w.find_first_not_of(" \t") != std::string::npos) words.push_back(w);
   if (words.empty()) throw std::runtime_error("predict: no words (give them as arguments or with --input FILE, '-' for standard input)");
   const RunFolder::Loaded l = load_run(dir);

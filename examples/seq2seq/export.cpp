@@ -48,6 +48,12 @@ ExportSummary export_weights(const fs::path& run_dir, const fs::path& out, bool 
   if (!fs::is_directory(folder, ec))
     throw std::runtime_error("--out " + out.string() + ": its folder " + folder.string() + " does not exist");
   const sq::RunFolder run(run_dir);
+  // --overwrite replaces an export, never a file the run itself holds (its checkpoints, its config).
+  if (fs::exists(out, ec) && fs::exists(run_dir, ec))
+    for (const auto& entry : fs::recursive_directory_iterator(run_dir, ec))
+      if (entry.is_regular_file(ec) && fs::equivalent(entry.path(), out, ec))
+        throw std::runtime_error("--out " + out.string() + ": a file of the run " + run_dir.string() +
+                                 " itself; export to a file outside it");
   const sq::RunFolder::Loaded loaded = run.load_best();
   const seqgrad::nn::safetensors::Metadata metadata = export_metadata(loaded.spec);
   seqgrad::nn::save_weights(out, *loaded.model, metadata);

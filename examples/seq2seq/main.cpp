@@ -315,7 +315,7 @@ int translate(const std::string& dir, std::size_t beam, const TranslateArgs& a) 
   LineOutput output(a.output, "--output", a.overwrite);
   const Tokenization in_tokens = tokenization_of(l.spec, "source_tokens");
   const bool chars_out = tokenization_of(l.spec, "target_tokens") == Tokenization::characters;
-  const std::vector<std::string> lines = recipe::read_lines(a.input);
+  const std::vector<std::string> lines = recipe::read_lines(a.input, "--input");
   const std::string name = a.input == "-" ? "<stdin>" : a.input;
   const auto text_of = [&](const Hypothesis& h) {
     return subwords ? subwords->decode(l.spec.target_vocab.decode(h.tokens)) : l.spec.target_vocab.decode_to_string(h.tokens, chars_out ? "" : " ");

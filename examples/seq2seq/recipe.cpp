@@ -683,24 +683,27 @@ int guarded(const std::string& program, const std::function<int()>& body) {
   return 1;
 }
 
-std::vector<std::string> read_lines(const std::string& file) {
+std::vector<std::string> read_lines(const std::string& file, const std::string& option) {
+  const std::string who = option.empty() ? file : option + " " + file;
   std::vector<std::string> lines;
   std::string line;
   const auto read = [&](std::istream& in) {
     while (std::getline(in, line)) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (lines.empty()) seqgrad::nn::seq2seq::drop_byte_order_mark(line);
       lines.push_back(line);
     }
   };
+  if (file.empty()) throw std::runtime_error(option + (option.empty() ? "" : ": ") + "an empty file name (give a file, or - for standard input)");
   if (file == "-") {
     read(std::cin);
     return lines;
   }
   std::error_code ec;
-  if (!fs::exists(file, ec)) throw std::runtime_error(file + ": no such file");
-  if (!fs::is_regular_file(file, ec) && !fs::is_fifo(file, ec)) throw std::runtime_error(file + ": not a regular file");
+  if (!fs::exists(file, ec)) throw std::runtime_error(who + ": no such file");
+  if (!fs::is_regular_file(file, ec) && !fs::is_fifo(file, ec)) throw std::runtime_error(who + ": not a regular file");
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error(file + ": cannot be read");
+  if (!in) throw std::runtime_error(who + ": cannot be read");
   read(in);
   return lines;
 }

@@ -377,6 +377,14 @@ TEST(TsvReader, WhitespaceTokensAndNoGrouping) {
   EXPECT_EQ(result.entries[1].line, 2u);
 }
 
+TEST(TsvReader, AByteOrderMarkAtTheStartIsNotPartOfTheFirstSymbol) {
+  std::istringstream in("\xEF\xBB\xBF" "the cat\tle chat\n\xEF\xBB\xBF" "a\tb\n");
+  const auto result = read_tsv(in, {.group_by_source = false});
+  ASSERT_EQ(result.entries.size(), 2u);
+  EXPECT_EQ(result.entries[0].source, (Symbols{"the", "cat"}));
+  EXPECT_EQ(result.entries[1].source, (Symbols{"\xEF\xBB\xBF" "a"}));  // only the file's first line starts the file
+}
+
 TEST(TsvReader, InvalidUtf8IsMalformedInCharacterMode) {
   std::istringstream in("caf\xc3\xa9\tK AE F EY\nbad\xff\tB AE D\ntrunc\xc3\tT\n");
   std::vector<std::size_t> lines;

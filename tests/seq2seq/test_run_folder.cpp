@@ -127,6 +127,9 @@ TEST(RunFolder, ModelConfigRoundTripsThroughJsonAndBadFieldsAreNamed) {
   expect_error<std::runtime_error>([&] { model_config_from_json(j.replace(j.find("\"hidden_dim\""), 12, "\"hidden_dimX\"")); },
                                    {"hidden_dim", "missing"});
   expect_error<std::runtime_error>([&] { model_config_from_json("[1]"); }, {"not a JSON object"});
+  std::string extra = model_config_to_json(c);
+  extra.insert(extra.find('{') + 1, "\"hiden_dim\":32,");  // a field no seqgrad reads is not passed over
+  expect_error<std::runtime_error>([&] { model_config_from_json(extra); }, {"\"hiden_dim\"", "not a setting"});
   const std::string lstm = model_config_to_json(c);
   EXPECT_NE(lstm.find("\"decoder\":\"lstm\""), std::string::npos) << lstm;
   std::string rnn = lstm;

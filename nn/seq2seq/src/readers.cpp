@@ -80,6 +80,10 @@ bool tokenize(std::string_view text, Tokenization how, Symbols& out) {
   return true;
 }
 
+void drop_byte_order_mark(std::string& first_line) {
+  if (first_line.starts_with("\xEF\xBB\xBF")) first_line.erase(0, 3);
+}
+
 ReadResult read_tsv(std::istream& in, const TsvOptions& options, const std::string& source_name) {
   ReadResult result;
   std::unordered_map<std::string, std::size_t> entry_of_source;  // for grouping
@@ -87,7 +91,7 @@ ReadResult read_tsv(std::istream& in, const TsvOptions& options, const std::stri
   Symbols source, target;
   bool truncated = false;
   while (read_bounded_line(in, line, options.max_line_bytes, truncated, source_name)) {
-    ++result.lines;
+    if (++result.lines == 1) drop_byte_order_mark(line);
     if (line.empty() && !truncated) {
       ++result.blank_lines;
       continue;

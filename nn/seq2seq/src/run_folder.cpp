@@ -139,6 +139,10 @@ ModelConfig model_config_from_json(const std::string& text) {
   const std::string dtype = text_of("dtype");
   if (dtype != "f32" && dtype != "f64") throw std::runtime_error("model field \"dtype\" must be f32 or f64, got " + dtype);
   c.dtype = dtype == "f32" ? DType::f32 : DType::f64;
+  const json known = json::parse(model_config_to_json(c));  // every field, each always written
+  for (const auto& [name, value] : j.items())
+    if (!known.contains(name))
+      throw std::runtime_error("model field \"" + name + "\" is not a setting of the model (a typo, or a newer seqgrad's)");
   return c;
 }
 

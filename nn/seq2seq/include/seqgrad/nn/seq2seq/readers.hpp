@@ -39,6 +39,10 @@ void print_issue(const ParseIssue& issue);
 bool read_bounded_line(std::istream& in, std::string& line, std::size_t max_bytes, bool& truncated,
                        const std::string& source_name);
 
+// Drops a UTF-8 byte order mark (EF BB BF, which some editors write at the start of a text file)
+// from the start of a file's first line, where it would otherwise join the first symbol.
+void drop_byte_order_mark(std::string& first_line);
+
 // A data item: one source sequence with every target that counts as correct for it, in order
 // (the first is the main one). `key` names the item in reports (a CMUdict word, a TSV source);
 // `line` is where it was first read.
