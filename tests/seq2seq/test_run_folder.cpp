@@ -276,9 +276,26 @@ TEST(RunFolder, OverwriteRefusesWhatIsNotTheRunsAndRemovesNothing) {
   const RunFolder not_a_run(mine, kLayout);
   auto before = snapshot(mine);
   expect_error<std::runtime_error>([&] { not_a_run.check_start(StartMode::overwrite, t.spec); },
-                                   {mine.string(), "no seqgrad run", "nothing was removed"});
+                                   {(mine / "config.json").string(), "not a seqgrad run's configuration", "nothing was removed"});
+  EXPECT_EQ(snapshot(mine), before);
+  fs::remove(mine / "config.json");
+  spit(mine / "notes.txt", "mine");  // no config.json: only the run's own names may be there
+  before = snapshot(mine);
+  expect_error<std::runtime_error>([&] { not_a_run.check_start(StartMode::overwrite, t.spec); },
+                                   {mine.string(), "no seqgrad run", "notes.txt", "nothing was removed"});
   EXPECT_EQ(snapshot(mine), before);
   fs::remove_all(mine);
+
+  // A start killed before it wrote config.json left the run's own names only: replaced.
+  const fs::path killed = test_support::fresh_temp_path("run_folder_overwrite_killed_start");
+  fs::create_directories(killed / "checkpoints");
+  spit(killed / "letters.json", "[");
+  spit(killed / ".config.json.tmp-AbC123", "{");
+  const RunFolder interrupted(killed, kLayout);
+  interrupted.check_start(StartMode::overwrite, t.spec);
+  interrupted.start(StartMode::overwrite, t.spec);
+  EXPECT_NO_THROW(interrupted.read_spec());
+  fs::remove_all(killed);
 
   const fs::path dir = test_support::fresh_temp_path("run_folder_overwrite_foreign");
   const RunFolder run = trained(dir, t);

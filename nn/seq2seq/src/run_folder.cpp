@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -406,8 +407,18 @@ void RunFolder::check_start(StartMode mode, const RunSpec& spec) const {
       const auto refuse = [](const fs::path& p, const std::string& why) {
         return std::runtime_error("--overwrite: " + p.string() + " " + why + "; nothing was removed");
       };
-      if (!fs::is_regular_file(config_file()) || !is_run_configuration(config_file()))
-        throw refuse(dir_, "holds no seqgrad run to replace (no config.json of one): choose another folder or empty it");
+      // A run's config.json, or (a start killed before writing it) nothing but the run's own names.
+      if (fs::exists(config_file())) {
+        if (!fs::is_regular_file(config_file()) || !is_run_configuration(config_file()))
+          throw refuse(config_file(), "is not a seqgrad run's configuration: choose another folder or empty it");
+      } else {
+        std::set<fs::path> own{checkpoint_dir().filename(), heatmap_dir().filename()};
+        for (const fs::path& f : run_files()) own.insert(*f.lexically_relative(dir_).begin());  // checkpoints/... too
+        for (const auto& e : fs::directory_iterator(dir_))
+          if (!own.contains(e.path().filename()) && !is_atomic_temporary(e.path().filename()))
+            throw refuse(dir_, "holds no seqgrad run to replace (no config.json, and " + e.path().filename().string() +
+                                   " is not a run's): choose another folder or empty it");
+      }
       for (const fs::path& f : run_files())
         if (fs::exists(f) && !fs::is_regular_file(f)) throw refuse(f, "is not the file the run wrote there");
       for (const fs::path& d : {checkpoint_dir(), heatmap_dir()})
