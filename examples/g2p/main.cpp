@@ -101,7 +101,7 @@ int predict(const fs::path& dir, std::vector<std::string> words, const std::stri
   options.attention_head = recipe::checked_head(l.spec.model, head);
   const fs::path heatmaps = RunFolder(dir, kLayout).heatmap_dir();
   fs::create_directories(heatmaps);
-  std::size_t failed = 0;
+  std::size_t failed = 0, unknown = 0;
   for (std::size_t n = 0; n < words.size(); ++n) {
     std::string word = words[n];
     if (word.empty()) {  // an argument "": nothing to spell, and no name for its heatmap
@@ -111,6 +111,7 @@ int predict(const fs::path& dir, std::vector<std::string> words, const std::stri
     for (char& ch : word) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     Symbols letters;
     for (char ch : word) letters.emplace_back(1, ch);
+    unknown += recipe::count_unknown(letters, l.spec.source_vocab);
     TokenIds ids = l.spec.source_vocab.encode(letters);  // letters outside the vocabulary: <unk>
     ids.push_back(kEos);  // the encoder reads up to its end-of-sequence symbol
     const Tensor src = Tensor::from_indices(ids, {1, ids.size()});
@@ -135,6 +136,7 @@ int predict(const fs::path& dir, std::vector<std::string> words, const std::stri
     }
     std::printf("%-16s %-40s %s\n", word.c_str(), phones.c_str(), shown.c_str());
   }
+  if (unknown > 0) std::fprintf(stderr, "%s: predict: %zu letters not in the model's alphabet were read as <unk>\n", kProgram, unknown);
   return failed > 0 ? 1 : 0;
 }
 

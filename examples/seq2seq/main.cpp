@@ -236,12 +236,6 @@ int train(const TrainArgs& a) {
   return 0;
 }
 
-std::size_t count_unknown(const Symbols& symbols, const Vocabulary& vocab) {
-  std::size_t n = 0;
-  for (const auto& s : symbols) n += !vocab.contains(s);
-  return n;
-}
-
 struct EvaluateArgs {
   std::string hypotheses;  // empty: none
   bool overwrite = false;
@@ -260,7 +254,7 @@ int evaluate_run(const std::string& dir, const std::string& data, std::size_t be
   std::vector<std::vector<std::string>> references;  // of a subword run: the targets as text
   if (subwords) entries = recipe::to_pieces(std::move(entries), *subwords, 0, kProgram, shown_name(data), &references);
   std::size_t unknown = 0;
-  for (const Entry& e : entries) unknown += count_unknown(e.source, l.spec.source_vocab);
+  for (const Entry& e : entries) unknown += recipe::count_unknown(e.source, l.spec.source_vocab);
   if (unknown > 0) std::fprintf(stderr, "%s: %zu source symbols of %s are not in the vocabulary (read as <unk>)\n", kProgram, unknown, shown_name(data).c_str());
   const std::vector<Example> examples = evaluation_examples(entries, l.spec.source_vocab, l.spec.target_vocab);
   const Evaluation e = evaluate(*l.model, examples, 128, 2 * max_length_of(l.spec), beam);
@@ -332,7 +326,7 @@ int translate(const std::string& dir, std::size_t beam, const TranslateArgs& a) 
       continue;
     }
     if (subwords) source = subwords->encode(recipe::joined_text(source));
-    unknown += count_unknown(source, l.spec.source_vocab);
+    unknown += recipe::count_unknown(source, l.spec.source_vocab);
     TokenIds ids = l.spec.source_vocab.encode(source);
     ids.push_back(kEos);
     const Tensor src = Tensor::from_indices(ids, {1, ids.size()});

@@ -683,6 +683,12 @@ int guarded(const std::string& program, const std::function<int()>& body) {
   return 1;
 }
 
+std::size_t count_unknown(const seqgrad::nn::seq2seq::Symbols& symbols, const seqgrad::nn::seq2seq::Vocabulary& vocab) {
+  std::size_t n = 0;
+  for (const auto& s : symbols) n += !vocab.contains(s);
+  return n;
+}
+
 std::vector<std::string> read_lines(const std::string& file, const std::string& option) {
   const std::string who = option.empty() ? file : option + " " + file;
   std::vector<std::string> lines;

@@ -161,6 +161,9 @@ int parse(CLI::App& app, int argc, char** argv, const std::string& program);
 // Runs `body`, turning any exception into one line "<program>: <what>" and exit status 1.
 int guarded(const std::string& program, const std::function<int()>& body);
 
+// How many of `symbols` are not in `vocab` (read as <unk>: the programs say how many).
+std::size_t count_unknown(const seqgrad::nn::seq2seq::Symbols& symbols, const seqgrad::nn::seq2seq::Vocabulary& vocab);
+
 // Reads lines of a file, or of standard input when `file` is "-". `option`, when given, opens the
 // messages of a refusal (e.g. "--input").
 std::vector<std::string> read_lines(const std::string& file, const std::string& option = "");

@@ -13,7 +13,10 @@ printf 'from\nfile\n' > words.txt
 echo "stdin" | "$bin/g2p" --out run predict --beam 2 "../escape" "/tmp/abs_path_word" "a/b" "$long" "..." hello --input - > p1.log 2>&1 \
   || { cat p1.log; fail "predict failed"; }
 "$bin/g2p" --out run predict --input words.txt > p2.log 2>&1 || { cat p2.log; fail "predict --input failed"; }
-[ "$(grep -vc "^seqgrad " p1.log)" -eq 7 ] || { cat p1.log; fail "predict printed $(grep -vc "^seqgrad " p1.log) lines for 7 words"; }
+grep -q "^g2p: predict: [0-9]* letters not in the model's alphabet were read as <unk>$" p1.log \
+  || { cat p1.log; fail "predict did not count the letters outside the alphabet ('/', '.')"; }
+words=$(grep -v "^seqgrad \|^g2p: predict: .* read as <unk>$" p1.log | wc -l)
+[ "$words" -eq 7 ] || { cat p1.log; fail "predict printed $words lines for 7 words"; }
 grep -q "^stdin " p1.log && grep -q "^from " p2.log && grep -q "^file " p2.log || fail "words from stdin or a file missing"
 [ ! -e ../escape.png ] && [ ! -e /tmp/abs_path_word.png ] && [ ! -e a ] || fail "a heatmap escaped the run folder"
 outside=$(find "$work" -name '*.png' -not -path "$work/inside/run/heatmaps/*" -not -path "$work/inside/run/loss.png")
