@@ -329,19 +329,28 @@ TEST(Trainer, ResumedSgdMomentumAndAdamWRunsEqualUninterruptedRuns) {
 
 // A resume must continue with the optimizer the run was trained with: another kind, or the same
 // kind with another setting, is refused naming both, before anything is loaded.
+namespace {
+
+// Runs `o` for 3 steps (a run interrupted there); returns the options that resume it.
+TrainerOptions interrupted_after_3_steps(const Fixture& f, TrainerOptions o) {
+  auto model = f.model(1);
+  o.max_steps = 3;
+  Trainer(*model, f.data.train, f.data.test, o).run();
+  o.max_steps = 0;
+  o.resume = true;
+  return o;
+}
+
+}  // namespace
+
 TEST(Trainer, ResumeWithOtherOptimizerSettingsIsRefusedBeforeLoading) {
   const Fixture f;
   const auto dir = test_support::fresh_temp_path("trainer_other_optimizer");
-  auto model = f.model(1);
-  TrainerOptions o = f.options(dir);
-  o.optimizer = {.kind = nn::OptimizerKind::sgd, .lr = 0.1, .momentum = 0.9};
-  o.max_steps = 3;
-  Trainer(*model, f.data.train, f.data.test, o).run();
-
+  TrainerOptions sgd = f.options(dir);
+  sgd.optimizer = {.kind = nn::OptimizerKind::sgd, .lr = 0.1, .momentum = 0.9};
+  const TrainerOptions o = interrupted_after_3_steps(f, sgd);
   auto other = f.model(2);
   const auto before = parameter_values(*other);
-  o.max_steps = 0;
-  o.resume = true;
   TrainerOptions changed = o;
   changed.optimizer.momentum = 0.5;
   test_support::expect_error<std::runtime_error>([&] { Trainer(*other, f.data.train, f.data.test, changed).run(); },
@@ -365,15 +374,9 @@ TEST(Trainer, ResumeWithOtherOptimizerSettingsIsRefusedBeforeLoading) {
 TEST(Trainer, ResumeInOtherBatchesOrOnOtherDataIsRefusedBeforeLoading) {
   const Fixture f;
   const auto dir = test_support::fresh_temp_path("trainer_other_batches");
-  auto model = f.model(1);
-  TrainerOptions o = f.options(dir);
-  o.max_steps = 3;
-  Trainer(*model, f.data.train, f.data.test, o).run();
-
+  const TrainerOptions o = interrupted_after_3_steps(f, f.options(dir));
   auto other = f.model(2);
   const auto before = parameter_values(*other);
-  o.max_steps = 0;
-  o.resume = true;
   TrainerOptions changed = o;
   changed.batch_size = o.batch_size + 1;
   test_support::expect_error<std::runtime_error>(

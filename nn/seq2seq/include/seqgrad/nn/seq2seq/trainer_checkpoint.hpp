@@ -39,7 +39,7 @@ struct TrainerCheckpointMetadata {
   // in other batches or other data is other examples. Optional when read: 0 and "" in checkpoints
   // of an older seqgrad, and then not checked.
   std::uint64_t batch_size = 0;
-  std::string training_data;
+  std::string training_data{};
 
   // Every field under its key; numbers in texts that read back exactly.
   CheckpointMetadata to_metadata() const;
