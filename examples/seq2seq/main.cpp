@@ -210,6 +210,15 @@ int train(const TrainArgs& a) {
     const PairCounts held_out = count_pairs(dev_entries, 0, 0, 0), kept = count_pairs(train_entries, 0, 0, 0);
     std::printf("held out for validation: 1 source in %zu with all its targets, %zu sources (%zu pairs); training on "
                 "the other %zu sources (%zu pairs)\n", a.dev_every, held_out.sources, held_out.pairs, kept.sources, kept.pairs);
+  } else {  // a validation file may hold symbols the training data lacks: said, as evaluate says it
+    std::size_t unknown_sources = 0, unknown_targets = 0;
+    for (const Entry& e : dev_entries) {
+      unknown_sources += recipe::count_unknown(e.source, spec.source_vocab);
+      for (const Symbols& t : e.targets) unknown_targets += recipe::count_unknown(t, spec.target_vocab);
+    }
+    if (unknown_sources + unknown_targets > 0)
+      std::fprintf(stderr, "%s: %zu source and %zu target symbols of %s are not in the training data's vocabularies (read as <unk>)\n",
+                   kProgram, unknown_sources, unknown_targets, dev_files.name().c_str());
   }
   const RunFolder run(a.run);
   recipe::TrainFlags t = a.train_flags;

@@ -387,7 +387,13 @@ TrainSummary train_in_folder(const RunFolder& run, const RunSpec& spec, std::vec
 }
 
 int interrupted_status(const std::string& program, const RunFolder& run, const TrainSummary& summary) {
-  if (summary.stop_reason != StopReason::interrupted) return -1;
+  if (summary.stop_reason != StopReason::interrupted) {
+    // A budget or a step limit that ends the run before its first validation leaves no model.
+    if (!fs::exists(run.best_checkpoint()))
+      throw std::runtime_error("training stopped (" + std::string(to_string(summary.stop_reason)) + ") at step " +
+                               std::to_string(summary.steps) + ", before it saved a model to evaluate: give it more time (--minutes) or steps");
+    return -1;
+  }
   const int signal = stop_signal.load();
   std::fprintf(stderr, "%s: interrupted by %s at step %zu; %s saved; continue with --resume\n", program.c_str(),
                signal == SIGTERM ? "SIGTERM" : "SIGINT", summary.steps, (run.checkpoint_dir() / "last.ckpt").string().c_str());

@@ -91,9 +91,10 @@ sq::StartMode start_mode(const TrainFlags& t);
 // came after the trainer's last look); a second one ends the process at once.
 sq::TrainSummary train_in_folder(const sq::RunFolder& run, const sq::RunSpec& spec, std::vector<sq::Example> train,
                                  std::vector<sq::Example> dev, const TrainFlags& t);
-// After train_in_folder: -1 when the run was not interrupted; else one line "<program>: interrupted
-// by SIGINT at step N; last.ckpt saved in DIR; continue with --resume" on stderr and the exit status
-// of the signal (130 for SIGINT, 143 for SIGTERM), which the caller returns.
+// After train_in_folder: -1 when the run was not interrupted (and throws, saying why, when it saved
+// no model to evaluate); else one line "<program>: interrupted by SIGINT at step N; last.ckpt saved
+// in DIR; continue with --resume" on stderr and the exit status of the signal (130 for SIGINT, 143
+// for SIGTERM), which the caller returns.
 int interrupted_status(const std::string& program, const sq::RunFolder& run, const sq::TrainSummary& summary);
 
 // The readers' reports as a user sees them: the first `shown` with file and line, then one count per reason.

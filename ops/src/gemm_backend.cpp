@@ -265,7 +265,6 @@ std::string openblas_version() {
 
 }  // namespace
 
-
 BackendInfo backend_info() {
   BackendInfo info;
   info.f64_gemm = openblas_version();

@@ -220,6 +220,7 @@ s2s "--output: cannot write : not a file name" translate --run s2s_run --output 
 s2s "--out five.tsv: the file exists" export --run s2s_run --out five.tsv
 s2s "--out adir: a folder, not a file" export --run s2s_run --out adir --overwrite
 s2s "a file of the run s2s_run itself" export --run s2s_run --out s2s_run/checkpoints/best.ckpt --overwrite
+s2s "before it saved a model to evaluate: give it more time (--minutes)" train --run n9 --train "$reverse" --minutes 1e-12
 s2s "a file of the run s2s_run itself" export --run s2s_run --out ./s2s_run/../s2s_run/config.json --overwrite
 s2s "--input: an empty file name" translate --run s2s_run --input ''
 s2s "its folder adir/missing does not exist" export --run s2s_run --out adir/missing/model.safetensors

@@ -17,6 +17,11 @@ expected=$(awk '/^it is `data: homophones.tsv/ { on = 1 } on { line = line (line
   END { sub(/^it is `/, "", line); sub(/`.*$/, "", line); print line }' "$src/README.md")
 [ -n "$expected" ] || fail "the README's example line is missing"
 [ "$(grep -c "^$expected\$" h.log)" -eq 2 ] || { cat h.log; fail "train did not print the README's line for --train and --dev: $expected"; }
+if grep -q "read as <unk>" h.log; then cat h.log; fail "a --dev of the training data's own symbols was said to hold unknown ones"; fi
+printf 'N AY Q\tnigzt\n' > other.tsv  # Q is no source symbol; z (characters: no, words: nigzt) no target one
+"$bin/seq2seq" train --run o --train homophones.tsv --dev other.tsv "${tiny[@]}" > o.log 2>&1 || { cat o.log; fail "train failed"; }
+grep -qxF "seq2seq: 1 source and 1 target symbols of other.tsv are not in the training data's vocabularies (read as <unk>)" o.log \
+  || { cat o.log; fail "train did not count the --dev symbols outside the vocabularies"; }
 
 # 10 sources, 13 pairs: "a b" with 3 targets, "c" with 2; a repeat, a malformed line and a blank line.
 {
