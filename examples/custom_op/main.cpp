@@ -41,7 +41,8 @@ Tensor swish(const Tensor& x, const Tensor& beta) {
   });
 }
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1) return std::fprintf(stderr, "%s: takes no arguments (read its source)\n", argv[0]), 2;
   manual_seed(7);
   // Gradient checks run in float64 against central finite differences.
   Tensor x = randn({4, 5}, DType::f64).set_name("x").requires_grad_();

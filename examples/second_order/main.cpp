@@ -34,7 +34,8 @@ Tensor critic_loss(const Critic& critic, const Tensor& real, const Tensor& fake,
 }
 // readme-end: penalty
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1) return std::fprintf(stderr, "%s: takes no arguments (read its source)\n", argv[0]), 2;
   Generator gen(11);
   Critic critic(gen);
   const Tensor real = randn({8, 4}, DType::f64, gen) + 1.0;

@@ -10,7 +10,8 @@
 using namespace seqgrad;
 using namespace seqgrad::nn::seq2seq;
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1) return std::fprintf(stderr, "%s: takes no arguments (read its source)\n", argv[0]), 2;
   // Sources: symbols 4..9 then <eos> (2), padded with <pad> (0); targets: the symbols reversed.
   const Tensor src = Tensor::from_indices({4, 5, 6, 2, 0, 7, 8, 9, 4, 2, 9, 5, 2, 0, 0, 6, 6, 8, 2, 0}, {4, 5});
   const Tensor src_lengths = Tensor::from_indices({4, 5, 3, 4}, {4});

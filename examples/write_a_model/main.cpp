@@ -31,7 +31,8 @@ class ContainsThree : public nn::Module {
 };
 // readme-end: model
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1) return std::fprintf(stderr, "%s: takes no arguments (read its source)\n", argv[0]), 2;
   // Four sequences padded to length 5 (0 is padding), and whether each contains a 3.
   const Tensor tokens = Tensor::from_indices({1, 3, 2, 0, 0, 2, 2, 1, 4, 0, 4, 1, 1, 2, 3, 2, 4, 0, 0, 0}, {4, 5});
   const Tensor lengths = Tensor::from_indices({3, 4, 5, 2}, {4});

@@ -242,6 +242,9 @@ reports() {  # FILE_FRAGMENT PROGRAM ARGS...: stderr shows line-numbered reports
 reports cmudict_malformed.js "$bin/g2p" --out g2p_run --data "$src/tests/data/cmudict_malformed.js" evaluate
 reports malformed.tsv "$bin/seq2seq" train --run n8 --train malformed.tsv
 
+# The tutorial programs take no arguments, and say so.
+for demo in custom_op second_order write_a_model train_seq2seq; do expect "$demo: takes no arguments" "$bin/$demo" --help; done
+
 pm() { expect "$1" "$bin/plot_metrics" "${@:2}"; }
 printf '{"step": 1, "train_loss": 2}\n' > m.jsonl
 pm "expected the metrics file"
