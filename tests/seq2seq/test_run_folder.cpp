@@ -18,6 +18,7 @@
 #include "seqgrad/nn/seq2seq/subwords.hpp"
 #include "seqgrad/nn/seq2seq/trainer.hpp"
 #include "seqgrad/nn/seq2seq/trainer_checkpoint.hpp"
+#include "seq2seq/record_messages.hpp"
 #include "support/expect_error.hpp"
 #include "support/file_bytes.hpp"
 #include "support/temp_path.hpp"
@@ -440,7 +441,12 @@ TEST(RunFolder, LeftoverTemporariesAreRemovedAndResumeCutsTheMetricsLog) {
   EXPECT_EQ(slurp(run.heatmap_dir() / "notes.tmp-AbC123"), "the user's");
   o.max_steps = 0;
   o.resume = true;
+  const auto messages = std::make_shared<test::RecordMessages>();
+  o.reporter = messages;
   Trainer(model, t.train, t.dev, o).run();
+  ASSERT_FALSE(messages->messages.empty());
+  EXPECT_NE(messages->messages[0].find("removed the last 3 lines of " + run.metrics_file().string()), std::string::npos)
+      << messages->messages[0];
   const auto series = read_metrics_series(run.metrics_file(), "step", {"train_loss"});
   const std::vector<double>& steps = series.at(0).x;
   ASSERT_EQ(steps.size(), 10u);  // 50 examples in batches of 10, 2 epochs: each step logged once

@@ -17,6 +17,7 @@
 #include "seqgrad/nn/seq2seq/metrics_log.hpp"
 #include "seqgrad/nn/seq2seq/trainer.hpp"
 #include "seqgrad/nn/seq2seq/trainer_checkpoint.hpp"
+#include "seq2seq/record_messages.hpp"
 #include "seq2seq/trainer_fixture.hpp"
 #include "support/expect_error.hpp"
 #include "support/temp_path.hpp"
@@ -34,12 +35,7 @@ std::function<double()> ticking_clock(double tick) {
   return [now, tick] { return *now += tick; };
 }
 
-class RecordMessages : public TrainingReporter {
- public:
-  void progress(const ProgressUpdate&) override {}
-  void message(const std::string& text) override { messages.push_back(text); }
-  std::vector<std::string> messages;
-};
+using seqgrad::nn::seq2seq::test::RecordMessages;
 
 // 20 epochs of 4 steps planned; the budget, at the test clock's speed, allows about half of them.
 TrainerOptions budgeted_options(const Fixture& f, const std::filesystem::path& dir) {

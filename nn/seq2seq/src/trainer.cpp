@@ -324,10 +324,14 @@ void Trainer::resume_from(const std::filesystem::path& last) {
   else if (at.horizon > 0 && options_.fit_schedule_to_time_budget && options_.time_budget_seconds > 0)
     set_horizon({.steps = std::min<std::size_t>(at.horizon, s.planned_steps)});
   // Records of steps after the checkpoint were written by the interrupted run; this run writes them again.
+  std::size_t dropped = 0;
   if (!options_.metrics_file.empty() && group_->is_root() && std::filesystem::exists(options_.metrics_file))
-    truncate_metrics_log(options_.metrics_file, "step", double(s.step));
+    dropped = truncate_metrics_log(options_.metrics_file, "step", double(s.step));
   if (!s.reporter) return;
   std::string line = "resumed from " + last.string() + " at step " + std::to_string(s.step);
+  if (dropped > 0)  // said, since a line that is no record (an edit) cuts the log there too
+    line += "; removed the last " + std::to_string(dropped) + " lines of " + options_.metrics_file.string() +
+            " (the first of them a record after step " + std::to_string(s.step) + ", or no record)";
   if (s.horizon.fixed && s.horizon.steps < s.planned_steps)
     line += "; the schedule ends at step " + std::to_string(s.horizon.steps) + " (placed on the time budget at step " +
             std::to_string(s.horizon.fixed_at_step) + ")";
