@@ -256,7 +256,7 @@ TEST(ScaledDotProductAttention, FirstAndSecondDerivativesMatchFiniteDifferences)
     expect_derivatives("sdpa heads", [&](const std::vector<Tensor>& in) {
       const auto out = nn::scaled_dot_product_attention(in[0], in[1], in[2], mask, {.causal = causal});
       return concat({out.context, out.weights}, 3);
-    }, {qh, kh, vh}, {}, GradCheckOptions{.fast = true});
+    }, {qh, kh, vh}, kLayerCheck, kLayerCheckFast);
   }
 }
 
@@ -357,7 +357,7 @@ TEST(MultiheadAttention, CrossAttentionFirstAndSecondDerivativesMatchFiniteDiffe
   inputs.insert(inputs.end(), params.begin(), params.end());
   // key and value one tensor (encoder memory), then three different tensors; second derivatives in
   // fast mode.
-  const GradCheckOptions fast{.fast = true};
+  const GradCheckOptions fast = kLayerCheckFast;
   expect_derivatives("mha cross, key = value", [&](const std::vector<Tensor>& in) {
     return outputs(mha(in[0], in[1], in[1], mask));
   }, inputs, {}, fast);

@@ -40,7 +40,7 @@ TEST(TransformerEncoderLayer, FirstAndSecondDerivativesMatchFiniteDifferences) {
     nn::TransformerEncoderLayer layer(4, 2, gen, small_layer(v.norm_first, v.activation));
     perturb_norms(layer, gen);
     expect_derivatives(v.name, [&](const std::vector<Tensor>& in) { return layer(in[0], mask, v.causal); },
-                       with_parameters({leaf({2, 4, 4}, gen)}, layer), {}, GradCheckOptions{.fast = true});
+                       with_parameters({leaf({2, 4, 4}, gen)}, layer), kLayerCheck, kLayerCheckFast);
   }
 }
 
@@ -143,7 +143,7 @@ TEST(TransformerEncoder, GradientsReachEveryLayer) {
   std::vector<Tensor> inputs = {leaf({1, 3, 4}, gen)};
   for (const auto& p : encoder.parameters()) inputs.push_back(p);
   const GradCheckResult r = gradcheck("encoder", [&](const std::vector<Tensor>& in) { return encoder(in[0]); },
-                                      inputs, {.fast = true});
+                                      inputs, kLayerCheckFast);
   EXPECT_TRUE(r.ok) << r.report;
 }
 

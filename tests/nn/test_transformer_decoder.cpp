@@ -68,7 +68,7 @@ TEST(TransformerDecoderLayer, FirstAndSecondDerivativesMatchFiniteDifferences) {
     perturb_norms(layer, gen);
     expect_derivatives(v.name, [&](const std::vector<Tensor>& in) {
       return layer(in[0], in[1], target_mask, memory_mask, v.causal);
-    }, with_parameters({leaf({2, 3, 4}, gen), leaf({2, 4, 4}, gen)}, layer), {}, GradCheckOptions{.fast = true});
+    }, with_parameters({leaf({2, 3, 4}, gen), leaf({2, 4, 4}, gen)}, layer), kLayerCheck, kLayerCheckFast);
   }
 }
 
@@ -212,7 +212,7 @@ TEST(TransformerDecoder, GradientsReachEveryLayerAndTheMemory) {
   for (const auto& p : decoder.parameters()) inputs.push_back(p);
   const GradCheckResult r = gradcheck("decoder", [&](const std::vector<Tensor>& in) {
     return decoder(in[0], in[1]);
-  }, inputs, {.fast = true});
+  }, inputs, kLayerCheckFast);
   EXPECT_TRUE(r.ok) << r.report;
 }
 

@@ -14,6 +14,7 @@
 #include "seqgrad/nn/seq2seq/sampling.hpp"
 #include "seqgrad/ops/ops.hpp"
 #include "seq2seq_cases.hpp"
+#include "support/float64_inputs.hpp"
 
 using namespace seqgrad;
 using namespace seqgrad::nn::seq2seq;
@@ -101,7 +102,7 @@ TEST(Seq2Seq, LossGradientThroughTheWholeModelMatchesFiniteDifferences) {
         return nn::sequence_cross_entropy(model.forward(b.src, b.lengths, b.tgt_in).logits, b.tgt_out, 0);
       };
       const GradCheckResult r = gradcheck("seq2seq " + to_string(enc) + " + " + to_string(ctx), loss,
-                                          model.parameters());
+                                          model.parameters(), test_support::kLayerCheck);
       EXPECT_TRUE(r.ok) << r.report;
     }
 }
