@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "seqgrad/seqgrad.hpp"
+#include "support/float64_inputs.hpp"
 
 namespace seqgrad::op_cases {
 
@@ -35,12 +36,10 @@ struct OpCases {
   // through float32) needs a larger one: the gradient is then quantized at 6e-8 relative, which a
   // step of 1e-6 turns into a 3-5% error in the numeric derivative.
   double second_order_eps = 1e-6;
-  // Both checks' tolerances (pass when |analytic - numeric| <= atol + rtol |numeric|): a hundredth of
-  // torch.autograd.gradcheck's (1e-5, 1e-3), at which a backward off by 0.05% would pass. Central
-  // differences of these smooth float64 functions are good to about 1e-9; a set whose function
-  // rounds (the cast through float32) states its own.
-  double atol = 1e-7;
-  double rtol = 1e-5;
+  // Both checks' tolerances (pass when |analytic - numeric| <= atol + rtol |numeric|): the tests'
+  // (test_support::kLayerCheck). A set whose function rounds (the cast through float32) states its own.
+  double atol = test_support::kLayerCheck.atol;
+  double rtol = test_support::kLayerCheck.rtol;
 };
 
 // float64 values uniform in [lo, hi).

@@ -18,12 +18,12 @@ inline Tensor t64(const std::vector<double>& values, const Shape& shape) { retur
 // A float64 leaf of uniform values in [-1, 1) that requires its gradient: a gradient check's input.
 inline Tensor leaf(const Shape& shape, Generator& gen) { return rand_uniform(shape, -1.0, 1.0, f64, gen).requires_grad_(); }
 
-// The layers' checks, as the op catalogue's (tests/op_cases/op_cases.hpp): a hundredth of
-// torch.autograd.gradcheck's tolerances (atol 1e-5, rtol 1e-3), at which a backward off by 0.05%
-// would pass; central differences of these float64 functions are good to about 1e-9.
+// The tests' gradient checks, the op catalogue's (tests/op_cases/op_cases.hpp) and the layers':
+// a hundredth of torch.autograd.gradcheck's tolerances (atol 1e-5, rtol 1e-3), at which a backward
+// off by 0.05% would pass; central differences of these float64 functions are good to about 1e-9.
 inline constexpr GradCheckOptions kLayerCheck{.atol = 1e-7, .rtol = 1e-5};
 // The same in fast mode (one random projection per input), for the largest layers.
-inline constexpr GradCheckOptions kLayerCheckFast{.atol = 1e-7, .rtol = 1e-5, .fast = true};
+inline constexpr GradCheckOptions kLayerCheckFast{.atol = kLayerCheck.atol, .rtol = kLayerCheck.rtol, .fast = true};
 
 // A gradient check as a test expectation, its report printed when it fails.
 inline void expect_gradcheck(const std::string& name, const TensorFunction& f, const std::vector<Tensor>& inputs,
