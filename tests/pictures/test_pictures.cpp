@@ -301,6 +301,11 @@ TEST(LinePlot, FixedRangesMarkersAndErrors) {
   expect_error([&] { line_plot(acc, {.width = 60, .height = 40}); }, {"line_plot", "60x40"});
   expect_error([&] { line_plot(acc, {.width = 40000, .height = 500}); }, {"line_plot", "40000x500", "32767 pixels a side"});
   expect_error([&] { line_plot(acc, {.font_size = -1}); }, {"line_plot", "font_size"});
+  // Spans beyond double precision: the data's, and the fixed bounds'.
+  expect_error([] { line_plot({{"a", {-1e308, 1e308}, {1, 2}}}); },
+               {"line_plot", "the x values span [-1e+308, 1e+308]", "more than a double can hold"});
+  expect_error([&] { line_plot(acc, {.y_min = -1e308, .y_max = 1e308}); },
+               {"line_plot", "the y range [-1e+308, 1e+308] spans more than a double can hold"});
   EXPECT_NO_THROW(line_plot({{"one point", {3}, {7}}}));
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <stdexcept>
 
@@ -56,12 +57,22 @@ void axis_range(double data_lo, double data_hi, std::optional<double> lo_opt, st
     data_lo -= half;
     data_hi += half;
   }
+  const auto shown = [](double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", v);
+    return std::string(text);
+  };
   const double span = data_hi - data_lo;
+  if (have_data && !std::isfinite(span))
+    throw std::invalid_argument(who + ": the " + axis + " values span [" + shown(data_lo) + ", " + shown(data_hi) +
+                                "], more than a double can hold");
   lo = lo_opt ? *lo_opt : data_lo - margin * span;
   hi = hi_opt ? *hi_opt : data_hi + margin * span;
   if (!(lo < hi) || !std::isfinite(lo) || !std::isfinite(hi))
-    throw std::invalid_argument(who + ": empty " + axis + " range [" + std::to_string(lo) + ", " +
-                                std::to_string(hi) + "]");
+    throw std::invalid_argument(who + ": empty " + axis + " range [" + shown(lo) + ", " + shown(hi) + "]");
+  if (!std::isfinite(hi - lo))
+    throw std::invalid_argument(who + ": the " + axis + " range [" + shown(lo) + ", " + shown(hi) +
+                                "] spans more than a double can hold");
 }
 
 struct Ticks {
