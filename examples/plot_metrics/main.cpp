@@ -101,9 +101,6 @@ int main(int argc, char** argv) {
   if (x_field.empty() || y_fields.empty()) return usage("--x and --y are required");
   if (options.x_label.empty()) options.x_label = x_field;
   if (options.y_min && options.y_max && !(*options.y_min < *options.y_max)) return usage("--ymin must be below --ymax");
-  if (options.y_min && options.y_max && !std::isfinite(*options.y_max - *options.y_min))
-    return usage("--ymin " + std::to_string(*options.y_min) + " to --ymax " + std::to_string(*options.y_max) +
-                 ": the span is beyond double precision");
   {
     namespace fs = std::filesystem;
     std::error_code ec;

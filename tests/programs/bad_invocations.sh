@@ -259,7 +259,7 @@ pm "adir" adir out.png --x step --y train_loss
 pm "unknown option --bogus" m.jsonl out.png --bogus
 pm "--x is given twice" m.jsonl out.png --x step --x step --y train_loss
 pm "--height" m.jsonl out.png --x step --y train_loss --height 0x10
-pm "the span is beyond double precision" m.jsonl out.png --x step --y train_loss --ymin -1e308 --ymax 1e308
+pm "the y range [-1e+308, 1e+308] spans more than a double can hold" m.jsonl out.png --x step --y train_loss --ymin -1e308 --ymax 1e308
 pm "no line has both \"step\" and any of \"dev_loss\"" m.jsonl out.png --x step --y dev_loss
 pm "adir: a folder, not a file" m.jsonl adir --x step --y train_loss --overwrite
 printf 'mine\n' > mine.png
